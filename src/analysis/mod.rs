@@ -1,0 +1,13 @@
+//! Numerical analyses of neural and actuation trajectories, as motor neuroscience does them.
+//!
+//! Every routine is a plain function over `ndarray` views, with no IO and no platform code, so it
+//! runs natively and in wasm alike and is checked against an independent reference in its tests.
+//! Definitions follow `DESIGN.md` ("Definitions the project must honour").
+
+pub mod lissajous;
+pub mod normalize;
+pub mod parallel;
+pub mod tangling;
+pub mod tangling_gpu;
+
+pub use tangling::{tangling, TanglingConfig, TanglingError};

@@ -1,0 +1,20 @@
+//! Row-parallel loops that are rayon-parallel natively and sequential in wasm.
+//!
+//! Each row is computed independently and written to its own slot, so results are bitwise
+//! identical whatever the thread count: parallelism never changes an arithmetic order.
+
+/// Calls `f(row_idx, row)` for each chunk of `row_len` values in `out`.
+pub fn for_each_row<F>(out: &mut [f64], row_len: usize, f: F)
+where
+    F: Fn(usize, &mut [f64]) + Sync + Send,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(row_len).enumerate().for_each(|(i, row)| f(i, row));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        out.chunks_mut(row_len).enumerate().for_each(|(i, row)| f(i, row));
+    }
+}

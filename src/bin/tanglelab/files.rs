@@ -1,0 +1,18 @@
+//! Reading and writing the CLI's array files, with the path in every error message.
+
+use anyhow::Context;
+use std::path::Path;
+
+/// Reads an NPY file of float32/float64 values as f64, checking it exists and is finite.
+pub fn read_array(path: &Path) -> anyhow::Result<ndarray::ArrayD<f64>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    tanglelab::io::read_npy_f64(&bytes).with_context(|| format!("in {}", path.display()))
+}
+
+/// Writes bytes to `path`, creating its parent directory.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,50 @@
+//! `tanglelab`: the native command-line shell over the core (the same pipeline as the page).
+//!
+//! Each verb group lives in its own file and only parses arguments, calls the library and writes
+//! files; errors are reported once, here, with a non-zero exit code.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod analyze;
+#[cfg(not(target_arch = "wasm32"))]
+mod files;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Parser, Subcommand};
+
+    /// TangleLab: neural dynamics of legged locomotion, headless.
+    #[derive(Parser)]
+    #[command(name = "tanglelab", version, about)]
+    pub struct Cli {
+        #[command(subcommand)]
+        pub command: Command,
+    }
+
+    #[derive(Subcommand)]
+    pub enum Command {
+        /// Analyses of trajectories stored as NPY arrays.
+        #[command(subcommand)]
+        Analyze(super::analyze::AnalyzeCommand),
+    }
+
+    pub fn run(cli: Cli) -> anyhow::Result<()> {
+        match cli.command {
+            Command::Analyze(command) => super::analyze::run(command),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match cli::run(cli::Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

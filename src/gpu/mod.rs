@@ -1,0 +1,90 @@
+//! Shared wgpu plumbing for compute kernels: a device/queue context and buffer read-back.
+//!
+//! Getting a device is kept apart from the kernels (as in the wgpu examples), so tests, the CLI
+//! and the browser each bring their own: natively [`GpuContext::native`] picks the first
+//! Vulkan/Metal/DX12 adapter (lavapipe in CI); the web shell requests one from WebGPU.
+
+/// Why the GPU path could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("no GPU adapter found ({0}); on Debian install mesa-vulkan-drivers for a software one")]
+    NoAdapter(String),
+    #[error("could not open the GPU device: {0}")]
+    Device(String),
+    #[error("could not read results back from the GPU: {0}")]
+    Readback(String),
+}
+
+/// A device and its queue, with a description of the adapter behind them.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+}
+
+impl GpuContext {
+    /// Opens a device on `adapter` with the adapter's own limits (storage-heavy kernels need more
+    /// than the WebGPU defaults on some platforms).
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self, GpuError> {
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("tanglelab"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(Self { device, queue, adapter_info: adapter.get_info() })
+    }
+
+    /// A native device on the first Vulkan, Metal or DX12 adapter (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn native() -> Result<Self, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(desc);
+        pollster::block_on(async {
+            let adapter = instance
+                .request_adapter(&wgpu::RequestAdapterOptions::default())
+                .await
+                .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+            Self::from_adapter(&adapter).await
+        })
+    }
+
+    /// "name (backend, device type)" for reports.
+    pub fn describe(&self) -> String {
+        let info = &self.adapter_info;
+        format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+    }
+
+    /// Copies `bytes` bytes of `source` into a fresh mappable buffer and reads them as f32.
+    pub async fn read_f32(&self, source: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..);
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
+        // Natively this drives the map to completion; in the browser it returns at once and the
+        // event loop resolves the map.
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+        receiver
+            .await
+            .map_err(|_| GpuError::Readback("map request dropped".into()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
+        let values = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(values)
+    }
+}

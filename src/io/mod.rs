@@ -1,0 +1,7 @@
+//! Arrays in and out of the core: NPY files (what numpy writes and reads), with validation that
+//! turns bad input (not an NPY file, an unsupported dtype, NaN/Inf, the wrong rank) into errors a
+//! user can act on. Works on byte slices, so the browser (uploads) and the CLI (files) share it.
+
+pub mod npy;
+
+pub use npy::{read_npy_f64, to_conditions, write_npy_f32, write_npy_f64, ArrayError, Conditions};

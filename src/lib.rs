@@ -1,0 +1,32 @@
+//! TangleLab: a lab notebook for the neural dynamics of legged locomotion.
+//!
+//! Legged agents driven by LSTM policies walk at commanded speeds; their recurrent and
+//! actuation activity is recorded, aligned on the gait cycle and analysed the way motor
+//! neuroscientists analyse motor cortex and EMG (trajectory tangling, PCA, speed axes, …).
+//!
+//! ```text
+//!  robot model ──► sim ──► observations ──► policy (LSTM; CPU or GPU) ──► actions ─┐
+//!                  ▲                                  │ records h, c, actions       │
+//!                  └───────────────────────────────────────────────────────────────┘
+//!  study: conditions × agents × seconds ──► traces [condition, agent, time, unit]
+//!  analysis: cycle alignment → normalisation → tangling, PCA, speed axis, …
+//!  notebook / web: cells, permalinks, 3D and 2D plots        bin/tanglelab: the CLI
+//! ```
+//!
+//! Module map (see ARCHITECTURE.md for the invariants):
+//! - [`analysis`]: pure numerical routines over trajectories (no IO, no GPU except the
+//!   optional kernels that sit beside their CPU twins).
+//! - [`io`]: NPY arrays in and out, with validation that turns bad input into clear errors.
+//! - [`gpu`]: getting a wgpu device natively (tests, CLI); the browser gets its own.
+//! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
+//! - [`notebook`]: the versioned notebook document and its permalink codec.
+//! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
+
+pub mod analysis;
+pub mod gpu;
+pub mod io;
+pub mod notebook;
+pub mod plot;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

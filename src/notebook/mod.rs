@@ -1,0 +1,10 @@
+//! The notebook as data: a versioned, serde-serialised document holding every cell's parameters,
+//! and the permalink codec that carries it in a URL fragment.
+//!
+//! Same document, same numbers: every computed figure is a pure function of this document.
+
+pub mod document;
+pub mod permalink;
+
+pub use document::{LissajousCell, NotebookDoc, DOC_VERSION};
+pub use permalink::{decode_fragment, encode_fragment, PermalinkError};

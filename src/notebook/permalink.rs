@@ -1,0 +1,96 @@
+//! Permalinks: the notebook document as JSON, base64url-encoded, after `#nb=` in the URL.
+//!
+//! Decoding never panics: every way a hand-edited or truncated link can be wrong maps to a
+//! [`PermalinkError`] the page shows before it falls back to the defaults.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+use super::document::{NotebookDoc, DOC_VERSION};
+
+const PREFIX: &str = "nb=";
+/// Longer fragments are refused before decoding (a document is a few hundred bytes).
+const MAX_FRAGMENT_BYTES: usize = 64 * 1024;
+
+/// Why a link could not be opened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PermalinkError {
+    #[error("the link does not hold a notebook (expected '#{PREFIX}…')")]
+    NoDocument,
+    #[error("the link is too long ({0} bytes)")]
+    TooLong(usize),
+    #[error("the link is damaged (not valid base64url): {0}")]
+    Base64(String),
+    #[error("the link is damaged (not a valid notebook document): {0}")]
+    Json(String),
+    #[error("the link was made by a newer TangleLab (document version {0}, this page reads up to {DOC_VERSION})")]
+    NewerVersion(u32),
+    #[error("the link's values are out of range: {0}")]
+    OutOfRange(String),
+}
+
+/// The fragment (without '#') that reproduces `doc`.
+pub fn encode_fragment(doc: &NotebookDoc) -> String {
+    let json = serde_json::to_string(doc).expect("notebook documents always serialise");
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Reads a fragment (with or without the leading '#'). An empty fragment is `Ok(None)`.
+pub fn decode_fragment(fragment: &str) -> Result<Option<NotebookDoc>, PermalinkError> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    if fragment.is_empty() {
+        return Ok(None);
+    }
+    if fragment.len() > MAX_FRAGMENT_BYTES {
+        return Err(PermalinkError::TooLong(fragment.len()));
+    }
+    let payload = fragment.strip_prefix(PREFIX).ok_or(PermalinkError::NoDocument)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).map_err(|e| PermalinkError::Base64(e.to_string()))?;
+    let version = serde_json::from_slice::<serde_json::Value>(&json)
+        .map_err(|e| PermalinkError::Json(e.to_string()))?
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| PermalinkError::Json("missing \"version\"".into()))?;
+    if version > u64::from(DOC_VERSION) {
+        return Err(PermalinkError::NewerVersion(version as u32));
+    }
+    let doc: NotebookDoc = serde_json::from_slice(&json).map_err(|e| PermalinkError::Json(e.to_string()))?;
+    doc.validate().map_err(PermalinkError::OutOfRange)?;
+    Ok(Some(doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notebook::LissajousCell;
+
+    fn check(fragment: &str, expected: Result<Option<NotebookDoc>, PermalinkError>) {
+        assert_eq!(decode_fragment(fragment), expected, "fragment {fragment:?}");
+    }
+
+    #[test]
+    fn round_trips() {
+        let doc = NotebookDoc { lissajous: LissajousCell { beta: 0.75, n_samples: 123 }, ..Default::default() };
+        let fragment = encode_fragment(&doc);
+        check(&fragment, Ok(Some(doc.clone())));
+        check(&format!("#{fragment}"), Ok(Some(doc)));
+        check("", Ok(None));
+        check("#", Ok(None));
+    }
+
+    #[test]
+    fn malformed_links_are_clear_errors() {
+        check("#something", Err(PermalinkError::NoDocument));
+        assert!(matches!(decode_fragment("#nb=!!!"), Err(PermalinkError::Base64(_))));
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        assert!(matches!(decode_fragment(&enc("{not json")), Err(PermalinkError::Json(_))));
+        assert!(matches!(decode_fragment(&enc(r#"{"lissajous":{}}"#)), Err(PermalinkError::Json(_))));
+        check(&enc(r#"{"version":99}"#), Err(PermalinkError::NewerVersion(99)));
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":1,"lissajous":{"beta":7.0,"n_samples":100}}"#)),
+            Err(PermalinkError::OutOfRange(_))
+        ));
+        assert!(matches!(decode_fragment(&"nb=A".repeat(30000)), Err(PermalinkError::TooLong(_))));
+        // A document from an older page with a cell missing gets that cell's defaults.
+        check(&enc(r#"{"version":1}"#), Ok(Some(NotebookDoc::default())));
+    }
+}

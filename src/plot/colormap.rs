@@ -1,0 +1,57 @@
+//! Colormaps for values on [0, 1]: viridis (sequential, perceptually uniform) by piecewise-linear
+//! interpolation of matplotlib's table sampled every 1/8.
+
+/// matplotlib's viridis at 0, 1/8, …, 1 (linear RGB is not used: these are sRGB values).
+const VIRIDIS: [[f32; 3]; 9] = [
+    [0.267004, 0.004874, 0.329415],
+    [0.282623, 0.140926, 0.457517],
+    [0.253935, 0.265254, 0.529983],
+    [0.206756, 0.371758, 0.553117],
+    [0.163625, 0.471133, 0.558148],
+    [0.127568, 0.566949, 0.550556],
+    [0.134692, 0.658636, 0.517649],
+    [0.266941, 0.748751, 0.440573],
+    [0.993248, 0.906157, 0.143936],
+];
+
+/// sRGB colour of `t` (clamped to [0, 1]; NaN maps to grey).
+pub fn viridis(t: f64) -> [f32; 3] {
+    if t.is_nan() {
+        return [0.5, 0.5, 0.5];
+    }
+    let x = t.clamp(0.0, 1.0) as f32 * (VIRIDIS.len() - 1) as f32;
+    let lo = (x.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = x - lo as f32;
+    let (a, b) = (VIRIDIS[lo], VIRIDIS[lo + 1]);
+    [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])]
+}
+
+/// `#rrggbb` for SVG and CSS.
+pub fn to_hex(rgb: [f32; 3]) -> String {
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", byte(rgb[0]), byte(rgb[1]), byte(rgb[2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn luminance(c: [f32; 3]) -> f32 {
+        0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    }
+
+    #[test]
+    fn viridis_hits_its_anchors_and_gets_brighter() {
+        assert_eq!(viridis(0.0), VIRIDIS[0]);
+        assert_eq!(viridis(1.0), VIRIDIS[8]);
+        assert_eq!(viridis(0.5), VIRIDIS[4]);
+        let mut last = -1.0;
+        for i in 0..=100 {
+            let l = luminance(viridis(i as f64 / 100.0));
+            assert!(l > last, "luminance must increase monotonically");
+            last = l;
+        }
+        assert_eq!(viridis(-3.0), viridis(0.0));
+        assert_eq!(to_hex([1.0, 0.0, 0.5]), "#ff0080");
+    }
+}
