@@ -28,7 +28,12 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     }
     let raw = (hi - lo) / target.max(1) as f64;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
+    let tick_count_error = |step: f64| ((hi - lo) / step - target as f64).abs();
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .min_by(|a, b| tick_count_error(*a).total_cmp(&tick_count_error(*b)))
+        .unwrap_or(magnitude);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f64 * step).collect()
@@ -102,7 +107,9 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_inside_the_range() {
-        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        let ticks = nice_ticks(0.0, 1.0, 5);
+        assert_eq!(ticks.len(), 6);
+        assert!(ticks.iter().enumerate().all(|(k, t)| (t - 0.2 * k as f64).abs() < 1e-12));
         assert_eq!(nice_ticks(3.0, 47.0, 4), vec![10.0, 20.0, 30.0, 40.0]);
         assert_eq!(nice_ticks(1.0, 1.0, 5), vec![1.0]);
     }
