@@ -27,6 +27,7 @@ pub mod gpu;
 pub mod io;
 pub mod notebook;
 pub mod plot;
+pub mod policy;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -43,7 +43,8 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
 
 fn run_tangling(args: TanglingArgs) -> anyhow::Result<()> {
     let input = to_conditions(read_array(&args.input)?)?;
-    let config = TanglingConfig { dt_secs: args.dt, cyclic: args.cyclic, eps_frac: args.eps_frac, zscore: !args.no_zscore };
+    let config =
+        TanglingConfig { dt_secs: args.dt, cyclic: args.cyclic, eps_frac: args.eps_frac, zscore: !args.no_zscore };
     let q = tangling(input.data.view(), &config)?;
     let bytes = if input.single { write_npy_f64(&q.row(0).to_owned())? } else { write_npy_f64(&q)? };
     write_bytes(&args.out, &bytes)
