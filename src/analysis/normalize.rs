@@ -30,7 +30,8 @@ pub fn total_variance(x: ArrayView3<f64>) -> f64 {
     let flat = x.to_shape((x.len() / n_dims.max(1), n_dims)).expect("contiguous reshape");
     let n = flat.nrows() as f64;
     let mean = flat.sum_axis(Axis(0)) / n;
-    flat.rows().into_iter().map(|r| r.iter().zip(mean.iter()).map(|(a, m)| (a - m) * (a - m)).sum::<f64>()).sum::<f64>() / n
+    flat.rows().into_iter().map(|r| r.iter().zip(mean.iter()).map(|(a, m)| (a - m) * (a - m)).sum::<f64>()).sum::<f64>()
+        / n
 }
 
 #[cfg(test)]

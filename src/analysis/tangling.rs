@@ -251,8 +251,16 @@ mod tests {
         let others = [
             ("ellipse", closed_curve(128, |t| [2.0 * t.cos(), 0.5 * t.sin(), 0.0])),
             ("figure eight", closed_curve(128, |t| [t.sin(), 0.0, (2.0 * t).cos()])),
-            ("trefoil-ish", closed_curve(128, |t| [t.cos() + 0.5 * (2.0 * t).cos(), t.sin() - 0.5 * (2.0 * t).sin(), 0.0])),
-            ("square-ish", closed_curve(128, |t| [t.cos().signum() * t.cos().abs().sqrt(), t.sin().signum() * t.sin().abs().sqrt(), 0.0])),
+            (
+                "trefoil-ish",
+                closed_curve(128, |t| [t.cos() + 0.5 * (2.0 * t).cos(), t.sin() - 0.5 * (2.0 * t).sin(), 0.0]),
+            ),
+            (
+                "square-ish",
+                closed_curve(128, |t| {
+                    [t.cos().signum() * t.cos().abs().sqrt(), t.sin().signum() * t.sin().abs().sqrt(), 0.0]
+                }),
+            ),
         ];
         for (name, curve) in others {
             let q = max_q(&curve, &config);
@@ -276,7 +284,10 @@ mod tests {
         let x = lissajous(0.5, 16);
         let bad = |config: TanglingConfig| tangling(x.view(), &config).unwrap_err();
         assert_eq!(bad(TanglingConfig { dt_secs: 0.0, ..Default::default() }), TanglingError::BadDt(0.0));
-        assert!(matches!(bad(TanglingConfig { eps_frac: f64::NAN, ..Default::default() }), TanglingError::BadEpsFrac(_)));
+        assert!(matches!(
+            bad(TanglingConfig { eps_frac: f64::NAN, ..Default::default() }),
+            TanglingError::BadEpsFrac(_)
+        ));
         let one = Array3::<f64>::zeros((1, 1, 3));
         assert!(matches!(tangling(one.view(), &Default::default()), Err(TanglingError::TooFewSamples(_))));
         let flat = Array3::<f64>::ones((1, 5, 2));

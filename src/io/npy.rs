@@ -40,7 +40,9 @@ pub fn read_npy_f64(bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
 /// Fails on the first NaN or infinity, naming where it is.
 pub fn check_finite(array: &ArrayD<f64>) -> Result<(), ArrayError> {
     match array.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        Some((index, &value)) => Err(ArrayError::NonFinite { index: ndarray::Dimension::slice(&index).to_vec(), value }),
+        Some((index, &value)) => {
+            Err(ArrayError::NonFinite { index: ndarray::Dimension::slice(&index).to_vec(), value })
+        }
         None => Ok(()),
     }
 }

@@ -49,7 +49,11 @@ impl OrbitCamera {
 
     pub fn eye(&self) -> Point3<f32> {
         let t = Vector3::from(self.target);
-        let dir = Vector3::new(self.pitch_rad.cos() * self.yaw_rad.sin(), self.pitch_rad.sin(), self.pitch_rad.cos() * self.yaw_rad.cos());
+        let dir = Vector3::new(
+            self.pitch_rad.cos() * self.yaw_rad.sin(),
+            self.pitch_rad.sin(),
+            self.pitch_rad.cos() * self.yaw_rad.cos(),
+        );
         Point3::from(t + dir * self.distance)
     }
 

@@ -40,7 +40,8 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     match (lo.is_finite(), hi > lo) {
         (false, _) => (0.0, 1.0),
         (true, false) => (lo - 0.5, hi + 0.5),
@@ -51,7 +52,11 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 fn format_tick(v: f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
 }
 
 /// An SVG document with every series drawn against shared axes, and a legend when there are
@@ -66,16 +71,52 @@ pub fn line_plot(series: &[Series], spec: &PlotSpec) -> String {
     let sx = |x: f64| ml + (x - x_lo) / (x_hi - x_lo) * (w - ml - mr);
     let sy = |y: f64| h - mb - (y - y_lo) / (y_hi - y_lo) * (h - mt - mb);
     let mut svg = String::new();
-    let _ = write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#);
-    let _ = write!(svg, r##"<rect x="{ml}" y="{mt}" width="{}" height="{}" fill="none" stroke="#999"/>"##, w - ml - mr, h - mt - mb);
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(
+        svg,
+        r##"<rect x="{ml}" y="{mt}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
+        w - ml - mr,
+        h - mt - mb
+    );
     for t in nice_ticks(x_lo, x_hi, 6) {
-        let _ = write!(svg, r##"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#999"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##, sx(t), h - mb, h - mb + 4.0, h - mb + 16.0, format_tick(t));
+        let _ = write!(
+            svg,
+            r##"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#999"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##,
+            sx(t),
+            h - mb,
+            h - mb + 4.0,
+            h - mb + 16.0,
+            format_tick(t)
+        );
     }
     for t in nice_ticks(y_lo, y_hi, 5) {
-        let _ = write!(svg, r##"<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#999"/><text x="{3}" y="{4}" text-anchor="end">{5}</text>"##, ml - 4.0, ml, sy(t), ml - 6.0, sy(t) + 4.0, format_tick(t));
+        let _ = write!(
+            svg,
+            r##"<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#999"/><text x="{3}" y="{4}" text-anchor="end">{5}</text>"##,
+            ml - 4.0,
+            ml,
+            sy(t),
+            ml - 6.0,
+            sy(t) + 4.0,
+            format_tick(t)
+        );
     }
-    let _ = write!(svg, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, ml + (w - ml - mr) / 2.0, h - 6.0, escape(spec.x_label));
-    let _ = write!(svg, r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">{}</text>"#, mt + (h - mt - mb) / 2.0, escape(spec.y_label));
+    let _ = write!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        ml + (w - ml - mr) / 2.0,
+        h - 6.0,
+        escape(spec.x_label)
+    );
+    let _ = write!(
+        svg,
+        r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        mt + (h - mt - mb) / 2.0,
+        escape(spec.y_label)
+    );
     for (series_idx, s) in series.iter().enumerate() {
         let mut d = String::new();
         let mut pen_down = false;
@@ -87,10 +128,17 @@ pub fn line_plot(series: &[Series], spec: &PlotSpec) -> String {
                 pen_down = false;
             }
         }
-        let _ = write!(svg, r#"<path d="{}" fill="none" stroke="{}" stroke-width="1.5"><title>{}</title></path>"#, d.trim(), s.color, escape(s.label));
+        let _ = write!(
+            svg,
+            r#"<path d="{}" fill="none" stroke="{}" stroke-width="1.5"><title>{}</title></path>"#,
+            d.trim(),
+            s.color,
+            escape(s.label)
+        );
         if series.len() > 1 {
             let y = mt + 14.0 * (series_idx as f64 + 1.0);
-            let _ = write!(svg, r#"<text x="{}" y="{y}" fill="{}">{}</text>"#, w - mr - 100.0, s.color, escape(s.label));
+            let _ =
+                write!(svg, r#"<text x="{}" y="{y}" fill="{}">{}</text>"#, w - mr - 100.0, s.color, escape(s.label));
         }
     }
     svg.push_str("</svg>");

@@ -99,7 +99,10 @@ impl PolicyWeights {
         let mut mlp = Vec::new();
         let mut n_in = shape.n_obs;
         for &width in &shape.mlp_widths {
-            mlp.push(Dense { weight: uniform(width, n_in, n_in), bias: uniform(1, width, n_in).remove_axis(ndarray::Axis(0)) });
+            mlp.push(Dense {
+                weight: uniform(width, n_in, n_in),
+                bias: uniform(1, width, n_in).remove_axis(ndarray::Axis(0)),
+            });
             n_in = width;
         }
         let h = shape.n_hidden;
@@ -109,7 +112,10 @@ impl PolicyWeights {
             bias_ih: uniform(1, 4 * h, h).remove_axis(ndarray::Axis(0)),
             bias_hh: uniform(1, 4 * h, h).remove_axis(ndarray::Axis(0)),
         };
-        let head = Dense { weight: uniform(shape.n_actions, h, h), bias: uniform(1, shape.n_actions, h).remove_axis(ndarray::Axis(0)) };
+        let head = Dense {
+            weight: uniform(shape.n_actions, h, h),
+            bias: uniform(1, shape.n_actions, h).remove_axis(ndarray::Axis(0)),
+        };
         Self {
             obs_norm: ObsNorm { mean: Array1::zeros(shape.n_obs), var: Array1::ones(shape.n_obs) },
             mlp,

@@ -1,0 +1,3 @@
+//! The browser shell (wasm only): Leptos components wiring the notebook to the page.
+
+pub fn start() {}
