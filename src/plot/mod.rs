@@ -5,4 +5,5 @@
 
 pub mod camera;
 pub mod colormap;
+pub mod lines3d;
 pub mod svg;

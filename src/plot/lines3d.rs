@@ -1,0 +1,331 @@
+//! A wgpu renderer for coloured 3D polylines with screen-space thickness and depth testing.
+//!
+//! Platform-free: it takes a device, a target format and a target view, so the page (WebGPU or
+//! WebGL2 surface) and native tests (an offscreen texture on lavapipe) drive the same code.
+//! Colours are sRGB triples; on an sRGB target the shader linearises them.
+
+use wgpu::util::DeviceExt;
+
+/// One straight piece of a line, coloured at both ends.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Segment {
+    pub start: [f32; 3],
+    pub start_color: [f32; 3],
+    pub end: [f32; 3],
+    pub end_color: [f32; 3],
+}
+
+/// Segments joining consecutive `points` (and the last to the first when `closed`).
+pub fn polyline(points: &[[f32; 3]], colors: &[[f32; 3]], closed: bool) -> Vec<Segment> {
+    let n = points.len().min(colors.len());
+    let n_segments = if closed && n > 2 { n } else { n.saturating_sub(1) };
+    (0..n_segments)
+        .map(|i| {
+            let j = (i + 1) % n;
+            Segment { start: points[i], start_color: colors[i], end: points[j], end_color: colors[j] }
+        })
+        .collect()
+}
+
+/// Three axis lines of `length` from `origin`, in grey.
+pub fn axes(origin: [f32; 3], length: f32) -> Vec<Segment> {
+    let grey = [0.6, 0.6, 0.6];
+    (0..3)
+        .map(|axis| {
+            let mut end = origin;
+            end[axis] += length;
+            Segment { start: origin, start_color: grey, end, end_color: grey }
+        })
+        .collect()
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Uniforms {
+    clip_from_world: [[f32; 4]; 4],
+    viewport_px: [f32; 2],
+    half_width_px: f32,
+    srgb_target: f32,
+}
+
+const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+/// The colour the plot is cleared to (sRGB).
+pub const BACKGROUND_SRGB: [f64; 3] = [1.0, 1.0, 1.0];
+
+/// Pipeline, buffers and depth target, created once and reused every frame.
+pub struct LineRenderer {
+    pipeline: wgpu::RenderPipeline,
+    uniforms: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    segments: Option<(wgpu::Buffer, u32)>,
+    depth: Option<(wgpu::TextureView, (u32, u32))>,
+    srgb_target: bool,
+}
+
+impl LineRenderer {
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+        let module = device.create_shader_module(wgpu::include_wgsl!("lines3d.wgsl"));
+        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("lines3d uniforms"),
+            size: std::mem::size_of::<Uniforms>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("lines3d"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::VERTEX,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("lines3d"),
+            layout: &bind_group_layout,
+            entries: &[wgpu::BindGroupEntry { binding: 0, resource: uniforms.as_entire_binding() }],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("lines3d"),
+            bind_group_layouts: &[Some(&bind_group_layout)],
+            immediate_size: 0,
+        });
+        const ATTRIBUTES: [wgpu::VertexAttribute; 4] =
+            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x3, 3 => Float32x3];
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("lines3d"),
+            layout: Some(&layout),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[Some(wgpu::VertexBufferLayout {
+                    array_stride: std::mem::size_of::<Segment>() as u64,
+                    step_mode: wgpu::VertexStepMode::Instance,
+                    attributes: &ATTRIBUTES,
+                })],
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(target_format.into())],
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(true),
+                depth_compare: Some(wgpu::CompareFunction::LessEqual),
+                stencil: Default::default(),
+                bias: Default::default(),
+            }),
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        Self { pipeline, uniforms, bind_group, segments: None, depth: None, srgb_target: target_format.is_srgb() }
+    }
+
+    /// Replaces what is drawn.
+    pub fn set_segments(&mut self, device: &wgpu::Device, segments: &[Segment]) {
+        self.segments = (!segments.is_empty()).then(|| {
+            let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("lines3d segments"),
+                contents: bytemuck::cast_slice(segments),
+                usage: wgpu::BufferUsages::VERTEX,
+            });
+            (buffer, segments.len() as u32)
+        });
+    }
+
+    /// Draws the segments into `target` of `size_px`, seen through `clip_from_world`
+    /// (column-major, as `nalgebra::Matrix4::into()` gives).
+    pub fn render(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        target: &wgpu::TextureView,
+        size_px: (u32, u32),
+        clip_from_world: [[f32; 4]; 4],
+        half_width_px: f32,
+    ) {
+        let size_px = (size_px.0.max(1), size_px.1.max(1));
+        if self.depth.as_ref().map(|(_, s)| *s) != Some(size_px) {
+            let texture = device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("lines3d depth"),
+                size: wgpu::Extent3d { width: size_px.0, height: size_px.1, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: DEPTH_FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+                view_formats: &[],
+            });
+            self.depth = Some((texture.create_view(&Default::default()), size_px));
+        }
+        let uniforms = Uniforms {
+            clip_from_world,
+            viewport_px: [size_px.0 as f32, size_px.1 as f32],
+            half_width_px,
+            srgb_target: if self.srgb_target { 1.0 } else { 0.0 },
+        };
+        queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&uniforms));
+        let background = if self.srgb_target { BACKGROUND_SRGB.map(srgb_to_linear) } else { BACKGROUND_SRGB };
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let depth_view = &self.depth.as_ref().expect("depth target created above").0;
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("lines3d"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: target,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color {
+                            r: background[0],
+                            g: background[1],
+                            b: background[2],
+                            a: 1.0,
+                        }),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: depth_view,
+                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Store }),
+                    stencil_ops: None,
+                }),
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            if let Some((buffer, n_segments)) = &self.segments {
+                pass.set_pipeline(&self.pipeline);
+                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.set_vertex_buffer(0, buffer.slice(..));
+                pass.draw(0..6, 0..*n_segments);
+            }
+        }
+        queue.submit([encoder.finish()]);
+    }
+}
+
+fn srgb_to_linear(c: f64) -> f64 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::gpu::GpuContext;
+    use crate::plot::camera::OrbitCamera;
+
+    const SIZE: (u32, u32) = (96, 64);
+
+    /// Renders offscreen and reads back RGBA8 pixels, row-major.
+    fn render_pixels(segments: &[Segment], camera: &OrbitCamera) -> Vec<[u8; 4]> {
+        let ctx = GpuContext::native().expect("a GPU adapter (lavapipe from mesa-vulkan-drivers in CI)");
+        let format = wgpu::TextureFormat::Rgba8Unorm;
+        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: None,
+            size: wgpu::Extent3d { width: SIZE.0, height: SIZE.1, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let mut renderer = LineRenderer::new(&ctx.device, format);
+        renderer.set_segments(&ctx.device, segments);
+        let matrix = camera.clip_from_world(SIZE.0 as f32 / SIZE.1 as f32);
+        renderer.render(&ctx.device, &ctx.queue, &texture.create_view(&Default::default()), SIZE, matrix.into(), 2.0);
+        // Rows padded to 256 bytes for the copy.
+        let padded_row = (SIZE.0 * 4).div_ceil(256) * 256;
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: u64::from(padded_row * SIZE.1),
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_buffer(
+            texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded_row),
+                    rows_per_image: Some(SIZE.1),
+                },
+            },
+            SIZE.into_extent(),
+        );
+        ctx.queue.submit([encoder.finish()]);
+        let words = pollster::block_on(ctx.read_f32(&buffer, u64::from(padded_row * SIZE.1))).unwrap();
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        (0..SIZE.1)
+            .flat_map(|y| (0..SIZE.0).map(move |x| (y, x)))
+            .map(|(y, x)| {
+                let at = (y * padded_row + x * 4) as usize;
+                [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]
+            })
+            .collect()
+    }
+
+    trait IntoExtent {
+        fn into_extent(self) -> wgpu::Extent3d;
+    }
+    impl IntoExtent for (u32, u32) {
+        fn into_extent(self) -> wgpu::Extent3d {
+            wgpu::Extent3d { width: self.0, height: self.1, depth_or_array_layers: 1 }
+        }
+    }
+
+    #[test]
+    fn a_segment_through_the_target_covers_the_centre_pixel_in_its_colour() {
+        let camera = OrbitCamera { target: [0.0; 3], distance: 3.0, ..Default::default() };
+        let red = [1.0, 0.0, 0.0];
+        let segment = Segment { start: [-0.5, 0.0, 0.0], start_color: red, end: [0.5, 0.0, 0.0], end_color: red };
+        let pixels = render_pixels(&[segment], &camera);
+        let centre = pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize];
+        assert_eq!(centre, [255, 0, 0, 255]);
+        // A corner stays the background colour; the line covers a thin band, not the image.
+        assert_eq!(pixels[0], [255, 255, 255, 255]);
+        let red_count = pixels.iter().filter(|p| **p == [255, 0, 0, 255]).count();
+        assert!(red_count > 20 && red_count < pixels.len() / 4, "{red_count} red pixels");
+    }
+
+    #[test]
+    fn nearer_segment_hides_the_farther_one() {
+        let camera = OrbitCamera { yaw_rad: 0.0, pitch_rad: 0.0, distance: 3.0, ..Default::default() };
+        // Camera on +z looking at the origin: the blue segment at z = +0.5 is in front.
+        let red = [1.0, 0.0, 0.0];
+        let blue = [0.0, 0.0, 1.0];
+        let far = Segment { start: [-1.0, 0.0, -0.5], start_color: red, end: [1.0, 0.0, -0.5], end_color: red };
+        let near = Segment { start: [0.0, -1.0, 0.5], start_color: blue, end: [0.0, 1.0, 0.5], end_color: blue };
+        for order in [[far, near], [near, far]] {
+            let pixels = render_pixels(&order, &camera);
+            assert_eq!(pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize], [0, 0, 255, 255]);
+        }
+    }
+
+    #[test]
+    fn polyline_closes_when_asked() {
+        let pts = [[0.0; 3], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]];
+        let cols = [[0.0; 3]; 3];
+        assert_eq!(polyline(&pts, &cols, false).len(), 2);
+        let closed = polyline(&pts, &cols, true);
+        assert_eq!(closed.len(), 3);
+        assert_eq!(closed[2].end, pts[0]);
+    }
+}
