@@ -60,31 +60,54 @@ impl GpuContext {
 
     /// Copies `bytes` bytes of `source` into a fresh mappable buffer and reads them as f32.
     pub async fn read_f32(&self, source: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, bytes);
-        self.queue.submit([encoder.finish()]);
-        let slice = staging.slice(..);
-        let (sender, receiver) = futures_channel::oneshot::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
-        });
-        // Natively this drives the map to completion; in the browser it returns at once and the
-        // event loop resolves the map.
-        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        receiver
-            .await
-            .map_err(|_| GpuError::Readback("map request dropped".into()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
-        let values = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
-        drop(view);
-        staging.unmap();
-        Ok(values)
+        let raw = read_bytes(&self.device, &self.queue, source, bytes).await?;
+        Ok(bytemuck::pod_collect_to_vec(&raw))
     }
+}
+
+/// Copies the first `bytes` bytes of `source` (which needs `COPY_SRC`) back to the CPU.
+pub async fn read_bytes(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    source: &wgpu::Buffer,
+    bytes: u64,
+) -> Result<Vec<u8>, GpuError> {
+    read_back(device, queue, bytes, |encoder, staging| encoder.copy_buffer_to_buffer(source, 0, staging, 0, bytes))
+        .await
+}
+
+/// Reads back `bytes` bytes that `record_copy` copies into a mappable staging buffer (e.g. from a
+/// buffer or a texture), in one submission.
+pub async fn read_back(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    bytes: u64,
+    record_copy: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer),
+) -> Result<Vec<u8>, GpuError> {
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    record_copy(&mut encoder, &staging);
+    queue.submit([encoder.finish()]);
+    let slice = staging.slice(..);
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        let _ = sender.send(result);
+    });
+    // Natively this drives the map to completion; in the browser it returns at once and the
+    // event loop resolves the map.
+    let _ = device.poll(wgpu::PollType::wait_indefinitely());
+    receiver
+        .await
+        .map_err(|_| GpuError::Readback("map request dropped".into()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
+    let values = view.to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(values)
 }

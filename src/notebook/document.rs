@@ -28,11 +28,14 @@ pub struct LissajousCell {
     pub beta: f64,
     /// Samples per cycle (16 … 2000).
     pub n_samples: usize,
+    /// Z-score each dimension before tangling. Off by default here: z-scoring rescales the β
+    /// dimension back to unit variance, so β would only matter at exactly 0.
+    pub zscore: bool,
 }
 
 impl Default for LissajousCell {
     fn default() -> Self {
-        Self { beta: 0.2, n_samples: 400 }
+        Self { beta: 0.2, n_samples: 400, zscore: false }
     }
 }
 

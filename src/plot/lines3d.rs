@@ -4,7 +4,7 @@
 //! WebGL2 surface) and native tests (an offscreen texture on lavapipe) drive the same code.
 //! Colours are sRGB triples; on an sRGB target the shader linearises them.
 
-use wgpu::util::DeviceExt;
+use crate::gpu::{read_back, GpuError};
 
 /// One straight piece of a line, coloured at both ends.
 #[repr(C)]
@@ -51,20 +51,25 @@ struct Uniforms {
 
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 /// The colour the plot is cleared to (sRGB).
-pub const BACKGROUND_SRGB: [f64; 3] = [1.0, 1.0, 1.0];
+pub const BACKGROUND_SRGB: [f64; 3] = [0.98, 0.98, 0.99];
 
-/// Pipeline, buffers and depth target, created once and reused every frame.
+/// The format of offscreen renders (figure export, tests): tightly packed RGBA8 sRGB values.
+pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+/// Pipelines (one per target format, made on first use), buffers and depth target, created
+/// once and reused every frame.
 pub struct LineRenderer {
-    pipeline: wgpu::RenderPipeline,
+    module: wgpu::ShaderModule,
+    layout: wgpu::PipelineLayout,
+    pipelines: Vec<(wgpu::TextureFormat, wgpu::RenderPipeline)>,
     uniforms: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     segments: Option<(wgpu::Buffer, u32)>,
     depth: Option<(wgpu::TextureView, (u32, u32))>,
-    srgb_target: bool,
 }
 
 impl LineRenderer {
-    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+    pub fn new(device: &wgpu::Device) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("lines3d.wgsl"));
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("lines3d uniforms"),
@@ -95,13 +100,20 @@ impl LineRenderer {
             bind_group_layouts: &[Some(&bind_group_layout)],
             immediate_size: 0,
         });
+        Self { module, layout, pipelines: Vec::new(), uniforms, bind_group, segments: None, depth: None }
+    }
+
+    fn pipeline_index(&mut self, device: &wgpu::Device, format: wgpu::TextureFormat) -> usize {
+        if let Some(idx) = self.pipelines.iter().position(|(f, _)| *f == format) {
+            return idx;
+        }
         const ATTRIBUTES: [wgpu::VertexAttribute; 4] =
             wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x3, 3 => Float32x3];
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("lines3d"),
-            layout: Some(&layout),
+            layout: Some(&self.layout),
             vertex: wgpu::VertexState {
-                module: &module,
+                module: &self.module,
                 entry_point: Some("vs_main"),
                 compilation_options: Default::default(),
                 buffers: &[Some(wgpu::VertexBufferLayout {
@@ -111,10 +123,10 @@ impl LineRenderer {
                 })],
             },
             fragment: Some(wgpu::FragmentState {
-                module: &module,
+                module: &self.module,
                 entry_point: Some("fs_main"),
                 compilation_options: Default::default(),
-                targets: &[Some(target_format.into())],
+                targets: &[Some(format.into())],
             }),
             primitive: wgpu::PrimitiveState::default(),
             depth_stencil: Some(wgpu::DepthStencilState {
@@ -128,33 +140,48 @@ impl LineRenderer {
             multiview_mask: None,
             cache: None,
         });
-        Self { pipeline, uniforms, bind_group, segments: None, depth: None, srgb_target: target_format.is_srgb() }
+        self.pipelines.push((format, pipeline));
+        self.pipelines.len() - 1
     }
 
-    /// Replaces what is drawn.
-    pub fn set_segments(&mut self, device: &wgpu::Device, segments: &[Segment]) {
-        self.segments = (!segments.is_empty()).then(|| {
-            let buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    /// Replaces what is drawn. The vertex buffer is reused while it is large enough; data goes
+    /// through `Queue::write_buffer` (no mapped-at-creation buffers, which some browser
+    /// implementations limit).
+    pub fn set_segments(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, segments: &[Segment]) {
+        let bytes: &[u8] = bytemuck::cast_slice(segments);
+        let fits = self.segments.as_ref().is_some_and(|(buffer, _)| buffer.size() >= bytes.len() as u64);
+        if !fits {
+            let capacity = (bytes.len() as u64).next_power_of_two().max(std::mem::size_of::<Segment>() as u64 * 64);
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("lines3d segments"),
-                contents: bytemuck::cast_slice(segments),
-                usage: wgpu::BufferUsages::VERTEX,
+                size: capacity,
+                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
             });
-            (buffer, segments.len() as u32)
-        });
+            self.segments = Some((buffer, 0));
+        }
+        if let Some((buffer, n_segments)) = &mut self.segments {
+            queue.write_buffer(buffer, 0, bytes);
+            *n_segments = segments.len() as u32;
+        }
     }
 
-    /// Draws the segments into `target` of `size_px`, seen through `clip_from_world`
-    /// (column-major, as `nalgebra::Matrix4::into()` gives).
+    /// Draws the segments into `target` (of `format` and `size_px`), seen through
+    /// `clip_from_world` (column-major, as `nalgebra::Matrix4::into()` gives).
+    #[allow(clippy::too_many_arguments)]
     pub fn render(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         target: &wgpu::TextureView,
+        format: wgpu::TextureFormat,
         size_px: (u32, u32),
         clip_from_world: [[f32; 4]; 4],
         half_width_px: f32,
     ) {
         let size_px = (size_px.0.max(1), size_px.1.max(1));
+        let pipeline_idx = self.pipeline_index(device, format);
+        let srgb_target = format.is_srgb();
         if self.depth.as_ref().map(|(_, s)| *s) != Some(size_px) {
             let texture = device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("lines3d depth"),
@@ -172,10 +199,10 @@ impl LineRenderer {
             clip_from_world,
             viewport_px: [size_px.0 as f32, size_px.1 as f32],
             half_width_px,
-            srgb_target: if self.srgb_target { 1.0 } else { 0.0 },
+            srgb_target: if srgb_target { 1.0 } else { 0.0 },
         };
         queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&uniforms));
-        let background = if self.srgb_target { BACKGROUND_SRGB.map(srgb_to_linear) } else { BACKGROUND_SRGB };
+        let background = if srgb_target { BACKGROUND_SRGB.map(srgb_to_linear) } else { BACKGROUND_SRGB };
         let mut encoder = device.create_command_encoder(&Default::default());
         {
             let depth_view = &self.depth.as_ref().expect("depth target created above").0;
@@ -204,14 +231,60 @@ impl LineRenderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            if let Some((buffer, n_segments)) = &self.segments {
-                pass.set_pipeline(&self.pipeline);
+            if let Some((buffer, n_segments)) = self.segments.as_ref().filter(|(_, n)| *n > 0) {
+                pass.set_pipeline(&self.pipelines[pipeline_idx].1);
                 pass.set_bind_group(0, &self.bind_group, &[]);
                 pass.set_vertex_buffer(0, buffer.slice(..));
                 pass.draw(0..6, 0..*n_segments);
             }
         }
         queue.submit([encoder.finish()]);
+    }
+}
+
+impl LineRenderer {
+    /// Renders into an offscreen texture and reads it back as tightly packed RGBA8 rows
+    /// (sRGB values), for figure export and tests.
+    pub async fn render_offscreen(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        size_px: (u32, u32),
+        clip_from_world: [[f32; 4]; 4],
+        half_width_px: f32,
+    ) -> Result<Vec<u8>, GpuError> {
+        let (width, height) = (size_px.0.max(1), size_px.1.max(1));
+        let extent = wgpu::Extent3d { width, height, depth_or_array_layers: 1 };
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("lines3d offscreen"),
+            size: extent,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: OFFSCREEN_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        self.render(device, queue, &view, OFFSCREEN_FORMAT, (width, height), clip_from_world, half_width_px);
+        // Texture-to-buffer copies need rows padded to 256 bytes.
+        let padded_row = (width * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded = read_back(device, queue, u64::from(padded_row * height), |encoder, staging| {
+            encoder.copy_texture_to_buffer(
+                texture.as_image_copy(),
+                wgpu::TexelCopyBufferInfo {
+                    buffer: staging,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(padded_row),
+                        rows_per_image: Some(height),
+                    },
+                },
+                extent,
+            )
+        })
+        .await?;
+        Ok(padded.chunks(padded_row as usize).flat_map(|row| &row[..(width * 4) as usize]).copied().collect())
     }
 }
 
@@ -234,61 +307,13 @@ mod tests {
     /// Renders offscreen and reads back RGBA8 pixels, row-major.
     fn render_pixels(segments: &[Segment], camera: &OrbitCamera) -> Vec<[u8; 4]> {
         let ctx = GpuContext::native().expect("a GPU adapter (lavapipe from mesa-vulkan-drivers in CI)");
-        let format = wgpu::TextureFormat::Rgba8Unorm;
-        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            size: wgpu::Extent3d { width: SIZE.0, height: SIZE.1, depth_or_array_layers: 1 },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let mut renderer = LineRenderer::new(&ctx.device, format);
-        renderer.set_segments(&ctx.device, segments);
+        let mut renderer = LineRenderer::new(&ctx.device);
+        renderer.set_segments(&ctx.device, &ctx.queue, segments);
         let matrix = camera.clip_from_world(SIZE.0 as f32 / SIZE.1 as f32);
-        renderer.render(&ctx.device, &ctx.queue, &texture.create_view(&Default::default()), SIZE, matrix.into(), 2.0);
-        // Rows padded to 256 bytes for the copy.
-        let padded_row = (SIZE.0 * 4).div_ceil(256) * 256;
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: u64::from(padded_row * SIZE.1),
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_buffer(
-            texture.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(padded_row),
-                    rows_per_image: Some(SIZE.1),
-                },
-            },
-            SIZE.into_extent(),
-        );
-        ctx.queue.submit([encoder.finish()]);
-        let words = pollster::block_on(ctx.read_f32(&buffer, u64::from(padded_row * SIZE.1))).unwrap();
-        let bytes: &[u8] = bytemuck::cast_slice(&words);
-        (0..SIZE.1)
-            .flat_map(|y| (0..SIZE.0).map(move |x| (y, x)))
-            .map(|(y, x)| {
-                let at = (y * padded_row + x * 4) as usize;
-                [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]
-            })
-            .collect()
-    }
-
-    trait IntoExtent {
-        fn into_extent(self) -> wgpu::Extent3d;
-    }
-    impl IntoExtent for (u32, u32) {
-        fn into_extent(self) -> wgpu::Extent3d {
-            wgpu::Extent3d { width: self.0, height: self.1, depth_or_array_layers: 1 }
-        }
+        let rgba = pollster::block_on(renderer.render_offscreen(&ctx.device, &ctx.queue, SIZE, matrix.into(), 2.0))
+            .unwrap();
+        assert_eq!(rgba.len(), (SIZE.0 * SIZE.1 * 4) as usize);
+        rgba.chunks(4).map(|p| [p[0], p[1], p[2], p[3]]).collect()
     }
 
     #[test]
@@ -300,7 +325,7 @@ mod tests {
         let centre = pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize];
         assert_eq!(centre, [255, 0, 0, 255]);
         // A corner stays the background colour; the line covers a thin band, not the image.
-        assert_eq!(pixels[0], [255, 255, 255, 255]);
+        assert_eq!(pixels[0], [250, 250, 252, 255]);
         let red_count = pixels.iter().filter(|p| **p == [255, 0, 0, 255]).count();
         assert!(red_count > 20 && red_count < pixels.len() / 4, "{red_count} red pixels");
     }

@@ -6,4 +6,5 @@
 pub mod camera;
 pub mod colormap;
 pub mod lines3d;
+pub mod png;
 pub mod svg;

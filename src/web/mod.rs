@@ -1,3 +1,16 @@
-//! The browser shell (wasm only): Leptos components wiring the notebook to the page.
+//! The browser shell (wasm only): Leptos components that wire the notebook document, the core's
+//! analyses and the plot renderer to the page. No numerics live here.
+//!
+//! - [`app`]: the notebook page, the document signal, permalinks in the URL fragment;
+//! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse;
+//! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve).
 
-pub fn start() {}
+mod app;
+mod lissajous_cell;
+mod plot3d;
+
+/// Mounts the notebook on the page body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,304 @@
+//! A 3D plot on a `<canvas>`: opens WebGPU (falling back to WebGL2) through wgpu, draws with
+//! `plot::lines3d::LineRenderer`, and maps mouse input onto `plot::camera::OrbitCamera`:
+//! drag to orbit, wheel to zoom, double-click to reset. Without any GPU API it says so and the
+//! rest of the cell keeps working.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+use crate::plot::camera::OrbitCamera;
+use crate::plot::lines3d::{LineRenderer, Segment};
+
+/// Radius of the region the default camera frames.
+const FRAME_RADIUS: f32 = 1.25;
+const LINE_HALF_WIDTH_PX: f32 = 1.6;
+
+/// The canvas's GPU objects, created once.
+struct GpuView {
+    instance: wgpu::Instance,
+    canvas: web_sys::HtmlCanvasElement,
+    surface: wgpu::Surface<'static>,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    config: wgpu::SurfaceConfiguration,
+    renderer: LineRenderer,
+    description: String,
+    /// What is drawn, kept for the export device.
+    segments: Vec<Segment>,
+    /// A second device for figure export, made on first use: in headless Chromium a device that
+    /// has presented to a canvas can no longer map buffers for read-back.
+    export: Option<(wgpu::Device, wgpu::Queue, LineRenderer)>,
+}
+
+/// Canvas size in device pixels, from its CSS size.
+fn device_size(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
+    let dpr = window().device_pixel_ratio().max(1.0);
+    let w = (f64::from(canvas.client_width().max(1)) * dpr).round() as u32;
+    let h = (f64::from(canvas.client_height().max(1)) * dpr).round() as u32;
+    (w.clamp(1, 4096), h.clamp(1, 4096))
+}
+
+impl GpuView {
+    /// WebGPU first; WebGL2 only if WebGPU gives no adapter. The two are never enabled in one
+    /// instance: a GL probe on the page breaks WebGPU buffer mapping in Chromium.
+    async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
+        let mut last_error = String::from("this browser offers neither WebGPU nor WebGL2");
+        for backends in [wgpu::Backends::BROWSER_WEBGPU, wgpu::Backends::GL] {
+            if backends == wgpu::Backends::BROWSER_WEBGPU && !wgpu::util::is_browser_webgpu_supported().await {
+                continue;
+            }
+            match Self::with_backends(canvas.clone(), backends).await {
+                Ok(view) => return Ok(view),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn with_backends(canvas: web_sys::HtmlCanvasElement, backends: wgpu::Backends) -> Result<Self, String> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+            .map_err(|e| format!("cannot draw on the canvas ({e})"))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions { compatible_surface: Some(&surface), ..Default::default() })
+            .await
+            .map_err(|e| format!("no graphics adapter ({e})"))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("tanglelab plot"),
+                required_limits: wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("could not open the graphics device ({e})"))?;
+        // Validation errors must be seen (and fail the browser tests), not swallowed.
+        device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
+            web_sys::console::error_1(&format!("WebGPU error in the 3D plot: {error}").into());
+        }));
+        let (width, height) = device_size(&canvas);
+        canvas.set_width(width);
+        canvas.set_height(height);
+        let config = surface
+            .get_default_config(&adapter, width, height)
+            .ok_or_else(|| "the canvas cannot be drawn on by this adapter".to_string())?;
+        surface.configure(&device, &config);
+        let renderer = LineRenderer::new(&device);
+        let info = adapter.get_info();
+        let api = match info.backend {
+            wgpu::Backend::BrowserWebGpu => "WebGPU",
+            wgpu::Backend::Gl => "WebGL2",
+            _ => "GPU",
+        };
+        let name = if info.name.is_empty() { String::from("browser adapter") } else { info.name.clone() };
+        Ok(Self { instance, canvas, surface, device, queue, config, renderer, description: format!("{api} · {name}"), segments: Vec::new(), export: None })
+    }
+
+    fn set_segments(&mut self, segments: &[Segment]) {
+        self.renderer.set_segments(&self.device, &self.queue, segments);
+        self.segments = segments.to_vec();
+    }
+
+    fn draw(&mut self, camera: &OrbitCamera) {
+        let size = device_size(&self.canvas);
+        if size != (self.config.width, self.config.height) {
+            self.canvas.set_width(size.0);
+            self.canvas.set_height(size.1);
+            self.config.width = size.0;
+            self.config.height = size.1;
+            self.surface.configure(&self.device, &self.config);
+        }
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
+            _ => {
+                self.surface.configure(&self.device, &self.config);
+                return;
+            }
+        };
+        let view = frame.texture.create_view(&Default::default());
+        let clip_from_world = camera.clip_from_world(size.0 as f32 / size.1 as f32);
+        let dpr = window().device_pixel_ratio().max(1.0) as f32;
+        self.renderer.render(
+            &self.device,
+            &self.queue,
+            &view,
+            self.config.format,
+            size,
+            clip_from_world.into(),
+            LINE_HALF_WIDTH_PX * dpr,
+        );
+        self.queue.present(frame);
+    }
+}
+
+/// Figure export renders at this multiple of the on-screen CSS size.
+const EXPORT_SCALE: u32 = 2;
+
+impl GpuView {
+    /// The current view as a PNG at `EXPORT_SCALE`× the canvas's CSS size.
+    async fn export_png(&mut self, camera: &OrbitCamera) -> Result<Vec<u8>, String> {
+        let width = self.canvas.client_width().max(1) as u32 * EXPORT_SCALE;
+        let height = self.canvas.client_height().max(1) as u32 * EXPORT_SCALE;
+        let clip_from_world = camera.clip_from_world(width as f32 / height as f32);
+        let half_width = LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32;
+        if self.export.is_none() {
+            let adapter = self
+                .instance
+                .request_adapter(&Default::default())
+                .await
+                .map_err(|e| format!("no adapter for export ({e})"))?;
+            let (device, queue) =
+                adapter.request_device(&Default::default()).await.map_err(|e| format!("no device for export ({e})"))?;
+            let renderer = LineRenderer::new(&device);
+            self.export = Some((device, queue, renderer));
+        }
+        let (device, queue, renderer) = self.export.as_mut().expect("created above");
+        renderer.set_segments(device, queue, &self.segments);
+        let rgba = renderer
+            .render_offscreen(device, queue, (width, height), clip_from_world.into(), half_width)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::plot::png::encode_rgba(width, height, &rgba).map_err(|e| e.to_string())
+    }
+}
+
+/// Offers `bytes` to the user as a file download.
+fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document().create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+fn default_camera() -> OrbitCamera {
+    OrbitCamera::framing([0.0; 3], FRAME_RADIUS)
+}
+
+#[component]
+pub fn Plot3d(id: &'static str, segments: Signal<Vec<Segment>>) -> impl IntoView {
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let gpu: StoredValue<Option<GpuView>, LocalStorage> = StoredValue::new_local(None);
+    let ready = RwSignal::new(false);
+    let status = RwSignal::new(String::from("starting graphics…"));
+    let failed = RwSignal::new(false);
+    let camera = RwSignal::new(default_camera());
+    let drag_from = StoredValue::new(None::<(i32, i32)>);
+
+    // Open the GPU once the canvas is in the page.
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        let Some(canvas) = canvas_ref.get() else { return false };
+        let wheel_canvas = canvas.clone();
+        gloo::events::EventListener::new_with_options(
+            &wheel_canvas,
+            "wheel",
+            gloo::events::EventListenerOptions::enable_prevent_default(),
+            move |event| {
+                if let Some(wheel) = event.dyn_ref::<web_sys::WheelEvent>() {
+                    event.prevent_default();
+                    camera.update(|c| c.zoom(wheel.delta_y() as f32));
+                }
+            },
+        )
+        .forget();
+        spawn_local(async move {
+            match GpuView::new(canvas).await {
+                Ok(view) => {
+                    status.set(view.description.clone());
+                    gpu.set_value(Some(view));
+                    ready.set(true);
+                }
+                Err(e) => {
+                    status.set(format!("No 3D view: {e}. The numbers and the 2D plot still work."));
+                    failed.set(true);
+                }
+            }
+        });
+        true
+    });
+    // New data: upload and draw.
+    Effect::new(move |_| {
+        let segments = segments.get();
+        if ready.get() {
+            gpu.update_value(|view| {
+                if let Some(view) = view {
+                    view.set_segments(&segments);
+                    view.draw(&camera.get_untracked());
+                }
+            });
+        }
+    });
+    // Camera moved: draw.
+    Effect::new(move |_| {
+        let camera = camera.get();
+        if ready.get_untracked() {
+            gpu.update_value(|view| {
+                if let Some(view) = view {
+                    view.draw(&camera);
+                }
+            });
+        }
+    });
+
+    let on_down = move |ev: web_sys::PointerEvent| {
+        drag_from.set_value(Some((ev.client_x(), ev.client_y())));
+        if let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+            let _ = target.set_pointer_capture(ev.pointer_id());
+        }
+    };
+    let on_move = move |ev: web_sys::PointerEvent| {
+        if let Some((x0, y0)) = drag_from.get_value() {
+            let (x, y) = (ev.client_x(), ev.client_y());
+            drag_from.set_value(Some((x, y)));
+            camera.update(|c| c.orbit((x - x0) as f32, (y - y0) as f32));
+        }
+    };
+    let on_up = move |_: web_sys::PointerEvent| drag_from.set_value(None);
+    let exporting = RwSignal::new(false);
+    let export_error = RwSignal::new(None::<String>);
+    let save_png = move |_| {
+        // The view is taken out of its slot while the GPU works, so no frame can borrow it.
+        let Some(mut view) = gpu.try_update_value(Option::take).flatten() else { return };
+        exporting.set(true);
+        spawn_local(async move {
+            let result = view.export_png(&camera.get_untracked()).await;
+            gpu.set_value(Some(view));
+            exporting.set(false);
+            export_error.set(result.and_then(|png| download(&png, &format!("tanglelab-{id}.png"), "image/png")).err());
+        });
+    };
+
+    view! {
+        <div class="plot3d">
+            <canvas id=id node_ref=canvas_ref class:hidden=move || failed.get()
+                on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up
+                on:dblclick=move |_| camera.set(default_camera())></canvas>
+            <p class="plot3d-status" class:error=move || failed.get() data-ready=move || ready.get().to_string()>
+                {move || status.get()}
+                <Show when=move || ready.get()>
+                    " · "
+                    <button class="link" id=format!("{id}-png") on:click=save_png disabled=move || exporting.get()>
+                        {move || if exporting.get() { "rendering…" } else { "save PNG" }}
+                    </button>
+                </Show>
+                <Show when=move || export_error.get().is_some()>
+                    <span class="error">" Could not export: "{move || export_error.get().unwrap_or_default()}</span>
+                </Show>
+            </p>
+        </div>
+    }
+}

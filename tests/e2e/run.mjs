@@ -1,0 +1,184 @@
+// Browser end-to-end tests of the notebook: serves ../../dist on 127.0.0.1, drives Debian's
+// Chromium (SwiftShader WebGPU) with playwright-core, and fails on any console error.
+// Usage: node run.mjs   (after `trunk build --release --offline`)
+import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, '../../dist');
+const artifacts = path.join(here, 'artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    let file = path.join(dist, decodeURIComponent(url.pathname));
+    if (!file.startsWith(dist)) { res.writeHead(403).end(); return; }
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    if (!fs.existsSync(file)) { res.writeHead(404).end('not found'); return; }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Fraction of pixels that differ from the top-left (background) pixel, and distinct colours. */
+function pixelStats(pngBuffer) {
+  const png = PNG.sync.read(pngBuffer);
+  const bg = png.data.slice(0, 4).join(',');
+  let differing = 0;
+  const colours = new Set();
+  for (let i = 0; i < png.data.length; i += 4) {
+    const c = png.data.slice(i, i + 4).join(',');
+    if (c !== bg) differing++;
+    if (colours.size < 1000) colours.add(c);
+  }
+  return { differingFraction: differing / (png.width * png.height), colours: colours.size };
+}
+
+const results = [];
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+  }
+}
+
+const server = await serve();
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+
+/** A fresh page that records console errors and uncaught exceptions. */
+async function openPage(url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') page.errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => page.errors.push(`pageerror: ${err.message}`));
+  await page.goto(url);
+  await page.waitForSelector('#q-max', { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('.plot3d-status')?.textContent.trim() !== 'starting graphics…', null, { timeout: 60_000 });
+  return page;
+}
+const qMax = async (page) => Number(await page.textContent('#q-max'));
+
+/**
+ * The 3D figure as the page renders it, through its "save PNG" button (an offscreen render with
+ * the same renderer and camera, read back from the GPU). Headless Chromium does not composite
+ * WebGPU canvases into screenshots, so this is how the test sees what WebGPU drew.
+ */
+async function exportFigure(page, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#lissajous-3d-png')]);
+  const file = path.join(artifacts, name);
+  await download.saveAs(file);
+  return fs.readFileSync(file);
+}
+function assertNoErrors(page) { assert.deepEqual(page.errors, [], 'console errors'); }
+
+await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', async () => {
+  const page = await openPage(base);
+  const status = await page.textContent('.plot3d-status');
+  assert.match(status, /WebGPU/, `graphics status: ${status}`);
+  assert.equal(await page.getAttribute('.plot3d-status', 'data-ready'), 'true');
+  const stats = pixelStats(await exportFigure(page, 'lissajous-3d.png'));
+  assert.ok(stats.differingFraction > 0.005 && stats.differingFraction < 0.5, `drawn fraction ${stats.differingFraction}`);
+  assert.ok(stats.colours > 20, `only ${stats.colours} colours: the curve is not coloured by Q`);
+  assert.ok(Number.isFinite(await qMax(page)));
+  assert.match(await page.innerHTML('#q-plot'), /<path d="M/);
+  await page.screenshot({ path: path.join(artifacts, 'notebook.png'), fullPage: true });
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('raising β lowers tangling; lowering it raises tangling', async () => {
+  const page = await openPage(base);
+  await page.locator('#beta').fill('0');
+  await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '0.00');
+  const q0 = await qMax(page);
+  await page.locator('#beta').fill('1');
+  await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '1.00');
+  const q1 = await qMax(page);
+  await page.locator('#beta').fill('0.5');
+  await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '0.50');
+  const qHalf = await qMax(page);
+  assert.ok(q0 > qHalf && qHalf > q1, `max Q at β = 0, 0.5, 1: ${q0}, ${qHalf}, ${q1}`);
+  await page.screenshot({ path: path.join(artifacts, 'beta-0.5.png'), fullPage: true });
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('drag orbits the view and double-click resets it', async () => {
+  const page = await openPage(base);
+  const before = await exportFigure(page, 'view-before.png');
+  const box = await page.locator('#lissajous-3d').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 40, { steps: 6 });
+  await page.mouse.up();
+  const orbited = await exportFigure(page, 'view-orbited.png');
+  assert.notDeepEqual(orbited, before, 'dragging did not change the view');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 400);
+  const zoomed = await exportFigure(page, 'view-zoomed.png');
+  assert.ok(pixelStats(zoomed).differingFraction < pixelStats(orbited).differingFraction, 'zooming out did not shrink the figure');
+  await page.locator('#lissajous-3d').dblclick();
+  const reset = await exportFigure(page, 'view-reset.png');
+  assert.deepEqual(reset, before, 'double-click did not restore the view exactly');
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('a permalink restores the state in a new tab', async () => {
+  const page = await openPage(base);
+  await page.locator('#beta').fill('0.73');
+  await page.locator('#samples').fill('250');
+  await page.locator('#samples').press('Enter');
+  await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '0.73');
+  const q = await qMax(page);
+  await page.click('#permalink');
+  const link = await page.inputValue('#permalink-url');
+  assert.match(link, /#nb=/);
+  const restored = await openPage(link);
+  assert.equal(await restored.inputValue('#beta'), '0.73');
+  assert.equal(await restored.inputValue('#samples'), '250');
+  assert.equal(await qMax(restored), q, 'same link, same numbers');
+  assertNoErrors(page);
+  assertNoErrors(restored);
+  await page.close();
+  await restored.close();
+});
+
+await test('a malformed link shows a clear message and loads the defaults', async () => {
+  const page = await openPage(`${base}#nb=this-is-not-a-notebook`);
+  const message = await page.textContent('#link-error');
+  assert.match(message, /Could not open this link/);
+  const defaults = await openPage(base);
+  assert.equal(await page.inputValue('#beta'), await defaults.inputValue('#beta'));
+  assert.equal(await qMax(page), await qMax(defaults));
+  await page.screenshot({ path: path.join(artifacts, 'malformed-link.png') });
+  assertNoErrors(page);
+  await page.close();
+  await defaults.close();
+});
+
+await browser.close();
+server.close();
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed; screenshots in ${artifacts}`);
+process.exit(failed.length ? 1 : 0);
