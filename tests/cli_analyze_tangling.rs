@@ -1,0 +1,90 @@
+//! `tanglelab analyze tangling` end to end: results against an independent numpy oracle
+//! (tests/oracles/tangling.py), and clear errors with a non-zero exit code for bad input.
+
+use ndarray::{Array2, Array3, ArrayD};
+use ndarray_npy::{read_npy, write_npy};
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::process::Command;
+
+fn tanglelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tanglelab")).args(args).output().expect("run tanglelab")
+}
+
+fn oracle(x: &Path, q: &Path, dt: &str, cyclic: bool, eps: &str, zscore: bool) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/tangling.py");
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let out = Command::new("python3")
+        .args([script, x.to_str().unwrap(), q.to_str().unwrap(), dt, flag(cyclic), eps, flag(zscore)])
+        .output()
+        .expect("python3 must be installed (make test installs the oracles)");
+    assert!(out.status.success(), "numpy oracle failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn assert_close(ours: &ArrayD<f64>, reference: &ArrayD<f64>) {
+    assert_eq!(ours.shape(), reference.shape());
+    for (a, b) in ours.iter().zip(reference.iter()) {
+        if b.is_nan() {
+            assert!(a.is_nan(), "expected NaN, got {a}");
+        } else {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs numpy {b}");
+        }
+    }
+}
+
+#[test]
+fn matches_numpy_on_conditions_and_single_trajectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let x3 = Array3::from_shape_fn((3, 40, 5), |_| rng.random_range(-2.0..2.0f64));
+    let x2 = Array2::from_shape_fn((60, 4), |_| rng.random_range(-1.0..1.0f32));
+    let (p3, p2) = (dir.path().join("x3.npy"), dir.path().join("x2.npy"));
+    write_npy(&p3, &x3).unwrap();
+    write_npy(&p2, &x2).unwrap();
+    let cases: [(&Path, &[&str], &str, bool, &str, bool); 3] = [
+        (&p3, &["--dt", "0.02"], "0.02", false, "0.1", true),
+        (&p3, &["--cyclic", "--eps-frac", "0.3", "--no-zscore"], "1", true, "0.3", false),
+        (&p2, &["--cyclic"], "1", true, "0.1", true),
+    ];
+    for (case_idx, (input, flags, dt, cyclic, eps, zscore)) in cases.into_iter().enumerate() {
+        let ours_path = dir.path().join(format!("ours{case_idx}.npy"));
+        let numpy_path = dir.path().join(format!("numpy{case_idx}.npy"));
+        let mut args = vec!["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", ours_path.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let out = tanglelab(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        oracle(input, &numpy_path, dt, cyclic, eps, zscore);
+        let ours: ArrayD<f64> = read_npy(&ours_path).unwrap();
+        let reference: ArrayD<f64> = read_npy(&numpy_path).unwrap();
+        assert_close(&ours, &reference);
+    }
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("q.npy");
+    let out = out_path.to_str().unwrap();
+    let check = |input: &Path, expected: &str| {
+        let result = tanglelab(&["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", out]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "should fail for {}", input.display());
+        assert!(stderr.contains(expected), "stderr {stderr:?} should mention {expected:?}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    check(&dir.path().join("missing.npy"), "cannot read");
+    let text = dir.path().join("text.npy");
+    std::fs::write(&text, "hello, not numpy").unwrap();
+    check(&text, "not a readable NPY array");
+    let nan = dir.path().join("nan.npy");
+    let mut x = Array2::<f64>::zeros((5, 2));
+    x[[3, 1]] = f64::NAN;
+    write_npy(&nan, &x).unwrap();
+    check(&nan, "non-finite value (NaN) at index [3, 1]");
+    let rank1 = dir.path().join("rank1.npy");
+    write_npy(&rank1, &ndarray::arr1(&[1.0f64, 2.0, 3.0])).unwrap();
+    check(&rank1, "rank 1");
+    let short = dir.path().join("short.npy");
+    write_npy(&short, &Array2::<f64>::ones((1, 3))).unwrap();
+    check(&short, "at least 2 samples");
+}
