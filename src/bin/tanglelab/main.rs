@@ -7,6 +7,8 @@
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
 mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod sim;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -25,11 +27,15 @@ mod cli {
         /// Analyses of trajectories stored as NPY arrays.
         #[command(subcommand)]
         Analyze(super::analyze::AnalyzeCommand),
+        /// The articulated-body simulator.
+        #[command(subcommand)]
+        Sim(super::sim::SimCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
+            Command::Sim(command) => super::sim::run(command),
         }
     }
 }

@@ -1,0 +1,216 @@
+//! Soft constraints (contacts and joint limits) in MuJoCo's formulation, solved by projected
+//! Gauss–Seidel.
+//!
+//! Each row r has a Jacobian J_r, a violation `pos` and velocity `vel = J q̇`. Like MuJoCo, a row
+//! asks for the reference acceleration `aref = −b·vel − k·d(pos)·pos` with `b = 2/(dmax·τ)`,
+//! `k = 1/(dmax²·τ²·ζ²)` from solref (τ, ζ) and the impedance d(pos) from solimp, and is softened
+//! by the regulariser `R = (1 − d)/d · A_rr`. The forces minimise
+//! `½ fᵀ(A + R)f + fᵀ(J·qacc_smooth − aref)` with `A = J M⁻¹ Jᵀ`, subject to f ≥ 0 on normals and
+//! limits and an elliptic friction cone ‖f_t‖ ≤ μ f_n on each contact's two tangents; then
+//! `qacc = qacc_smooth + M⁻¹ Jᵀ f`. The problem is strictly convex (R > 0), so the sweeps
+//! converge; their fixed order keeps the result deterministic. MuJoCo solves the same kind of
+//! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
+
+use super::data::{Data, RowKind};
+use super::kinematics::point_jacobian;
+use super::model::Model;
+use super::spatial::cholesky_solve_in_place;
+
+/// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
+const MIN_DIAGONAL: f64 = 1e-12;
+/// Sweeps stop when no force changes by more than this (N or N·m).
+const FORCE_TOLERANCE: f64 = 1e-10;
+
+/// What a new row is.
+pub struct RowSpec {
+    pub kind: RowKind,
+    /// Violation (negative = violated).
+    pub pos: f64,
+    /// Friction coefficient (friction rows), else 0.
+    pub mu: f64,
+}
+
+/// Appends a row with a zero Jacobian and returns its index (capacity is preallocated).
+pub fn push_row(model: &Model, data: &mut Data, spec: RowSpec) -> usize {
+    let row = data.efc_kind.len();
+    data.efc_kind.push(spec.kind);
+    data.efc_j[row * model.nv..(row + 1) * model.nv].fill(0.0);
+    data.efc_pos[row] = spec.pos;
+    data.efc_mu[row] = spec.mu;
+    row
+}
+
+/// MuJoCo's impedance d(pos) from solimp (dmin, dmax, width, midpoint, power).
+pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
+    let [dmin, dmax, width, mid, power] = *solimp;
+    if dmin == dmax || width <= 1e-15 {
+        return 0.5 * (dmin + dmax);
+    }
+    let x = (pos.abs() / width).min(1.0);
+    let y = if x <= 0.0 {
+        0.0
+    } else if x >= 1.0 {
+        1.0
+    } else if x <= mid {
+        x.powf(power) / mid.powf(power - 1.0)
+    } else {
+        1.0 - (1.0 - x).powf(power) / (1.0 - mid).powf(power - 1.0)
+    };
+    dmin + y * (dmax - dmin)
+}
+
+/// Contact rows (normal, tangent 1, tangent 2 per contact) from `data.contacts`.
+fn make_contact_rows(model: &Model, data: &mut Data) {
+    let nv = model.nv;
+    let mut jac = [0.0; 3 * 32];
+    assert!(nv <= 32, "point Jacobian scratch holds 32 dofs");
+    for c in 0..data.contacts.len() {
+        let contact = data.contacts[c];
+        let body = model.geom_body[contact.geom];
+        point_jacobian(model, data, body, &contact.pos, &mut jac[..3 * nv]);
+        let normal_row = data.efc_kind.len();
+        for (axis, kind, pos, mu) in [
+            (2, RowKind::Normal, contact.dist, 0.0),
+            (0, RowKind::Friction { normal_row }, 0.0, contact.friction),
+            (1, RowKind::Friction { normal_row }, 0.0, contact.friction),
+        ] {
+            let row = push_row(model, data, RowSpec { kind, pos, mu });
+            let direction = contact.frame.column(axis);
+            for dof in 0..nv {
+                data.efc_j[row * nv + dof] =
+                    direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
+            }
+        }
+    }
+}
+
+/// Builds the rows, solves for the constraint forces and writes `qacc` and `qfrc_constraint`.
+/// Needs the smooth dynamics and [`super::contact::detect`].
+pub fn solve(model: &Model, data: &mut Data) {
+    let nv = model.nv;
+    data.efc_kind.clear();
+    super::limits::make_rows(model, data);
+    make_contact_rows(model, data);
+    let n = data.efc_kind.len();
+    data.qacc.copy_from_slice(&data.qacc_smooth);
+    data.qfrc_constraint.fill(0.0);
+    if n == 0 {
+        return;
+    }
+    // M⁻¹Jᵀ (one solve per row) and A = J M⁻¹ Jᵀ.
+    for r in 0..n {
+        let row = r * nv..(r + 1) * nv;
+        data.efc_minv_jt[row.clone()].copy_from_slice(&data.efc_j[row.clone()]);
+        cholesky_solve_in_place(&data.qm_chol, nv, &mut data.efc_minv_jt[row]);
+    }
+    for r in 0..n {
+        for s in r..n {
+            let a = dot(&data.efc_j[r * nv..(r + 1) * nv], &data.efc_minv_jt[s * nv..(s + 1) * nv]);
+            data.efc_a[r * n + s] = a;
+            data.efc_a[s * n + r] = a;
+        }
+    }
+    // Reference accelerations, regularisers; the solver's linear term goes into efc_aref.
+    let (timeconst, dampratio) = model.opt.solref;
+    let timeconst = timeconst.max(2.0 * model.opt.timestep_secs);
+    let dmax = model.opt.solimp[1];
+    let k = 1.0 / (dmax * dmax * timeconst * timeconst * dampratio * dampratio);
+    let b = 2.0 / (dmax * timeconst);
+    for r in 0..n {
+        let j_row = &data.efc_j[r * nv..(r + 1) * nv];
+        let vel = dot(j_row, &data.qvel);
+        let acc_smooth = dot(j_row, &data.qacc_smooth);
+        let impedance_row = match data.efc_kind[r] {
+            RowKind::Friction { normal_row } => impedance(&model.opt.solimp, data.efc_pos[normal_row]),
+            _ => impedance(&model.opt.solimp, data.efc_pos[r]),
+        };
+        let aref = -b * vel - k * impedance_row * data.efc_pos[r];
+        data.efc_vel[r] = vel;
+        data.efc_aref[r] = acc_smooth - aref;
+        data.efc_r[r] = ((1.0 - impedance_row) / impedance_row * data.efc_a[r * n + r]).max(1e-15);
+        data.efc_force[r] = 0.0;
+    }
+    pgs(model, data, n);
+    for r in 0..n {
+        let f = data.efc_force[r];
+        if f != 0.0 {
+            for dof in 0..nv {
+                data.qacc[dof] += f * data.efc_minv_jt[r * nv + dof];
+                data.qfrc_constraint[dof] += f * data.efc_j[r * nv + dof];
+            }
+        }
+    }
+}
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Projected Gauss–Seidel on `(A + R) f + linear`, rows in order, contacts as 3-row blocks.
+fn pgs(model: &Model, data: &mut Data, n: usize) {
+    let a = &data.efc_a[..n * n];
+    let linear = &data.efc_aref[..n];
+    let reg = &data.efc_r[..n];
+    let force = &mut data.efc_force[..n];
+    let kind = &data.efc_kind;
+    let mu = &data.efc_mu[..n];
+    // Unprojected Gauss–Seidel update of row r.
+    let update = |force: &[f64], r: usize| -> f64 {
+        let diag = a[r * n + r] + reg[r];
+        let grad = dot(&a[r * n..(r + 1) * n], force) + reg[r] * force[r] + linear[r];
+        force[r] - grad / diag
+    };
+    for _ in 0..model.opt.solver_iterations {
+        let mut change: f64 = 0.0;
+        let mut r = 0;
+        while r < n {
+            match kind[r] {
+                RowKind::Limit | RowKind::Friction { .. } => {
+                    // Friction rows are always visited through their normal row's block.
+                    let old = force[r];
+                    force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
+                    change = change.max((force[r] - old).abs());
+                    r += 1;
+                }
+                RowKind::Normal => {
+                    let old = [force[r], force[r + 1], force[r + 2]];
+                    force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
+                    for t in r + 1..r + 3 {
+                        force[t] = if a[t * n + t] < MIN_DIAGONAL { 0.0 } else { update(force, t) };
+                    }
+                    let limit = mu[r + 1] * force[r];
+                    let norm = (force[r + 1] * force[r + 1] + force[r + 2] * force[r + 2]).sqrt();
+                    if norm > limit {
+                        let scale = if norm > 0.0 { limit / norm } else { 0.0 };
+                        force[r + 1] *= scale;
+                        force[r + 2] *= scale;
+                    }
+                    for (i, o) in old.iter().enumerate() {
+                        change = change.max((force[r + i] - o).abs());
+                    }
+                    r += 3;
+                }
+            }
+        }
+        if change < FORCE_TOLERANCE {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impedance_follows_solimp_shape() {
+        let solimp = [0.9, 0.95, 0.001, 0.5, 2.0];
+        assert_eq!(impedance(&solimp, 0.0), 0.9);
+        assert_eq!(impedance(&solimp, -0.002), 0.95);
+        // x = 0.25 ≤ mid: y = x²/mid = 0.125 → 0.9 + 0.125·0.05.
+        assert!((impedance(&solimp, -0.00025) - (0.9 + 0.125 * 0.05)).abs() < 1e-15);
+        // x = 0.75 > mid: y = 1 − (0.25)²/0.5 = 0.875.
+        assert!((impedance(&solimp, 0.00075) - (0.9 + 0.875 * 0.05)).abs() < 1e-15);
+    }
+}
