@@ -83,3 +83,20 @@ pub fn smooth_acceleration(model: &Model, data: &mut Data) {
 pub fn solve_mass(model: &Model, data: &Data, x: &mut [f64]) {
     cholesky_solve_in_place(&data.qm_chol, model.nv, x);
 }
+
+/// Mechanical energy (potential from gravity, kinetic ½ q̇ᵀ M q̇ with armature) in joules of the
+/// current state (reruns the position stage and the mass matrix).
+pub fn energy(model: &Model, data: &mut Data) -> Result<(f64, f64), DynamicsError> {
+    super::kinematics::position(model, data);
+    mass_matrix(model, data)?;
+    let g = nalgebra::Vector3::new(model.opt.gravity[0], model.opt.gravity[1], model.opt.gravity[2]);
+    let potential: f64 = (1..model.nbody).map(|b| -model.body_mass[b] * g.dot(&data.xipos[b])).sum();
+    let nv = model.nv;
+    let mut kinetic = 0.0;
+    for i in 0..nv {
+        for j in 0..nv {
+            kinetic += 0.5 * data.qvel[i] * data.qm[i * nv + j] * data.qvel[j];
+        }
+    }
+    Ok((potential, kinetic))
+}
