@@ -100,3 +100,25 @@ pub fn energy(model: &Model, data: &mut Data) -> Result<(f64, f64), DynamicsErro
     }
     Ok((potential, kinetic))
 }
+
+/// Applies a linear impulse (N·s, world frame) at the centre of mass of `body`: the velocity
+/// jumps by `M⁻¹ Jᵀ p` (J the Jacobian of the COM). Reruns the position stage and mass matrix.
+pub fn apply_com_impulse(
+    model: &Model,
+    data: &mut Data,
+    body: usize,
+    impulse: &nalgebra::Vector3<f64>,
+) -> Result<(), DynamicsError> {
+    super::kinematics::position(model, data);
+    mass_matrix(model, data)?;
+    let nv = model.nv;
+    let mut jac = vec![0.0; 3 * nv];
+    super::kinematics::point_jacobian(model, data, body, &data.xipos[body].clone(), &mut jac);
+    let mut dv = vec![0.0; nv];
+    for (dof, v) in dv.iter_mut().enumerate() {
+        *v = jac[dof] * impulse.x + jac[nv + dof] * impulse.y + jac[2 * nv + dof] * impulse.z;
+    }
+    cholesky_solve_in_place(&data.qm_chol, nv, &mut dv);
+    data.qvel.iter_mut().zip(&dv).for_each(|(q, d)| *q += d);
+    Ok(())
+}

@@ -41,6 +41,9 @@ pub mod spatial;
 pub mod walker2d;
 
 pub use data::Data;
+pub use env::{
+    Done, EnvError, PushConfig, RewardWeights, StepOutput, TerminationReason, Walker2dBatch, Walker2dEnvConfig,
+};
 
 pub use integrator::{forward, step};
 pub use model::{

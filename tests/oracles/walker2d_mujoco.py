@@ -4,6 +4,7 @@ Usage:
   walker2d_mujoco.py model OUT.json                 masses, COMs, inertias (body frame) of walker2d_v5
   walker2d_mujoco.py forward XML S.npy OUT.npy      contact-free mj_forward qacc for rows qpos|qvel|ctrl
   walker2d_mujoco.py rollout XML SPEC.json OUT_DIR   a scenario with contacts (see `rollout`)
+  walker2d_mujoco.py gym_step S.npy A.npy OUT_DIR   one Gymnasium Walker2d-v5 step from each state
 XML is a path, or "gymnasium" for Gymnasium's walker2d_v5.xml.
 """
 import json
@@ -58,8 +59,9 @@ def rollout(xml, spec_path, out):
     the right and left feet, min_dist.npy (N+1) deepest contact distance (0 if none)."""
     m = load(xml)
     spec = json.load(open(spec_path))
-    if spec.get("integrator", "RK4") == "Euler":
+    if spec.get("integrator", "RK4") == "Euler":  # without implicit damping: our semi-implicit Euler
         m.opt.integrator = mujoco.mjtIntegrator.mjINT_EULER
+        m.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_EULERDAMP
     d = mujoco.MjData(m)
     d.qpos[:] = spec["qpos"]
     d.qvel[:] = spec["qvel"]
@@ -88,6 +90,29 @@ def rollout(xml, spec_path, out):
     np.save(os.path.join(out, "min_dist.npy"), min_dist)
 
 
+def gym_step(states_path, actions_path, out):
+    """From each state qpos|qvel (rows of S), one Gymnasium Walker2d-v5 `step` with the action in the
+    same row of A. Saves OUT_DIR/obs.npy (N, 17), reward.npy, terminated.npy (0/1), x_velocity.npy.
+    The integrator is switched to MuJoCo's Euler without implicit damping, which is exactly our
+    semi-implicit Euler, so contact-free steps must agree to round-off."""
+    import gymnasium as gym
+
+    env = gym.make("Walker2d-v5").unwrapped
+    env.model.opt.integrator = mujoco.mjtIntegrator.mjINT_EULER
+    env.model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_EULERDAMP
+    s, a = np.load(states_path), np.load(actions_path)
+    n = s.shape[0]
+    obs, reward, terminated, x_velocity = np.zeros((n, 17)), np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        env.reset(seed=0)
+        env.set_state(s[i, :9], s[i, 9:])
+        obs[i], reward[i], terminated[i], _, info = env.step(a[i])
+        x_velocity[i] = info["x_velocity"]
+    os.makedirs(out, exist_ok=True)
+    for name, value in [("obs", obs), ("reward", reward), ("terminated", terminated), ("x_velocity", x_velocity)]:
+        np.save(os.path.join(out, name + ".npy"), value)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "model":
@@ -96,5 +121,7 @@ if __name__ == "__main__":
         forward(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "rollout":
         rollout(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "gym_step":
+        gym_step(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit(f"unknown command {cmd}")
