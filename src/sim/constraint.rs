@@ -18,6 +18,8 @@ use super::spatial::cholesky_solve_in_place;
 
 /// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
 const MIN_DIAGONAL: f64 = 1e-12;
+/// Friction rows whose Jacobian entries are all below this are dropped.
+const MIN_JACOBIAN: f64 = 1e-12;
 /// Sweeps stop when no force changes by more than this (N or N·m).
 const FORCE_TOLERANCE: f64 = 1e-10;
 
@@ -69,18 +71,29 @@ fn make_contact_rows(model: &Model, data: &mut Data) {
         let body = model.geom_body[contact.geom];
         point_jacobian(model, data, body, &contact.pos, &mut jac[..3 * nv]);
         let normal_row = data.efc_kind.len();
+        let mut n_friction = 0;
         for (axis, kind, pos, mu) in [
-            (2, RowKind::Normal, contact.dist, 0.0),
+            (2, RowKind::Normal { n_friction: 0 }, contact.dist, 0.0),
             (0, RowKind::Friction { normal_row }, 0.0, contact.friction),
             (1, RowKind::Friction { normal_row }, 0.0, contact.friction),
         ] {
-            let row = push_row(model, data, RowSpec { kind, pos, mu });
             let direction = contact.frame.column(axis);
+            let row = push_row(model, data, RowSpec { kind, pos, mu });
+            let mut magnitude: f64 = 0.0;
             for dof in 0..nv {
-                data.efc_j[row * nv + dof] =
-                    direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
+                let value = direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
+                data.efc_j[row * nv + dof] = value;
+                magnitude = magnitude.max(value.abs());
+            }
+            if axis != 2 {
+                if magnitude < MIN_JACOBIAN {
+                    data.efc_kind.pop();
+                } else {
+                    n_friction += 1;
+                }
             }
         }
+        data.efc_kind[normal_row] = RowKind::Normal { n_friction };
     }
 }
 
@@ -147,7 +160,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Projected Gauss–Seidel on `(A + R) f + linear`, rows in order, contacts as 3-row blocks.
+/// Projected Gauss–Seidel on `(A + R) f + linear`, rows in order, each contact as one block.
 fn pgs(model: &Model, data: &mut Data, n: usize) {
     let a = &data.efc_a[..n * n];
     let linear = &data.efc_aref[..n];
@@ -173,23 +186,26 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                     change = change.max((force[r] - old).abs());
                     r += 1;
                 }
-                RowKind::Normal => {
-                    let old = [force[r], force[r + 1], force[r + 2]];
+                RowKind::Normal { n_friction } => {
+                    let old = [force[r], force.get(r + 1).copied().unwrap_or(0.0), force.get(r + 2).copied().unwrap_or(0.0)];
                     force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
-                    for t in r + 1..r + 3 {
+                    for t in r + 1..r + 1 + n_friction {
                         force[t] = if a[t * n + t] < MIN_DIAGONAL { 0.0 } else { update(force, t) };
                     }
-                    let limit = mu[r + 1] * force[r];
-                    let norm = (force[r + 1] * force[r + 1] + force[r + 2] * force[r + 2]).sqrt();
-                    if norm > limit {
-                        let scale = if norm > 0.0 { limit / norm } else { 0.0 };
-                        force[r + 1] *= scale;
-                        force[r + 2] *= scale;
+                    // Elliptic cone: scale the friction forces back onto ‖f_t‖ ≤ μ f_n.
+                    if n_friction > 0 {
+                        let limit = mu[r + 1] * force[r];
+                        let tangents = &mut force[r + 1..r + 1 + n_friction];
+                        let norm = tangents.iter().map(|f| f * f).sum::<f64>().sqrt();
+                        if norm > limit {
+                            let scale = if norm > 0.0 { limit / norm } else { 0.0 };
+                            tangents.iter_mut().for_each(|f| *f *= scale);
+                        }
                     }
-                    for (i, o) in old.iter().enumerate() {
+                    for (i, o) in old.iter().enumerate().take(1 + n_friction) {
                         change = change.max((force[r + i] - o).abs());
                     }
-                    r += 3;
+                    r += 1 + n_friction;
                 }
             }
         }

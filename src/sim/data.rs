@@ -27,8 +27,10 @@ pub struct Contact {
 pub enum RowKind {
     /// One-sided joint limit (force ≥ 0).
     Limit,
-    /// Contact normal (force ≥ 0).
-    Normal,
+    /// Contact normal (force ≥ 0), followed by its `n_friction` friction rows (0 to 2: a
+    /// tangent along which the contact point cannot move, as across a planar model's plane,
+    /// gets no row).
+    Normal { n_friction: usize },
     /// Contact friction along one tangent; `normal_row` is its contact's normal row.
     Friction { normal_row: usize },
 }

@@ -6,6 +6,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench_sim;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod sim;
@@ -30,12 +34,16 @@ mod cli {
         /// The articulated-body simulator.
         #[command(subcommand)]
         Sim(super::sim::SimCommand),
+        /// Speed measurements against baselines measured in the same run.
+        #[command(subcommand)]
+        Bench(super::bench::BenchCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
             Command::Sim(command) => super::sim::run(command),
+            Command::Bench(command) => super::bench::run(command),
         }
     }
 }
