@@ -26,12 +26,12 @@ pub fn detect(model: &Model, data: &mut Data) {
             let [radius, half_length] = model.geom_size[g];
             let axis = data.geom_xmat[g].column(2).into_owned();
             let friction = model.geom_friction[g].max(model.geom_friction[plane]);
-            for sign in [1.0, -1.0] {
+            for (end_idx, sign) in [(0, 1.0), (1, -1.0)] {
                 let end = data.geom_xpos[g] + axis * (sign * half_length);
                 let dist = normal.dot(&(end - plane_pos)) - radius;
                 if dist < 0.0 {
                     let pos = end - normal * (radius + 0.5 * dist);
-                    data.contacts.push(Contact { geom: g, pos, dist, friction, frame: data.geom_xmat[plane] });
+                    data.contacts.push(Contact { geom: g, pos, dist, friction, end: end_idx, frame: data.geom_xmat[plane] });
                 }
             }
         }

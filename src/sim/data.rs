@@ -17,6 +17,9 @@ pub struct Contact {
     pub dist: f64,
     /// Friction coefficient (max of the two geoms', as MuJoCo combines them).
     pub friction: f64,
+    /// Which end sphere of the capsule (0: +axis end, 1: −axis end); with `geom` it identifies
+    /// the contact from one step to the next (for warm starts).
+    pub end: usize,
     /// Contact frame, world: columns are tangent 1, tangent 2 and the normal (from the plane
     /// to the geom).
     pub frame: Matrix3<f64>,
@@ -114,8 +117,13 @@ pub struct Data {
     /// `(nrows x nv)` M⁻¹Jᵀ, stored as rows; `(nrows x nrows)` Delassus matrix J M⁻¹ Jᵀ.
     pub efc_minv_jt: Vec<f64>,
     pub efc_a: Vec<f64>,
-    /// `(nv)` scratch.
-    pub scratch_v: Vec<f64>,
+    /// `(nrows)` identity of each row (joint side or contact end and direction), and the rows
+    /// and forces of the previous solve, which warm-start the next one.
+    pub efc_id: Vec<u64>,
+    pub warm_id: Vec<u64>,
+    pub warm_force: Vec<f64>,
+    /// Gauss–Seidel sweeps the last constraint solve took (0 without rows).
+    pub solver_sweeps: usize,
 }
 
 impl Data {
@@ -163,7 +171,10 @@ impl Data {
             efc_force: vec![0.0; rows],
             efc_minv_jt: vec![0.0; rows * nv],
             efc_a: vec![0.0; rows * rows],
-            scratch_v: vec![0.0; nv],
+            efc_id: vec![0; rows],
+            warm_id: Vec::with_capacity(rows),
+            warm_force: Vec::with_capacity(rows),
+            solver_sweeps: 0,
         }
     }
 
@@ -179,5 +190,7 @@ impl Data {
         self.qvel.fill(0.0);
         self.ctrl.fill(0.0);
         self.qfrc_applied.fill(0.0);
+        self.warm_id.clear();
+        self.warm_force.clear();
     }
 }

@@ -14,9 +14,9 @@ pub fn make_rows(model: &Model, data: &mut Data) {
         let Some((lower, upper)) = model.jnt_range[j] else { continue };
         let q = data.qpos[model.jnt_qpos_adr[j]];
         let dof = model.jnt_dof_adr[j];
-        for (dist, sign) in [(q - lower, 1.0), (upper - q, -1.0)] {
+        for (side, dist, sign) in [(0, q - lower, 1.0), (1, upper - q, -1.0)] {
             if dist < 0.0 {
-                let row = push_row(model, data, RowSpec { kind: RowKind::Limit, pos: dist, mu: 0.0 });
+                let row = push_row(model, data, RowSpec { kind: RowKind::Limit, pos: dist, mu: 0.0, id: (2 * j + side) as u64 });
                 data.efc_j[row * model.nv + dof] = sign;
             }
         }
