@@ -78,7 +78,12 @@ fn one_step_matches_gymnasium_walker2d_v5() {
             worst_obs = worst_obs.max((f64::from(obs[i * 18 + k]) - gym_obs[[i, k]]).abs());
         }
         let speed_error = (f64::from(out.forward_speed_mps[i]) - gym_velocity[i]).abs();
-        assert!(speed_error < 1e-6 * (1.0 + gym_velocity[i].abs()), "agent {i}: speed {} vs {}", out.forward_speed_mps[i], gym_velocity[i]);
+        assert!(
+            speed_error < 1e-6 * (1.0 + gym_velocity[i].abs()),
+            "agent {i}: speed {} vs {}",
+            out.forward_speed_mps[i],
+            gym_velocity[i]
+        );
         let reward_error = (f64::from(out.reward[i]) - gym_reward[i]).abs();
         assert!(reward_error < 1e-5, "agent {i}: reward {} vs {}", out.reward[i], gym_reward[i]);
         let terminated = matches!(out.done[i], Done::Terminated(TerminationReason::Fell));

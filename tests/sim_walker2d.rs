@@ -120,12 +120,24 @@ fn cli_forward_and_exported_mjcf_agree_with_mujoco() {
     oracle(&["forward", xml_path.to_str().unwrap(), s_path.to_str().unwrap(), ref_path.to_str().unwrap()]);
     assert_qacc_close(&read2(&ours_path), &read2(&ref_path));
     // Bad input is an error, not a panic.
-    let bad = Command::new(exe).args(["sim", "forward", "--robot", "hopper", "--input"]).arg(&s_path).arg("--out").arg(&ours_path).output().unwrap();
+    let bad = Command::new(exe)
+        .args(["sim", "forward", "--robot", "hopper", "--input"])
+        .arg(&s_path)
+        .arg("--out")
+        .arg(&ours_path)
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown robot"));
     let narrow = dir.path().join("narrow.npy");
     std::fs::write(&narrow, write_npy_f64(&Array2::<f64>::zeros((2, 5))).unwrap()).unwrap();
-    let bad = Command::new(exe).args(["sim", "forward", "--robot", "walker2d", "--input"]).arg(&narrow).arg("--out").arg(&ours_path).output().unwrap();
+    let bad = Command::new(exe)
+        .args(["sim", "forward", "--robot", "walker2d", "--input"])
+        .arg(&narrow)
+        .arg("--out")
+        .arg(&ours_path)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("columns"));
     let _ = Data::new(&model);
 }

@@ -8,7 +8,11 @@
 //! `½ fᵀ(A + R)f + fᵀ(J·qacc_smooth − aref)` with `A = J M⁻¹ Jᵀ`, subject to f ≥ 0 on normals and
 //! limits and an elliptic friction cone ‖f_t‖ ≤ μ f_n on each contact's two tangents; then
 //! `qacc = qacc_smooth + M⁻¹ Jᵀ f`. The problem is strictly convex (R > 0), so the sweeps
-//! converge; their fixed order keeps the result deterministic. MuJoCo solves the same kind of
+//! converge; their fixed order keeps the result deterministic. Each contact is one block: with a
+//! single tangent (planar models) the block is solved exactly on its 2-D cone, with two tangents
+//! row by row and then scaled back onto the cone. Sweeps start from the forces the same rows
+//! (same joint side, same capsule end) had at the previous step, and stop when no force changes
+//! by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. MuJoCo solves the same kind of
 //! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
 
 use super::data::{Data, RowKind};
@@ -203,7 +207,8 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                     r += 1;
                 }
                 RowKind::Normal { n_friction } => {
-                    let old = [force[r], force.get(r + 1).copied().unwrap_or(0.0), force.get(r + 2).copied().unwrap_or(0.0)];
+                    let old =
+                        [force[r], force.get(r + 1).copied().unwrap_or(0.0), force.get(r + 2).copied().unwrap_or(0.0)];
                     if n_friction == 1 {
                         // One tangent (planar contact): the 2-row block solved exactly on the
                         // cone |f_t| ≤ μ f_n, which converges far better than row by row when
@@ -211,8 +216,12 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                         let (t, m) = (r + 1, mu[r + 1]);
                         let b = [a[r * n + r] + reg[r], a[r * n + t], a[t * n + t] + reg[t]];
                         // Linear term of the block with the block's own forces taken out.
-                        let g_n = dot(&a[r * n..(r + 1) * n], force) - a[r * n + r] * force[r] - a[r * n + t] * force[t] + linear[r];
-                        let g_t = dot(&a[t * n..(t + 1) * n], force) - a[t * n + r] * force[r] - a[t * n + t] * force[t] + linear[t];
+                        let g_n =
+                            dot(&a[r * n..(r + 1) * n], force) - a[r * n + r] * force[r] - a[r * n + t] * force[t]
+                                + linear[r];
+                        let g_t =
+                            dot(&a[t * n..(t + 1) * n], force) - a[t * n + r] * force[r] - a[t * n + t] * force[t]
+                                + linear[t];
                         let (f_n, f_t) = solve_planar_contact(b, [g_n, g_t], m);
                         force[r] = f_n;
                         force[t] = f_t;
@@ -290,7 +299,8 @@ mod tests {
             ([1.0, 0.2, 1.0], [2.0, 0.5], 0.9),   // separates
         ];
         for (b, g, mu) in cases {
-            let objective = |x: f64, y: f64| 0.5 * (b[0] * x * x + 2.0 * b[1] * x * y + b[2] * y * y) + g[0] * x + g[1] * y;
+            let objective =
+                |x: f64, y: f64| 0.5 * (b[0] * x * x + 2.0 * b[1] * x * y + b[2] * y * y) + g[0] * x + g[1] * y;
             let (f_n, f_t) = solve_planar_contact(b, g, mu);
             assert!(f_n >= 0.0 && f_t.abs() <= mu * f_n + 1e-12);
             let mut best = f64::INFINITY;

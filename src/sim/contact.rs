@@ -31,7 +31,14 @@ pub fn detect(model: &Model, data: &mut Data) {
                 let dist = normal.dot(&(end - plane_pos)) - radius;
                 if dist < 0.0 {
                     let pos = end - normal * (radius + 0.5 * dist);
-                    data.contacts.push(Contact { geom: g, pos, dist, friction, end: end_idx, frame: data.geom_xmat[plane] });
+                    data.contacts.push(Contact {
+                        geom: g,
+                        pos,
+                        dist,
+                        friction,
+                        end: end_idx,
+                        frame: data.geom_xmat[plane],
+                    });
                 }
             }
         }

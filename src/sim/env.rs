@@ -442,7 +442,13 @@ fn blow_up(data: &Data) -> Option<String> {
 /// The read-only part of a batch, borrowed field by field so the agents stay mutable.
 macro_rules! shared {
     ($batch:expr) => {
-        Shared { model: &$batch.model, config: &$batch.config, seed: $batch.seed, feet: $batch.feet, torso: $batch.torso }
+        Shared {
+            model: &$batch.model,
+            config: &$batch.config,
+            seed: $batch.seed,
+            feet: $batch.feet,
+            torso: $batch.torso,
+        }
     };
 }
 
@@ -532,7 +538,9 @@ impl Walker2dBatch {
             self.agents.len() * N_ACTIONS
         );
         let shared = shared!(self);
-        for_each_agent(&mut self.agents, |i, agent| agent.step(&shared, i, &actions[i * N_ACTIONS..(i + 1) * N_ACTIONS]));
+        for_each_agent(&mut self.agents, |i, agent| {
+            agent.step(&shared, i, &actions[i * N_ACTIONS..(i + 1) * N_ACTIONS])
+        });
         for (i, agent) in self.agents.iter().enumerate() {
             self.output.reward[i] = agent.reward;
             self.output.done[i] = agent.done.clone();

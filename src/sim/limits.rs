@@ -16,7 +16,11 @@ pub fn make_rows(model: &Model, data: &mut Data) {
         let dof = model.jnt_dof_adr[j];
         for (side, dist, sign) in [(0, q - lower, 1.0), (1, upper - q, -1.0)] {
             if dist < 0.0 {
-                let row = push_row(model, data, RowSpec { kind: RowKind::Limit, pos: dist, mu: 0.0, id: (2 * j + side) as u64 });
+                let row = push_row(
+                    model,
+                    data,
+                    RowSpec { kind: RowKind::Limit, pos: dist, mu: 0.0, id: (2 * j + side) as u64 },
+                );
                 data.efc_j[row * model.nv + dof] = sign;
             }
         }

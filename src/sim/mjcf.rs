@@ -36,7 +36,8 @@ fn geom(out: &mut String, indent: usize, g: &GeomDesc) {
 
 fn body(out: &mut String, indent: usize, b: &BodyDesc) {
     let pad = " ".repeat(indent);
-    let _ = writeln!(out, "{pad}<body name=\"{}\" pos=\"{}\" quat=\"{}\">", escape(&b.name), list(&b.pos), list(&b.quat));
+    let _ =
+        writeln!(out, "{pad}<body name=\"{}\" pos=\"{}\" quat=\"{}\">", escape(&b.name), list(&b.pos), list(&b.quat));
     for j in &b.joints {
         let kind = match j.kind {
             JointType::Hinge => "hinge",
@@ -75,7 +76,12 @@ pub fn to_mjcf(d: &RobotDescription) -> String {
     let _ = writeln!(out, "<!-- exported by tanglelab (src/sim/mjcf.rs) -->");
     let _ = writeln!(out, "<mujoco model=\"{}\">", escape(&d.name));
     let _ = writeln!(out, "  <compiler angle=\"radian\" inertiafromgeom=\"true\"/>");
-    let _ = writeln!(out, "  <option timestep=\"{:?}\" gravity=\"{}\" integrator=\"Euler\"/>", o.timestep_secs, list(&o.gravity));
+    let _ = writeln!(
+        out,
+        "  <option timestep=\"{:?}\" gravity=\"{}\" integrator=\"Euler\"/>",
+        o.timestep_secs,
+        list(&o.gravity)
+    );
     let (solref, solimp) = (list(&[o.solref.0, o.solref.1]), list(&o.solimp));
     let _ = writeln!(out, "  <default>");
     let _ = writeln!(out, "    <joint solreflimit=\"{solref}\" solimplimit=\"{solimp}\"/>");

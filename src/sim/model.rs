@@ -427,7 +427,8 @@ mod tests {
             density: 1000.0,
         };
         let (mass, inertia) = geom_mass_inertia(&geom);
-        let (mc, ms) = (std::f64::consts::PI * 0.0025 * 0.4 * 1000.0, 4.0 / 3.0 * std::f64::consts::PI * 125.0e-6 * 1000.0);
+        let (mc, ms) =
+            (std::f64::consts::PI * 0.0025 * 0.4 * 1000.0, 4.0 / 3.0 * std::f64::consts::PI * 125.0e-6 * 1000.0);
         assert!((mass - (mc + ms)).abs() < 1e-12);
         // Transverse: m_c(h²/12 + r²/4) + m_s(2r²/5 + h²/4 + 3hr/8), h = 0.4.
         let transverse = mc * (0.16 / 12.0 + 0.0025 / 4.0) + ms * (0.4 * 0.0025 + 0.04 + 3.0 * 0.4 * 0.05 / 8.0);

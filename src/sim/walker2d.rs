@@ -1,8 +1,11 @@
 //! Gymnasium's Walker2d-v5 body (`walker2d_v5.xml` in the `gymnasium` package), written out as a
 //! [`RobotDescription`]: the same bodies, joints, geoms, defaults and actuators, with the XML's
-//! literal numbers (degrees converted to radians).
+//! numbers (as f64: the shortest decimal that reads back to the same double; degrees
+//! converted to radians).
 
-use super::model::{ActuatorDesc, BodyDesc, GeomDesc, GeomType, JointDesc, JointType, Model, Options, RobotDescription};
+use super::model::{
+    ActuatorDesc, BodyDesc, GeomDesc, GeomType, JointDesc, JointType, Model, Options, RobotDescription,
+};
 
 /// Physics steps per control step (Gymnasium's `frame_skip`): control at 125 Hz.
 pub const FRAME_SKIP: usize = 4;
@@ -50,7 +53,8 @@ fn root(name: &str, kind: JointType, axis: [f64; 3], pos: [f64; 3], reference: f
 
 /// One leg: thigh → leg → foot; `suffix` is "" (right) or "_left".
 fn leg(suffix: &str) -> BodyDesc {
-    let foot_quat = [0.70710678118654757, 0.0, -0.70710678118654746, 0.0];
+    // The XML's (0.70710678118654757, 0, -0.70710678118654746, 0), as f64.
+    let foot_quat = [std::f64::consts::FRAC_1_SQRT_2, 0.0, -0.7071067811865475, 0.0];
     BodyDesc {
         name: format!("thigh{suffix}"),
         pos: [0.0, 0.0, -0.19999999999999996],
@@ -58,35 +62,24 @@ fn leg(suffix: &str) -> BodyDesc {
         joints: vec![hinge(&format!("thigh{suffix}_joint"), [0.0; 3], (-150.0, 0.0))],
         geoms: vec![capsule(
             &format!("thigh{suffix}_geom"),
-            0.050000000000000003,
+            0.05,
             0.22500000000000003,
-            [0.0, 0.0, -0.22500000000000009],
+            [0.0, 0.0, -0.2250000000000001],
             IDENTITY,
             0.9,
         )],
         children: vec![BodyDesc {
             name: format!("leg{suffix}"),
-            pos: [0.0, 0.0, -0.70000000000000007],
+            pos: [0.0, 0.0, -0.7000000000000001],
             quat: IDENTITY,
             joints: vec![hinge(&format!("leg{suffix}_joint"), [0.0, 0.0, 0.25], (-150.0, 0.0))],
-            geoms: vec![capsule(&format!("leg{suffix}_geom"), 0.040000000000000001, 0.25, [0.0; 3], IDENTITY, 0.9)],
+            geoms: vec![capsule(&format!("leg{suffix}_geom"), 0.04, 0.25, [0.0; 3], IDENTITY, 0.9)],
             children: vec![BodyDesc {
                 name: format!("foot{suffix}"),
-                pos: [0.20000000000000001, 0.0, -0.34999999999999998],
+                pos: [0.2, 0.0, -0.35],
                 quat: IDENTITY,
-                joints: vec![hinge(
-                    &format!("foot{suffix}_joint"),
-                    [-0.20000000000000001, 0.0, 0.10000000000000001],
-                    (-45.0, 45.0),
-                )],
-                geoms: vec![capsule(
-                    &format!("foot{suffix}_geom"),
-                    0.059999999999999998,
-                    0.10000000000000001,
-                    [-0.10000000000000001, 0.0, 0.10000000000000001],
-                    foot_quat,
-                    1.9,
-                )],
+                joints: vec![hinge(&format!("foot{suffix}_joint"), [-0.2, 0.0, 0.1], (-45.0, 45.0))],
+                geoms: vec![capsule(&format!("foot{suffix}_geom"), 0.06, 0.1, [-0.1, 0.0, 0.1], foot_quat, 1.9)],
                 children: vec![],
             }],
         }],
@@ -104,7 +97,7 @@ pub fn description() -> RobotDescription {
             root("rootz", JointType::Slide, [0.0, 0.0, 1.0], [0.0, 0.0, -1.25], 1.25),
             root("rooty", JointType::Hinge, [0.0, 1.0, 0.0], [0.0; 3], 0.0),
         ],
-        geoms: vec![capsule("torso_geom", 0.050000000000000003, 0.19999999999999996, [0.0; 3], IDENTITY, 0.9)],
+        geoms: vec![capsule("torso_geom", 0.05, 0.19999999999999996, [0.0; 3], IDENTITY, 0.9)],
         children: vec![leg(""), leg("_left")],
     };
     let floor = GeomDesc {

@@ -41,9 +41,9 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
             let mut model = args.robot.parse::<Robot>()?.model();
             model.opt.contact_enabled = false;
             let states = read_array(&args.input)?;
-            let states = states
-                .into_dimensionality::<ndarray::Ix2>()
-                .map_err(|_| anyhow::anyhow!("{}: states must be a 2-D array [N, nq + nv + nu]", args.input.display()))?;
+            let states = states.into_dimensionality::<ndarray::Ix2>().map_err(|_| {
+                anyhow::anyhow!("{}: states must be a 2-D array [N, nq + nv + nu]", args.input.display())
+            })?;
             let qacc = qacc_of_states(&model, states.view())?;
             write_bytes(&args.out, &write_npy_f64(&qacc)?)
         }
