@@ -30,7 +30,7 @@ fn stepping_does_not_allocate() {
     let mut data = Data::new(&model);
     assert!(ALLOCATIONS.load(Ordering::SeqCst) > start, "the counter sees Data::new's allocations");
     // Sinusoidal torques so contacts and limits come and go.
-    let mut run = |data: &mut Data, steps: usize| {
+    let run = |data: &mut Data, steps: usize| {
         for t in 0..steps {
             for u in 0..6 {
                 data.ctrl[u] = 0.8 * (t as f64 * 0.02 + u as f64).sin();

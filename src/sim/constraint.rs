@@ -10,7 +10,8 @@
 //! `qacc = qacc_smooth + M⁻¹ Jᵀ f`. The problem is strictly convex (R > 0), so the sweeps
 //! converge; their fixed order keeps the result deterministic. Each contact is one block: with a
 //! single tangent (planar models) the block is solved exactly on its 2-D cone, with two tangents
-//! row by row and then scaled back onto the cone. Sweeps start from the forces the same rows
+//! on the elliptic cone (closed form inside, a 1-D search over the friction direction on the
+//! surface). Sweeps start from the forces the same rows
 //! (same joint side, same capsule end) had at the previous step, and stop when no force changes
 //! by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. MuJoCo solves the same kind of
 //! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
@@ -225,21 +226,22 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                         let (f_n, f_t) = solve_planar_contact(b, [g_n, g_t], m);
                         force[r] = f_n;
                         force[t] = f_t;
-                    } else {
-                        force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
-                        for t in r + 1..r + 1 + n_friction {
-                            force[t] = if a[t * n + t] < MIN_DIAGONAL { 0.0 } else { update(force, t) };
-                        }
-                        // Elliptic cone: scale the friction forces back onto ‖f_t‖ ≤ μ f_n.
-                        if n_friction > 0 {
-                            let limit = mu[r + 1] * force[r];
-                            let tangents = &mut force[r + 1..r + 1 + n_friction];
-                            let norm = tangents.iter().map(|f| f * f).sum::<f64>().sqrt();
-                            if norm > limit {
-                                let scale = if norm > 0.0 { limit / norm } else { 0.0 };
-                                tangents.iter_mut().for_each(|f| *f *= scale);
+                    } else if n_friction == 2 {
+                        // Two tangents (3-D contact): the 3-row block solved on the elliptic cone.
+                        let rows = [r, r + 1, r + 2];
+                        let mut b = [[0.0; 3]; 3];
+                        let mut g = [0.0; 3];
+                        for (i, &ri) in rows.iter().enumerate() {
+                            g[i] = dot(&a[ri * n..(ri + 1) * n], force) + linear[ri];
+                            for (k, &rk) in rows.iter().enumerate() {
+                                b[i][k] = a[ri * n + rk] + if i == k { reg[ri] } else { 0.0 };
+                                g[i] -= a[ri * n + rk] * force[rk];
                             }
                         }
+                        let x = solve_elliptic_contact(&b, &g, mu[r + 1]);
+                        force[r..r + 3].copy_from_slice(&x);
+                    } else {
+                        force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
                     }
                     for (i, o) in old.iter().enumerate().take(1 + n_friction) {
                         change = change.max((force[r + i] - o).abs());
@@ -285,6 +287,93 @@ pub fn solve_planar_contact(b: [f64; 3], g: [f64; 2], mu: f64) -> (f64, f64) {
     (best.0, best.1)
 }
 
+/// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t1, f_t2) with ‖f_t‖ ≤ μ f_n, B positive definite:
+/// the interior optimum if it is inside the cone, else the best point on the cone's surface,
+/// found by minimising over the direction angle φ of x = s·(1, μ cos φ, μ sin φ) (for each φ the
+/// best s ≥ 0 is explicit): a 36-point scan, then golden-section refinement.
+pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64; 3] {
+    if let Some(x) = solve3(b, g) {
+        if x[0] >= 0.0 && (x[1] * x[1] + x[2] * x[2]).sqrt() <= mu * x[0] {
+            return x;
+        }
+    }
+    // Value and scale of the best point on the ray of angle φ (value 0 at the origin).
+    let ray = |phi: f64| -> (f64, f64) {
+        let d = [1.0, mu * phi.cos(), mu * phi.sin()];
+        let mut curvature = 0.0;
+        let mut slope = 0.0;
+        for i in 0..3 {
+            slope += d[i] * g[i];
+            for k in 0..3 {
+                curvature += d[i] * b[i][k] * d[k];
+            }
+        }
+        if curvature > 0.0 && slope < 0.0 {
+            (-0.5 * slope * slope / curvature, -slope / curvature)
+        } else {
+            (0.0, 0.0)
+        }
+    };
+    const SCAN: usize = 36;
+    let step = std::f64::consts::TAU / SCAN as f64;
+    let (mut best_phi, mut best_value) = (0.0, f64::INFINITY);
+    for k in 0..SCAN {
+        let phi = k as f64 * step;
+        let (value, _) = ray(phi);
+        if value < best_value {
+            best_value = value;
+            best_phi = phi;
+        }
+    }
+    if best_value >= 0.0 {
+        return [0.0; 3];
+    }
+    let ratio = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut lo, mut hi) = (best_phi - step, best_phi + step);
+    let mut c = hi - ratio * (hi - lo);
+    let mut d = lo + ratio * (hi - lo);
+    let (mut fc, mut fd) = (ray(c).0, ray(d).0);
+    for _ in 0..40 {
+        if fc < fd {
+            hi = d;
+            d = c;
+            fd = fc;
+            c = hi - ratio * (hi - lo);
+            fc = ray(c).0;
+        } else {
+            lo = c;
+            c = d;
+            fc = fd;
+            d = lo + ratio * (hi - lo);
+            fd = ray(d).0;
+        }
+    }
+    let phi = 0.5 * (lo + hi);
+    let (_, scale) = ray(phi);
+    [scale, scale * mu * phi.cos(), scale * mu * phi.sin()]
+}
+
+/// Solves `B x = −g` for a 3 x 3 B by Cramer's rule (None if singular).
+fn solve3(b: &[[f64; 3]; 3], g: &[f64; 3]) -> Option<[f64; 3]> {
+    let det3 = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let det = det3(b);
+    if det.abs() < 1e-300 {
+        return None;
+    }
+    let mut x = [0.0; 3];
+    for (col, xc) in x.iter_mut().enumerate() {
+        let mut m = *b;
+        for row in 0..3 {
+            m[row][col] = -g[row];
+        }
+        *xc = det3(&m) / det;
+    }
+    Some(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +401,40 @@ mod tests {
                 }
             }
             assert!(objective(f_n, f_t) <= best + 1e-9, "{b:?} {g:?}: {} vs grid {best}", objective(f_n, f_t));
+        }
+    }
+
+    /// Brute force over the 3-D cone (polar grid), for the elliptic block solve.
+    #[test]
+    fn elliptic_contact_block_is_the_cone_minimum() {
+        let b = [[2.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.5]];
+        for (g, mu) in
+            [([-3.0, 0.1, 0.2], 0.9), ([-1.0, -3.0, 2.0], 0.5), ([-0.5, 4.0, 1.0], 1.9), ([1.0, 0.1, 0.0], 0.9)]
+        {
+            let objective = |x: &[f64; 3]| {
+                let mut v = 0.0;
+                for i in 0..3 {
+                    v += g[i] * x[i];
+                    for k in 0..3 {
+                        v += 0.5 * x[i] * b[i][k] * x[k];
+                    }
+                }
+                v
+            };
+            let x = solve_elliptic_contact(&b, &g, mu);
+            assert!(x[0] >= 0.0 && x[1].hypot(x[2]) <= mu * x[0] * (1.0 + 1e-9) + 1e-12);
+            let mut best = f64::INFINITY;
+            for i in 0..=200 {
+                let f_n = i as f64 * 0.025;
+                for j in 0..=40 {
+                    let radius = j as f64 / 40.0 * mu * f_n;
+                    for k in 0..90 {
+                        let phi = k as f64 / 90.0 * std::f64::consts::TAU;
+                        best = best.min(objective(&[f_n, radius * phi.cos(), radius * phi.sin()]));
+                    }
+                }
+            }
+            assert!(objective(&x) <= best + 1e-9, "{g:?}: {} vs grid {best}", objective(&x));
         }
     }
 

@@ -48,9 +48,8 @@ pub fn bias_forces(model: &Model, data: &mut Data) {
     data.rne_acc[0] = Motion { angular: nalgebra::Vector3::zeros(), linear: -nalgebra::Vector3::new(g[0], g[1], g[2]) };
     for b in 1..model.nbody {
         let mut acc = data.rne_acc[model.body_parent[b]];
-        let adr = model.body_jnt_adr[b];
-        for j in adr..adr + model.body_jnt_num[b] {
-            let dof = model.jnt_dof_adr[j];
+        let adr = model.body_dof_adr[b];
+        for dof in adr..adr + model.body_dof_num[b] {
             acc = acc.add_scaled(&data.cdof_dot[dof], data.qvel[dof]);
         }
         data.rne_acc[b] = acc;

@@ -8,8 +8,9 @@
 
 use super::data::Data;
 use super::dynamics::{self, DynamicsError};
-use super::model::Model;
+use super::model::{JointType, Model};
 use super::{constraint, contact, forces, kinematics};
+use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 
 /// Computes everything up to `data.qacc` for the current state (MuJoCo `mj_forward`).
 pub fn forward(model: &Model, data: &mut Data) -> Result<(), DynamicsError> {
@@ -32,9 +33,24 @@ pub fn step(model: &Model, data: &mut Data) -> Result<(), DynamicsError> {
     for dof in 0..model.nv {
         data.qvel[dof] += h * data.qacc[dof];
     }
-    // Hinge and slide joints: one qpos per dof.
     for j in 0..model.jnt_type.len() {
-        data.qpos[model.jnt_qpos_adr[j]] += h * data.qvel[model.jnt_dof_adr[j]];
+        let (q, v) = (model.jnt_qpos_adr[j], model.jnt_dof_adr[j]);
+        match model.jnt_type[j] {
+            JointType::Hinge | JointType::Slide => data.qpos[q] += h * data.qvel[v],
+            JointType::Free => {
+                for k in 0..3 {
+                    data.qpos[q + k] += h * data.qvel[v + k];
+                }
+                // Body-frame angular velocity: quat ← quat ⊗ exp(h ω / 2), renormalised
+                // (MuJoCo `mju_quatIntegrate`).
+                let qpos = &mut data.qpos[q + 3..q + 7];
+                let orientation = UnitQuaternion::from_quaternion(Quaternion::new(qpos[0], qpos[1], qpos[2], qpos[3]));
+                let omega = Vector3::new(data.qvel[v + 3], data.qvel[v + 4], data.qvel[v + 5]);
+                let next = orientation * UnitQuaternion::from_scaled_axis(omega * h);
+                let next = UnitQuaternion::new_normalize(*next.quaternion());
+                qpos.copy_from_slice(&[next.w, next.i, next.j, next.k]);
+            }
+        }
     }
     data.time_secs += h;
     Ok(())

@@ -1,6 +1,6 @@
 //! Position and velocity kinematics (MuJoCo's `mj_kinematics`, `mj_comPos`, `mj_comVel`).
 
-use nalgebra::{Matrix3, Rotation3, Unit};
+use nalgebra::{Matrix3, Quaternion, Rotation3, Unit, UnitQuaternion, Vector3};
 
 use super::data::Data;
 use super::model::{JointType, Model};
@@ -18,7 +18,8 @@ pub fn position(model: &Model, data: &mut Data) {
             let axis = xmat * model.jnt_axis[j];
             data.xanchor[j] = anchor;
             data.xaxis[j] = axis;
-            let q = data.qpos[model.jnt_qpos_adr[j]] - model.qpos0[model.jnt_qpos_adr[j]];
+            let adr = model.jnt_qpos_adr[j];
+            let q = data.qpos[adr] - model.qpos0[adr];
             match model.jnt_type[j] {
                 JointType::Slide => xpos += axis * q,
                 JointType::Hinge => {
@@ -26,7 +27,15 @@ pub fn position(model: &Model, data: &mut Data) {
                     xmat = rot * xmat;
                     xpos = anchor + rot * (xpos - anchor);
                 }
-                JointType::Free => unreachable!("the model builder rejects free joints"),
+                JointType::Free => {
+                    // The pose is the state (MuJoCo ignores the body's pos and quat here).
+                    let qpos = &data.qpos[adr..adr + 7];
+                    xpos = Vector3::new(qpos[0], qpos[1], qpos[2]);
+                    xmat = UnitQuaternion::from_quaternion(Quaternion::new(qpos[3], qpos[4], qpos[5], qpos[6]))
+                        .to_rotation_matrix()
+                        .into_inner();
+                    data.xanchor[j] = xpos;
+                }
             }
         }
         data.xpos[b] = xpos;
@@ -40,14 +49,23 @@ pub fn position(model: &Model, data: &mut Data) {
         let inertia_world = xmat * model.body_inertia[b] * xmat.transpose();
         data.cinert[b] = SpatialInertia::from_com(model.body_mass[b], &(data.xipos[b] - origin), &inertia_world);
     }
-    for (dof, cdof) in data.cdof.iter_mut().enumerate() {
-        let j = model.dof_jnt[dof];
-        let axis = data.xaxis[j];
-        *cdof = match model.jnt_type[j] {
-            JointType::Slide => Motion { angular: nalgebra::Vector3::zeros(), linear: axis },
-            JointType::Hinge => Motion { angular: axis, linear: (data.xanchor[j] - origin).cross(&axis) },
-            JointType::Free => unreachable!("the model builder rejects free joints"),
-        };
+    for j in 0..model.jnt_type.len() {
+        let dof = model.jnt_dof_adr[j];
+        let (axis, anchor) = (data.xaxis[j], data.xanchor[j] - origin);
+        match model.jnt_type[j] {
+            JointType::Slide => data.cdof[dof] = Motion { angular: Vector3::zeros(), linear: axis },
+            JointType::Hinge => data.cdof[dof] = Motion { angular: axis, linear: anchor.cross(&axis) },
+            JointType::Free => {
+                // Translations along the world axes, rotations about the body axes through the
+                // body origin.
+                let xmat = data.xmat[model.jnt_body[j]];
+                for k in 0..3 {
+                    data.cdof[dof + k] = Motion { angular: Vector3::zeros(), linear: Vector3::ith(k, 1.0) };
+                    let axis = xmat.column(k).into_owned();
+                    data.cdof[dof + 3 + k] = Motion { angular: axis, linear: anchor.cross(&axis) };
+                }
+            }
+        }
     }
     for g in 0..model.geom_type.len() {
         let b = model.geom_body[g];
@@ -64,8 +82,21 @@ pub fn velocity(model: &Model, data: &mut Data) {
         let adr = model.body_jnt_adr[b];
         for j in adr..adr + model.body_jnt_num[b] {
             let dof = model.jnt_dof_adr[j];
-            data.cdof_dot[dof] = cvel.cross_motion(&data.cdof[dof]);
-            cvel = cvel.add_scaled(&data.cdof[dof], data.qvel[dof]);
+            // Each dof's axis moves with the frame made by the dofs before it; the three
+            // rotations of a free joint are the body's own axes, so all three move with the
+            // velocity before them (their own contributions cancel, ω × ω = 0), as in MuJoCo.
+            let groups: &[(usize, usize)] = match model.jnt_type[j] {
+                JointType::Free => &[(0, 1), (1, 2), (2, 3), (3, 6)],
+                _ => &[(0, 1)],
+            };
+            for &(start, end) in groups {
+                for k in dof + start..dof + end {
+                    data.cdof_dot[k] = cvel.cross_motion(&data.cdof[k]);
+                }
+                for k in dof + start..dof + end {
+                    cvel = cvel.add_scaled(&data.cdof[k], data.qvel[k]);
+                }
+            }
         }
         data.cvel[b] = cvel;
     }

@@ -39,11 +39,17 @@ fn body(out: &mut String, indent: usize, b: &BodyDesc) {
     let _ =
         writeln!(out, "{pad}<body name=\"{}\" pos=\"{}\" quat=\"{}\">", escape(&b.name), list(&b.pos), list(&b.quat));
     for j in &b.joints {
-        let kind = match j.kind {
-            JointType::Hinge => "hinge",
-            JointType::Slide => "slide",
-            JointType::Free => "free",
-        };
+        if j.kind == JointType::Free {
+            let _ = writeln!(
+                out,
+                "{pad}  <joint name=\"{}\" type=\"free\" limited=\"false\" armature=\"{:?}\" damping=\"{:?}\"/>",
+                escape(&j.name),
+                j.armature,
+                j.damping,
+            );
+            continue;
+        }
+        let kind = if j.kind == JointType::Hinge { "hinge" } else { "slide" };
         let range = match j.range {
             Some((lo, hi)) => format!("limited=\"true\" range=\"{lo:?} {hi:?}\""),
             None => "limited=\"false\"".to_string(),

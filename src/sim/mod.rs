@@ -15,13 +15,15 @@
 //!         → soft-constraint solve (PGS over J M⁻¹ Jᵀ)             (constraint.rs)
 //! ```
 //!
-//! Joint types are hinge and slide (a free joint is reserved in [`JointType`] for the quadruped
-//! and rejected by the model builder until it is implemented). Spatial quantities are world-frame
-//! 6-vectors taken about one fixed point per step ([`Data::frame_origin`]), so no per-body frame
-//! changes are needed. Contact-free accelerations equal MuJoCo's `mj_forward` (checked by
-//! `tests/sim_walker2d.rs` against the `mujoco` Python package); contacts and limits use
-//! MuJoCo-style soft constraints (solref/solimp) solved by projected Gauss–Seidel, which is
-//! close to but not identical with MuJoCo's solver.
+//! Joint types are hinge, slide and free (a 3-D floating base with MuJoCo's qpos/qvel
+//! conventions, for the quadruped). Spatial quantities are world-frame 6-vectors taken about one
+//! fixed point per step ([`Data::frame_origin`]), so no per-body frame changes are needed.
+//! Contact-free accelerations equal MuJoCo's `mj_forward` to round-off, and contact-free steps
+//! equal MuJoCo's Euler steps without implicit damping (tests/sim_walker2d.rs for the walker,
+//! tests/sim_free_joint.rs for a floating 3-D robot, against the `mujoco` Python package).
+//! Contacts and limits use MuJoCo-style soft constraints (solref/solimp, elliptic friction cone)
+//! solved by projected Gauss–Seidel: close to, not identical with, MuJoCo's solver (which uses a
+//! pyramidal cone and Newton's method); tests/sim_walker2d_contact.rs measures how close.
 //!
 //! Architecture invariant: `sim` does no IO and knows nothing of the policy, wgpu or the page.
 

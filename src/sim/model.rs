@@ -12,8 +12,8 @@ use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 pub enum ModelError {
     #[error("unknown robot {0:?} (known: walker2d)")]
     UnknownRobot(String),
-    #[error("joint type {0:?} is not supported yet")]
-    UnsupportedJoint(JointType),
+    #[error("body {0:?}: a free joint must be the only joint of a child of the world, without range")]
+    FreeJoint(String),
     #[error("actuator names joint {0:?}, which does not exist")]
     UnknownJoint(String),
     #[error("body {0:?} has no mass (no geom with positive volume)")]
@@ -31,8 +31,10 @@ pub enum JointType {
     Hinge,
     /// Translation along an axis (1 qpos, 1 dof).
     Slide,
-    /// A floating base (7 qpos: position + quaternion, 6 dofs). Reserved for the quadruped;
-    /// the model builder rejects it until the kinematics and integrator handle quaternions.
+    /// A floating base, as in MuJoCo: 7 qpos (world position of the body origin, then the
+    /// orientation quaternion w, x, y, z) and 6 dofs (linear velocity of the body origin in the
+    /// world frame, then angular velocity in the body frame). Only on children of the world, as
+    /// the body's only joint; its axis and anchor are ignored.
     Free,
 }
 
@@ -50,7 +52,7 @@ pub enum GeomType {
 pub struct JointDesc {
     pub name: String,
     pub kind: JointType,
-    /// Axis in the body frame (normalised when compiled).
+    /// Axis in the body frame (normalised when compiled; ignored for free joints).
     pub axis: [f64; 3],
     /// Anchor in the body frame (m).
     pub pos: [f64; 3],
@@ -169,6 +171,9 @@ pub struct Model {
     /// `(nbody)` first joint index and number of joints.
     pub body_jnt_adr: Vec<usize>,
     pub body_jnt_num: Vec<usize>,
+    /// `(nbody)` first dof of the body's own joints and their number of dofs.
+    pub body_dof_adr: Vec<usize>,
+    pub body_dof_num: Vec<usize>,
     /// `(nbody)` last dof that moves this body (its own or an ancestor's), if any.
     pub body_last_dof: Vec<Option<usize>>,
     pub body_name: Vec<String>,
@@ -251,6 +256,8 @@ impl Model {
             body_inertia: vec![Matrix3::zeros()],
             body_jnt_adr: vec![0],
             body_jnt_num: vec![0],
+            body_dof_adr: vec![0],
+            body_dof_num: vec![0],
             body_last_dof: vec![None],
             body_name: vec!["world".into()],
             jnt_type: vec![],
@@ -342,13 +349,15 @@ impl Model {
         // Joints and dofs.
         self.body_jnt_adr.push(self.jnt_type.len());
         self.body_jnt_num.push(desc.joints.len());
+        self.body_dof_adr.push(self.nv);
         let mut last_dof = self.body_last_dof[parent];
         for joint in &desc.joints {
-            if joint.kind == JointType::Free {
-                return Err(ModelError::UnsupportedJoint(JointType::Free));
+            let free = joint.kind == JointType::Free;
+            if free && (parent != 0 || desc.joints.len() != 1 || joint.range.is_some()) {
+                return Err(ModelError::FreeJoint(desc.name.clone()));
             }
             let axis = vec3(joint.axis);
-            if axis.norm() == 0.0 {
+            if !free && axis.norm() == 0.0 {
                 return Err(ModelError::ZeroAxis(joint.name.clone()));
             }
             if let Some((lower, upper)) = joint.range {
@@ -361,20 +370,31 @@ impl Model {
             self.jnt_body.push(body);
             self.jnt_qpos_adr.push(self.nq);
             self.jnt_dof_adr.push(self.nv);
-            self.jnt_pos.push(vec3(joint.pos));
-            self.jnt_axis.push(axis.normalize());
+            self.jnt_pos.push(if free { Vector3::zeros() } else { vec3(joint.pos) });
+            self.jnt_axis.push(if free { Vector3::z() } else { axis.normalize() });
             self.jnt_range.push(joint.range);
             self.jnt_name.push(joint.name.clone());
-            self.qpos0.push(joint.reference);
-            self.dof_body.push(body);
-            self.dof_jnt.push(jnt);
-            self.dof_parent.push(last_dof);
-            self.dof_armature.push(joint.armature);
-            self.dof_damping.push(joint.damping);
-            last_dof = Some(self.nv);
-            self.nq += 1;
-            self.nv += 1;
+            let (nq, nv) = if free {
+                // qpos0 = the body's pose (position, then quaternion w, x, y, z), like MuJoCo.
+                self.qpos0.extend_from_slice(&desc.pos);
+                self.qpos0.extend_from_slice(&desc.quat);
+                (7, 6)
+            } else {
+                self.qpos0.push(joint.reference);
+                (1, 1)
+            };
+            for _ in 0..nv {
+                self.dof_body.push(body);
+                self.dof_jnt.push(jnt);
+                self.dof_parent.push(last_dof);
+                self.dof_armature.push(joint.armature);
+                self.dof_damping.push(joint.damping);
+                last_dof = Some(self.nv);
+                self.nv += 1;
+            }
+            self.nq += nq;
         }
+        self.body_dof_num.push(self.nv - self.body_dof_adr[body]);
         self.body_last_dof.push(last_dof);
         for geom in &desc.geoms {
             self.add_geom(body, geom);

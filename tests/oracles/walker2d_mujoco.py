@@ -5,6 +5,7 @@ Usage:
   walker2d_mujoco.py forward XML S.npy OUT.npy      contact-free mj_forward qacc for rows qpos|qvel|ctrl
   walker2d_mujoco.py rollout XML SPEC.json OUT_DIR   a scenario with contacts (see `rollout`)
   walker2d_mujoco.py gym_step S.npy A.npy OUT_DIR   one Gymnasium Walker2d-v5 step from each state
+  walker2d_mujoco.py steps XML S.npy N OUT.npy      qpos|qvel after N contact-free Euler steps per row
 XML is a path, or "gymnasium" for Gymnasium's walker2d_v5.xml.
 """
 import json
@@ -51,6 +52,26 @@ def forward(xml, states_path, out):
         assert d.nefc == 0, f"row {i}: {d.nefc} constraint rows active (state outside the joint limits?)"
         qacc[i] = d.qacc
     np.save(out, qacc)
+
+
+def steps(xml, states_path, n, out):
+    """From each row qpos|qvel|ctrl of S, N mj_step calls with contacts off and MuJoCo's Euler
+    integrator without implicit damping (= semi-implicit Euler); saves the final qpos|qvel."""
+    m = load(xml)
+    m.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_CONTACT | mujoco.mjtDisableBit.mjDSBL_EULERDAMP
+    m.opt.integrator = mujoco.mjtIntegrator.mjINT_EULER
+    d = mujoco.MjData(m)
+    s = np.load(states_path)
+    result = np.zeros((s.shape[0], m.nq + m.nv))
+    for i, row in enumerate(s):
+        mujoco.mj_resetData(m, d)
+        d.qpos[:] = row[: m.nq]
+        d.qvel[:] = row[m.nq: m.nq + m.nv]
+        d.ctrl[:] = row[m.nq + m.nv:]
+        mujoco.mj_step(m, d, nstep=n)
+        result[i, : m.nq] = d.qpos
+        result[i, m.nq:] = d.qvel
+    np.save(out, result)
 
 
 def rollout(xml, spec_path, out):
@@ -121,6 +142,8 @@ if __name__ == "__main__":
         forward(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "rollout":
         rollout(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "steps":
+        steps(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif cmd == "gym_step":
         gym_step(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
