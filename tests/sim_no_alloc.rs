@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tanglelab::sim::{step, walker2d, Data, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::sim::{step, walker2d, Data, PushConfig, Walker2dBatch, Walker2dEnvConfig};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -46,10 +46,15 @@ fn stepping_does_not_allocate() {
     run(&mut data, 2000);
     assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0, "sim::step allocated");
 
-    // The batch on one thread (rayon's pool would allocate for its own bookkeeping).
+    // The batch, with random pushes, on one thread (rayon's pool would allocate for its own
+    // bookkeeping).
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     pool.install(|| {
-        let mut batch = Walker2dBatch::new(4, Walker2dEnvConfig::default(), 3).unwrap();
+        let config = Walker2dEnvConfig {
+            push: Some(PushConfig { interval_steps: (5, 10), impulse_ns: (1.0, 5.0) }),
+            ..Walker2dEnvConfig::default()
+        };
+        let mut batch = Walker2dBatch::new(4, config, 3).unwrap();
         let actions: Vec<f32> = (0..24).map(|k| ((k * 7) % 5) as f32 / 2.5 - 1.0).collect();
         batch.step(&actions);
         let before = ALLOCATIONS.load(Ordering::SeqCst);

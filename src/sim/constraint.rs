@@ -72,12 +72,11 @@ pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
 /// Contact rows (normal, tangent 1, tangent 2 per contact) from `data.contacts`.
 fn make_contact_rows(model: &Model, data: &mut Data) {
     let nv = model.nv;
-    let mut jac = [0.0; 3 * 32];
-    assert!(nv <= 32, "point Jacobian scratch holds 32 dofs");
+    let mut jac = std::mem::take(&mut data.scratch_jac);
     for c in 0..data.contacts.len() {
         let contact = data.contacts[c];
         let body = model.geom_body[contact.geom];
-        point_jacobian(model, data, body, &contact.pos, &mut jac[..3 * nv]);
+        point_jacobian(model, data, body, &contact.pos, &mut jac);
         let normal_row = data.efc_kind.len();
         let mut n_friction = 0;
         // Contact ids start above every limit id: 3 directions per (geom, end).
@@ -105,6 +104,7 @@ fn make_contact_rows(model: &Model, data: &mut Data) {
         }
         data.efc_kind[normal_row] = RowKind::Normal { n_friction };
     }
+    data.scratch_jac = jac;
 }
 
 /// Builds the rows, solves for the constraint forces and writes `qacc` and `qfrc_constraint`.

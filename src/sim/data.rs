@@ -122,6 +122,9 @@ pub struct Data {
     pub efc_id: Vec<u64>,
     pub warm_id: Vec<u64>,
     pub warm_force: Vec<f64>,
+    /// `(3 x nv)` point-Jacobian scratch and `(nv)` scratch.
+    pub scratch_jac: Vec<f64>,
+    pub scratch_v: Vec<f64>,
     /// Gauss–Seidel sweeps the last constraint solve took (0 without rows).
     pub solver_sweeps: usize,
 }
@@ -174,6 +177,8 @@ impl Data {
             efc_id: vec![0; rows],
             warm_id: Vec::with_capacity(rows),
             warm_force: Vec::with_capacity(rows),
+            scratch_jac: vec![0.0; 3 * nv],
+            scratch_v: vec![0.0; nv],
             solver_sweeps: 0,
         }
     }

@@ -111,13 +111,14 @@ pub fn apply_com_impulse(
     super::kinematics::position(model, data);
     mass_matrix(model, data)?;
     let nv = model.nv;
-    let mut jac = vec![0.0; 3 * nv];
-    super::kinematics::point_jacobian(model, data, body, &data.xipos[body].clone(), &mut jac);
-    let mut dv = vec![0.0; nv];
+    let (mut jac, mut dv) = (std::mem::take(&mut data.scratch_jac), std::mem::take(&mut data.scratch_v));
+    let com = data.xipos[body];
+    super::kinematics::point_jacobian(model, data, body, &com, &mut jac);
     for (dof, v) in dv.iter_mut().enumerate() {
         *v = jac[dof] * impulse.x + jac[nv + dof] * impulse.y + jac[2 * nv + dof] * impulse.z;
     }
     cholesky_solve_in_place(&data.qm_chol, nv, &mut dv);
     data.qvel.iter_mut().zip(&dv).for_each(|(q, d)| *q += d);
+    (data.scratch_jac, data.scratch_v) = (jac, dv);
     Ok(())
 }
