@@ -559,6 +559,18 @@ impl Walker2dBatch {
         }
     }
 
+    /// Restarts every agent from episode 0 of a new batch seed (as if built with `seed`).
+    pub fn reset(&mut self, seed: u64) {
+        self.seed = seed;
+        let shared = shared!(self);
+        for_each_agent(&mut self.agents, |i, agent| {
+            agent.episode = 0;
+            agent.reset(&shared, i);
+            agent.done = Done::Running;
+        });
+        self.gather_observations();
+    }
+
     /// Starts a new episode for one agent (the next seed of its sequence).
     pub fn reset_agent(&mut self, agent_idx: usize) -> Result<(), EnvError> {
         self.check(agent_idx)?;
@@ -772,6 +784,21 @@ mod tests {
         let (one, episodes) = run(1);
         assert_eq!(one, run(2).0);
         assert!(episodes.iter().all(|e| *e >= 3), "random actions should end episodes: {episodes:?}");
+    }
+
+    #[test]
+    fn reset_with_a_seed_replays_the_batch() {
+        let mut batch = Walker2dBatch::new(3, Walker2dEnvConfig::default(), 11).unwrap();
+        let first = batch.observations().to_vec();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let actions = random_actions(&mut rng, 3);
+        let out = batch.step(&actions).clone();
+        batch.reset(12);
+        assert_ne!(batch.observations(), &first[..]);
+        batch.reset(11);
+        assert_eq!(batch.observations(), &first[..]);
+        assert_eq!(batch.step(&actions), &out);
+        assert_eq!(batch.episodes_started(0).unwrap(), 1);
     }
 
     #[test]
