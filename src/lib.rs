@@ -28,6 +28,7 @@ pub mod io;
 pub mod notebook;
 pub mod plot;
 pub mod policy;
+pub mod sim;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

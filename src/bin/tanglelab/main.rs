@@ -6,7 +6,13 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench_sim;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod sim;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -25,11 +31,19 @@ mod cli {
         /// Analyses of trajectories stored as NPY arrays.
         #[command(subcommand)]
         Analyze(super::analyze::AnalyzeCommand),
+        /// The articulated-body simulator.
+        #[command(subcommand)]
+        Sim(super::sim::SimCommand),
+        /// Speed measurements against baselines measured in the same run.
+        #[command(subcommand)]
+        Bench(super::bench::BenchCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
+            Command::Sim(command) => super::sim::run(command),
+            Command::Bench(command) => super::bench::run(command),
         }
     }
 }

@@ -1,0 +1,155 @@
+//! `tanglelab bench sim`: Walker2D physics steps per second, ours vs MuJoCo measured in the same
+//! run (Python `mujoco`, `mj_step(m, d, nstep=4)`), on one scenario: sinusoidal torques on all six
+//! motors (so the feet hit the ground), reset on fall. Release builds only.
+
+use anyhow::Context;
+use clap::Args;
+use std::process::Command;
+use std::time::Instant;
+
+use tanglelab::sim::{step, walker2d, Data, Walker2dBatch, Walker2dEnvConfig};
+
+const MUJOCO_SCRIPT: &str = include_str!("bench_sim_mujoco.py");
+
+#[derive(Args)]
+pub struct BenchSimArgs {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+    /// Measurements per row; the table shows the best (the least disturbed by other load).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Agents in the batched measurement.
+    #[arg(long, default_value_t = 64)]
+    agents: usize,
+    /// Python interpreter with `mujoco` and `gymnasium`.
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
+/// The scenario's control at time `t_secs` for motor `u`.
+fn ctrl(t_secs: f64, u: usize) -> f64 {
+    0.8 * (std::f64::consts::TAU * 2.0 * t_secs + u as f64).sin()
+}
+
+/// Runs `round` (which does `steps_per_round` physics steps) until `seconds` have passed.
+fn rate(seconds: f64, steps_per_round: usize, mut round: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut steps = 0usize;
+    loop {
+        round();
+        steps += steps_per_round;
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= seconds {
+            return steps as f64 / elapsed;
+        }
+    }
+}
+
+fn ours_single_thread(seconds: f64) -> anyhow::Result<(f64, usize)> {
+    let model = walker2d::model();
+    let mut data = Data::new(&model);
+    let mut resets = 0;
+    let mut failure = None;
+    let steps_per_second = rate(seconds, 1000, || {
+        for _ in 0..250 {
+            let t = data.time_secs;
+            for u in 0..6 {
+                data.ctrl[u] = ctrl(t, u);
+            }
+            for _ in 0..walker2d::FRAME_SKIP {
+                if let Err(e) = step(&model, &mut data) {
+                    failure = Some(e);
+                }
+            }
+            let (z, angle) = (data.qpos[1], data.qpos[2]);
+            if !(0.8 < z && z < 2.0 && -1.0 < angle && angle < 1.0) {
+                data.reset(&model);
+                resets += 1;
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e).context("our simulator failed in the benchmark scenario"),
+        None => Ok((steps_per_second, resets)),
+    }
+}
+
+fn ours_batched(seconds: f64, n_agents: usize, threads: usize) -> anyhow::Result<f64> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let config = Walker2dEnvConfig { reset_noise_scale: 0.0, ..Walker2dEnvConfig::default() };
+    let mut batch = Walker2dBatch::new(n_agents, config, 0)?;
+    let dt_control = walker2d::FRAME_SKIP as f64 * batch.model().opt.timestep_secs;
+    let mut actions = vec![0.0f32; n_agents * 6];
+    let mut control_step = 0usize;
+    Ok(pool.install(|| {
+        rate(seconds, 25 * n_agents * walker2d::FRAME_SKIP, || {
+            for _ in 0..25 {
+                let t = control_step as f64 * dt_control;
+                for (k, a) in actions.iter_mut().enumerate() {
+                    *a = ctrl(t, k % 6) as f32;
+                }
+                batch.step(&actions);
+                control_step += 1;
+            }
+        })
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct MujocoRates {
+    rk4: f64,
+    euler: f64,
+    mujoco: String,
+}
+
+fn mujoco(seconds: f64, repeats: usize, python: &str) -> anyhow::Result<MujocoRates> {
+    let output = Command::new(python)
+        .args(["-c", MUJOCO_SCRIPT, &seconds.to_string(), &repeats.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {python} (needs the mujoco and gymnasium packages)"))?;
+    if !output.status.success() {
+        anyhow::bail!("the MuJoCo baseline failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    serde_json::from_slice(&output.stdout).context("unexpected output from the MuJoCo baseline")
+}
+
+pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; benchmark with `cargo run --release -- bench sim`");
+    }
+    anyhow::ensure!(
+        args.seconds > 0.0 && args.agents > 0 && args.repeats > 0,
+        "--seconds, --agents and --repeats must be positive"
+    );
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let reference = mujoco(args.seconds, args.repeats, &args.python)?;
+    let best = |f: &mut dyn FnMut() -> anyhow::Result<f64>| -> anyhow::Result<f64> {
+        let mut best: f64 = 0.0;
+        for _ in 0..args.repeats {
+            best = best.max(f()?);
+        }
+        Ok(best)
+    };
+    let mut resets = 0;
+    let single = best(&mut || {
+        let (rate, falls) = ours_single_thread(args.seconds)?;
+        resets = falls;
+        Ok(rate)
+    })?;
+    let batched_one = best(&mut || ours_batched(args.seconds, args.agents, 1))?;
+    let batched_all = best(&mut || ours_batched(args.seconds, args.agents, threads))?;
+    println!(
+        "Walker2d-v5, sinusoidal torques on all six motors, reset on fall ({resets} falls in our last 1-thread run); \
+         best of {} × {} s",
+        args.repeats, args.seconds
+    );
+    println!("{:<58} {:>14} {:>11}", "simulator", "steps/s", "× MuJoCo");
+    let row = |name: &str, rate: f64| println!("{name:<58} {rate:>14.0} {:>11.2}", rate / reference.rk4);
+    row(&format!("MuJoCo {} mj_step, RK4 (as the XML asks), 1 thread", reference.mujoco), reference.rk4);
+    row(&format!("MuJoCo {} mj_step, Euler, 1 thread", reference.mujoco), reference.euler);
+    row("tanglelab sim::step, semi-implicit Euler, 1 thread", single);
+    row(&format!("tanglelab Walker2dBatch, {} agents, 1 thread", args.agents), batched_one);
+    row(&format!("tanglelab Walker2dBatch, {} agents, {threads} threads", args.agents), batched_all);
+    Ok(())
+}

@@ -1,0 +1,451 @@
+//! Soft constraints (contacts and joint limits) in MuJoCo's formulation, solved by projected
+//! Gauss–Seidel.
+//!
+//! Each row r has a Jacobian J_r, a violation `pos` and velocity `vel = J q̇`. Like MuJoCo, a row
+//! asks for the reference acceleration `aref = −b·vel − k·d(pos)·pos` with `b = 2/(dmax·τ)`,
+//! `k = 1/(dmax²·τ²·ζ²)` from solref (τ, ζ) and the impedance d(pos) from solimp, and is softened
+//! by the regulariser `R = (1 − d)/d · A_rr`. The forces minimise
+//! `½ fᵀ(A + R)f + fᵀ(J·qacc_smooth − aref)` with `A = J M⁻¹ Jᵀ`, subject to f ≥ 0 on normals and
+//! limits and an elliptic friction cone ‖f_t‖ ≤ μ f_n on each contact's two tangents; then
+//! `qacc = qacc_smooth + M⁻¹ Jᵀ f`. The problem is strictly convex (R > 0), so the sweeps
+//! converge; their fixed order keeps the result deterministic. Each contact is one block: with a
+//! single tangent (planar models) the block is solved exactly on its 2-D cone, with two tangents
+//! on the elliptic cone (closed form inside, a 1-D search over the friction direction on the
+//! surface). Sweeps start from the forces the same rows
+//! (same joint side, same capsule end) had at the previous step, and stop when no force changes
+//! by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. MuJoCo solves the same kind of
+//! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
+
+use super::data::{Data, RowKind};
+use super::kinematics::point_jacobian;
+use super::model::Model;
+use super::spatial::cholesky_solve_in_place;
+
+/// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
+const MIN_DIAGONAL: f64 = 1e-12;
+/// Friction rows whose Jacobian entries are all below this are dropped.
+const MIN_JACOBIAN: f64 = 1e-12;
+/// Sweeps stop when no force changes by more than this fraction of the largest force (N or N·m).
+const FORCE_TOLERANCE: f64 = 1e-7;
+
+/// What a new row is.
+pub struct RowSpec {
+    pub kind: RowKind,
+    /// Violation (negative = violated).
+    pub pos: f64,
+    /// Friction coefficient (friction rows), else 0.
+    pub mu: f64,
+    /// Identity of the row across steps (see [`Data::efc_id`]).
+    pub id: u64,
+}
+
+/// Appends a row with a zero Jacobian and returns its index (capacity is preallocated).
+pub fn push_row(model: &Model, data: &mut Data, spec: RowSpec) -> usize {
+    let row = data.efc_kind.len();
+    data.efc_kind.push(spec.kind);
+    data.efc_j[row * model.nv..(row + 1) * model.nv].fill(0.0);
+    data.efc_pos[row] = spec.pos;
+    data.efc_mu[row] = spec.mu;
+    data.efc_id[row] = spec.id;
+    row
+}
+
+/// MuJoCo's impedance d(pos) from solimp (dmin, dmax, width, midpoint, power).
+pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
+    let [dmin, dmax, width, mid, power] = *solimp;
+    if dmin == dmax || width <= 1e-15 {
+        return 0.5 * (dmin + dmax);
+    }
+    let x = (pos.abs() / width).min(1.0);
+    let y = if x <= 0.0 {
+        0.0
+    } else if x >= 1.0 {
+        1.0
+    } else if x <= mid {
+        x.powf(power) / mid.powf(power - 1.0)
+    } else {
+        1.0 - (1.0 - x).powf(power) / (1.0 - mid).powf(power - 1.0)
+    };
+    dmin + y * (dmax - dmin)
+}
+
+/// Contact rows (normal, tangent 1, tangent 2 per contact) from `data.contacts`.
+fn make_contact_rows(model: &Model, data: &mut Data) {
+    let nv = model.nv;
+    let mut jac = std::mem::take(&mut data.scratch_jac);
+    for c in 0..data.contacts.len() {
+        let contact = data.contacts[c];
+        let body = model.geom_body[contact.geom];
+        point_jacobian(model, data, body, &contact.pos, &mut jac);
+        let normal_row = data.efc_kind.len();
+        let mut n_friction = 0;
+        // Contact ids start above every limit id: 3 directions per (geom, end).
+        let base = 2 * model.jnt_type.len() as u64 + 3 * (2 * contact.geom + contact.end) as u64;
+        for (axis, kind, pos, mu) in [
+            (2, RowKind::Normal { n_friction: 0 }, contact.dist, 0.0),
+            (0, RowKind::Friction { normal_row }, 0.0, contact.friction),
+            (1, RowKind::Friction { normal_row }, 0.0, contact.friction),
+        ] {
+            let direction = contact.frame.column(axis);
+            let row = push_row(model, data, RowSpec { kind, pos, mu, id: base + axis as u64 });
+            let mut magnitude: f64 = 0.0;
+            for dof in 0..nv {
+                let value = direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
+                data.efc_j[row * nv + dof] = value;
+                magnitude = magnitude.max(value.abs());
+            }
+            if axis != 2 {
+                if magnitude < MIN_JACOBIAN {
+                    data.efc_kind.pop();
+                } else {
+                    n_friction += 1;
+                }
+            }
+        }
+        data.efc_kind[normal_row] = RowKind::Normal { n_friction };
+    }
+    data.scratch_jac = jac;
+}
+
+/// Builds the rows, solves for the constraint forces and writes `qacc` and `qfrc_constraint`.
+/// Needs the smooth dynamics and [`super::contact::detect`].
+pub fn solve(model: &Model, data: &mut Data) {
+    let nv = model.nv;
+    data.efc_kind.clear();
+    super::limits::make_rows(model, data);
+    make_contact_rows(model, data);
+    let n = data.efc_kind.len();
+    data.solver_sweeps = 0;
+    data.qacc.copy_from_slice(&data.qacc_smooth);
+    data.qfrc_constraint.fill(0.0);
+    if n == 0 {
+        data.warm_id.clear();
+        data.warm_force.clear();
+        return;
+    }
+    // M⁻¹Jᵀ (one solve per row) and A = J M⁻¹ Jᵀ.
+    for r in 0..n {
+        let row = r * nv..(r + 1) * nv;
+        data.efc_minv_jt[row.clone()].copy_from_slice(&data.efc_j[row.clone()]);
+        cholesky_solve_in_place(&data.qm_chol, nv, &mut data.efc_minv_jt[row]);
+    }
+    for r in 0..n {
+        for s in r..n {
+            let a = dot(&data.efc_j[r * nv..(r + 1) * nv], &data.efc_minv_jt[s * nv..(s + 1) * nv]);
+            data.efc_a[r * n + s] = a;
+            data.efc_a[s * n + r] = a;
+        }
+    }
+    // Reference accelerations, regularisers; the solver's linear term goes into efc_aref.
+    let (timeconst, dampratio) = model.opt.solref;
+    let timeconst = timeconst.max(2.0 * model.opt.timestep_secs);
+    let dmax = model.opt.solimp[1];
+    let k = 1.0 / (dmax * dmax * timeconst * timeconst * dampratio * dampratio);
+    let b = 2.0 / (dmax * timeconst);
+    for r in 0..n {
+        let j_row = &data.efc_j[r * nv..(r + 1) * nv];
+        let vel = dot(j_row, &data.qvel);
+        let acc_smooth = dot(j_row, &data.qacc_smooth);
+        let impedance_row = match data.efc_kind[r] {
+            RowKind::Friction { normal_row } => impedance(&model.opt.solimp, data.efc_pos[normal_row]),
+            _ => impedance(&model.opt.solimp, data.efc_pos[r]),
+        };
+        let aref = -b * vel - k * impedance_row * data.efc_pos[r];
+        data.efc_vel[r] = vel;
+        data.efc_aref[r] = acc_smooth - aref;
+        data.efc_r[r] = ((1.0 - impedance_row) / impedance_row * data.efc_a[r * n + r]).max(1e-15);
+        // Warm start: the force this row had in the previous solve, if it existed.
+        data.efc_force[r] =
+            data.warm_id.iter().position(|id| *id == data.efc_id[r]).map_or(0.0, |k| data.warm_force[k]);
+    }
+    pgs(model, data, n);
+    data.warm_id.clear();
+    data.warm_force.clear();
+    data.warm_id.extend_from_slice(&data.efc_id[..n]);
+    data.warm_force.extend_from_slice(&data.efc_force[..n]);
+    for r in 0..n {
+        let f = data.efc_force[r];
+        if f != 0.0 {
+            for dof in 0..nv {
+                data.qacc[dof] += f * data.efc_minv_jt[r * nv + dof];
+                data.qfrc_constraint[dof] += f * data.efc_j[r * nv + dof];
+            }
+        }
+    }
+}
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Projected Gauss–Seidel on `(A + R) f + linear`, rows in order, each contact as one block.
+fn pgs(model: &Model, data: &mut Data, n: usize) {
+    let a = &data.efc_a[..n * n];
+    let linear = &data.efc_aref[..n];
+    let reg = &data.efc_r[..n];
+    let force = &mut data.efc_force[..n];
+    let kind = &data.efc_kind;
+    let mu = &data.efc_mu[..n];
+    // Unprojected Gauss–Seidel update of row r.
+    let update = |force: &[f64], r: usize| -> f64 {
+        let diag = a[r * n + r] + reg[r];
+        let grad = dot(&a[r * n..(r + 1) * n], force) + reg[r] * force[r] + linear[r];
+        force[r] - grad / diag
+    };
+    let mut sweeps = 0;
+    for _ in 0..model.opt.solver_iterations {
+        sweeps += 1;
+        let mut change: f64 = 0.0;
+        let mut r = 0;
+        while r < n {
+            match kind[r] {
+                RowKind::Limit | RowKind::Friction { .. } => {
+                    // Friction rows are always visited through their normal row's block.
+                    let old = force[r];
+                    force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
+                    change = change.max((force[r] - old).abs());
+                    r += 1;
+                }
+                RowKind::Normal { n_friction } => {
+                    let old =
+                        [force[r], force.get(r + 1).copied().unwrap_or(0.0), force.get(r + 2).copied().unwrap_or(0.0)];
+                    if n_friction == 1 {
+                        // One tangent (planar contact): the 2-row block solved exactly on the
+                        // cone |f_t| ≤ μ f_n, which converges far better than row by row when
+                        // the contact slides.
+                        let (t, m) = (r + 1, mu[r + 1]);
+                        let b = [a[r * n + r] + reg[r], a[r * n + t], a[t * n + t] + reg[t]];
+                        // Linear term of the block with the block's own forces taken out.
+                        let g_n =
+                            dot(&a[r * n..(r + 1) * n], force) - a[r * n + r] * force[r] - a[r * n + t] * force[t]
+                                + linear[r];
+                        let g_t =
+                            dot(&a[t * n..(t + 1) * n], force) - a[t * n + r] * force[r] - a[t * n + t] * force[t]
+                                + linear[t];
+                        let (f_n, f_t) = solve_planar_contact(b, [g_n, g_t], m);
+                        force[r] = f_n;
+                        force[t] = f_t;
+                    } else if n_friction == 2 {
+                        // Two tangents (3-D contact): the 3-row block solved on the elliptic cone.
+                        let rows = [r, r + 1, r + 2];
+                        let mut b = [[0.0; 3]; 3];
+                        let mut g = [0.0; 3];
+                        for (i, &ri) in rows.iter().enumerate() {
+                            g[i] = dot(&a[ri * n..(ri + 1) * n], force) + linear[ri];
+                            for (k, &rk) in rows.iter().enumerate() {
+                                b[i][k] = a[ri * n + rk] + if i == k { reg[ri] } else { 0.0 };
+                                g[i] -= a[ri * n + rk] * force[rk];
+                            }
+                        }
+                        let x = solve_elliptic_contact(&b, &g, mu[r + 1]);
+                        force[r..r + 3].copy_from_slice(&x);
+                    } else {
+                        force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
+                    }
+                    for (i, o) in old.iter().enumerate().take(1 + n_friction) {
+                        change = change.max((force[r + i] - o).abs());
+                    }
+                    r += 1 + n_friction;
+                }
+            }
+        }
+        let largest = force.iter().fold(1.0f64, |m, f| m.max(f.abs()));
+        if change < FORCE_TOLERANCE * largest {
+            break;
+        }
+    }
+    data.solver_sweeps = sweeps;
+}
+
+/// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t) with |f_t| ≤ μ f_n, for B = [[b0, b1], [b1, b2]]
+/// positive definite: the interior optimum if it is inside the cone, else the best point on
+/// either edge f_t = ±μ f_n (the 2-D friction cone is two rays), else zero.
+pub fn solve_planar_contact(b: [f64; 3], g: [f64; 2], mu: f64) -> (f64, f64) {
+    let det = b[0] * b[2] - b[1] * b[1];
+    if det > 0.0 {
+        let f_n = (-b[2] * g[0] + b[1] * g[1]) / det;
+        let f_t = (b[1] * g[0] - b[0] * g[1]) / det;
+        if f_n >= 0.0 && f_t.abs() <= mu * f_n {
+            return (f_n, f_t);
+        }
+    }
+    let mut best = (0.0, 0.0, 0.0);
+    for sign in [1.0, -1.0] {
+        // x = s·(1, sign·μ): curvature dᵀBd, slope dᵀg.
+        let d = [1.0, sign * mu];
+        let curvature = d[0] * d[0] * b[0] + 2.0 * d[0] * d[1] * b[1] + d[1] * d[1] * b[2];
+        let slope = d[0] * g[0] + d[1] * g[1];
+        if curvature > 0.0 && slope < 0.0 {
+            let s = -slope / curvature;
+            let value = -0.5 * slope * slope / curvature;
+            if value < best.2 {
+                best = (s, sign * mu * s, value);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t1, f_t2) with ‖f_t‖ ≤ μ f_n, B positive definite:
+/// the interior optimum if it is inside the cone, else the best point on the cone's surface,
+/// found by minimising over the direction angle φ of x = s·(1, μ cos φ, μ sin φ) (for each φ the
+/// best s ≥ 0 is explicit): a 36-point scan, then golden-section refinement.
+pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64; 3] {
+    if let Some(x) = solve3(b, g) {
+        if x[0] >= 0.0 && (x[1] * x[1] + x[2] * x[2]).sqrt() <= mu * x[0] {
+            return x;
+        }
+    }
+    // Value and scale of the best point on the ray of angle φ (value 0 at the origin).
+    let ray = |phi: f64| -> (f64, f64) {
+        let d = [1.0, mu * phi.cos(), mu * phi.sin()];
+        let mut curvature = 0.0;
+        let mut slope = 0.0;
+        for i in 0..3 {
+            slope += d[i] * g[i];
+            for k in 0..3 {
+                curvature += d[i] * b[i][k] * d[k];
+            }
+        }
+        if curvature > 0.0 && slope < 0.0 {
+            (-0.5 * slope * slope / curvature, -slope / curvature)
+        } else {
+            (0.0, 0.0)
+        }
+    };
+    const SCAN: usize = 36;
+    let step = std::f64::consts::TAU / SCAN as f64;
+    let (mut best_phi, mut best_value) = (0.0, f64::INFINITY);
+    for k in 0..SCAN {
+        let phi = k as f64 * step;
+        let (value, _) = ray(phi);
+        if value < best_value {
+            best_value = value;
+            best_phi = phi;
+        }
+    }
+    if best_value >= 0.0 {
+        return [0.0; 3];
+    }
+    let ratio = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut lo, mut hi) = (best_phi - step, best_phi + step);
+    let mut c = hi - ratio * (hi - lo);
+    let mut d = lo + ratio * (hi - lo);
+    let (mut fc, mut fd) = (ray(c).0, ray(d).0);
+    for _ in 0..40 {
+        if fc < fd {
+            hi = d;
+            d = c;
+            fd = fc;
+            c = hi - ratio * (hi - lo);
+            fc = ray(c).0;
+        } else {
+            lo = c;
+            c = d;
+            fc = fd;
+            d = lo + ratio * (hi - lo);
+            fd = ray(d).0;
+        }
+    }
+    let phi = 0.5 * (lo + hi);
+    let (_, scale) = ray(phi);
+    [scale, scale * mu * phi.cos(), scale * mu * phi.sin()]
+}
+
+/// Solves `B x = −g` for a 3 x 3 B by Cramer's rule (None if singular).
+fn solve3(b: &[[f64; 3]; 3], g: &[f64; 3]) -> Option<[f64; 3]> {
+    let det3 = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let det = det3(b);
+    if det.abs() < 1e-300 {
+        return None;
+    }
+    let mut x = [0.0; 3];
+    for (col, xc) in x.iter_mut().enumerate() {
+        let mut m = *b;
+        for row in 0..3 {
+            m[row][col] = -g[row];
+        }
+        *xc = det3(&m) / det;
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brute force over a fine grid of the cone, for the exact block solve.
+    #[test]
+    fn planar_contact_block_is_the_cone_minimum() {
+        let cases = [
+            ([2.0, 0.5, 1.0], [-3.0, 0.2], 0.9),  // interior
+            ([2.0, 0.5, 1.0], [-1.0, -4.0], 0.9), // slides (+ edge)
+            ([2.0, -0.8, 1.0], [-1.0, 5.0], 1.9), // slides (− edge)
+            ([1.0, 0.2, 1.0], [2.0, 0.5], 0.9),   // separates
+        ];
+        for (b, g, mu) in cases {
+            let objective =
+                |x: f64, y: f64| 0.5 * (b[0] * x * x + 2.0 * b[1] * x * y + b[2] * y * y) + g[0] * x + g[1] * y;
+            let (f_n, f_t) = solve_planar_contact(b, g, mu);
+            assert!(f_n >= 0.0 && f_t.abs() <= mu * f_n + 1e-12);
+            let mut best = f64::INFINITY;
+            for i in 0..=400 {
+                let x = i as f64 * 0.02;
+                for k in -200..=200 {
+                    let y = k as f64 / 200.0 * mu * x;
+                    best = best.min(objective(x, y));
+                }
+            }
+            assert!(objective(f_n, f_t) <= best + 1e-9, "{b:?} {g:?}: {} vs grid {best}", objective(f_n, f_t));
+        }
+    }
+
+    /// Brute force over the 3-D cone (polar grid), for the elliptic block solve.
+    #[test]
+    fn elliptic_contact_block_is_the_cone_minimum() {
+        let b = [[2.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.5]];
+        for (g, mu) in
+            [([-3.0, 0.1, 0.2], 0.9), ([-1.0, -3.0, 2.0], 0.5), ([-0.5, 4.0, 1.0], 1.9), ([1.0, 0.1, 0.0], 0.9)]
+        {
+            let objective = |x: &[f64; 3]| {
+                let mut v = 0.0;
+                for i in 0..3 {
+                    v += g[i] * x[i];
+                    for k in 0..3 {
+                        v += 0.5 * x[i] * b[i][k] * x[k];
+                    }
+                }
+                v
+            };
+            let x = solve_elliptic_contact(&b, &g, mu);
+            assert!(x[0] >= 0.0 && x[1].hypot(x[2]) <= mu * x[0] * (1.0 + 1e-9) + 1e-12);
+            let mut best = f64::INFINITY;
+            for i in 0..=200 {
+                let f_n = i as f64 * 0.025;
+                for j in 0..=40 {
+                    let radius = j as f64 / 40.0 * mu * f_n;
+                    for k in 0..90 {
+                        let phi = k as f64 / 90.0 * std::f64::consts::TAU;
+                        best = best.min(objective(&[f_n, radius * phi.cos(), radius * phi.sin()]));
+                    }
+                }
+            }
+            assert!(objective(&x) <= best + 1e-9, "{g:?}: {} vs grid {best}", objective(&x));
+        }
+    }
+
+    #[test]
+    fn impedance_follows_solimp_shape() {
+        let solimp = [0.9, 0.95, 0.001, 0.5, 2.0];
+        assert_eq!(impedance(&solimp, 0.0), 0.9);
+        assert_eq!(impedance(&solimp, -0.002), 0.95);
+        // x = 0.25 ≤ mid: y = x²/mid = 0.125 → 0.9 + 0.125·0.05.
+        assert!((impedance(&solimp, -0.00025) - (0.9 + 0.125 * 0.05)).abs() < 1e-15);
+        // x = 0.75 > mid: y = 1 − (0.25)²/0.5 = 0.875.
+        assert!((impedance(&solimp, 0.00075) - (0.9 + 0.875 * 0.05)).abs() < 1e-15);
+    }
+}

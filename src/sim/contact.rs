@@ -1,0 +1,51 @@
+//! Collision detection: every capsule against the ground plane (MuJoCo `mjc_PlaneCapsule`).
+//!
+//! Each end sphere of a capsule that penetrates the plane gives one contact, placed in the middle
+//! of the penetration, so a capsule lying flat gets two. Friction is the larger of the two geoms'
+//! coefficients, as MuJoCo combines them.
+
+use super::data::{Contact, Data};
+use super::model::{GeomType, Model};
+
+/// Fills `data.contacts` (needs the position stage). Skipped when contacts are disabled.
+pub fn detect(model: &Model, data: &mut Data) {
+    data.contacts.clear();
+    if !model.opt.contact_enabled {
+        return;
+    }
+    for plane in 0..model.geom_type.len() {
+        if model.geom_type[plane] != GeomType::Plane {
+            continue;
+        }
+        let normal = data.geom_xmat[plane].column(2).into_owned();
+        let plane_pos = data.geom_xpos[plane];
+        for g in 0..model.geom_type.len() {
+            if model.geom_type[g] != GeomType::Capsule || model.geom_body[g] == model.geom_body[plane] {
+                continue;
+            }
+            let [radius, half_length] = model.geom_size[g];
+            let axis = data.geom_xmat[g].column(2).into_owned();
+            let friction = model.geom_friction[g].max(model.geom_friction[plane]);
+            for (end_idx, sign) in [(0, 1.0), (1, -1.0)] {
+                let end = data.geom_xpos[g] + axis * (sign * half_length);
+                let dist = normal.dot(&(end - plane_pos)) - radius;
+                if dist < 0.0 {
+                    let pos = end - normal * (radius + 0.5 * dist);
+                    data.contacts.push(Contact {
+                        geom: g,
+                        pos,
+                        dist,
+                        friction,
+                        end: end_idx,
+                        frame: data.geom_xmat[plane],
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Whether geom `geom` has a contact after the last [`detect`].
+pub fn geom_in_contact(data: &Data, geom: usize) -> bool {
+    data.contacts.iter().any(|c| c.geom == geom)
+}
