@@ -72,6 +72,8 @@ mod tests {
             value_loss: 0.0,
             clip_fraction: 0.0,
             grad_norm: 0.0,
+            rollout_secs: 0.0,
+            update_secs: 0.0,
         };
         let row = csv_row(&stats, 1000.0);
         assert_eq!(row.split(',').count(), CSV_HEADER.split(',').count());

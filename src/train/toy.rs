@@ -76,6 +76,11 @@ impl ToyEnv {
         env
     }
 
+    /// What the last `step` returned.
+    pub fn last_output(&self) -> &StepOutput {
+        &self.out
+    }
+
     fn reset_agent(&mut self, agent_idx: usize) {
         for k in 0..2 {
             self.command[2 * agent_idx + k] = self.rng.random_range(-1.0f32..1.0);

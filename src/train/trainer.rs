@@ -135,6 +135,9 @@ pub struct IterationStats {
     pub value_loss: f64,
     pub clip_fraction: f64,
     pub grad_norm: f64,
+    /// Wall-clock seconds spent in the rollout (policy, sampling, environment) and in the update.
+    pub rollout_secs: f64,
+    pub update_secs: f64,
 }
 
 /// The rollout's per-agent state, kept between iterations (not checkpointed).
@@ -330,6 +333,7 @@ impl Trainer {
         let (mut error_sum, mut error_count) = (0.0, 0usize);
         let half_ln_tau = 0.5 * std::f32::consts::TAU.ln();
         let mut state = self.state.take().expect("state set above");
+        let rollout_start = std::time::Instant::now();
         for _ in 0..horizon {
             let raw = env.observations();
             if raw.len() != n_agents * n_obs {
@@ -437,7 +441,10 @@ impl Trainer {
             let s = (advantage.iter().map(|&a| (a as f64 - m).powi(2)).sum::<f64>() / n).sqrt();
             advantage.iter_mut().for_each(|a| *a = ((*a as f64 - m) / (s + 1e-8)) as f32);
         }
+        let rollout_secs = rollout_start.elapsed().as_secs_f64();
+        let update_start = std::time::Instant::now();
         let update = self.update(&ro, &advantage, &old_value, &target, &log_std, n_agents);
+        let update_secs = update_start.elapsed().as_secs_f64();
         self.obs_stats.update(&ro.raw_obs);
         if let Some(stats) = &mut self.privileged_stats {
             stats.update(&ro.raw_privileged);
@@ -457,6 +464,8 @@ impl Trainer {
             value_loss: update.value_loss,
             clip_fraction: update.clip_fraction,
             grad_norm: update.grad_norm,
+            rollout_secs,
+            update_secs,
         })
     }
 

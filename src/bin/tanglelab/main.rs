@@ -6,7 +6,13 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench_train;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -25,11 +31,18 @@ mod cli {
         /// Analyses of trajectories stored as NPY arrays.
         #[command(subcommand)]
         Analyze(super::analyze::AnalyzeCommand),
+        /// Train an LSTM policy with PPO (checkpoints, CSV log, learning curve).
+        Train(super::train::TrainArgs),
+        /// Speed measurements, each against a baseline measured in the same run.
+        #[command(subcommand)]
+        Bench(super::bench::BenchCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
+            Command::Train(args) => super::train::run(args),
+            Command::Bench(command) => super::bench::run(command),
         }
     }
 }
