@@ -29,7 +29,7 @@ pub struct CurvePoint {
 }
 
 /// Reads the (steps, mean return) columns back from a CSV log written with [`CSV_HEADER`];
-/// lines that do not parse are skipped.
+/// lines that do not parse, and iterations in which no episode ended (NaN return), are skipped.
 pub fn curve_from_csv(text: &str) -> Vec<CurvePoint> {
     text.lines()
         .skip(1)
@@ -37,8 +37,8 @@ pub fn curve_from_csv(text: &str) -> Vec<CurvePoint> {
             let mut cols = line.split(',');
             let _iteration = cols.next()?;
             let env_steps = cols.next()?.parse().ok()?;
-            let mean_return = cols.next()?.parse().ok()?;
-            Some(CurvePoint { env_steps, mean_return })
+            let mean_return: f64 = cols.next()?.parse().ok()?;
+            mean_return.is_finite().then_some(CurvePoint { env_steps, mean_return })
         })
         .collect()
 }
@@ -78,7 +78,8 @@ mod tests {
         let row = csv_row(&stats, 1000.0);
         assert_eq!(row.split(',').count(), CSV_HEADER.split(',').count());
         assert!(row.starts_with("3,1536,12.500000,NaN,0.250000,1000.0,"));
-        let text = format!("{CSV_HEADER}\n{row}\nbroken line\n");
+        let no_episode = csv_row(&IterationStats { mean_return: f64::NAN, ..stats }, 1000.0);
+        let text = format!("{CSV_HEADER}\n{row}\nbroken line\n{no_episode}\n");
         assert_eq!(curve_from_csv(&text), vec![CurvePoint { env_steps: 1536.0, mean_return: 12.5 }]);
         assert!(learning_curve_svg(&curve_from_csv(&text), "toy").starts_with("<svg"));
     }

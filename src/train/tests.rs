@@ -248,6 +248,7 @@ fn checkpoint_round_trip_resumes_the_same_run() {
     let mut env = toy(8, 2);
     let mut trainer = Trainer::new(tiny_train_config(5), 4, 2, 0).unwrap();
     trainer.iterate(&mut env).unwrap();
+    trainer.learning_rate = std::f64::consts::PI / 7e3; // a value JSON must carry to the last bit
     let bytes = checkpoint::to_bytes(&trainer);
     let mut resumed = checkpoint::from_bytes(&bytes).unwrap();
     assert!(checkpoint::to_bytes(&resumed) == bytes);
@@ -291,6 +292,22 @@ fn mismatched_environments_and_configs_are_errors() {
     assert!(trainer.iterate(&mut toy(4, 1)).is_err());
     let bad = TrainConfig { horizon: 10, ..tiny_train_config(1) };
     assert!(Trainer::new(bad, 4, 2, 0).is_err());
+}
+
+#[test]
+fn asymmetric_critic_sees_and_normalises_the_privileged_state() {
+    let mut env = ToyEnv::new(ToyConfig { n_agents: 8, privileged: true, ..ToyConfig::default() }, 4);
+    let mut trainer = Trainer::new(tiny_train_config(8), 4, 2, 4).unwrap();
+    assert_eq!(trainer.layout.n_critic_in, 4);
+    trainer.iterate(&mut env).unwrap();
+    let stats = trainer.privileged_stats.as_ref().unwrap();
+    assert_eq!(stats.count, (8 * 16) as f64);
+    // The command (dims 2, 3) is uniform in [−1, 1] with no noise here: variance ≤ 1/3 + sampling.
+    assert!(stats.var()[2] > 0.1 && stats.var()[2] < 0.6, "{:?}", stats.var());
+    let resumed = checkpoint::from_bytes(&checkpoint::to_bytes(&trainer)).unwrap();
+    assert_eq!(resumed.privileged_stats, trainer.privileged_stats);
+    // An environment without privileged state does not fit this trainer.
+    assert!(trainer.iterate(&mut toy(8, 4)).is_err());
 }
 
 #[test]

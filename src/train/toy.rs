@@ -5,7 +5,8 @@
 //! `[v + noise, u* + noise]` (n_obs = 4): the command is seen through heavy noise (σ = 0.3), so a
 //! policy that remembers (averages) it over time tracks better — memory matters a little.
 //! Reward: exp(−‖v − u*‖² / 0.25) − 0.01‖a‖². An episode is truncated after `episode_steps`
-//! steps and terminates ("falls") when ‖v‖ exceeds 3 m/s.
+//! steps and terminates ("falls") when ‖v‖ exceeds 3 m/s. With `privileged`, the critic may see
+//! the noise-free `[v, u*]`.
 
 use super::env::{Done, StepOutput, TerminationReason, VecEnv};
 use super::rng::normal_pair;
@@ -22,6 +23,8 @@ pub struct ToyConfig {
     pub drag: f32,
     pub command_noise: f32,
     pub velocity_noise: f32,
+    /// Offer the noise-free state `[v, u*]` as privileged state for an asymmetric critic.
+    pub privileged: bool,
 }
 
 impl Default for ToyConfig {
@@ -34,6 +37,7 @@ impl Default for ToyConfig {
             drag: 0.5,
             command_noise: 0.3,
             velocity_noise: 0.05,
+            privileged: false,
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct ToyEnv {
     obs: Vec<f32>,
     /// `(n_agents)`
     speed_error: Vec<f32>,
+    /// `(n_agents x 4)`: velocity then command, without noise.
+    privileged: Vec<f32>,
     out: StepOutput,
 }
 
@@ -68,6 +74,7 @@ impl ToyEnv {
             steps: vec![0; n],
             obs: vec![0.0; 4 * n],
             speed_error: vec![0.0; n],
+            privileged: vec![0.0; 4 * n],
             out: StepOutput::new(n),
         };
         for agent_idx in 0..n {
@@ -99,6 +106,9 @@ impl ToyEnv {
         o[1] = v[1] + self.config.velocity_noise * n1;
         o[2] = u[0] + self.config.command_noise * n2;
         o[3] = u[1] + self.config.command_noise * n3;
+        let p = &mut self.privileged[4 * agent_idx..4 * agent_idx + 4];
+        p[..2].copy_from_slice(&self.velocity[2 * agent_idx..2 * agent_idx + 2]);
+        p[2..].copy_from_slice(&self.command[2 * agent_idx..2 * agent_idx + 2]);
     }
 }
 
@@ -117,6 +127,16 @@ impl VecEnv for ToyEnv {
     }
     fn speed_error(&self) -> Option<&[f32]> {
         Some(&self.speed_error)
+    }
+    fn n_privileged(&self) -> usize {
+        if self.config.privileged {
+            4
+        } else {
+            0
+        }
+    }
+    fn privileged_state(&self) -> Option<&[f32]> {
+        self.config.privileged.then_some(self.privileged.as_slice())
     }
 
     fn step(&mut self, actions: &[f32]) -> &StepOutput {

@@ -130,18 +130,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let budget_secs = args.minutes * 60.0;
     let mut last_checkpoint = Instant::now();
     let mut last = None;
+    let mut last_return = f64::NAN;
     while start.elapsed().as_secs_f64() < budget_secs && args.iterations.is_none_or(|n| trainer.iteration < n) {
         let stats = trainer.iterate(&mut env)?;
         let steps = (trainer.config.horizon * args.agents) as f64;
         let steps_per_sec = steps / (stats.rollout_secs + stats.update_secs);
         writeln!(log, "{}", csv_row(&stats, steps_per_sec))?;
+        if stats.mean_return.is_finite() {
+            last_return = stats.mean_return;
+        }
         let done_frac = (start.elapsed().as_secs_f64() / budget_secs).min(1.0);
         let bar: String = (0..20).map(|k| if (k as f64) < done_frac * 20.0 { '#' } else { '.' }).collect();
         eprint!(
             "\r[{bar}] it {} | {} steps | return {:.2} | speed err {:.3} | falls {:.2} | {:.0} steps/s | lr {:.1e}   ",
             stats.iteration,
             stats.env_steps,
-            stats.mean_return,
+            last_return,
             stats.speed_error,
             stats.fall_rate,
             steps_per_sec,
@@ -161,12 +165,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     write_bytes(&args.out_dir.join(CURVE), learning_curve_svg(&curve, "toy").as_bytes())?;
     if let Some(stats) = last {
         println!(
-            "iteration {} | {} env steps | mean return {:.3} | speed error {:.4} | fall rate {:.3} | {:.1} s this session",
+            "iteration {} | {} env steps | last mean return {:.3} | speed error {:.4} | {:.1} s this session",
             stats.iteration,
             stats.env_steps,
-            stats.mean_return,
+            last_return,
             stats.speed_error,
-            stats.fall_rate,
             start.elapsed().as_secs_f64()
         );
     }
