@@ -85,8 +85,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Trainer, TrainError> {
     if data.len() != 12 * n {
         return Err(bad(format!("expected {} bytes of parameters and Adam state, found {}", 12 * n, data.len())));
     }
-    let floats: Vec<f32> =
-        data.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+    let floats: Vec<f32> = data.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
     if let Some(i) = floats.iter().position(|v| !v.is_finite()) {
         return Err(bad(format!("non-finite value at float {i}")));
     }
@@ -99,7 +98,8 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Trainer, TrainError> {
     }
     trainer.params = floats[..n].to_vec();
     let (beta1, beta2, eps) = header.adam_betas_eps;
-    trainer.adam = Adam { beta1, beta2, eps, step: header.adam_step, m: floats[n..2 * n].to_vec(), v: floats[2 * n..].to_vec() };
+    trainer.adam =
+        Adam { beta1, beta2, eps, step: header.adam_step, m: floats[n..2 * n].to_vec(), v: floats[2 * n..].to_vec() };
     trainer.iteration = header.iteration;
     trainer.env_steps = header.env_steps;
     trainer.learning_rate = header.learning_rate;

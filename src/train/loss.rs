@@ -10,7 +10,7 @@
 //! The Gaussian log-density is Σ_j [−½ ((a_j − μ_j)/σ_j)² − log σ_j − ½ ln 2π].
 
 use super::linalg::Real;
-use super::net::{actor_backward_seq, actor_forward_seq, critic_backward, critic_forward, NetLayout};
+use super::net::{actor_backward_seq, actor_forward_seq, critic_backward, critic_forward, NetLayout, SeqInput};
 
 /// Coefficients of the loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,16 +90,15 @@ pub fn loss_and_grad<T: Real>(
 ) -> LossSums {
     let rows = batch.n_seq * batch.seq_len;
     let n_a = layout.actor.n_actions;
-    let actor = actor_forward_seq(
-        layout,
-        params,
-        batch.obs,
-        batch.h0,
-        batch.c0,
-        batch.reset,
-        batch.n_seq,
-        batch.seq_len,
-    );
+    let input = SeqInput {
+        obs: batch.obs,
+        h0: batch.h0,
+        c0: batch.c0,
+        reset: batch.reset,
+        n_seq: batch.n_seq,
+        seq_len: batch.seq_len,
+    };
+    let actor = actor_forward_seq(layout, params, &input);
     let critic = critic_forward(layout, params, batch.critic_in, rows);
     let log_std: Vec<f64> = layout.log_std.of(params).iter().map(|v| v.to_f64()).collect();
     let inv_n = 1.0 / n_total as f64;
@@ -113,14 +112,14 @@ pub fn loss_and_grad<T: Real>(
         let mut log_prob = 0.0;
         let mut kl = 0.0;
         let mut bounds = 0.0;
-        for j in 0..n_a {
+        for (j, &ls) in log_std.iter().enumerate() {
             let mu = actor.mean[r * n_a + j].to_f64();
-            let std = log_std[j].exp();
+            let std = ls.exp();
             let z = (batch.actions[r * n_a + j].to_f64() - mu) / std;
-            log_prob += -0.5 * z * z - log_std[j] - HALF_LN_TAU;
+            log_prob += -0.5 * z * z - ls - HALF_LN_TAU;
             let (old_mu, old_ls) = (batch.old_mean[r * n_a + j].to_f64(), batch.old_log_std[j].to_f64());
             let old_var = (2.0 * old_ls).exp();
-            kl += log_std[j] - old_ls + (old_var + (old_mu - mu).powi(2)) / (2.0 * std * std) - 0.5;
+            kl += ls - old_ls + (old_var + (old_mu - mu).powi(2)) / (2.0 * std * std) - 0.5;
             let over = (mu - 1.1).max(0.0) - (-1.1 - mu).max(0.0);
             bounds += over * over;
         }

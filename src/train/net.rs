@@ -200,6 +200,7 @@ fn mlp_forward<T: Real>(layers: &[DenseSlots], params: &[T], x: &[T], rows: usiz
     outs
 }
 
+#[allow(clippy::too_many_arguments)] // private: slices and sizes of one layer stack
 /// Back through ELU dense layers: `dy` is dL/d(last output); accumulates weight gradients into
 /// `grad` and returns dL/dx when `need_dx`.
 fn mlp_backward<T: Real>(
@@ -228,6 +229,7 @@ fn mlp_backward<T: Real>(
     Some(dy)
 }
 
+#[allow(clippy::too_many_arguments)] // private: the cell's inputs and outputs
 /// One LSTM cell step for `rows` rows: `gates` holds x·W_ihᵀ + biases on entry and the activated
 /// gates (i, f, g, o) on exit; writes c and h.
 fn lstm_cell<T: Real>(
@@ -302,19 +304,22 @@ pub struct ActorCache<T> {
     pub mean: Vec<T>,
 }
 
-/// Actor forward over `n_seq` sequences of `seq_len` steps: `obs` `(rows x n_obs)` time-major,
-/// initial states `h0`, `c0` `(n_seq x H)`, `reset` `(rows)` true where the state is zeroed
-/// before the step (a new episode starts there).
-pub fn actor_forward_seq<T: Real>(
-    layout: &NetLayout,
-    params: &[T],
-    obs: &[T],
-    h0: &[T],
-    c0: &[T],
-    reset: &[bool],
-    n_seq: usize,
-    seq_len: usize,
-) -> ActorCache<T> {
+/// The actor's input for `n_seq` sequences of `seq_len` steps (rows time-major).
+pub struct SeqInput<'a, T> {
+    /// Normalised observations `(rows x n_obs)`.
+    pub obs: &'a [T],
+    /// Initial states `(n_seq x H)`.
+    pub h0: &'a [T],
+    pub c0: &'a [T],
+    /// `(rows)`: true where the state is zeroed before the step (a new episode starts there).
+    pub reset: &'a [bool],
+    pub n_seq: usize,
+    pub seq_len: usize,
+}
+
+/// Actor forward over a batch of sequences, keeping what the backward pass needs.
+pub fn actor_forward_seq<T: Real>(layout: &NetLayout, params: &[T], input: &SeqInput<T>) -> ActorCache<T> {
+    let SeqInput { obs, h0, c0, reset, n_seq, seq_len } = *input;
     let rows = n_seq * seq_len;
     let (n_h, n_a) = (layout.actor.n_hidden, layout.actor.n_actions);
     let mlp_outs = mlp_forward(&layout.actor_mlp, params, obs, rows);
@@ -405,7 +410,14 @@ pub fn actor_backward_seq<T: Real>(
         }
         let g_span = t * n_seq * 4 * n_h..(t + 1) * n_seq * 4 * n_h;
         let h_span = t * n_seq * n_h..(t + 1) * n_seq * n_h;
-        matmul_tn_acc(&dgates[g_span.clone()], &cache.h_prev[h_span], layout.weight_hh.of_mut(grad), 4 * n_h, n_seq, n_h);
+        matmul_tn_acc(
+            &dgates[g_span.clone()],
+            &cache.h_prev[h_span],
+            layout.weight_hh.of_mut(grad),
+            4 * n_h,
+            n_seq,
+            n_h,
+        );
         matmul_nn(&dgates[g_span], layout.weight_hh.of(params), &mut dh_next, n_seq, 4 * n_h, n_h, T::zero());
         for s in 0..n_seq {
             if cache.reset[t * n_seq + s] {

@@ -4,7 +4,7 @@
 use super::checkpoint;
 use super::linalg::sigmoid;
 use super::loss::{loss_and_grad, LossConfig, SeqBatch};
-use super::net::{actor_forward_seq, actor_step, NetLayout};
+use super::net::{actor_forward_seq, actor_step, NetLayout, SeqInput};
 use super::toy::{ToyConfig, ToyEnv};
 use super::trainer::{TrainConfig, Trainer};
 use crate::policy::PolicyShape;
@@ -51,7 +51,8 @@ impl TinyBatch {
         let mut reset = vec![false; rows];
         reset[2 * n_seq] = true; // sequence 0 restarts at step 2
         reset[n_seq + 2] = true; // sequence 2 restarts at step 1
-        let cache = actor_forward_seq(layout, params, &obs, &h0, &c0, &reset, n_seq, seq_len);
+        let input = SeqInput { obs: &obs, h0: &h0, c0: &c0, reset: &reset, n_seq, seq_len };
+        let cache = actor_forward_seq(layout, params, &input);
         let log_std: Vec<f64> = layout.log_std.of(params).to_vec();
         let actions: Vec<f64> = (0..rows * n_a).map(|k| cache.mean[k] + rng.random_range(-1.5..1.5)).collect();
         let old_log_prob = (0..rows)
@@ -141,15 +142,13 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
 
 #[test]
 fn ppo_gradient_matches_finite_differences() {
-    let config =
-        LossConfig { clip: 0.2, clip_value: true, critic_coef: 2.0, entropy_coef: 0.01, bounds_coef: 0.5 };
+    let config = LossConfig { clip: 0.2, clip_value: true, critic_coef: 2.0, entropy_coef: 0.01, bounds_coef: 0.5 };
     check_gradient(config, 3, 11);
 }
 
 #[test]
 fn gradient_without_value_clipping_and_with_a_privileged_critic() {
-    let config =
-        LossConfig { clip: 0.1, clip_value: false, critic_coef: 1.0, entropy_coef: 0.0, bounds_coef: 0.0 };
+    let config = LossConfig { clip: 0.1, clip_value: false, critic_coef: 1.0, entropy_coef: 0.0, bounds_coef: 0.0 };
     check_gradient(config, 6, 23);
 }
 
@@ -184,7 +183,8 @@ fn sequence_forward_equals_stepping_with_resets() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let params = uniform(&mut rng, layout.n_params, 0.7);
     let data = TinyBatch::new(&layout, &params, 5);
-    let cache = actor_forward_seq(&layout, &params, &data.obs, &data.h0, &data.c0, &data.reset, 3, 4);
+    let input = SeqInput { obs: &data.obs, h0: &data.h0, c0: &data.c0, reset: &data.reset, n_seq: 3, seq_len: 4 };
+    let cache = actor_forward_seq(&layout, &params, &input);
     let (n_obs, n_a, n_h) = (3, 2, 3);
     for s in 0..3 {
         let (mut h, mut c) = (data.h0[s * n_h..(s + 1) * n_h].to_vec(), data.c0[s * n_h..(s + 1) * n_h].to_vec());
@@ -196,8 +196,8 @@ fn sequence_forward_equals_stepping_with_resets() {
             }
             let mut mean = vec![0.0; n_a];
             actor_step(&layout, &params, &data.obs[r * n_obs..(r + 1) * n_obs], &mut h, &mut c, &mut mean);
-            for j in 0..n_a {
-                assert!((mean[j] - cache.mean[r * n_a + j]).abs() < 1e-12);
+            for (j, m) in mean.iter().enumerate() {
+                assert!((m - cache.mean[r * n_a + j]).abs() < 1e-12);
             }
         }
     }

@@ -95,7 +95,7 @@ impl Default for TrainConfig {
 impl TrainConfig {
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |what: &str| Err(TrainError::Config(what.to_string()));
-        if self.seq_len == 0 || self.horizon == 0 || self.horizon % self.seq_len != 0 {
+        if self.seq_len == 0 || self.horizon == 0 || !self.horizon.is_multiple_of(self.seq_len) {
             return bad("horizon must be a positive multiple of seq_len");
         }
         if self.epochs == 0 || self.n_minibatches == 0 || self.agents_per_chunk == 0 || self.seqs_per_chunk == 0 {
@@ -390,12 +390,12 @@ impl Trainer {
                 self.state = Some(state);
                 return Err(TrainError::EnvMismatch("step output has the wrong number of agents".into()));
             }
-            for a in 0..n_agents {
+            for (a, &agent_value) in value.iter().enumerate() {
                 let raw_reward = out.reward[a];
                 state.episode_return[a] += raw_reward as f64;
                 let mut reward = raw_reward * self.config.reward_scale;
                 if out.done[a] == Done::Truncated {
-                    reward += self.config.gamma * value[a];
+                    reward += self.config.gamma * agent_value;
                 }
                 ro.reward.push(reward);
                 ro.done.push(out.done[a].is_done());
@@ -420,15 +420,8 @@ impl Trainer {
         let last_value = self.values(&last_critic_in?, n_agents);
         self.env_steps += (horizon * n_agents) as u64;
 
-        let mut advantage = gae(
-            &ro.reward,
-            &ro.done,
-            &ro.value,
-            &last_value,
-            n_agents,
-            self.config.gamma,
-            self.config.lambda,
-        );
+        let mut advantage =
+            gae(&ro.reward, &ro.done, &ro.value, &last_value, n_agents, self.config.gamma, self.config.lambda);
         let returns: Vec<f32> = advantage.iter().zip(&ro.value).map(|(a, v)| a + v).collect();
         if self.config.normalize_value {
             self.value_stats.update(&returns);
@@ -600,7 +593,8 @@ fn gather(
     seq_len: usize,
 ) -> Gathered {
     let n_seq_per_agent = ro.reset.len() / n_agents / seq_len;
-    let (n_obs, n_a, n_h, n_ci) = (layout.actor.n_obs, layout.actor.n_actions, layout.actor.n_hidden, layout.n_critic_in);
+    let (n_obs, n_a, n_h, n_ci) =
+        (layout.actor.n_obs, layout.actor.n_actions, layout.actor.n_hidden, layout.n_critic_in);
     let n = seqs.len();
     let rows = n * seq_len;
     let mut g = Gathered {

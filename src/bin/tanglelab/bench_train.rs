@@ -79,7 +79,12 @@ struct Measured {
     steps_per_sec: f64,
 }
 
-fn measure<E: VecEnv + Send>(config: &TrainConfig, env: &mut E, iterations: usize, threads: usize) -> anyhow::Result<Measured> {
+fn measure<E: VecEnv + Send>(
+    config: &TrainConfig,
+    env: &mut E,
+    iterations: usize,
+    threads: usize,
+) -> anyhow::Result<Measured> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     pool.install(|| {
         let mut trainer = Trainer::new(config.clone(), env.n_obs(), env.n_actions(), 0)?;

@@ -121,10 +121,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "training {} parameters ({} actor) on {} agents, seed {seed}, from iteration {}",
-        trainer.layout.n_params,
-        trainer.layout.n_actor_params,
-        args.agents,
-        trainer.iteration
+        trainer.layout.n_params, trainer.layout.n_actor_params, args.agents, trainer.iteration
     );
     let start = Instant::now();
     let budget_secs = args.minutes * 60.0;
