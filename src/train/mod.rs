@@ -8,6 +8,9 @@
 //! - [`trainer`]: rollouts and updates; [`checkpoint`]: save and resume; [`report`]: CSV log and
 //!   learning curve.
 //!
+//! A new task plugs in by implementing [`env::VecEnv`] for it (the Walker2D simulator needs a thin
+//! adapter from its own step output to [`env::StepOutput`]); the trainer only sees flat slices.
+//!
 //! Gradients are hand-written and checked against finite differences in f64 (see the tests):
 //! no autodiff crate, so no extra compile cost, and GEMMs run through `matrixmultiply` (already
 //! in the tree via ndarray) on fixed chunks of agents or sequences that rayon spreads over cores.

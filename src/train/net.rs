@@ -200,9 +200,9 @@ fn mlp_forward<T: Real>(layers: &[DenseSlots], params: &[T], x: &[T], rows: usiz
     outs
 }
 
-#[allow(clippy::too_many_arguments)] // private: slices and sizes of one layer stack
 /// Back through ELU dense layers: `dy` is dL/d(last output); accumulates weight gradients into
 /// `grad` and returns dL/dx when `need_dx`.
+#[allow(clippy::too_many_arguments)] // private: slices and sizes of one layer stack
 fn mlp_backward<T: Real>(
     layers: &[DenseSlots],
     params: &[T],
@@ -229,9 +229,9 @@ fn mlp_backward<T: Real>(
     Some(dy)
 }
 
-#[allow(clippy::too_many_arguments)] // private: the cell's inputs and outputs
 /// One LSTM cell step for `rows` rows: `gates` holds x·W_ihᵀ + biases on entry and the activated
 /// gates (i, f, g, o) on exit; writes c and h.
+#[allow(clippy::too_many_arguments)] // private: the cell's inputs and outputs
 fn lstm_cell<T: Real>(
     layout: &NetLayout,
     params: &[T],

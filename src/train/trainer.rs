@@ -5,6 +5,14 @@
 //! minibatch one Adam step. Work is split into fixed chunks (agents for inference, sequences for
 //! gradients) that rayon runs in parallel and whose results are combined in chunk order, so a
 //! run is bitwise identical for a given seed whatever the thread count.
+//!
+//! Choices, following rl_games: actions are sampled unclamped (the log-probability is of the
+//! unclamped action) and clamped to [−1, 1] for the environment; an episode cut by a time limit
+//! bootstraps with r + γ·V(s_t) of the last state (the next state is already the new episode's
+//! first); returns are normalised by running statistics when `normalize_value`; advantages are
+//! normalised over the whole rollout; the learning rate adapts once per epoch from the epoch's
+//! mean KL(π_old ‖ π); observations are normalised with the statistics frozen at the start of the
+//! rollout, which are updated after the update (so the ratio starts at exactly 1).
 
 use super::env::{Done, TerminationReason, VecEnv};
 use super::linalg::Real;

@@ -77,6 +77,25 @@ struct Measured {
     rollout_ms: f64,
     update_ms: f64,
     steps_per_sec: f64,
+    /// Environment steps per second of CPU time (all threads): what one idle core would give;
+    /// the machine may be shared, so wall-clock rates alone can mislead.
+    steps_per_cpu_sec: f64,
+}
+
+/// CPU seconds (user + system) used by this process so far, from /proc/self/stat (Linux);
+/// NaN elsewhere.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // Linux reports in USER_HZ, which is 100 on every mainstream configuration.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn measure<E: VecEnv + Send>(
@@ -91,17 +110,20 @@ fn measure<E: VecEnv + Send>(
         trainer.iterate(env)?;
         let (mut rollout, mut update) = (0.0, 0.0);
         let start = Instant::now();
+        let cpu_start = process_cpu_secs();
         for _ in 0..iterations {
             let stats = trainer.iterate(env)?;
             rollout += stats.rollout_secs;
             update += stats.update_secs;
         }
         let wall = start.elapsed().as_secs_f64();
+        let cpu = process_cpu_secs() - cpu_start;
         let steps = (iterations * config.horizon * env.n_agents()) as f64;
         Ok(Measured {
             rollout_ms: 1e3 * rollout / iterations as f64,
             update_ms: 1e3 * update / iterations as f64,
             steps_per_sec: steps / wall,
+            steps_per_cpu_sec: steps / cpu,
         })
     })
 }
@@ -133,8 +155,8 @@ pub fn run(args: BenchTrainArgs) -> anyhow::Result<()> {
     println!("single-thread GEMM (2048x512)·(512x256): {:.1} GFLOP/s", gemm_gflops(2048, 512, 256));
     println!();
     println!(
-        "{:>7} {:>8} {:>12} {:>12} {:>14} {:>16} {:>9}",
-        "agents", "threads", "rollout ms", "update ms", "env steps/s", "update us/step", "speedup"
+        "{:>7} {:>8} {:>12} {:>12} {:>14} {:>16} {:>9} {:>18}",
+        "agents", "threads", "rollout ms", "update ms", "env steps/s", "update us/step", "speedup", "steps/CPU-second"
     );
     for &n_agents in &args.agents {
         let mut baseline = None;
@@ -144,14 +166,15 @@ pub fn run(args: BenchTrainArgs) -> anyhow::Result<()> {
             let base = *baseline.get_or_insert(m.steps_per_sec);
             let transitions = (paper.horizon * n_agents) as f64;
             println!(
-                "{:>7} {:>8} {:>12.1} {:>12.1} {:>14.0} {:>16.1} {:>8.2}x",
+                "{:>7} {:>8} {:>12.1} {:>12.1} {:>14.0} {:>16.1} {:>8.2}x {:>18.0}",
                 n_agents,
                 threads,
                 m.rollout_ms,
                 m.update_ms,
                 m.steps_per_sec,
                 1e3 * m.update_ms / transitions,
-                m.steps_per_sec / base
+                m.steps_per_sec / base,
+                m.steps_per_cpu_sec
             );
         }
     }
@@ -163,14 +186,21 @@ pub fn run(args: BenchTrainArgs) -> anyhow::Result<()> {
         ..TrainConfig::default()
     };
     println!("toy task (4 obs, 2 actions), 32 agents:");
-    println!("{:>16} {:>8} {:>14} {:>9}", "network", "threads", "env steps/s", "speedup");
+    println!("{:>16} {:>8} {:>14} {:>9} {:>18}", "network", "threads", "env steps/s", "speedup", "steps/CPU-second");
     for (name, config) in [("paper", &paper), ("64-64/LSTM 32", &small)] {
         let mut baseline = None;
         for &threads in &args.threads {
             let mut env = ToyEnv::new(ToyConfig { n_agents: 32, ..ToyConfig::default() }, 2);
             let m = measure(config, &mut env, args.iterations, threads)?;
             let base = *baseline.get_or_insert(m.steps_per_sec);
-            println!("{:>16} {:>8} {:>14.0} {:>8.2}x", name, threads, m.steps_per_sec, m.steps_per_sec / base);
+            println!(
+                "{:>16} {:>8} {:>14.0} {:>8.2}x {:>18.0}",
+                name,
+                threads,
+                m.steps_per_sec,
+                m.steps_per_sec / base,
+                m.steps_per_cpu_sec
+            );
         }
     }
     Ok(())
