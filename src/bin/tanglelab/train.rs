@@ -55,6 +55,13 @@ pub struct TrainArgs {
     /// Steps per agent per rollout (a multiple of 4).
     #[arg(long, default_value_t = 32)]
     horizon: usize,
+    /// Passes over each rollout.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Adam steps per epoch.
+    #[arg(long, default_value_t = 4)]
+    minibatches: usize,
+    /// Initial learning rate (then adapted by KL).
     #[arg(long, default_value_t = 3e-4)]
     learning_rate: f64,
     #[arg(long, default_value_t = 5.0)]
@@ -103,6 +110,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             lstm_hidden: args.lstm,
             critic_widths: args.critic.clone(),
             horizon: args.horizon,
+            epochs: args.epochs,
+            n_minibatches: args.minibatches,
             learning_rate: args.learning_rate,
             ..TrainConfig::default()
         };
