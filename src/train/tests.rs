@@ -112,6 +112,8 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut params = uniform(&mut rng, layout.n_params, 0.7);
     layout.log_std.of_mut(&mut params).iter_mut().for_each(|l| *l *= 0.4);
+    // Means near ±1, so the bounds term is active for some rows and not for others.
+    layout.head.bias.of_mut(&mut params).copy_from_slice(&[1.0, -1.0]);
     let data = TinyBatch::new(&layout, &params, seed + 1);
     let n_total = 2 * data.n_seq * data.seq_len; // as if this chunk were half the minibatch
     let loss = |p: &[f64]| {
@@ -121,6 +123,9 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
     let mut grad = vec![0.0; layout.n_params];
     let sums = loss_and_grad(&layout, &params, &data.batch(), &config, n_total, &mut grad);
     assert!(sums.clipped > 0.0 && sums.clipped < (data.n_seq * data.seq_len) as f64, "{sums:?}");
+    if config.bounds_coef > 0.0 {
+        assert!(sums.bounds > 0.0, "some means must lie outside ±1.1 for the bounds term to be checked");
+    }
     let h = 1e-6;
     let mut worst = 0.0f64;
     for k in 0..layout.n_params {
