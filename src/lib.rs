@@ -20,6 +20,7 @@
 //! - [`gpu`]: getting a wgpu device natively (tests, CLI); the browser gets its own.
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
+//! - `train` (native only): PPO with an LSTM actor on any batched environment, checkpoints.
 //! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
 
 pub mod analysis;
@@ -29,6 +30,8 @@ pub mod notebook;
 pub mod plot;
 pub mod policy;
 pub mod sim;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

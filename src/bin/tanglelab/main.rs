@@ -10,9 +10,13 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_sim;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_train;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod sim;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -34,7 +38,9 @@ mod cli {
         /// The articulated-body simulator.
         #[command(subcommand)]
         Sim(super::sim::SimCommand),
-        /// Speed measurements against baselines measured in the same run.
+        /// Train an LSTM policy with PPO (checkpoints, CSV log, learning curve).
+        Train(super::train::TrainArgs),
+        /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
     }
@@ -43,6 +49,7 @@ mod cli {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
             Command::Sim(command) => super::sim::run(command),
+            Command::Train(args) => super::train::run(args),
             Command::Bench(command) => super::bench::run(command),
         }
     }

@@ -1,0 +1,207 @@
+//! `tanglelab bench train`: what one PPO iteration costs, for the paper's network on an
+//! environment with Walker2D's sizes (18 observations, 6 actions; a toy point mass underneath,
+//! so the numbers are the trainer's own cost), over 8–64 agents. The baseline is the same run
+//! on one thread, measured in the same process.
+
+use clap::Args;
+use std::time::Instant;
+
+use tanglelab::train::toy::{ToyConfig, ToyEnv};
+use tanglelab::train::{StepOutput, TrainConfig, Trainer, VecEnv};
+
+#[derive(Args)]
+pub struct BenchTrainArgs {
+    /// Agent counts to measure.
+    #[arg(long, default_value = "8,16,32,64", value_delimiter = ',')]
+    agents: Vec<usize>,
+    /// Measured iterations per configuration (after one warm-up iteration).
+    #[arg(long, default_value_t = 3)]
+    iterations: usize,
+    /// Thread counts to measure (the first is the baseline).
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    threads: Vec<usize>,
+}
+
+/// The toy task padded to Walker2D's sizes: 14 constant extra observations, 4 ignored actions.
+struct WalkerSized {
+    toy: ToyEnv,
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+}
+
+const N_OBS: usize = 18;
+const N_ACTIONS: usize = 6;
+
+impl WalkerSized {
+    fn new(n_agents: usize, seed: u64) -> Self {
+        let mut env = Self {
+            toy: ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, seed),
+            obs: vec![0.5; n_agents * N_OBS],
+            actions: vec![0.0; n_agents * 2],
+        };
+        env.copy_obs();
+        env
+    }
+    fn copy_obs(&mut self) {
+        for (row, toy_row) in self.obs.chunks_exact_mut(N_OBS).zip(self.toy.observations().chunks_exact(4)) {
+            row[..4].copy_from_slice(toy_row);
+        }
+    }
+}
+
+impl VecEnv for WalkerSized {
+    fn n_agents(&self) -> usize {
+        self.toy.n_agents()
+    }
+    fn n_obs(&self) -> usize {
+        N_OBS
+    }
+    fn n_actions(&self) -> usize {
+        N_ACTIONS
+    }
+    fn observations(&self) -> &[f32] {
+        &self.obs
+    }
+    fn step(&mut self, actions: &[f32]) -> &StepOutput {
+        for (a, row) in self.actions.chunks_exact_mut(2).zip(actions.chunks_exact(N_ACTIONS)) {
+            a.copy_from_slice(&row[..2]);
+        }
+        self.toy.step(&self.actions);
+        self.copy_obs();
+        // The toy's output is what we return; re-borrow after copying observations.
+        self.toy.last_output()
+    }
+}
+
+struct Measured {
+    rollout_ms: f64,
+    update_ms: f64,
+    steps_per_sec: f64,
+    /// Environment steps per second of CPU time (all threads): what one idle core would give;
+    /// the machine may be shared, so wall-clock rates alone can mislead.
+    steps_per_cpu_sec: f64,
+}
+
+/// CPU seconds (user + system) used by this process so far, from /proc/self/stat (Linux);
+/// NaN elsewhere.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // Linux reports in USER_HZ, which is 100 on every mainstream configuration.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn measure<E: VecEnv + Send>(
+    config: &TrainConfig,
+    env: &mut E,
+    iterations: usize,
+    threads: usize,
+) -> anyhow::Result<Measured> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    pool.install(|| {
+        let mut trainer = Trainer::new(config.clone(), env.n_obs(), env.n_actions(), 0)?;
+        trainer.iterate(env)?;
+        let (mut rollout, mut update) = (0.0, 0.0);
+        let start = Instant::now();
+        let cpu_start = process_cpu_secs();
+        for _ in 0..iterations {
+            let stats = trainer.iterate(env)?;
+            rollout += stats.rollout_secs;
+            update += stats.update_secs;
+        }
+        let wall = start.elapsed().as_secs_f64();
+        let cpu = process_cpu_secs() - cpu_start;
+        let steps = (iterations * config.horizon * env.n_agents()) as f64;
+        Ok(Measured {
+            rollout_ms: 1e3 * rollout / iterations as f64,
+            update_ms: 1e3 * update / iterations as f64,
+            steps_per_sec: steps / wall,
+            steps_per_cpu_sec: steps / cpu,
+        })
+    })
+}
+
+/// GFLOP/s of one (m x k)·(k x n) product through the trainer's GEMM, for context.
+fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; n * k];
+    let mut c = vec![0.0f32; m * n];
+    let reps = 20;
+    tanglelab::train::linalg::matmul_nt(&a, &b, &mut c, m, k, n, 0.0);
+    let start = Instant::now();
+    for _ in 0..reps {
+        tanglelab::train::linalg::matmul_nt(&a, &b, &mut c, m, k, n, 0.0);
+    }
+    2.0 * (m * k * n * reps) as f64 / start.elapsed().as_secs_f64() / 1e9
+}
+
+pub fn run(args: BenchTrainArgs) -> anyhow::Result<()> {
+    if args.agents.is_empty() || args.threads.is_empty() || args.iterations == 0 {
+        anyhow::bail!("need at least one agent count, one thread count and one iteration");
+    }
+    let paper = TrainConfig::default();
+    println!(
+        "PPO iteration = rollout of {} steps/agent + {} epochs x {} minibatches, BPTT length {}",
+        paper.horizon, paper.epochs, paper.n_minibatches, paper.seq_len
+    );
+    println!("network: actor {N_OBS} -> 512 -> 256 -> LSTM 128 -> {N_ACTIONS}, critic {N_OBS} -> 512 -> 256 -> 1");
+    println!("single-thread GEMM (2048x512)·(512x256): {:.1} GFLOP/s", gemm_gflops(2048, 512, 256));
+    println!();
+    println!(
+        "{:>7} {:>8} {:>12} {:>12} {:>14} {:>16} {:>9} {:>18}",
+        "agents", "threads", "rollout ms", "update ms", "env steps/s", "update us/step", "speedup", "steps/CPU-second"
+    );
+    for &n_agents in &args.agents {
+        let mut baseline = None;
+        for &threads in &args.threads {
+            let mut env = WalkerSized::new(n_agents, 1);
+            let m = measure(&paper, &mut env, args.iterations, threads)?;
+            let base = *baseline.get_or_insert(m.steps_per_sec);
+            let transitions = (paper.horizon * n_agents) as f64;
+            println!(
+                "{:>7} {:>8} {:>12.1} {:>12.1} {:>14.0} {:>16.1} {:>8.2}x {:>18.0}",
+                n_agents,
+                threads,
+                m.rollout_ms,
+                m.update_ms,
+                m.steps_per_sec,
+                1e3 * m.update_ms / transitions,
+                m.steps_per_sec / base,
+                m.steps_per_cpu_sec
+            );
+        }
+    }
+    println!();
+    let small = TrainConfig {
+        actor_mlp_widths: vec![64, 64],
+        lstm_hidden: 32,
+        critic_widths: vec![64, 64],
+        ..TrainConfig::default()
+    };
+    println!("toy task (4 obs, 2 actions), 32 agents:");
+    println!("{:>16} {:>8} {:>14} {:>9} {:>18}", "network", "threads", "env steps/s", "speedup", "steps/CPU-second");
+    for (name, config) in [("paper", &paper), ("64-64/LSTM 32", &small)] {
+        let mut baseline = None;
+        for &threads in &args.threads {
+            let mut env = ToyEnv::new(ToyConfig { n_agents: 32, ..ToyConfig::default() }, 2);
+            let m = measure(config, &mut env, args.iterations, threads)?;
+            let base = *baseline.get_or_insert(m.steps_per_sec);
+            println!(
+                "{:>16} {:>8} {:>14.0} {:>8.2}x {:>18.0}",
+                name,
+                threads,
+                m.steps_per_sec,
+                m.steps_per_sec / base,
+                m.steps_per_cpu_sec
+            );
+        }
+    }
+    Ok(())
+}
