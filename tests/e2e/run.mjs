@@ -102,6 +102,14 @@ await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', as
   assert.ok(Number.isFinite(await qMax(page)));
   assert.match(await page.innerHTML('#q-plot'), /<path d="M/);
   await page.screenshot({ path: path.join(artifacts, 'notebook.png'), fullPage: true });
+  // For the README: the page with the 3D panel showing the page's own PNG export of the same view
+  // (headless Chromium leaves WebGPU canvases out of screenshots).
+  const figure = fs.readFileSync(path.join(artifacts, 'lissajous-3d.png')).toString('base64');
+  await page.evaluate((src) => {
+    const canvas = document.querySelector('#lissajous-3d');
+    canvas.style.background = `center / 100% 100% no-repeat url(data:image/png;base64,${src})`;
+  }, figure);
+  await page.screenshot({ path: path.join(artifacts, 'readme-screenshot.png'), clip: { x: 0, y: 0, width: 1280, height: 860 } });
   assertNoErrors(page);
   await page.close();
 });

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs whatever is missing to build and serve (`setup.sh serve`) or also to test
+# (`setup.sh test`) TangleLab on Debian 12 with rustup's Rust. Nothing comes from GitHub
+# releases: only crates.io, PyPI, Debian and npm. When everything is present it takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-test}"
+say() { printf '\033[1;36m[setup]\033[0m %s\n' "$*"; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages -------------------------------------------------------------------------
+apt_packages=()
+if [ "$mode" = test ]; then
+  apt_packages+=(chromium chromium-driver mesa-vulkan-drivers)
+fi
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# --- Rust targets and tools ------------------------------------------------------------------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+# Trunk 0.22 needs rustc >= 1.96.1; 0.21.14 builds on 1.95.
+trunk_version=0.21.14
+if ! trunk --version 2>/dev/null | grep -qx "trunk $trunk_version"; then
+  say "installing trunk $trunk_version (about 9 minutes on 2 cores)"
+  cargo install --locked trunk --version "$trunk_version"
+fi
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock; Trunk.toml names the same version.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! grep -q "wasm_bindgen = \"$bindgen_version\"" Trunk.toml; then
+  echo "Trunk.toml's [tools] wasm_bindgen differs from Cargo.lock's wasm-bindgen $bindgen_version: update Trunk.toml" >&2
+  exit 1
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
+  say "installing wasm-bindgen-cli $bindgen_version (about 5 minutes)"
+  # Not --locked: its lockfile pins a webpki-roots that crates.io no longer serves.
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+[ "$mode" = test ] || exit 0
+
+# --- Test oracles (Python) and browser tests (Node) -------------------------------------------
+stamp=target/.setup-stamps
+mkdir -p "$stamp"
+req_hash=$(sha256sum tests/requirements.txt | cut -c1-16)
+if [ ! -f "$stamp/pip-$req_hash" ]; then
+  say "installing the Python test oracles (tests/requirements.txt)"
+  python3 -m pip install -q --root-user-action=ignore -r tests/requirements.txt
+  touch "$stamp/pip-$req_hash"
+fi
+lock_hash=$(sha256sum tests/e2e/package-lock.json | cut -c1-16)
+if [ ! -f "tests/e2e/node_modules/.stamp-$lock_hash" ]; then
+  say "installing the browser-test packages (npm ci)"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  touch "tests/e2e/node_modules/.stamp-$lock_hash"
+fi
