@@ -94,17 +94,27 @@ pub async fn read_back(
     record_copy(&mut encoder, &staging);
     queue.submit([encoder.finish()]);
     let slice = staging.slice(..);
-    let (sender, receiver) = futures_channel::oneshot::channel();
+    let (sender, mut receiver) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         let _ = sender.send(result);
     });
-    // Natively this drives the map to completion; in the browser it returns at once and the
-    // event loop resolves the map.
-    let _ = device.poll(wgpu::PollType::wait_indefinitely());
-    receiver
-        .await
-        .map_err(|_| GpuError::Readback("map request dropped".into()))?
-        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    #[cfg(not(target_arch = "wasm32"))]
+    let mapped = {
+        let _ = device.poll(wgpu::PollType::wait_indefinitely());
+        receiver.await.map_err(|_| GpuError::Readback("map request dropped".into()))?
+    };
+    // In the browser nothing may block: WebGPU resolves the map from the event loop, while the
+    // WebGL2 backend only does so when polled, so poll and yield until it is done.
+    #[cfg(target_arch = "wasm32")]
+    let mapped = loop {
+        let _ = device.poll(wgpu::PollType::Poll);
+        match receiver.try_recv() {
+            Ok(Some(result)) => break result,
+            Ok(None) => gloo::timers::future::TimeoutFuture::new(1).await,
+            Err(_) => return Err(GpuError::Readback("map request dropped".into())),
+        }
+    };
+    mapped.map_err(|e| GpuError::Readback(e.to_string()))?;
     let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
     let values = view.to_vec();
     drop(view);

@@ -23,6 +23,7 @@ struct GpuView {
     queue: wgpu::Queue,
     config: wgpu::SurfaceConfiguration,
     renderer: LineRenderer,
+    backend: wgpu::Backend,
     description: String,
     /// What is drawn, kept for the export device.
     segments: Vec<Segment>,
@@ -94,7 +95,7 @@ impl GpuView {
             _ => "GPU",
         };
         let name = if info.name.is_empty() { String::from("browser adapter") } else { info.name.clone() };
-        Ok(Self { instance, canvas, surface, device, queue, config, renderer, description: format!("{api} · {name}"), segments: Vec::new(), export: None })
+        Ok(Self { instance, canvas, surface, device, queue, config, renderer, backend: info.backend, description: format!("{api} · {name}"), segments: Vec::new(), export: None })
     }
 
     fn set_segments(&mut self, segments: &[Segment]) {
@@ -144,6 +145,15 @@ impl GpuView {
         let height = self.canvas.client_height().max(1) as u32 * EXPORT_SCALE;
         let clip_from_world = camera.clip_from_world(width as f32 / height as f32);
         let half_width = LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32;
+        if self.backend == wgpu::Backend::Gl {
+            // WebGL2 maps buffers fine, and a GL adapter needs a surface to exist at all.
+            let rgba = self
+                .renderer
+                .render_offscreen(&self.device, &self.queue, (width, height), clip_from_world.into(), half_width)
+                .await
+                .map_err(|e| e.to_string())?;
+            return crate::plot::png::encode_rgba(width, height, &rgba).map_err(|e| e.to_string());
+        }
         if self.export.is_none() {
             let adapter = self
                 .instance

@@ -58,12 +58,14 @@ async function test(name, fn) {
 
 const server = await serve();
 const base = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
+const QUIET = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic'];
+const launch = (extraArgs) => chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [...QUIET, ...extraArgs],
 });
+let browser = await launch(['--enable-unsafe-webgpu']);
 
 /** A fresh page that records console errors and uncaught exceptions. */
 async function openPage(url) {
@@ -185,6 +187,35 @@ await test('a malformed link shows a clear message and loads the defaults', asyn
   await defaults.close();
 });
 
+await browser.close();
+
+// Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.
+browser = await launch([]);
+await test('without WebGPU the 3D figure is drawn through WebGL2', async () => {
+  const page = await openPage(base);
+  const status = await page.textContent('.plot3d-status');
+  assert.match(status, /WebGL2/, `graphics status: ${status}`);
+  const stats = pixelStats(await exportFigure(page, 'lissajous-3d-webgl2.png'));
+  assert.ok(stats.differingFraction > 0.005 && stats.colours > 20, `WebGL2 figure: ${JSON.stringify(stats)}`);
+  assertNoErrors(page);
+  await page.close();
+});
+await browser.close();
+
+// With no GPU API at all the page says so and keeps the numbers and the 2D plot.
+browser = await launch(['--disable-3d-apis', '--disable-webgl']);
+await test('without WebGPU and WebGL2 the page says so and still shows numbers and the 2D plot', async () => {
+  const page = await openPage(base);
+  const status = await page.textContent('.plot3d-status');
+  assert.match(status, /No 3D view/, `graphics status: ${status}`);
+  assert.ok(Number.isFinite(await qMax(page)));
+  assert.match(await page.innerHTML('#q-plot'), /<path d="M/);
+  await page.locator('#beta').fill('1');
+  await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '1.00');
+  await page.screenshot({ path: path.join(artifacts, 'no-gpu.png') });
+  assertNoErrors(page);
+  await page.close();
+});
 await browser.close();
 server.close();
 const failed = results.filter((r) => !r.ok);
