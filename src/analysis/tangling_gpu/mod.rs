@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn gpu_matches_cpu_on_random_high_dimensional_conditions() {
-        // 40 dims takes the untiled branch; 3 conditions, non-cyclic (NaN firsts).
+        // 3 conditions, non-cyclic (NaN firsts).
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let x = ndarray::Array3::from_shape_fn((3, 50, 40), |_| rng.random_range(-1.0..1.0));
         check(x, TanglingConfig { dt_secs: 0.02, ..Default::default() });

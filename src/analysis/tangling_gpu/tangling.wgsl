@@ -15,60 +15,25 @@ struct Params {
 @group(0) @binding(2) var<storage, read> derivatives: array<f32>;
 @group(0) @binding(3) var<storage, read_write> q: array<f32>;
 
-const TILE: u32 = 64u;
-const MAX_DIMS: u32 = 16u;
-
-// Rows of j staged through workgroup memory, TILE at a time, when n_dims <= MAX_DIMS.
-var<workgroup> tile_states: array<f32, 1024>;      // TILE * MAX_DIMS
-var<workgroup> tile_derivatives: array<f32, 1024>;
-
 @compute @workgroup_size(64)
-fn max_ratio(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn max_ratio(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let n = params.n_points;
     let d = params.n_dims;
+    if (i >= n) {
+        return;
+    }
     var best = 0.0;
-    if (d <= MAX_DIMS) {
-        for (var start = 0u; start < n; start += TILE) {
-            // Cooperative load of rows start..start+TILE.
-            let row = start + lid.x;
-            if (row < n) {
-                for (var k = 0u; k < d; k++) {
-                    tile_states[lid.x * MAX_DIMS + k] = states[row * d + k];
-                    tile_derivatives[lid.x * MAX_DIMS + k] = derivatives[row * d + k];
-                }
-            }
-            workgroupBarrier();
-            if (i < n) {
-                let count = min(TILE, n - start);
-                for (var jj = 0u; jj < count; jj++) {
-                    var num = 0.0;
-                    var den = 0.0;
-                    for (var k = 0u; k < d; k++) {
-                        let dd = derivatives[i * d + k] - tile_derivatives[jj * MAX_DIMS + k];
-                        let dx = states[i * d + k] - tile_states[jj * MAX_DIMS + k];
-                        num += dd * dd;
-                        den += dx * dx;
-                    }
-                    best = max(best, num / (den + params.eps));
-                }
-            }
-            workgroupBarrier();
+    for (var j = 0u; j < n; j++) {
+        var num = 0.0;
+        var den = 0.0;
+        for (var k = 0u; k < d; k++) {
+            let dd = derivatives[i * d + k] - derivatives[j * d + k];
+            let dx = states[i * d + k] - states[j * d + k];
+            num += dd * dd;
+            den += dx * dx;
         }
-    } else if (i < n) {
-        for (var j = 0u; j < n; j++) {
-            var num = 0.0;
-            var den = 0.0;
-            for (var k = 0u; k < d; k++) {
-                let dd = derivatives[i * d + k] - derivatives[j * d + k];
-                let dx = states[i * d + k] - states[j * d + k];
-                num += dd * dd;
-                den += dx * dx;
-            }
-            best = max(best, num / (den + params.eps));
-        }
+        best = max(best, num / (den + params.eps));
     }
-    if (i < n) {
-        q[i] = best;
-    }
+    q[i] = best;
 }
