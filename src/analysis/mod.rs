@@ -7,6 +7,8 @@
 pub mod lissajous;
 pub mod normalize;
 pub mod parallel;
+pub mod pca;
+pub mod speed_axis;
 pub mod tangling;
 pub mod tangling_gpu;
 
