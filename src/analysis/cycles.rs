@@ -77,7 +77,8 @@ pub fn average_cycles(
     let mut result =
         CycleAverages { averages: Vec::new(), cycle_len: Vec::new(), n_kept: Vec::new(), n_dropped: Vec::new() };
     for (condition_idx, condition_cycles) in cycles.iter().enumerate() {
-        let cycle_len = most_common_length(condition_cycles.iter().map(|c| c.2)).ok_or(CycleError::NoCycle(condition_idx))?;
+        let cycle_len =
+            most_common_length(condition_cycles.iter().map(|c| c.2)).ok_or(CycleError::NoCycle(condition_idx))?;
         let mut sum = Array2::<f64>::zeros((cycle_len, n_units));
         let mut n_kept = 0;
         for &(agent_idx, start, _) in condition_cycles.iter().filter(|c| c.2 == cycle_len) {
@@ -171,7 +172,8 @@ mod tests {
             [t, f, t, f, t, f, f, t, f, f, f],
         ];
         // Unit 0 = step index, unit 1 = agent index · 100.
-        let traces = Array3::from_shape_fn((3, 11, 2), |(a, step, unit)| if unit == 0 { step as f64 } else { 100.0 * a as f64 });
+        let traces =
+            Array3::from_shape_fn((3, 11, 2), |(a, step, unit)| if unit == 0 { step as f64 } else { 100.0 * a as f64 });
         let result = average_cycles(contacts.view(), traces.view(), &[0, 0, 1], 2).unwrap();
         assert_eq!(result.cycle_len, vec![3, 2]);
         assert_eq!(result.n_kept, vec![3, 2]);
@@ -194,9 +196,15 @@ mod tests {
         let traces = Array3::<f64>::zeros((1, 4, 2));
         assert_eq!(average_cycles(contacts.view(), traces.view(), &[0], 2), Err(CycleError::NoCycle(1)));
         assert!(matches!(average_cycles(contacts.view(), traces.view(), &[], 1), Err(CycleError::LabelCount { .. })));
-        assert!(matches!(average_cycles(contacts.view(), traces.view(), &[3], 1), Err(CycleError::NoSuchCondition { .. })));
+        assert!(matches!(
+            average_cycles(contacts.view(), traces.view(), &[3], 1),
+            Err(CycleError::NoSuchCondition { .. })
+        ));
         let short = Array3::<f64>::zeros((1, 3, 2));
-        assert!(matches!(average_cycles(contacts.view(), short.view(), &[0], 1), Err(CycleError::ShapeMismatch { .. })));
+        assert!(matches!(
+            average_cycles(contacts.view(), short.view(), &[0], 1),
+            Err(CycleError::ShapeMismatch { .. })
+        ));
         let mut nan = traces.clone();
         nan[[0, 1, 1]] = f64::NAN;
         assert_eq!(average_cycles(contacts.view(), nan.view(), &[0], 1), Err(CycleError::NonFinite));

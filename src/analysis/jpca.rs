@@ -290,9 +290,8 @@ mod tests {
             let angle = omegas[plane] * t as f64 + TAU * c as f64 / 4.0 + plane as f64;
             amps[plane] * if d % 2 == 0 { angle.cos() } else { angle.sin() }
         });
-        let mixed = Array3::from_shape_fn((4, n_samples, 6), |(c, t, d)| {
-            (0..6).map(|j| latent[[c, t, j]] * q[[d, j]]).sum()
-        });
+        let mixed =
+            Array3::from_shape_fn((4, n_samples, 6), |(c, t, d)| (0..6).map(|j| latent[[c, t, j]] * q[[d, j]]).sum());
         (mixed, q)
     }
 
@@ -335,7 +334,10 @@ mod tests {
         let bad = |config: JpcaConfig| jpca(x.view(), &config).unwrap_err();
         assert_eq!(bad(JpcaConfig { n_pcs: 3, ..Default::default() }), JpcaError::BadPcCount(3));
         assert_eq!(bad(JpcaConfig { dt_secs: 0.0, ..Default::default() }), JpcaError::BadDt(0.0));
-        assert!(matches!(bad(JpcaConfig { n_pcs: 8, ..Default::default() }), JpcaError::Pca(PcaError::BadComponents { .. })));
+        assert!(matches!(
+            bad(JpcaConfig { n_pcs: 8, ..Default::default() }),
+            JpcaError::Pca(PcaError::BadComponents { .. })
+        ));
         let one = x.slice(s![0..1, .., ..]);
         assert_eq!(jpca(one, &JpcaConfig::default()).unwrap_err(), JpcaError::TooFewConditions(1));
     }

@@ -113,14 +113,18 @@ mod tests {
         // Dim 1 is constant and stays 0; dim 2: [2, 4, 0, 2], mean 2, range 4 → (v − 2) / 6.
         let x = array![[[1.0, 5.0, 2.0], [3.0, 5.0, 4.0]], [[5.0, 5.0, 0.0], [7.0, 5.0, 2.0]]];
         let s = soft_normalize(x.view(), 2.0);
-        let expected = array![[[-0.375, 0.0, 0.0], [-0.125, 0.0, 1.0 / 3.0]], [[0.125, 0.0, -1.0 / 3.0], [0.375, 0.0, 0.0]]];
+        let expected =
+            array![[[-0.375, 0.0, 0.0], [-0.125, 0.0, 1.0 / 3.0]], [[0.125, 0.0, -1.0 / 3.0], [0.375, 0.0, 0.0]]];
         for (a, b) in s.iter().zip(expected.iter()) {
             assert!((a - b).abs() < 1e-15, "{a} vs {b}");
         }
         // soft_const = 0 maps every non-constant dimension to a range of exactly 1.
         let unit = normalize(x.view(), Normalization::Soft { soft_const: 0.0 });
         let dim0: Vec<f64> = unit.index_axis(Axis(2), 0).iter().copied().collect();
-        assert!((dim0.iter().cloned().fold(f64::MIN, f64::max) - dim0.iter().cloned().fold(f64::MAX, f64::min) - 1.0).abs() < 1e-15);
+        assert!(
+            (dim0.iter().cloned().fold(f64::MIN, f64::max) - dim0.iter().cloned().fold(f64::MAX, f64::min) - 1.0).abs()
+                < 1e-15
+        );
         assert_eq!(normalize(x.view(), Normalization::None), x);
     }
 }

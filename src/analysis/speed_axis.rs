@@ -103,9 +103,8 @@ fn top_right_singular_vector(m: &Array2<f64>) -> Option<Array1<f64>> {
     let mat = DMatrix::from_fn(n_rows, n_cols, |r, c| m[[r, c]]);
     let svd = nalgebra::linalg::SVD::new(mat, false, true);
     let v_t = svd.v_t?;
-    let best = (0..svd.singular_values.len()).max_by(|&a, &b| {
-        svd.singular_values[a].total_cmp(&svd.singular_values[b]).then(b.cmp(&a))
-    })?;
+    let best = (0..svd.singular_values.len())
+        .max_by(|&a, &b| svd.singular_values[a].total_cmp(&svd.singular_values[b]).then(b.cmp(&a)))?;
     Some(Array1::from_iter(v_t.row(best).iter().copied()))
 }
 
@@ -166,7 +165,8 @@ mod tests {
     fn rejects_bad_ranges_and_single_conditions() {
         let x = speed_sweep(&[0.0; 8], 3, 16, 1);
         // 8 dims → at most 8 PCs.
-        let bad = |first_pc, last_pc| speed_axis(x.view(), &SpeedAxisConfig { first_pc, last_pc, ..Default::default() });
+        let bad =
+            |first_pc, last_pc| speed_axis(x.view(), &SpeedAxisConfig { first_pc, last_pc, ..Default::default() });
         assert!(matches!(bad(2, 5), Err(SpeedAxisError::BadPcRange { .. })));
         assert!(matches!(bad(5, 4), Err(SpeedAxisError::BadPcRange { .. })));
         assert!(matches!(bad(3, 9), Err(SpeedAxisError::Pca(PcaError::BadComponents { requested: 9, max: 8 }))));

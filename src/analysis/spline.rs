@@ -101,7 +101,11 @@ impl NaturalCubicSpline {
 /// Resamples `values` `(n_samples x n_channels)`, taken every `dt_in_secs` from t = 0, every
 /// `dt_out_secs` over the same span [0, (n_samples − 1) dt_in] (both ends included when the span
 /// is a whole number of output steps).
-pub fn resample_uniform(values: ArrayView2<f64>, dt_in_secs: f64, dt_out_secs: f64) -> Result<Array2<f64>, SplineError> {
+pub fn resample_uniform(
+    values: ArrayView2<f64>,
+    dt_in_secs: f64,
+    dt_out_secs: f64,
+) -> Result<Array2<f64>, SplineError> {
     if !(dt_in_secs.is_finite() && dt_in_secs > 0.0 && dt_out_secs.is_finite() && dt_out_secs > 0.0) {
         return Err(SplineError::BadStep { dt_in_secs, dt_out_secs });
     }

@@ -1,0 +1,139 @@
+"""Reference results for src/analysis/, computed with numpy / scipy / scikit-learn.
+
+Usage: python3 tests/oracles/analysis.py TASK DIR
+Reads DIR/params.json and the task's input NPY files from DIR, writes the outputs there.
+Called by tests/analysis_oracle.rs; every formula here is written from the libraries' (or the
+papers' reference code's) conventions, independently of the Rust code under test.
+"""
+import json
+import sys
+
+import numpy as np
+
+
+def zscore(x):
+    """Each dimension over all (condition, sample) pairs; constant dims stay 0."""
+    flat = x.reshape(-1, x.shape[-1])
+    mean = flat.mean(axis=0)
+    sd = flat.std(axis=0)
+    scale = np.where(sd > 0, 1.0 / np.where(sd > 0, sd, 1.0), 0.0)
+    return (x - mean) * scale
+
+
+def flip_largest_positive(components):
+    """Sign convention: the largest-magnitude loading of each row is positive."""
+    idx = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(len(components)), idx])
+    signs[signs == 0] = 1.0
+    return components * signs[:, None]
+
+
+def sk_pca(stacked, n_components):
+    from sklearn.decomposition import PCA
+
+    model = PCA(n_components=n_components, svd_solver="full").fit(stacked)
+    return model, flip_largest_positive(model.components_)
+
+
+def task_pca(d, p):
+    x = np.load(f"{d}/x.npy")
+    z = zscore(x)
+    fit = z[p["fit_condition"]] if p.get("fit_condition") is not None else z.reshape(-1, z.shape[-1])
+    model, comps = sk_pca(fit, p["n_components"])
+    scores = (z - model.mean_) @ comps.T
+    np.save(f"{d}/components.npy", comps)
+    np.save(f"{d}/explained_variance_ratio.npy", model.explained_variance_ratio_)
+    np.save(f"{d}/explained_variance.npy", model.explained_variance_)
+    np.save(f"{d}/scores.npy", scores)
+
+
+def task_speed_axis(d, p):
+    x = np.load(f"{d}/x.npy")
+    first, last = p["first_pc"], p["last_pc"]
+    z = zscore(x)
+    model, comps = sk_pca(z.reshape(-1, z.shape[-1]), last)
+    scores = (z - model.mean_) @ comps.T  # [C, T, last]
+    means = scores[:, :, first - 1 : last].mean(axis=1)  # [C, n_axis_pcs]
+    _, _, vt = np.linalg.svd(means, full_matrices=False)
+    dvec = vt[0]
+    on_d = means @ dvec
+    if on_d[-1] < on_d[0]:
+        dvec = -dvec
+    axis = comps[first - 1 : last].T @ dvec
+    projection = np.concatenate([scores[:, :, :2], (scores[:, :, first - 1 : last] @ dvec)[:, :, None]], axis=2)
+    np.save(f"{d}/axis.npy", axis)
+    np.save(f"{d}/projection.npy", projection)
+
+
+def task_spline(d, p):
+    from scipy.interpolate import CubicSpline
+
+    knots, values, times = (np.load(f"{d}/{n}.npy") for n in ("knots", "values", "times"))
+    np.save(f"{d}/out.npy", CubicSpline(knots, values, axis=0, bc_type="natural")(times))
+
+
+def task_psd(d, p):
+    from scipy.signal import welch
+
+    x = np.load(f"{d}/signals.npy")
+    freqs, density = welch(
+        x,
+        fs=p["fs"],
+        window="hann",
+        nperseg=p["nperseg"],
+        noverlap=p["noverlap"],
+        detrend=p["detrend"] if p["detrend"] else False,
+        return_onesided=True,
+        scaling="density",
+        axis=-1,
+        average="mean",
+    )
+    np.save(f"{d}/freqs.npy", freqs)
+    np.save(f"{d}/density.npy", density)
+
+
+# CKA as in Kornblith et al.'s reference notebook (google-research/google-research, representation_similarity).
+def gram_linear(x):
+    return x.dot(x.T)
+
+
+def gram_rbf(x, threshold=1.0):
+    dot_products = x.dot(x.T)
+    sq_norms = np.diag(dot_products)
+    sq_distances = -2 * dot_products + sq_norms[:, None] + sq_norms[None, :]
+    sq_median_distance = np.median(sq_distances)
+    return np.exp(-sq_distances / (2 * threshold**2 * sq_median_distance))
+
+
+def center_gram(gram):
+    gram = gram.copy()
+    means = np.mean(gram, 0, dtype=np.float64)
+    means -= np.mean(means) / 2
+    gram -= means[:, None]
+    gram -= means[None, :]
+    return gram
+
+
+def cka(gram_x, gram_y):
+    gram_x, gram_y = center_gram(gram_x), center_gram(gram_y)
+    scaled_hsic = gram_x.ravel().dot(gram_y.ravel())
+    return scaled_hsic / (np.linalg.norm(gram_x) * np.linalg.norm(gram_y))
+
+
+def task_cka(d, p):
+    x, y = np.load(f"{d}/x.npy"), np.load(f"{d}/y.npy")
+    out = {
+        "linear": cka(gram_linear(x), gram_linear(y)),
+        "rbf": cka(gram_rbf(x, p["threshold"]), gram_rbf(y, p["threshold"])),
+    }
+    with open(f"{d}/out.json", "w") as f:
+        json.dump(out, f)
+
+
+TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
+
+if __name__ == "__main__":
+    task, directory = sys.argv[1], sys.argv[2]
+    with open(f"{directory}/params.json") as f:
+        params = json.load(f)
+    TASKS[task](directory, params)
