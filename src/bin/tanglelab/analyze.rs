@@ -1,9 +1,17 @@
 //! `tanglelab analyze …`: trajectory analyses on NPY arrays.
 
-use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use ndarray::{Array, Axis, Dimension, Ix2};
+use std::path::{Path, PathBuf};
 
 use crate::files::{read_array, write_bytes};
+use tanglelab::analysis::cka::{cka_matrix, CkaKernel};
+use tanglelab::analysis::jpca::{jpca, JpcaConfig};
+use tanglelab::analysis::normalize::Normalization;
+use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
+use tanglelab::analysis::psd::{welch, Detrend, WelchConfig};
+use tanglelab::analysis::speed_axis::{speed_axis, SpeedAxisConfig};
 use tanglelab::analysis::{tangling, TanglingConfig};
 use tanglelab::io::{to_conditions, write_npy_f64};
 
@@ -11,6 +19,146 @@ use tanglelab::io::{to_conditions, write_npy_f64};
 pub enum AnalyzeCommand {
     /// Trajectory tangling Q(t) (Russo et al. 2018) of X [T, D] or [C, T, D].
     Tangling(TanglingArgs),
+    /// PCA of X [T, D] or [C, T, D] (global subspace of all conditions, or one condition's).
+    Pca(PcaArgs),
+    /// Speed axis (Saxena et al. 2022) of X [C, T, D], C ≥ 2 conditions ordered by speed.
+    SpeedAxis(SpeedAxisArgs),
+    /// jPCA rotation planes (Churchland et al. 2012) of X [C, T, D].
+    Jpca(JpcaArgs),
+    /// CKA (Kornblith et al. 2019) between every pair of layers, each [N, units] on the same N samples.
+    Cka(CkaArgs),
+    /// Welch power spectral density of X [T] or [channels, T] (scipy.signal.welch conventions).
+    Psd(PsdArgs),
+}
+
+/// Per-dimension normalisation before PCA, speed axis and jPCA.
+#[derive(Clone, Copy, ValueEnum)]
+enum NormalizeArg {
+    /// Zero mean, unit variance.
+    Zscore,
+    /// Mean removed, divided by (range + --soft-const).
+    Soft,
+    /// As given.
+    None,
+}
+
+#[derive(Args)]
+struct NormalizeArgs {
+    /// Normalisation of every dimension over all samples.
+    #[arg(long, value_enum, default_value = "zscore")]
+    normalize: NormalizeArg,
+    /// Constant added to each range by --normalize soft.
+    #[arg(long, default_value_t = 5.0)]
+    soft_const: f64,
+}
+
+impl NormalizeArgs {
+    fn get(&self) -> Normalization {
+        match self.normalize {
+            NormalizeArg::Zscore => Normalization::ZScore,
+            NormalizeArg::Soft => Normalization::Soft { soft_const: self.soft_const },
+            NormalizeArg::None => Normalization::None,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PcaArgs {
+    /// Input trajectories, NPY float32/float64, [T, D] or [C, T, D].
+    #[arg(long)]
+    input: PathBuf,
+    /// Number of components.
+    #[arg(long, default_value_t = 3)]
+    components: usize,
+    /// Fit on this condition only (0-based) and project all conditions on its PCs.
+    #[arg(long)]
+    fit_condition: Option<usize>,
+    #[command(flatten)]
+    normalize: NormalizeArgs,
+    /// Output folder: scores.npy [C, T, K] (or [T, K]), components.npy [K, D],
+    /// explained_variance_ratio.npy [K].
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct SpeedAxisArgs {
+    /// Input trajectories, NPY float32/float64, [C, T, D].
+    #[arg(long)]
+    input: PathBuf,
+    /// PCs searched for the axis, 1-based and inclusive, FIRST..LAST (FIRST ≥ 3).
+    #[arg(long, default_value = "3..12")]
+    pcs: String,
+    #[command(flatten)]
+    normalize: NormalizeArgs,
+    /// Output folder: axis.npy [D] (unit, normalised space), projection.npy [C, T, 3] (PC1, PC2, axis).
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct JpcaArgs {
+    /// Input trajectories, NPY float32/float64, [C, T, D].
+    #[arg(long)]
+    input: PathBuf,
+    /// PCs the dynamics are fitted in (even).
+    #[arg(long, default_value_t = 6)]
+    pcs: usize,
+    /// Seconds between samples.
+    #[arg(long, default_value_t = 1.0)]
+    dt: f64,
+    /// Keep the cross-condition mean (by default it is subtracted at each time).
+    #[arg(long)]
+    keep_cross_condition_mean: bool,
+    #[command(flatten)]
+    normalize: NormalizeArgs,
+    /// Output folder: planes.npy [P, 2, D], projection.npy [C, T, 2P], summary.json (R², ω, variance).
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KernelArg {
+    Linear,
+    Rbf,
+}
+
+#[derive(Args)]
+pub struct CkaArgs {
+    /// Two or more layers' activations, NPY float32/float64, each [N, units] with the same N.
+    #[arg(long, num_args = 2.., required = true)]
+    inputs: Vec<PathBuf>,
+    /// Kernel comparing samples.
+    #[arg(long, value_enum, default_value = "linear")]
+    kernel: KernelArg,
+    /// RBF bandwidth as a multiple of the median distance.
+    #[arg(long, default_value_t = 1.0)]
+    threshold: f64,
+    /// Output CKA matrix, NPY float64, [L, L].
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct PsdArgs {
+    /// Input signals, NPY float32/float64, [T] or [channels, T].
+    #[arg(long)]
+    input: PathBuf,
+    /// Sampling rate, Hz.
+    #[arg(long, default_value_t = 1.0)]
+    fs: f64,
+    /// Samples per segment (nperseg).
+    #[arg(long, default_value_t = 256)]
+    segment_len: usize,
+    /// Samples shared by consecutive segments (noverlap; default half a segment).
+    #[arg(long)]
+    overlap: Option<usize>,
+    /// Do not subtract each segment's mean.
+    #[arg(long)]
+    no_detrend: bool,
+    /// Output folder: freqs.npy [F] (Hz), density.npy [F] or [channels, F].
+    #[arg(long)]
+    out_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -38,7 +186,111 @@ pub struct TanglingArgs {
 pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
     match command {
         AnalyzeCommand::Tangling(args) => run_tangling(args),
+        AnalyzeCommand::Pca(args) => run_pca(args),
+        AnalyzeCommand::SpeedAxis(args) => run_speed_axis(args),
+        AnalyzeCommand::Jpca(args) => run_jpca(args),
+        AnalyzeCommand::Cka(args) => run_cka(args),
+        AnalyzeCommand::Psd(args) => run_psd(args),
     }
+}
+
+/// Writes `array` as `dir/name` (NPY float64).
+fn save<D: Dimension>(dir: &Path, name: &str, array: &Array<f64, D>) -> anyhow::Result<()> {
+    write_bytes(&dir.join(name), &write_npy_f64(array)?)
+}
+
+fn run_pca(args: PcaArgs) -> anyhow::Result<()> {
+    let input = to_conditions(read_array(&args.input)?)?;
+    let fit_on = args.fit_condition.map_or(FitOn::AllConditions, FitOn::Condition);
+    let config = PcaConfig { n_components: args.components, normalization: args.normalize.get(), fit_on };
+    let fit = pca(input.data.view(), &config)?;
+    let scores = if input.single { fit.scores.index_axis_move(Axis(0), 0).into_dyn() } else { fit.scores.into_dyn() };
+    save(&args.out_dir, "scores.npy", &scores)?;
+    save(&args.out_dir, "components.npy", &fit.components)?;
+    save(&args.out_dir, "explained_variance_ratio.npy", &fit.explained_variance_ratio)
+}
+
+/// Parses "FIRST..LAST" (1-based, inclusive).
+fn parse_pc_range(text: &str) -> anyhow::Result<(usize, usize)> {
+    let (first, last) = text.split_once("..").with_context(|| format!("--pcs must look like 3..12, got {text:?}"))?;
+    let parse =
+        |part: &str| part.trim().parse::<usize>().with_context(|| format!("--pcs: {part:?} is not a PC number"));
+    Ok((parse(first)?, parse(last)?))
+}
+
+/// Reads `[C, T, D]` input (rank 3 required: these analyses compare conditions).
+fn read_conditions(path: &Path) -> anyhow::Result<ndarray::Array3<f64>> {
+    let array = read_array(path)?;
+    if array.ndim() != 3 {
+        bail!("{} has shape {:?}; expected [C, T, D] (conditions, samples, dimensions)", path.display(), array.shape());
+    }
+    Ok(to_conditions(array)?.data)
+}
+
+fn run_speed_axis(args: SpeedAxisArgs) -> anyhow::Result<()> {
+    let (first_pc, last_pc) = parse_pc_range(&args.pcs)?;
+    let x = read_conditions(&args.input)?;
+    let result = speed_axis(x.view(), &SpeedAxisConfig { first_pc, last_pc, normalization: args.normalize.get() })?;
+    save(&args.out_dir, "axis.npy", &result.axis)?;
+    save(&args.out_dir, "projection.npy", &result.projection)
+}
+
+fn run_jpca(args: JpcaArgs) -> anyhow::Result<()> {
+    let x = read_conditions(&args.input)?;
+    let config = JpcaConfig {
+        n_pcs: args.pcs,
+        normalization: args.normalize.get(),
+        subtract_cross_condition_mean: !args.keep_cross_condition_mean,
+        dt_secs: args.dt,
+    };
+    let fit = jpca(x.view(), &config)?;
+    save(&args.out_dir, "planes.npy", &fit.planes)?;
+    save(&args.out_dir, "projection.npy", &fit.projection)?;
+    let summary = serde_json::json!({
+        "r2_skew": fit.r2_skew,
+        "r2_best": fit.r2_best,
+        "angular_speed_rad_per_sec": fit.angular_speed_rad_per_sec.to_vec(),
+        "variance_captured": fit.variance_captured.to_vec(),
+    });
+    write_bytes(&args.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
+}
+
+fn run_cka(args: CkaArgs) -> anyhow::Result<()> {
+    let mut layers = Vec::new();
+    for path in &args.inputs {
+        let array = read_array(path)?;
+        let shape = array.shape().to_vec();
+        let layer = array
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| anyhow::anyhow!("{} has shape {shape:?}; expected [N, units]", path.display()))?;
+        layers.push(layer);
+    }
+    let kernel = match args.kernel {
+        KernelArg::Linear => CkaKernel::Linear,
+        KernelArg::Rbf => CkaKernel::Rbf { threshold: args.threshold },
+    };
+    let views: Vec<_> = layers.iter().map(|l| l.view()).collect();
+    let matrix = cka_matrix(&views, kernel)?;
+    write_bytes(&args.out, &write_npy_f64(&matrix)?)
+}
+
+fn run_psd(args: PsdArgs) -> anyhow::Result<()> {
+    let array = read_array(&args.input)?;
+    let (signals, single) = match array.ndim() {
+        1 => (array.insert_axis(Axis(0)).into_dimensionality::<Ix2>()?, true),
+        2 => (array.into_dimensionality::<Ix2>()?, false),
+        _ => bail!("{} has shape {:?}; expected [T] or [channels, T]", args.input.display(), array.shape()),
+    };
+    let config = WelchConfig {
+        sample_rate_hz: args.fs,
+        segment_len: args.segment_len,
+        overlap_len: args.overlap,
+        detrend: if args.no_detrend { Detrend::None } else { Detrend::Constant },
+    };
+    let psd = welch(signals.view(), &config)?;
+    let density = if single { psd.density.index_axis_move(Axis(0), 0).into_dyn() } else { psd.density.into_dyn() };
+    save(&args.out_dir, "freqs.npy", &psd.freqs_hz)?;
+    save(&args.out_dir, "density.npy", &density)
 }
 
 fn run_tangling(args: TanglingArgs) -> anyhow::Result<()> {
