@@ -6,6 +6,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench_analysis;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -25,11 +29,15 @@ mod cli {
         /// Analyses of trajectories stored as NPY arrays.
         #[command(subcommand)]
         Analyze(super::analyze::AnalyzeCommand),
+        /// Speed measurements, each against a baseline measured in the same run.
+        #[command(subcommand)]
+        Bench(super::bench::BenchCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
+            Command::Bench(command) => super::bench::run(command),
         }
     }
 }
