@@ -37,7 +37,8 @@ fn trajectories(n_conditions: usize, n_samples: usize, n_dims: usize, seed: u64)
                 (1..=3).map(|_| (rng.random_range(0.1..2.0), rng.random_range(0.0..std::f64::consts::TAU))).collect();
             for t in 0..n_samples {
                 let phase = std::f64::consts::TAU * t as f64 / n_samples as f64;
-                let clean: f64 = harmonics.iter().enumerate().map(|(h, (a, p))| a * ((h + 1) as f64 * phase + p).sin()).sum();
+                let clean: f64 =
+                    harmonics.iter().enumerate().map(|(h, (a, p))| a * ((h + 1) as f64 * phase + p).sin()).sum();
                 x[[c, t, d]] = clean + 0.01 * rng.random_range(-1.0..1.0) + 0.2 * c as f64;
             }
         }
@@ -88,7 +89,10 @@ fn run_in(dir: &std::path::Path, args: &AnalysisArgs) -> anyhow::Result<()> {
         .output()
         .context("cannot run python3 for the numpy / scikit-learn baselines")?;
     if !output.status.success() {
-        bail!("baseline script failed (numpy and scikit-learn installed?):\n{}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "baseline script failed (numpy and scikit-learn installed?):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let baseline: serde_json::Value = serde_json::from_slice(&output.stdout).context("baseline output is not JSON")?;
     let secs = |key: &str| baseline[key].as_f64().with_context(|| format!("baseline has no {key}"));
