@@ -16,5 +16,6 @@ pub mod speed_axis;
 pub mod spline;
 pub mod tangling;
 pub mod tangling_gpu;
+pub mod tsne;
 
 pub use tangling::{tangling, TanglingConfig, TanglingError};
