@@ -15,6 +15,7 @@ use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
 use tanglelab::analysis::psd::{welch, Detrend, WelchConfig};
 use tanglelab::analysis::speed_axis::{speed_axis, SpeedAxisConfig};
 use tanglelab::analysis::spline::NaturalCubicSpline;
+use tanglelab::analysis::tsne::{tsne, TsneConfig, TsneMethod};
 
 /// Runs the oracle `task` on the files in `dir` (after writing `params`).
 fn oracle(task: &str, dir: &Path, params: serde_json::Value) {
@@ -210,4 +211,43 @@ fn cka_matches_the_reference_code() {
     assert_close("linear CKA", &[linear], &[want["linear"].as_f64().unwrap()], 1e-6);
     assert_close("RBF CKA", &[rbf], &[want["rbf"].as_f64().unwrap()], 1e-6);
     assert!(linear > 0.05 && linear < 0.95 && rbf > 0.05 && rbf < 0.95, "uninformative test data: {linear}, {rbf}");
+}
+
+/// `n_per` points around each of `n_clusters` random centres in `n_dims` dims.
+fn clusters(n_clusters: usize, n_per: usize, n_dims: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres: Array2<f64> = Array2::from_shape_fn((n_clusters, n_dims), |_| rng.random_range(-6.0..6.0));
+    Array2::from_shape_fn((n_clusters * n_per, n_dims), |(i, d)| {
+        centres[[i / n_per, d]] + (0..3).map(|_| rng.random_range(-1.0..1.0)).sum::<f64>()
+    })
+}
+
+/// t-SNE is compared by quality, not coordinates: KL divergence and trustworthiness next to
+/// scikit-learn's on the same data and settings, and (exact method) our KL against the KL that
+/// scikit-learn's own affinities give for our embedding.
+#[test]
+fn tsne_matches_scikit_learn_in_kl_and_trustworthiness() {
+    for (method, name, n_per, n_iter) in
+        [(TsneMethod::Exact, "exact", 40, 1000), (TsneMethod::BarnesHut { theta: 0.5 }, "barnes_hut", 100, 1000)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let x = clusters(5, n_per, 8, 6);
+        let perplexity = 20.0;
+        let config = TsneConfig { perplexity, n_iter, method, ..Default::default() };
+        let ours = tsne(x.view(), &config).unwrap();
+        write_npy(dir.path().join("x.npy"), &x).unwrap();
+        write_npy(dir.path().join("ours.npy"), &ours.embedding).unwrap();
+        oracle("tsne", dir.path(), serde_json::json!({ "perplexity": perplexity, "method": name, "n_iter": n_iter }));
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap()).unwrap();
+        let get = |key: &str| want[key].as_f64().unwrap();
+        if method == TsneMethod::Exact {
+            assert_close("exact KL of our embedding", &[ours.kl_divergence], &[get("exact_kl_of_ours")], 1e-6);
+        }
+        let (kl, sk_kl) = (ours.kl_divergence, get("sklearn_kl"));
+        assert!((kl - sk_kl).abs() <= 0.15 * sk_kl, "{name}: KL ours {kl} vs scikit-learn {sk_kl}");
+        let (trust, sk_trust) = (get("trust_ours"), get("trust_sklearn"));
+        eprintln!("{name}: KL ours {kl:.4} scikit-learn {sk_kl:.4}; trustworthiness ours {trust:.4} scikit-learn {sk_trust:.4}");
+        assert!(trust >= sk_trust - 0.02, "{name}: trustworthiness ours {trust} vs scikit-learn {sk_trust}");
+    }
 }

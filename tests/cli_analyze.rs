@@ -114,6 +114,28 @@ fn happy_paths_write_the_documented_files() {
     let density: Array1<f64> = read_npy(d.join("psd/density.npy")).unwrap();
     let peak = (0..51).max_by(|&a, &b| density[a].total_cmp(&density[b])).unwrap();
     assert_eq!(peak, 10, "10 Hz at 1 Hz resolution");
+
+    // Two separated groups of conditions → t-SNE keeps them apart, the watershed finds ≥ 2 clusters.
+    let groups = Array3::from_shape_fn((2, 40, 6), |(c, t, d)| 20.0 * c as f64 + (0.37 * t as f64 + d as f64).sin());
+    write_npy(d.join("groups.npy"), &groups).unwrap();
+    ok(&[
+        "analyze",
+        "tsne",
+        "--input",
+        p(&d.join("groups.npy")),
+        "--perplexity",
+        "10",
+        "--iterations",
+        "300",
+        "--out-dir",
+        p(&d.join("tsne")),
+    ]);
+    assert_eq!(shape(&d.join("tsne/embedding.npy")), vec![2, 40, 2]);
+    let labels: Array2<f64> = read_npy(d.join("tsne/labels.npy")).unwrap();
+    assert!(labels.row(0).iter().all(|l| !labels.row(1).iter().any(|m| m == l)), "groups share a cluster: {labels}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("tsne/summary.json")).unwrap()).unwrap();
+    assert!(summary["n_clusters"].as_u64().unwrap() >= 2);
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! (Barnes–Hut); symmetrised P = (P + Pᵀ) / Σ. Embedding: 2-D, Student-t kernel (one degree of
 //! freedom), initialised by PCA scaled to a first-axis standard deviation of 1e-4 (or seeded
 //! Gaussian noise), gradient descent with momentum (0.5, then 0.8), per-coordinate gains
-//! (+0.2 / ×0.8, ≥ 0.01), early exaggeration (×12 for 250 iterations), learning rate
+//! (+0.2 / ×0.8, ≥ 0.01; reset with the momentum when the exaggeration ends), early
+//! exaggeration (×12 for 250 iterations), learning rate
 //! max(n / 12 / 4, 50). Barnes–Hut approximates the repulsive forces with a quadtree (θ = 0.5).
 //! The KL divergence returned is computed exactly on the final embedding (with the sparse P for
 //! Barnes–Hut). Everything is sequential and seeded: same input, same seed, same bits.
@@ -134,6 +135,11 @@ pub fn tsne(x: ArrayView2<f64>, config: &TsneConfig) -> Result<Tsne, TsneError> 
     for iter in 0..config.n_iter {
         let (exaggeration, momentum) =
             if iter < config.exaggeration_iter { (config.early_exaggeration, 0.5) } else { (1.0, 0.8) };
+        if iter == config.exaggeration_iter {
+            // The second phase starts afresh, as scikit-learn's second `_gradient_descent` call does.
+            update.fill(0.0);
+            gains.fill(1.0);
+        }
         match config.method {
             TsneMethod::Exact => exact_gradient(&p, &y, exaggeration, &mut grad),
             TsneMethod::BarnesHut { theta } => barnes_hut_gradient(&p, &y, exaggeration, theta, &mut grad),
@@ -185,7 +191,10 @@ fn affinities(x: ArrayView2<f64>, perplexity: f64, n_neighbours: usize) -> Affin
     let total: f64 = sym.iter().flat_map(|row| row.values()).sum();
     let total = total.max(f64::EPSILON);
     Affinities {
-        rows: sym.into_iter().map(|row| row.into_iter().map(|(j, v)| (j, (v / total).max(f64::EPSILON))).collect()).collect(),
+        rows: sym
+            .into_iter()
+            .map(|row| row.into_iter().map(|(j, v)| (j, (v / total).max(f64::EPSILON))).collect())
+            .collect(),
     }
 }
 
@@ -566,7 +575,8 @@ pub fn watershed_clusters(embedding: ArrayView2<f64>, config: &KdeConfig) -> Res
     };
     let mut peaks: Vec<usize> = (0..g * g).filter(|&idx| up[idx] == idx).collect();
     peaks.sort_by(|&a, &b| flat[b].total_cmp(&flat[a]).then(a.cmp(&b)));
-    let label_of_peak: std::collections::HashMap<usize, usize> = peaks.iter().enumerate().map(|(l, &p)| (p, l)).collect();
+    let label_of_peak: std::collections::HashMap<usize, usize> =
+        peaks.iter().enumerate().map(|(l, &p)| (p, l)).collect();
     let grid_labels = Array2::from_shape_fn((g, g), |(r, c)| label_of_peak[&peak_of(r * g + c)]);
     let labels = embedding
         .rows()
@@ -639,7 +649,10 @@ mod tests {
                 let nearest = (0..truth.len())
                     .filter(|&j| j != i)
                     .min_by(|&p, &q| {
-                        let d = |j: usize| (a.embedding[[i, 0]] - a.embedding[[j, 0]]).powi(2) + (a.embedding[[i, 1]] - a.embedding[[j, 1]]).powi(2);
+                        let d = |j: usize| {
+                            (a.embedding[[i, 0]] - a.embedding[[j, 0]]).powi(2)
+                                + (a.embedding[[i, 1]] - a.embedding[[j, 1]]).powi(2)
+                        };
                         d(p).total_cmp(&d(q))
                     })
                     .unwrap();
@@ -654,8 +667,14 @@ mod tests {
         let x = Array2::<f64>::zeros((10, 3));
         let bad = |config: TsneConfig| tsne(x.view(), &config).unwrap_err();
         assert!(matches!(bad(TsneConfig { perplexity: 10.0, ..Default::default() }), TsneError::BadPerplexity { .. }));
-        assert!(matches!(bad(TsneConfig { perplexity: 3.0, learning_rate: Some(-1.0), ..Default::default() }), TsneError::BadSetting(_)));
-        assert!(matches!(tsne(Array2::<f64>::zeros((2, 3)).view(), &Default::default()), Err(TsneError::TooFewPoints(_))));
+        assert!(matches!(
+            bad(TsneConfig { perplexity: 3.0, learning_rate: Some(-1.0), ..Default::default() }),
+            TsneError::BadSetting(_)
+        ));
+        assert!(matches!(
+            tsne(Array2::<f64>::zeros((2, 3)).view(), &Default::default()),
+            Err(TsneError::TooFewPoints(_))
+        ));
         let mut nan = x.clone();
         nan[[0, 0]] = f64::NAN;
         assert_eq!(tsne(nan.view(), &TsneConfig { perplexity: 3.0, ..Default::default() }), Err(TsneError::NonFinite));

@@ -130,6 +130,45 @@ def task_cka(d, p):
         json.dump(out, f)
 
 
+def task_tsne(d, p):
+    from sklearn.manifold import TSNE, trustworthiness
+    from sklearn.manifold._t_sne import _joint_probabilities
+    from sklearn.metrics import pairwise_distances
+
+    x, ours = np.load(f"{d}/x.npy"), np.load(f"{d}/ours.npy")
+    model = TSNE(
+        n_components=2,
+        perplexity=p["perplexity"],
+        method=p["method"],
+        init="pca",
+        learning_rate="auto",
+        max_iter=p["n_iter"],
+        random_state=0,
+    )
+    theirs = model.fit_transform(x)
+    # KL of our embedding under the exact joint P (scikit-learn's own affinities).
+    P = squareform_full(_joint_probabilities(pairwise_distances(x, squared=True), p["perplexity"], 0))
+    sq = pairwise_distances(ours, squared=True)
+    kernel = 1.0 / (1.0 + sq)
+    np.fill_diagonal(kernel, 0.0)
+    Q = np.maximum(kernel / kernel.sum(), np.finfo(float).eps)
+    mask = P > 0
+    out = {
+        "sklearn_kl": float(model.kl_divergence_),
+        "exact_kl_of_ours": float(np.sum(P[mask] * np.log(P[mask] / Q[mask]))),
+        "trust_sklearn": float(trustworthiness(x, theirs, n_neighbors=10)),
+        "trust_ours": float(trustworthiness(x, ours, n_neighbors=10)),
+    }
+    with open(f"{d}/out.json", "w") as f:
+        json.dump(out, f)
+
+
+def squareform_full(condensed):
+    from scipy.spatial.distance import squareform
+
+    return squareform(condensed)
+
+
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
 
 if __name__ == "__main__":

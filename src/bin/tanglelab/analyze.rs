@@ -12,6 +12,7 @@ use tanglelab::analysis::normalize::Normalization;
 use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
 use tanglelab::analysis::psd::{welch, Detrend, WelchConfig};
 use tanglelab::analysis::speed_axis::{speed_axis, SpeedAxisConfig};
+use tanglelab::analysis::tsne::{tsne, watershed_clusters, KdeConfig, TsneConfig, TsneInit, TsneMethod};
 use tanglelab::analysis::{tangling, TanglingConfig};
 use tanglelab::io::{to_conditions, write_npy_f64};
 
@@ -29,6 +30,47 @@ pub enum AnalyzeCommand {
     Cka(CkaArgs),
     /// Welch power spectral density of X [T] or [channels, T] (scipy.signal.welch conventions).
     Psd(PsdArgs),
+    /// t-SNE embedding of the rows of X [N, D] (or the samples of [C, T, D]) and watershed
+    /// clusters of its density map.
+    Tsne(TsneArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TsneMethodArg {
+    Exact,
+    BarnesHut,
+}
+
+#[derive(Args)]
+pub struct TsneArgs {
+    /// Input, NPY float32/float64, [N, D] or [C, T, D].
+    #[arg(long)]
+    input: PathBuf,
+    /// Effective number of neighbours (< number of points).
+    #[arg(long, default_value_t = 30.0)]
+    perplexity: f64,
+    /// Gradient-descent iterations.
+    #[arg(long, default_value_t = 1000)]
+    iterations: usize,
+    /// Exact (small N) or Barnes-Hut gradients.
+    #[arg(long, value_enum, default_value = "barnes-hut")]
+    method: TsneMethodArg,
+    /// Barnes-Hut accuracy/speed trade-off.
+    #[arg(long, default_value_t = 0.5)]
+    theta: f64,
+    /// Start from seeded noise instead of the top two PCs.
+    #[arg(long)]
+    random_init: bool,
+    /// Seed of the random initialisation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Cells per side of the density map that is clustered.
+    #[arg(long, default_value_t = 100)]
+    grid: usize,
+    /// Output folder: embedding.npy [N, 2] (or [C, T, 2]), labels.npy [N] (or [C, T]),
+    /// density.npy [grid, grid], summary.json (KL divergence, number of clusters, map geometry).
+    #[arg(long)]
+    out_dir: PathBuf,
 }
 
 /// Per-dimension normalisation before PCA, speed axis and jPCA.
@@ -191,6 +233,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
         AnalyzeCommand::Jpca(args) => run_jpca(args),
         AnalyzeCommand::Cka(args) => run_cka(args),
         AnalyzeCommand::Psd(args) => run_psd(args),
+        AnalyzeCommand::Tsne(args) => run_tsne(args),
     }
 }
 
@@ -300,4 +343,42 @@ fn run_tangling(args: TanglingArgs) -> anyhow::Result<()> {
     let q = tangling(input.data.view(), &config)?;
     let bytes = if input.single { write_npy_f64(&q.row(0).to_owned())? } else { write_npy_f64(&q)? };
     write_bytes(&args.out, &bytes)
+}
+
+fn run_tsne(args: TsneArgs) -> anyhow::Result<()> {
+    let array = read_array(&args.input)?;
+    let shape = array.shape().to_vec();
+    let lead: Vec<usize> = match shape.len() {
+        2 | 3 => shape[..shape.len() - 1].to_vec(),
+        _ => bail!("{} has shape {shape:?}; expected [N, D] or [C, T, D]", args.input.display()),
+    };
+    let n_dims = shape[shape.len() - 1];
+    let n_points: usize = lead.iter().product();
+    let rows = array.into_shape_with_order((n_points, n_dims))?;
+    let config = TsneConfig {
+        perplexity: args.perplexity,
+        n_iter: args.iterations,
+        method: match args.method {
+            TsneMethodArg::Exact => TsneMethod::Exact,
+            TsneMethodArg::BarnesHut => TsneMethod::BarnesHut { theta: args.theta },
+        },
+        init: if args.random_init { TsneInit::Random } else { TsneInit::Pca },
+        seed: args.seed,
+        ..Default::default()
+    };
+    let fit = tsne(rows.view(), &config)?;
+    let clusters = watershed_clusters(fit.embedding.view(), &KdeConfig { grid_size: args.grid, ..Default::default() })?;
+    let mut embedding_shape = lead.clone();
+    embedding_shape.push(2);
+    save(&args.out_dir, "embedding.npy", &fit.embedding.into_shape_with_order(embedding_shape)?)?;
+    let labels = ndarray::Array::from_iter(clusters.labels.iter().map(|&l| l as f64)).into_shape_with_order(lead)?;
+    save(&args.out_dir, "labels.npy", &labels)?;
+    save(&args.out_dir, "density.npy", &clusters.density)?;
+    let summary = serde_json::json!({
+        "kl_divergence": fit.kl_divergence,
+        "n_clusters": clusters.n_clusters,
+        "density_origin": clusters.origin,
+        "density_cell": clusters.cell,
+    });
+    write_bytes(&args.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
 }
