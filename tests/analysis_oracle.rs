@@ -76,35 +76,38 @@ fn pca_matches_scikit_learn_global_and_single_condition() {
     let dir = tempfile::tempdir().unwrap();
     let x = trajectories(4, 150, 24, 1);
     write_npy(dir.path().join("x.npy"), &x).unwrap();
-    for fit_condition in [None, Some(2usize)] {
-        let n_components = 6;
-        oracle("pca", dir.path(), serde_json::json!({ "n_components": n_components, "fit_condition": fit_condition }));
+    let runs = [(6, None), (6, Some(2usize))];
+    let params: Vec<_> =
+        runs.iter().map(|(k, c)| serde_json::json!({ "n_components": k, "fit_condition": c })).collect();
+    oracle("pca", dir.path(), serde_json::json!({ "runs": params }));
+    for (run_idx, &(n_components, fit_condition)) in runs.iter().enumerate() {
         let fit_on = fit_condition.map_or(FitOn::AllConditions, FitOn::Condition);
         let config = PcaConfig { n_components, normalization: Normalization::ZScore, fit_on };
         let ours = pca(x.view(), &config).unwrap();
         let label = format!("fit on {fit_condition:?}");
+        let want = |name: &str| load(dir.path(), &format!("{name}_{run_idx}.npy"));
         assert_close(
             &format!("{label} components"),
             ours.components.as_slice().unwrap(),
-            load(dir.path(), "components.npy").as_slice().unwrap(),
+            want("components").as_slice().unwrap(),
             1e-6,
         );
         assert_close(
             &format!("{label} explained variance ratio"),
             ours.explained_variance_ratio.as_slice().unwrap(),
-            load(dir.path(), "explained_variance_ratio.npy").as_slice().unwrap(),
+            want("explained_variance_ratio").as_slice().unwrap(),
             1e-6,
         );
         assert_close(
             &format!("{label} explained variance"),
             ours.explained_variance.as_slice().unwrap(),
-            load(dir.path(), "explained_variance.npy").as_slice().unwrap(),
+            want("explained_variance").as_slice().unwrap(),
             1e-6,
         );
         assert_close(
             &format!("{label} scores"),
             ours.scores.as_slice().unwrap(),
-            load(dir.path(), "scores.npy").as_slice().unwrap(),
+            want("scores").as_slice().unwrap(),
             1e-6,
         );
     }
@@ -159,33 +162,37 @@ fn welch_psd_matches_scipy() {
     });
     write_npy(dir.path().join("signals.npy"), &signals).unwrap();
     // Even and odd segments, default and custom overlaps, with and without detrending.
-    for (segment_len, overlap_len, detrend) in [
+    let runs = [
         (256, None, Detrend::Constant),
         (100, Some(30), Detrend::Constant),
         (77, Some(0), Detrend::None),
         (64, Some(63), Detrend::Constant),
-    ] {
-        let noverlap = overlap_len.unwrap_or(segment_len / 2);
-        let detrend_name =
-            if detrend == Detrend::Constant { serde_json::json!("constant") } else { serde_json::json!(false) };
-        oracle(
-            "psd",
-            dir.path(),
-            serde_json::json!({ "fs": 250.0, "nperseg": segment_len, "noverlap": noverlap, "detrend": detrend_name }),
-        );
+    ];
+    let params: Vec<_> = runs
+        .iter()
+        .map(|&(segment_len, overlap_len, detrend)| {
+            let detrend_name =
+                if detrend == Detrend::Constant { serde_json::json!("constant") } else { serde_json::json!(false) };
+            let noverlap = overlap_len.unwrap_or(segment_len / 2);
+            serde_json::json!({ "fs": 250.0, "nperseg": segment_len, "noverlap": noverlap, "detrend": detrend_name })
+        })
+        .collect();
+    oracle("psd", dir.path(), serde_json::json!({ "runs": params }));
+    for (run_idx, &(segment_len, overlap_len, detrend)) in runs.iter().enumerate() {
         let config = WelchConfig { sample_rate_hz: 250.0, segment_len, overlap_len, detrend };
         let ours = welch(signals.view(), &config).unwrap();
-        let label = format!("segment {segment_len}, overlap {noverlap}, {detrend:?}");
+        let label = format!("segment {segment_len}, overlap {overlap_len:?}, {detrend:?}");
+        let want = |name: &str| load(dir.path(), &format!("{name}_{run_idx}.npy"));
         assert_close(
             &format!("{label} freqs"),
             ours.freqs_hz.as_slice().unwrap(),
-            load(dir.path(), "freqs.npy").as_slice().unwrap(),
+            want("freqs").as_slice().unwrap(),
             1e-12,
         );
         assert_close(
             &format!("{label} density"),
             ours.density.as_slice().unwrap(),
-            load(dir.path(), "density.npy").as_slice().unwrap(),
+            want("density").as_slice().unwrap(),
             1e-6,
         );
     }
@@ -228,7 +235,7 @@ fn clusters(n_clusters: usize, n_per: usize, n_dims: usize, seed: u64) -> Array2
 #[test]
 fn tsne_matches_scikit_learn_in_kl_and_trustworthiness() {
     for (method, name, n_per, n_iter) in
-        [(TsneMethod::Exact, "exact", 40, 1000), (TsneMethod::BarnesHut { theta: 0.5 }, "barnes_hut", 100, 1000)]
+        [(TsneMethod::Exact, "exact", 40, 1000), (TsneMethod::BarnesHut { theta: 0.5 }, "barnes_hut", 50, 1000)]
     {
         let dir = tempfile::tempdir().unwrap();
         let x = clusters(5, n_per, 8, 6);

@@ -36,15 +36,17 @@ def sk_pca(stacked, n_components):
 
 
 def task_pca(d, p):
+    """One PCA per entry of p["runs"], outputs suffixed with the run's index."""
     x = np.load(f"{d}/x.npy")
     z = zscore(x)
-    fit = z[p["fit_condition"]] if p.get("fit_condition") is not None else z.reshape(-1, z.shape[-1])
-    model, comps = sk_pca(fit, p["n_components"])
-    scores = (z - model.mean_) @ comps.T
-    np.save(f"{d}/components.npy", comps)
-    np.save(f"{d}/explained_variance_ratio.npy", model.explained_variance_ratio_)
-    np.save(f"{d}/explained_variance.npy", model.explained_variance_)
-    np.save(f"{d}/scores.npy", scores)
+    for k, run in enumerate(p["runs"]):
+        fit = z[run["fit_condition"]] if run.get("fit_condition") is not None else z.reshape(-1, z.shape[-1])
+        model, comps = sk_pca(fit, run["n_components"])
+        scores = (z - model.mean_) @ comps.T
+        np.save(f"{d}/components_{k}.npy", comps)
+        np.save(f"{d}/explained_variance_ratio_{k}.npy", model.explained_variance_ratio_)
+        np.save(f"{d}/explained_variance_{k}.npy", model.explained_variance_)
+        np.save(f"{d}/scores_{k}.npy", scores)
 
 
 def task_speed_axis(d, p):
@@ -73,23 +75,25 @@ def task_spline(d, p):
 
 
 def task_psd(d, p):
+    """One Welch estimate per entry of p["runs"], outputs suffixed with the run's index."""
     from scipy.signal import welch
 
     x = np.load(f"{d}/signals.npy")
-    freqs, density = welch(
-        x,
-        fs=p["fs"],
-        window="hann",
-        nperseg=p["nperseg"],
-        noverlap=p["noverlap"],
-        detrend=p["detrend"] if p["detrend"] else False,
-        return_onesided=True,
-        scaling="density",
-        axis=-1,
-        average="mean",
-    )
-    np.save(f"{d}/freqs.npy", freqs)
-    np.save(f"{d}/density.npy", density)
+    for k, run in enumerate(p["runs"]):
+        freqs, density = welch(
+            x,
+            fs=run["fs"],
+            window="hann",
+            nperseg=run["nperseg"],
+            noverlap=run["noverlap"],
+            detrend=run["detrend"] if run["detrend"] else False,
+            return_onesided=True,
+            scaling="density",
+            axis=-1,
+            average="mean",
+        )
+        np.save(f"{d}/freqs_{k}.npy", freqs)
+        np.save(f"{d}/density_{k}.npy", density)
 
 
 # CKA as in Kornblith et al.'s reference notebook (google-research/google-research, representation_similarity).
