@@ -83,7 +83,7 @@ pub struct Jpca {
 /// jPCA of `x` `(n_conditions x n_samples x n_dims)`.
 pub fn jpca(x: ArrayView3<f64>, config: &JpcaConfig) -> Result<Jpca, JpcaError> {
     let k = config.n_pcs;
-    if k < 2 || k % 2 != 0 {
+    if k < 2 || !k.is_multiple_of(2) {
         return Err(JpcaError::BadPcCount(k));
     }
     if !(config.dt_secs.is_finite() && config.dt_secs > 0.0) {
@@ -326,6 +326,33 @@ mod tests {
         let (a0, b0) = (fit.projection[[0, 0, 0]], fit.projection[[0, 0, 1]]);
         let (a1, b1) = (fit.projection[[0, 1, 0]], fit.projection[[0, 1, 1]]);
         assert!(a0 * b1 - b0 * a1 > 0.0);
+    }
+
+    #[test]
+    fn least_squares_solutions_satisfy_their_optimality_conditions() {
+        // Independent of how the normal equations were assembled: at the optimum the residual
+        // R = dX − X M is orthogonal to every admissible direction, X E for any E (unconstrained)
+        // or any skew-symmetric E = e_i e_jᵀ − e_j e_iᵀ (skew fit).
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let states: Array2<f64> = Array2::from_shape_fn((50, 4), |_| rng.random_range(-1.0..1.0));
+        let derivatives: Array2<f64> = Array2::from_shape_fn((50, 4), |_| rng.random_range(-1.0..1.0));
+        let (gram, cross) = (states.t().dot(&states), states.t().dot(&derivatives));
+        let best = solve_unconstrained(&gram, &cross).unwrap();
+        let skew = solve_skew(&gram, &cross).unwrap();
+        assert_eq!(skew, -skew.t().to_owned());
+        let normal = states.t().dot(&(&derivatives - &states.dot(&best)));
+        assert!(normal.iter().all(|v| v.abs() < 1e-12), "{normal}");
+        let residual = &derivatives - &states.dot(&skew);
+        for i in 0..4 {
+            for j in i + 1..4 {
+                let mut e = Array2::<f64>::zeros((4, 4));
+                e[[i, j]] = 1.0;
+                e[[j, i]] = -1.0;
+                let direction = states.dot(&e);
+                let inner: f64 = direction.iter().zip(residual.iter()).map(|(a, b)| a * b).sum();
+                assert!(inner.abs() < 1e-12, "({i}, {j}): {inner}");
+            }
+        }
     }
 
     #[test]
