@@ -139,7 +139,7 @@ impl CycleAverages {
             let closed = ndarray::concatenate(ndarray::Axis(0), &[average.view(), average.slice(s![0..1, ..])])
                 .expect("same number of units");
             let knots: Vec<f64> = (0..=cycle_len).map(|i| i as f64 / cycle_len as f64).collect();
-            let spline = NaturalCubicSpline::new(&knots, closed.view()).expect("valid knots and finite values");
+            let spline = NaturalCubicSpline::new(&knots, closed.view()).map_err(|_| CycleError::NonFinite)?;
             let phases: Vec<f64> = (0..n_phase).map(|k| k as f64 / n_phase as f64).collect();
             out.slice_mut(s![condition_idx, .., ..]).assign(&spline.eval(&phases));
         }

@@ -236,8 +236,10 @@ fn initial_embedding(x: ArrayView2<f64>, config: &TsneConfig) -> Result<Array2<f
         TsneInit::Pca if x.ncols() >= 2 => {
             let pca_config =
                 PcaConfig { n_components: 2, normalization: Normalization::None, fit_on: FitOn::AllConditions };
-            let fit = pca(x.insert_axis(ndarray::Axis(0)), &pca_config)
-                .map_err(|e| TsneError::BadSetting(format!("PCA initialisation failed: {e}")))?;
+            // Data without spread (no principal components) starts from noise instead.
+            let Ok(fit) = pca(x.insert_axis(ndarray::Axis(0)), &pca_config) else {
+                return Ok(random_init(n_points, config.seed));
+            };
             let scores = fit.scores.index_axis_move(ndarray::Axis(0), 0);
             let col = scores.column(0);
             let mean = col.mean().unwrap_or(0.0);
@@ -659,6 +661,15 @@ mod tests {
                 assert_eq!(truth[i], truth[nearest], "{method:?}: point {i}");
             }
             assert!(a.kl_divergence.is_finite() && a.kl_divergence > 0.0);
+        }
+    }
+
+    #[test]
+    fn identical_points_embed_without_error() {
+        let x = Array2::<f64>::ones((12, 3));
+        for method in [TsneMethod::Exact, TsneMethod::BarnesHut { theta: 0.5 }] {
+            let fit = tsne(x.view(), &TsneConfig { perplexity: 4.0, n_iter: 50, method, ..Default::default() }).unwrap();
+            assert!(fit.embedding.iter().all(|v| v.is_finite()), "{method:?}");
         }
     }
 
