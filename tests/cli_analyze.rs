@@ -115,6 +115,45 @@ fn happy_paths_write_the_documented_files() {
     let peak = (0..51).max_by(|&a, &b| density[a].total_cmp(&density[b])).unwrap();
     assert_eq!(peak, 10, "10 Hz at 1 Hz resolution");
 
+    // Two agents in two conditions, lift-offs every 5 and every 4 steps.
+    let contacts = Array2::from_shape_fn((2, 40), |(a, step)| if step % (5 - a) < 2 { 1.0 } else { 0.0 });
+    let traces = Array3::from_shape_fn((2, 40, 3), |(a, step, u)| (step % (5 - a)) as f64 + u as f64);
+    write_npy(d.join("contacts.npy"), &contacts).unwrap();
+    write_npy(d.join("traces.npy"), &traces).unwrap();
+    write_npy(d.join("labels.npy"), &Array1::from(vec![0.0, 1.0])).unwrap();
+    let (c, t, l) = (d.join("contacts.npy"), d.join("traces.npy"), d.join("labels.npy"));
+    ok(&[
+        "analyze",
+        "cycles",
+        "--contacts",
+        p(&c),
+        "--traces",
+        p(&t),
+        "--conditions",
+        p(&l),
+        "--out-dir",
+        p(&d.join("cyc")),
+    ]);
+    assert_eq!(shape(&d.join("cyc/averages.npy")), vec![2, 5, 3]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cyc/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["cycle_len_steps"], serde_json::json!([5, 4]));
+    fails_with(
+        &[
+            "analyze",
+            "cycles",
+            "--contacts",
+            p(&t),
+            "--traces",
+            p(&t),
+            "--conditions",
+            p(&l),
+            "--out-dir",
+            p(&d.join("cyc2")),
+        ],
+        "expected contacts [A, S]",
+    );
+
     // Two separated groups of conditions → t-SNE keeps them apart, the watershed finds ≥ 2 clusters.
     let groups = Array3::from_shape_fn((2, 40, 6), |(c, t, d)| 20.0 * c as f64 + (0.37 * t as f64 + d as f64).sin());
     write_npy(d.join("groups.npy"), &groups).unwrap();

@@ -668,7 +668,8 @@ mod tests {
     fn identical_points_embed_without_error() {
         let x = Array2::<f64>::ones((12, 3));
         for method in [TsneMethod::Exact, TsneMethod::BarnesHut { theta: 0.5 }] {
-            let fit = tsne(x.view(), &TsneConfig { perplexity: 4.0, n_iter: 50, method, ..Default::default() }).unwrap();
+            let fit =
+                tsne(x.view(), &TsneConfig { perplexity: 4.0, n_iter: 50, method, ..Default::default() }).unwrap();
             assert!(fit.embedding.iter().all(|v| v.is_finite()), "{method:?}");
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::files::{read_array, write_bytes};
 use tanglelab::analysis::cka::{cka_matrix, CkaKernel};
+use tanglelab::analysis::cycles::average_cycles;
 use tanglelab::analysis::jpca::{jpca, JpcaConfig};
 use tanglelab::analysis::normalize::Normalization;
 use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
@@ -30,9 +31,32 @@ pub enum AnalyzeCommand {
     Cka(CkaArgs),
     /// Welch power spectral density of X [T] or [channels, T] (scipy.signal.welch conventions).
     Psd(PsdArgs),
+    /// Gait-cycle averages: cut traces at reference-foot lift-offs, keep each condition's most
+    /// common cycle length, average sample by sample.
+    Cycles(CyclesArgs),
     /// t-SNE embedding of the rows of X [N, D] (or the samples of [C, T, D]) and watershed
     /// clusters of its density map.
     Tsne(TsneArgs),
+}
+
+#[derive(Args)]
+pub struct CyclesArgs {
+    /// Reference-foot contact per agent and control step, NPY [A, S]; nonzero = on the ground.
+    #[arg(long)]
+    contacts: PathBuf,
+    /// Recorded activity, NPY float32/float64, [A, S, U].
+    #[arg(long)]
+    traces: PathBuf,
+    /// Condition index of each agent, NPY [A] of whole numbers 0 … C−1.
+    #[arg(long)]
+    conditions: PathBuf,
+    /// Phase samples per cycle in the output (default: the first condition's cycle length).
+    #[arg(long)]
+    phases: Option<usize>,
+    /// Output folder: averages.npy [C, P, U] and summary.json (cycle length, cycles kept and
+    /// dropped per condition).
+    #[arg(long)]
+    out_dir: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -233,6 +257,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
         AnalyzeCommand::Jpca(args) => run_jpca(args),
         AnalyzeCommand::Cka(args) => run_cka(args),
         AnalyzeCommand::Psd(args) => run_psd(args),
+        AnalyzeCommand::Cycles(args) => run_cycles(args),
         AnalyzeCommand::Tsne(args) => run_tsne(args),
     }
 }
@@ -379,6 +404,40 @@ fn run_tsne(args: TsneArgs) -> anyhow::Result<()> {
         "n_clusters": clusters.n_clusters,
         "density_origin": clusters.origin,
         "density_cell": clusters.cell,
+    });
+    write_bytes(&args.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
+}
+
+fn run_cycles(args: CyclesArgs) -> anyhow::Result<()> {
+    let contacts = read_array(&args.contacts)?;
+    let contacts = contacts
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| anyhow::anyhow!("{}: expected contacts [A, S]", args.contacts.display()))?
+        .mapv(|v| v != 0.0);
+    let traces = read_array(&args.traces)?;
+    let traces = traces
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|_| anyhow::anyhow!("{}: expected traces [A, S, U]", args.traces.display()))?;
+    let labels = read_array(&args.conditions)?;
+    if labels.ndim() != 1 {
+        bail!("{}: expected condition labels [A]", args.conditions.display());
+    }
+    let mut condition_of_agent = Vec::with_capacity(labels.len());
+    for &v in labels.iter() {
+        if v < 0.0 || v.fract() != 0.0 || v > 1e9 {
+            bail!("{}: condition labels must be whole numbers ≥ 0, got {v}", args.conditions.display());
+        }
+        condition_of_agent.push(v as usize);
+    }
+    let n_conditions = condition_of_agent.iter().max().map_or(0, |m| m + 1);
+    let cycles = average_cycles(contacts.view(), traces.view(), &condition_of_agent, n_conditions)?;
+    let n_phase = args.phases.unwrap_or(cycles.cycle_len[0]);
+    save(&args.out_dir, "averages.npy", &cycles.on_phase_grid(n_phase)?)?;
+    let summary = serde_json::json!({
+        "cycle_len_steps": cycles.cycle_len,
+        "n_kept": cycles.n_kept,
+        "n_dropped": cycles.n_dropped,
+        "n_phase": n_phase,
     });
     write_bytes(&args.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
 }
