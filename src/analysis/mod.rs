@@ -4,10 +4,18 @@
 //! runs natively and in wasm alike and is checked against an independent reference in its tests.
 //! Definitions follow `DESIGN.md` ("Definitions the project must honour").
 
+pub mod cka;
+pub mod cycles;
+pub mod jpca;
 pub mod lissajous;
 pub mod normalize;
 pub mod parallel;
+pub mod pca;
+pub mod psd;
+pub mod speed_axis;
+pub mod spline;
 pub mod tangling;
 pub mod tangling_gpu;
+pub mod tsne;
 
 pub use tangling::{tangling, TanglingConfig, TanglingError};

@@ -18,3 +18,22 @@ where
         out.chunks_mut(row_len).enumerate().for_each(|(i, row)| f(i, row));
     }
 }
+
+/// `f(0), …, f(n_tasks − 1)` in order, rayon-parallel natively and sequential in wasm. The tasks
+/// are fixed by the caller (not by the thread count), so the results are the same on any number
+/// of threads.
+pub fn map_collect<T, F>(n_tasks: usize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync + Send,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        (0..n_tasks).into_par_iter().map(f).collect()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (0..n_tasks).map(f).collect()
+    }
+}

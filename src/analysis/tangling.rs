@@ -50,11 +50,7 @@ pub enum TanglingError {
 /// Tangling of `x` `(n_conditions x n_samples x n_dims)`; returns Q `(n_conditions x n_samples)`.
 pub fn tangling(x: ArrayView3<f64>, config: &TanglingConfig) -> Result<Array2<f64>, TanglingError> {
     let prepared = prepare(x, config)?;
-    let points = &prepared.points;
-    let mut q_flat = vec![0.0; points.len()];
-    parallel::for_each_row(&mut q_flat, 1, |point_idx, q| {
-        q[0] = points.max_ratio(point_idx, prepared.eps);
-    });
+    let q_flat = prepared.points.max_ratios(prepared.eps);
     Ok(prepared.scatter(&q_flat))
 }
 
@@ -141,6 +137,33 @@ impl StatesAndDerivatives {
         &rows[idx * self.n_dims..(idx + 1) * self.n_dims]
     }
 
+    /// Q of every point: `max_ratio(i, eps)` for each i, bitwise, by the blocked search below
+    /// (the plain per-point loop for very few points).
+    pub fn max_ratios(&self, eps: f64) -> Vec<f64> {
+        let n_points = self.len();
+        if n_points < SMALL {
+            return (0..n_points).map(|i| self.max_ratio(i, eps)).collect();
+        }
+        let panels = Panels::pack(self);
+        let splits = balanced_row_splits(panels.n_panels, N_TASKS);
+        let tile = tile_kernel();
+        let parts = parallel::map_collect(splits.len() - 1, |task| {
+            search_rows(&panels, eps, splits[task]..splits[task + 1], tile)
+        });
+        let mut q = vec![0.0f64; panels.n_panels * LANES];
+        for (task, (row_max, col_max)) in parts.iter().enumerate() {
+            let offset = splits[task] * LANES;
+            for (slot, value) in row_max.iter().enumerate() {
+                q[offset + slot] = q[offset + slot].max(*value);
+            }
+            for (slot, value) in col_max.iter().enumerate() {
+                q[slot] = q[slot].max(*value);
+            }
+        }
+        q.truncate(n_points);
+        q
+    }
+
     /// max over all points j of ‖ẋᵢ − ẋⱼ‖² / (‖xᵢ − xⱼ‖² + ε).
     fn max_ratio(&self, i: usize, eps: f64) -> f64 {
         let (xi, dxi) = (self.row(&self.states, i), self.row(&self.derivatives, i));
@@ -157,6 +180,284 @@ impl StatesAndDerivatives {
 
 fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum()
+}
+
+// The blocked search. Every ratio is computed with exactly the arithmetic of `max_ratio`
+// (differences squared and summed over dims in order, then one division), so Q is bitwise the
+// same; speed comes from the layout and the order of the loops, never from reassociation:
+// - points are packed in panels of `LANES` points, dims-major, so one SIMD register holds dim d of
+//   `LANES` different points and each lane keeps its own in-order sum;
+// - a tile pairs `ROWS` points (broadcast) with one panel: 2·ROWS·LANES sums in registers;
+// - r(i, j) = r(j, i) bitwise ((a − b)² = (b − a)²), so only panel pairs (bi ≤ bj) are computed
+//   and each ratio updates both the row max of i and the column max of j;
+// - column panels are visited in tiles that stay in L2 while many row panels pass over them;
+// - rows are split into a fixed number of tasks of equal work (not one per thread): each returns
+//   its row and column maxima and the tasks are merged by max, which is exact and
+//   order-independent, so the result does not depend on the thread count.
+
+/// Points per panel (one AVX-512 register of f64, two AVX2 registers).
+const LANES: usize = 8;
+/// Row points per tile (half a panel).
+const ROWS: usize = 4;
+/// Column panels per cache tile: 2 · 32 · 8 · n_dims · 8 bytes = 512 KiB at n_dims = 128.
+const COL_TILE_PANELS: usize = 32;
+/// Fixed number of row tasks (more than the threads of any machine we run on, for balance).
+const N_TASKS: usize = 32;
+/// Below this many points the plain per-point search is used.
+const SMALL: usize = 2 * LANES;
+
+/// States and derivatives in panels of `LANES` points, dims-major; padded with copies of the last
+/// point (a copy gives the same ratios as its original, so it never changes a maximum).
+struct Panels {
+    n_panels: usize,
+    n_dims: usize,
+    /// `(n_panels x n_dims x LANES)`
+    states: Vec<f64>,
+    /// `(n_panels x n_dims x LANES)`
+    derivatives: Vec<f64>,
+}
+
+impl Panels {
+    fn pack(points: &StatesAndDerivatives) -> Self {
+        let (n_points, n_dims) = (points.len(), points.n_dims);
+        let n_panels = n_points.div_ceil(LANES);
+        let mut states = vec![0.0; n_panels * n_dims * LANES];
+        let mut derivatives = vec![0.0; n_panels * n_dims * LANES];
+        for slot in 0..n_panels * LANES {
+            let point = slot.min(n_points - 1);
+            let (panel, lane) = (slot / LANES, slot % LANES);
+            for dim in 0..n_dims {
+                let at = (panel * n_dims + dim) * LANES + lane;
+                states[at] = points.states[point * n_dims + dim];
+                derivatives[at] = points.derivatives[point * n_dims + dim];
+            }
+        }
+        Self { n_panels, n_dims, states, derivatives }
+    }
+
+    fn panel<'a>(&self, values: &'a [f64], panel: usize) -> &'a [f64] {
+        let len = self.n_dims * LANES;
+        &values[panel * len..(panel + 1) * len]
+    }
+}
+
+/// Row-panel boundaries of `n_tasks` tasks with about equal numbers of panel pairs (bi ≤ bj).
+fn balanced_row_splits(n_panels: usize, n_tasks: usize) -> Vec<usize> {
+    let total = n_panels * (n_panels + 1) / 2;
+    let mut splits = vec![0];
+    let mut done = 0;
+    for bi in 0..n_panels {
+        done += n_panels - bi;
+        let task = splits.len();
+        if done * n_tasks >= task * total && bi + 1 < n_panels {
+            splits.push(bi + 1);
+        }
+    }
+    splits.push(n_panels);
+    splits.dedup();
+    splits
+}
+
+/// Signature of a tile kernel: see [`tile_scalar`].
+type TileFn = fn(&[f64], &[f64], usize, &[f64], &[f64], f64, &mut [f64], &mut [f64]);
+
+/// Row maxima of panels `rows` (`(rows.len() x LANES)`) and column maxima of every point
+/// (`(n_panels x LANES)`), over the pairs (bi ≤ bj) with bi in `rows`.
+fn search_rows(panels: &Panels, eps: f64, rows: std::ops::Range<usize>, tile: TileFn) -> (Vec<f64>, Vec<f64>) {
+    let mut row_max = vec![0.0f64; rows.len() * LANES];
+    let mut col_max = vec![0.0f64; panels.n_panels * LANES];
+    for tile_start in (rows.start..panels.n_panels).step_by(COL_TILE_PANELS) {
+        let tile_end = (tile_start + COL_TILE_PANELS).min(panels.n_panels);
+        for bi in rows.clone() {
+            let row_s = panels.panel(&panels.states, bi);
+            let row_d = panels.panel(&panels.derivatives, bi);
+            for bj in tile_start.max(bi)..tile_end {
+                let col_s = panels.panel(&panels.states, bj);
+                let col_d = panels.panel(&panels.derivatives, bj);
+                let col = &mut col_max[bj * LANES..(bj + 1) * LANES];
+                for half in 0..LANES / ROWS {
+                    let at = (bi - rows.start) * LANES + half * ROWS;
+                    tile(row_s, row_d, half * ROWS, col_s, col_d, eps, &mut row_max[at..at + ROWS], col);
+                }
+            }
+        }
+    }
+    (row_max, col_max)
+}
+
+/// Ratios of `ROWS` points of one panel (lanes `row_lane..row_lane + ROWS` of `row_s`, `row_d`)
+/// against all `LANES` points of another (`col_s`, `col_d`), folded into `row_max` `(ROWS)` and
+/// `col_max` `(LANES)`. Every sum runs over dims in order, as in `max_ratio`.
+#[allow(clippy::too_many_arguments)]
+fn tile_scalar(
+    row_s: &[f64],
+    row_d: &[f64],
+    row_lane: usize,
+    col_s: &[f64],
+    col_d: &[f64],
+    eps: f64,
+    row_max: &mut [f64],
+    col_max: &mut [f64],
+) {
+    let mut sum_s = [[0.0f64; LANES]; ROWS];
+    let mut sum_d = [[0.0f64; LANES]; ROWS];
+    for base in (0..col_s.len()).step_by(LANES) {
+        for r in 0..ROWS {
+            let (a, b) = (row_s[base + row_lane + r], row_d[base + row_lane + r]);
+            for l in 0..LANES {
+                let t = a - col_s[base + l];
+                sum_s[r][l] += t * t;
+                let u = b - col_d[base + l];
+                sum_d[r][l] += u * u;
+            }
+        }
+    }
+    fold_ratios(&sum_s, &sum_d, eps, row_max, col_max);
+}
+
+#[inline(always)]
+fn fold_ratios(
+    sum_s: &[[f64; LANES]; ROWS],
+    sum_d: &[[f64; LANES]; ROWS],
+    eps: f64,
+    row_max: &mut [f64],
+    col_max: &mut [f64],
+) {
+    for r in 0..ROWS {
+        for l in 0..LANES {
+            let ratio = sum_d[r][l] / (sum_s[r][l] + eps);
+            row_max[r] = row_max[r].max(ratio);
+            col_max[l] = col_max[l].max(ratio);
+        }
+    }
+}
+
+/// The same tile with explicit x86-64 vector instructions: one lane per column point, each lane
+/// doing exactly the scalar operations (sub, mul, add, each rounded once, in the same order; a
+/// multiply and an add are never fused into one rounding).
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{fold_ratios, LANES, ROWS};
+    use std::arch::x86_64::*;
+
+    /// AVX-512F: a panel row (8 points) is one register; 2·ROWS accumulators.
+    ///
+    /// The derivative difference b − c is computed as fma(c, −1, b): multiplying by −1 is exact
+    /// and the fused operation rounds once, so the result is bitwise that of the subtraction,
+    /// but it runs on the multiply pipes, which are otherwise less busy than the add pipes on
+    /// CPUs that split them (AMD Zen). The −1 goes through `black_box` so the compiler cannot
+    /// turn the fma back into a subtraction.
+    #[target_feature(enable = "avx512f,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn tile_avx512(
+        row_s: &[f64],
+        row_d: &[f64],
+        row_lane: usize,
+        col_s: &[f64],
+        col_d: &[f64],
+        eps: f64,
+        row_max: &mut [f64],
+        col_max: &mut [f64],
+    ) {
+        let mut acc_s = [_mm512_setzero_pd(); ROWS];
+        let mut acc_d = [_mm512_setzero_pd(); ROWS];
+        let minus_one = _mm512_set1_pd(std::hint::black_box(-1.0));
+        let (rs, rd) = (&row_s[..col_s.len()], &row_d[..col_s.len()]);
+        for base in (0..col_s.len()).step_by(LANES) {
+            // SAFETY: base + LANES ≤ col_s.len() = col_d.len() (whole panels of n_dims · LANES).
+            let (cs, cd) =
+                unsafe { (_mm512_loadu_pd(col_s.as_ptr().add(base)), _mm512_loadu_pd(col_d.as_ptr().add(base))) };
+            for r in 0..ROWS {
+                let t = _mm512_sub_pd(_mm512_set1_pd(rs[base + row_lane + r]), cs);
+                acc_s[r] = _mm512_add_pd(acc_s[r], _mm512_mul_pd(t, t));
+                let u = _mm512_fmadd_pd(cd, minus_one, _mm512_set1_pd(rd[base + row_lane + r]));
+                acc_d[r] = _mm512_add_pd(acc_d[r], _mm512_mul_pd(u, u));
+            }
+        }
+        let mut sum_s = [[0.0f64; LANES]; ROWS];
+        let mut sum_d = [[0.0f64; LANES]; ROWS];
+        for r in 0..ROWS {
+            // SAFETY: each destination holds LANES f64.
+            unsafe {
+                _mm512_storeu_pd(sum_s[r].as_mut_ptr(), acc_s[r]);
+                _mm512_storeu_pd(sum_d[r].as_mut_ptr(), acc_d[r]);
+            }
+        }
+        fold_ratios(&sum_s, &sum_d, eps, row_max, col_max);
+    }
+
+    /// AVX2: a panel row is two registers; the tile is done as two halves of 4 column points.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn tile_avx2(
+        row_s: &[f64],
+        row_d: &[f64],
+        row_lane: usize,
+        col_s: &[f64],
+        col_d: &[f64],
+        eps: f64,
+        row_max: &mut [f64],
+        col_max: &mut [f64],
+    ) {
+        let mut sum_s = [[0.0f64; LANES]; ROWS];
+        let mut sum_d = [[0.0f64; LANES]; ROWS];
+        let (rs, rd) = (&row_s[..col_s.len()], &row_d[..col_s.len()]);
+        for half in [0, LANES / 2] {
+            let mut acc_s = [_mm256_setzero_pd(); ROWS];
+            let mut acc_d = [_mm256_setzero_pd(); ROWS];
+            for base in (0..col_s.len()).step_by(LANES) {
+                // SAFETY: base + half + 4 ≤ col_s.len() = col_d.len() (whole panels).
+                let (cs, cd) = unsafe {
+                    (_mm256_loadu_pd(col_s.as_ptr().add(base + half)), _mm256_loadu_pd(col_d.as_ptr().add(base + half)))
+                };
+                for r in 0..ROWS {
+                    let t = _mm256_sub_pd(_mm256_set1_pd(rs[base + row_lane + r]), cs);
+                    acc_s[r] = _mm256_add_pd(acc_s[r], _mm256_mul_pd(t, t));
+                    let u = _mm256_sub_pd(_mm256_set1_pd(rd[base + row_lane + r]), cd);
+                    acc_d[r] = _mm256_add_pd(acc_d[r], _mm256_mul_pd(u, u));
+                }
+            }
+            for r in 0..ROWS {
+                // SAFETY: half + 4 ≤ LANES.
+                unsafe {
+                    _mm256_storeu_pd(sum_s[r].as_mut_ptr().add(half), acc_s[r]);
+                    _mm256_storeu_pd(sum_d[r].as_mut_ptr().add(half), acc_d[r]);
+                }
+            }
+        }
+        fold_ratios(&sum_s, &sum_d, eps, row_max, col_max);
+    }
+}
+
+/// Every tile kernel this CPU can run, fastest first (all give bitwise the same ratios).
+fn tile_kernels() -> Vec<(&'static str, TileFn)> {
+    let mut kernels: Vec<(&'static str, TileFn)> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(clippy::too_many_arguments)]
+        fn avx512(a: &[f64], b: &[f64], c: usize, d: &[f64], e: &[f64], f: f64, g: &mut [f64], h: &mut [f64]) {
+            // SAFETY: only handed out below after detecting AVX-512F and FMA.
+            unsafe { x86::tile_avx512(a, b, c, d, e, f, g, h) }
+        }
+        #[allow(clippy::too_many_arguments)]
+        fn avx2(a: &[f64], b: &[f64], c: usize, d: &[f64], e: &[f64], f: f64, g: &mut [f64], h: &mut [f64]) {
+            // SAFETY: only handed out below after detecting AVX2.
+            unsafe { x86::tile_avx2(a, b, c, d, e, f, g, h) }
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+            kernels.push(("avx512", avx512));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            kernels.push(("avx2", avx2));
+        }
+    }
+    kernels.push(("scalar", tile_scalar));
+    kernels
+}
+
+/// The fastest tile kernel this CPU runs.
+fn tile_kernel() -> TileFn {
+    tile_kernels()[0].1
 }
 
 #[cfg(test)]
@@ -277,6 +578,67 @@ mod tests {
         let both = ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap();
         let config = TanglingConfig { zscore: false, cyclic: true, ..Default::default() };
         assert!(max_q(&both, &config) > 10.0 * max_q(&a, &config));
+    }
+
+    #[test]
+    fn blocked_search_equals_the_per_point_search_bitwise() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        // Point counts below, at and off the panel and task sizes; odd dimension counts.
+        for (n_conditions, n_samples, n_dims, cyclic) in
+            [(1, 5, 3, false), (1, 17, 1, true), (3, 40, 5, false), (2, 101, 33, true), (7, 60, 12, true)]
+        {
+            let x = Array3::from_shape_fn((n_conditions, n_samples, n_dims), |_| rng.random_range(-2.0..2.0));
+            let config = TanglingConfig { cyclic, ..Default::default() };
+            let prepared = prepare(x.view(), &config).unwrap();
+            let points = &prepared.points;
+            let reference: Vec<f64> = (0..points.len()).map(|i| points.max_ratio(i, prepared.eps)).collect();
+            let blocked = points.max_ratios(prepared.eps);
+            assert_eq!(blocked.len(), reference.len());
+            for (i, (a, b)) in blocked.iter().zip(&reference).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "point {i} of {n_conditions}x{n_samples}x{n_dims}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn bitwise_identical_on_one_or_several_threads() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let x = Array3::from_shape_fn((3, 150, 20), |_| rng.random_range(-1.0..1.0));
+        let run = |n_threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads).build().unwrap();
+            pool.install(|| tangling(x.view(), &cyclic()).unwrap())
+        };
+        let (one, three) = (run(1), run(3));
+        assert!(one.iter().zip(three.iter()).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn every_tile_kernel_gives_the_same_bits() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let x = Array3::from_shape_fn((2, 45, 19), |_| rng.random_range(-3.0..3.0));
+        let prepared = prepare(x.view(), &cyclic()).unwrap();
+        let panels = Panels::pack(&prepared.points);
+        let kernels = tile_kernels();
+        let (_, reference) = kernels.last().copied().unwrap();
+        let expected = search_rows(&panels, prepared.eps, 0..panels.n_panels, reference);
+        for (name, kernel) in kernels {
+            let got = search_rows(&panels, prepared.eps, 0..panels.n_panels, kernel);
+            let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(same(&got.0, &expected.0) && same(&got.1, &expected.1), "{name} differs from scalar");
+        }
+    }
+
+    #[test]
+    fn row_splits_cover_every_panel_once() {
+        for n_panels in [1, 2, 5, 31, 32, 33, 438] {
+            let splits = balanced_row_splits(n_panels, N_TASKS);
+            assert_eq!((splits[0], *splits.last().unwrap()), (0, n_panels));
+            assert!(splits.windows(2).all(|w| w[0] < w[1]), "{n_panels}: {splits:?}");
+            assert!(splits.len() - 1 <= N_TASKS);
+        }
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub async fn read_back(
     record_copy(&mut encoder, &staging);
     queue.submit([encoder.finish()]);
     let slice = staging.slice(..);
+    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
     let (sender, mut receiver) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         let _ = sender.send(result);

@@ -1,10 +1,12 @@
-//! `tanglelab bench …`: speed measurements, each printing a table with its baseline measured in
-//! the same run.
+//! `tanglelab bench …`: speed measurements that print a table, each with its baseline measured
+//! in the same run (never timed unit tests).
 
 use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Analysis core vs numpy / scikit-learn: tangling (C=7, T=500, D=128) and PCA (3500×128).
+    Analysis(super::bench_analysis::AnalysisArgs),
     /// Walker2D physics steps/s: ours (1 thread, batched on all cores) vs MuJoCo's mj_step.
     Sim(super::bench_sim::BenchSimArgs),
     /// PPO training speed: rollout and update cost for 8–64 agents, 1 vs 2 threads.
@@ -13,6 +15,7 @@ pub enum BenchCommand {
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Analysis(args) => super::bench_analysis::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Train(args) => super::bench_train::run(args),
     }

@@ -8,6 +8,8 @@ mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_analysis;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_train;
