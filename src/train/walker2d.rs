@@ -475,8 +475,8 @@ mod tests {
             let out = env.step(&actions).clone();
             assert_eq!(out.reward, expected.reward);
             assert_eq!(env.observations(), raw.observations());
-            for i in 0..3 {
-                let error = (expected.forward_speed_mps[i] as f64 - commands[i]).abs();
+            for (i, command) in commands.iter().enumerate() {
+                let error = (expected.forward_speed_mps[i] as f64 - command).abs();
                 assert!((env.speed_error().unwrap()[i] as f64 - error).abs() < 1e-5);
                 let state = raw.privileged_state(i).unwrap();
                 let row = &env.privileged_state().unwrap()[18 * i..18 * (i + 1)];
