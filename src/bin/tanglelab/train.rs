@@ -152,14 +152,14 @@ const ENV_FILE: &str = "env.json";
 /// The environment being trained on.
 enum AnyEnv {
     Toy(Box<ToyEnv>),
-    Walker2d(Walker2dVecEnv),
+    Walker2d(Box<Walker2dVecEnv>),
 }
 
 impl AnyEnv {
     fn as_vec_env(&mut self) -> &mut dyn VecEnv {
         match self {
             AnyEnv::Toy(env) => env.as_mut(),
-            AnyEnv::Walker2d(env) => env,
+            AnyEnv::Walker2d(env) => env.as_mut(),
         }
     }
 
@@ -186,7 +186,7 @@ fn make_env(
     let env_seed = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ iteration.wrapping_add(1);
     Ok(match robot {
         Robot::Toy => AnyEnv::Toy(Box::new(ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed))),
-        Robot::Walker2d => AnyEnv::Walker2d(Walker2dVecEnv::new(n_agents, walker.config(), env_seed)?),
+        Robot::Walker2d => AnyEnv::Walker2d(Box::new(Walker2dVecEnv::new(n_agents, walker.config(), env_seed)?)),
     })
 }
 
