@@ -8,8 +8,10 @@
 //!
 //! Gait statistics, over all agents and steps since the counters were last taken:
 //! - per-foot contact fraction: steps with that foot on the ground / steps;
-//! - lift-offs per foot per second: contact → no contact between two steps of one episode,
-//!   divided by the simulated agent-seconds;
+//! - lift-offs per foot per second: contact → no contact between two steps of one episode after
+//!   at least [`MIN_STANCE_STEPS`] steps of contact (shorter contacts are bounces, and counting
+//!   them would turn contact chatter into a high stepping rate), divided by the simulated
+//!   agent-seconds;
 //! - flight fraction: steps with neither foot on the ground / steps.
 //!
 //! Steps that end in a blow-up are left out of the gait statistics (their feet are not known).
@@ -27,6 +29,16 @@ use serde::Serialize;
 /// Seconds per control step of Walker2D (frame skip × physics time step).
 pub fn control_dt_secs(batch: &Walker2dBatch) -> f64 {
     walker2d::FRAME_SKIP as f64 * batch.model().opt.timestep_secs
+}
+
+/// A foot must have been on the ground this many control steps (24 ms) for leaving it to count
+/// as a lift-off.
+pub const MIN_STANCE_STEPS: u32 = 3;
+
+/// Per-agent foot tracking within an episode: consecutive steps each foot has been down.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FeetTrack {
+    stance_steps: [u32; 2],
 }
 
 /// Raw gait and failure counts; [`GaitCounters::summary`] turns them into rates.
@@ -56,18 +68,24 @@ pub struct GaitSummary {
 }
 
 impl GaitCounters {
-    /// Adds one step of one agent; `previous` holds the feet of the agent's previous step in
-    /// the same episode (None at an episode's start) and is updated.
-    fn record(&mut self, previous: &mut Option<[bool; 2]>, feet: [bool; 2]) {
+    /// Adds one step of one agent and returns which feet lifted off; `track` holds the agent's
+    /// foot history in the same episode (None at an episode's start) and is updated.
+    pub fn record(&mut self, track: &mut Option<FeetTrack>, feet: [bool; 2]) -> [bool; 2] {
         self.steps += 1;
+        let mut lift_off = [false; 2];
+        let state = track.get_or_insert_with(FeetTrack::default);
         for f in 0..2 {
             self.contact_steps[f] += u64::from(feet[f]);
-            if let Some(before) = previous {
-                self.lift_offs[f] += u64::from(before[f] && !feet[f]);
+            if feet[f] {
+                state.stance_steps[f] += 1;
+            } else {
+                lift_off[f] = state.stance_steps[f] >= MIN_STANCE_STEPS;
+                state.stance_steps[f] = 0;
             }
+            self.lift_offs[f] += u64::from(lift_off[f]);
         }
         self.flight_steps += u64::from(!feet[0] && !feet[1]);
-        *previous = Some(feet);
+        lift_off
     }
 
     /// Rates for a control step of `dt_secs`.
@@ -89,7 +107,7 @@ pub struct Walker2dVecEnv {
     out: StepOutput,
     speed_error: Vec<f32>,
     privileged: Vec<f32>,
-    previous_feet: Vec<Option<[bool; 2]>>,
+    previous_feet: Vec<Option<FeetTrack>>,
     counters: GaitCounters,
     dt_secs: f64,
 }
@@ -369,7 +387,7 @@ fn evaluate_speed(
     let mut speed_sum = vec![0.0; n];
     let mut speed_count = vec![0usize; n];
     let mut right_lift_offs: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut previous: Vec<Option<[bool; 2]>> = vec![None; n];
+    let mut previous: Vec<Option<FeetTrack>> = vec![None; n];
     let mut counters = GaitCounters::default();
     for t in 0..n_steps {
         actor.act(batch.observations(), &mut h, &mut c, &mut actions);
@@ -389,15 +407,16 @@ fn evaluate_speed(
                 continue;
             }
             let feet = out.foot_contact[i];
+            // The warm-up steps update the feet's history but are not counted.
+            let mut scratch = GaitCounters::default();
+            let sink = if t >= warmup_steps { &mut counters } else { &mut scratch };
+            let lift_off = sink.record(&mut previous[i], feet);
             if t >= warmup_steps {
                 speed_sum[i] += f64::from(out.forward_speed_mps[i]);
                 speed_count[i] += 1;
-                if previous[i].is_some_and(|p| p[0] && !feet[0]) {
+                if lift_off[0] {
                     right_lift_offs[i].push(t);
                 }
-                counters.record(&mut previous[i], feet);
-            } else {
-                previous[i] = Some(feet);
             }
         }
     }
@@ -429,20 +448,27 @@ mod tests {
     #[test]
     fn gait_counters_by_hand() {
         let mut counters = GaitCounters::default();
-        let mut previous = None;
-        // R: on, off, off, on, on (1 lift-off); L: on, on, off, off, on (1 lift-off); 1 flight step.
-        for feet in [[true, true], [false, true], [false, false], [true, false], [true, true]] {
-            counters.record(&mut previous, feet);
+        let mut track = None;
+        // R: 3 down, 2 up, 1 down, 1 up, 1 down: one lift-off (the 1-step contact is a bounce).
+        // L: 4 down, 2 up, 2 down, 1 up: one lift-off. Flight at steps 5, 7 (1-based).
+        let right = [1, 1, 1, 0, 0, 1, 0, 1, 1];
+        let left = [1, 1, 1, 1, 0, 0, 0, 1, 1];
+        let mut lifted = vec![];
+        for t in 0..9 {
+            lifted.push(counters.record(&mut track, [right[t] == 1, left[t] == 1]));
         }
-        assert_eq!(counters.steps, 5);
-        assert_eq!(counters.contact_steps, [3, 3]);
+        assert_eq!(lifted[3], [true, false]);
+        assert_eq!(lifted[4], [false, true]);
+        assert_eq!(lifted.iter().filter(|l| l[0] || l[1]).count(), 2);
+        assert_eq!(counters.steps, 9);
+        assert_eq!(counters.contact_steps, [6, 6]);
         assert_eq!(counters.lift_offs, [1, 1]);
-        assert_eq!(counters.flight_steps, 1);
+        assert_eq!(counters.flight_steps, 2);
         let g = counters.summary(0.5);
-        assert_eq!(g.contact_fraction, [0.6, 0.6]);
-        assert_eq!(g.lift_offs_per_sec, [0.4, 0.4]); // 1 lift-off in 2.5 s
-        assert_eq!(g.flight_fraction, 0.2);
-        // A new episode (previous = None) does not count a lift-off against the old one.
+        assert_eq!(g.contact_fraction, [6.0 / 9.0, 6.0 / 9.0]);
+        assert_eq!(g.lift_offs_per_sec, [1.0 / 4.5, 1.0 / 4.5]); // 1 lift-off in 4.5 s
+        assert_eq!(g.flight_fraction, 2.0 / 9.0);
+        // A new episode (fresh history) does not count a lift-off against the old one's stance.
         let mut fresh = None;
         counters.record(&mut fresh, [false, false]);
         assert_eq!(counters.lift_offs, [1, 1]);
