@@ -49,7 +49,8 @@ fn matches_numpy_on_conditions_and_single_trajectories() {
     for (case_idx, (input, flags, dt, cyclic, eps, zscore)) in cases.into_iter().enumerate() {
         let ours_path = dir.path().join(format!("ours{case_idx}.npy"));
         let numpy_path = dir.path().join(format!("numpy{case_idx}.npy"));
-        let mut args = vec!["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", ours_path.to_str().unwrap()];
+        let mut args =
+            vec!["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", ours_path.to_str().unwrap()];
         args.extend_from_slice(flags);
         let out = tanglelab(&args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

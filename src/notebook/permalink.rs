@@ -69,7 +69,8 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let doc = NotebookDoc { lissajous: LissajousCell { beta: 0.75, n_samples: 123, zscore: true }, ..Default::default() };
+        let doc =
+            NotebookDoc { lissajous: LissajousCell { beta: 0.75, n_samples: 123, zscore: true }, ..Default::default() };
         let fragment = encode_fragment(&doc);
         check(&fragment, Ok(Some(doc.clone())));
         check(&format!("#{fragment}"), Ok(Some(doc)));

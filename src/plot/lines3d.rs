@@ -310,8 +310,8 @@ mod tests {
         let mut renderer = LineRenderer::new(&ctx.device);
         renderer.set_segments(&ctx.device, &ctx.queue, segments);
         let matrix = camera.clip_from_world(SIZE.0 as f32 / SIZE.1 as f32);
-        let rgba = pollster::block_on(renderer.render_offscreen(&ctx.device, &ctx.queue, SIZE, matrix.into(), 2.0))
-            .unwrap();
+        let rgba =
+            pollster::block_on(renderer.render_offscreen(&ctx.device, &ctx.queue, SIZE, matrix.into(), 2.0)).unwrap();
         assert_eq!(rgba.len(), (SIZE.0 * SIZE.1 * 4) as usize);
         rgba.chunks(4).map(|p| [p[0], p[1], p[2], p[3]]).collect()
     }

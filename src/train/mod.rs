@@ -26,6 +26,7 @@ pub mod rng;
 pub mod stats;
 pub mod toy;
 pub mod trainer;
+pub mod walker2d;
 
 #[cfg(test)]
 mod tests;

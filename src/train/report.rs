@@ -1,6 +1,7 @@
 //! The training log as CSV rows and the learning curve as SVG.
 
 use super::trainer::IterationStats;
+use super::walker2d::GaitSummary;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 
 /// The CSV header matching [`csv_row`].
@@ -19,6 +20,26 @@ pub fn csv_row(stats: &IterationStats, steps_per_sec: f64) -> String {
         stats.learning_rate,
         stats.kl
     )
+}
+
+/// Columns appended to [`CSV_HEADER`] for tasks with feet (see [`gait_csv_cells`]).
+pub const GAIT_CSV_HEADER: &str =
+    "blow_ups,contact_right,contact_left,lift_offs_right_hz,lift_offs_left_hz,flight_fraction";
+
+/// The cells of [`GAIT_CSV_HEADER`] (no leading comma); NaN everywhere when `gait` is None.
+pub fn gait_csv_cells(gait: Option<(&GaitSummary, u64)>) -> String {
+    match gait {
+        None => "NaN,NaN,NaN,NaN,NaN,NaN".to_string(),
+        Some((g, blow_ups)) => format!(
+            "{},{:.4},{:.4},{:.3},{:.3},{:.4}",
+            blow_ups,
+            g.contact_fraction[0],
+            g.contact_fraction[1],
+            g.lift_offs_per_sec[0],
+            g.lift_offs_per_sec[1],
+            g.flight_fraction
+        ),
+    }
 }
 
 /// One point of the learning curve.
@@ -82,5 +103,14 @@ mod tests {
         let text = format!("{CSV_HEADER}\n{row}\nbroken line\n{no_episode}\n");
         assert_eq!(curve_from_csv(&text), vec![CurvePoint { env_steps: 1536.0, mean_return: 12.5 }]);
         assert!(learning_curve_svg(&curve_from_csv(&text), "toy").starts_with("<svg"));
+    }
+
+    #[test]
+    fn gait_cells_match_their_header() {
+        let g = GaitSummary { contact_fraction: [0.5, 0.25], lift_offs_per_sec: [2.0, 1.5], flight_fraction: 0.125 };
+        let cells = gait_csv_cells(Some((&g, 3)));
+        assert_eq!(cells, "3,0.5000,0.2500,2.000,1.500,0.1250");
+        assert_eq!(cells.split(',').count(), GAIT_CSV_HEADER.split(',').count());
+        assert_eq!(gait_csv_cells(None).split(',').count(), GAIT_CSV_HEADER.split(',').count());
     }
 }

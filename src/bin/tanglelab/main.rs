@@ -14,6 +14,8 @@ mod bench_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_train;
 #[cfg(not(target_arch = "wasm32"))]
+mod eval;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod sim;
@@ -42,6 +44,8 @@ mod cli {
         Sim(super::sim::SimCommand),
         /// Train an LSTM policy with PPO (checkpoints, CSV log, learning curve).
         Train(super::train::TrainArgs),
+        /// Evaluate a trained policy at fixed commanded speeds (speed, falls, gait).
+        Eval(super::eval::EvalArgs),
         /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
@@ -52,6 +56,7 @@ mod cli {
             Command::Analyze(command) => super::analyze::run(command),
             Command::Sim(command) => super::sim::run(command),
             Command::Train(args) => super::train::run(args),
+            Command::Eval(args) => super::eval::run(args),
             Command::Bench(command) => super::bench::run(command),
         }
     }

@@ -3,7 +3,9 @@
 //!
 //! Files in `--out-dir`: `train-state.ckpt` (everything needed to resume, overwritten every
 //! `--checkpoint-minutes` and at the end), `train-log.csv` (one row per iteration, appended on
-//! resume) and `learning-curve.svg`.
+//! resume) and `learning-curve.svg`; for Walker2D also `env.json` (the environment's settings,
+//! reused by `--resume`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
+//! contact fraction, lift-offs per foot per second and flight fraction over the rollout.
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -12,15 +14,87 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::files::write_bytes;
+use serde::{Deserialize, Serialize};
+use tanglelab::sim::env::{PushConfig, RewardWeights, Walker2dEnvConfig};
 use tanglelab::train::checkpoint;
-use tanglelab::train::report::{csv_row, curve_from_csv, learning_curve_svg, CSV_HEADER};
+use tanglelab::train::report::{
+    csv_row, curve_from_csv, gait_csv_cells, learning_curve_svg, CSV_HEADER, GAIT_CSV_HEADER,
+};
 use tanglelab::train::toy::{ToyConfig, ToyEnv};
+use tanglelab::train::walker2d::Walker2dVecEnv;
 use tanglelab::train::{TrainConfig, Trainer, VecEnv};
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Debug)]
+#[serde(rename_all = "lowercase")]
 pub enum Robot {
     /// A 2D point mass tracking a commanded velocity (the trainer's test task).
     Toy,
+    /// Gymnasium's Walker2D body at a commanded forward speed (src/sim).
+    Walker2d,
+}
+
+impl Robot {
+    fn name(self) -> &'static str {
+        match self {
+            Robot::Toy => "toy",
+            Robot::Walker2d => "walker2d",
+        }
+    }
+}
+
+/// The Walker2D environment's settings (saved as `env.json`; robustness training on by default).
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WalkerEnvArgs {
+    /// Commanded speeds are drawn uniformly per episode in [min, max] (m/s).
+    #[arg(long, default_value = "0.8,2.0", value_delimiter = ',', num_args = 2)]
+    speed_range: Vec<f64>,
+    /// Standard deviation of Gaussian sensor noise on the 17 body observations (0: none).
+    #[arg(long, default_value_t = 0.01)]
+    obs_noise: f64,
+    /// Control steps (8 ms each) between random pushes, min,max.
+    #[arg(long, default_value = "150,300", value_delimiter = ',', num_args = 2)]
+    push_interval: Vec<usize>,
+    /// Horizontal impulse of a push on the torso (N·s), min,max; "0,0" turns pushes off.
+    /// (The walker weighs about 23 kg: 8 N·s changes its speed by about 0.35 m/s.)
+    #[arg(long, default_value = "2,8", value_delimiter = ',', num_args = 2)]
+    push_impulse: Vec<f64>,
+    /// Episode length in control steps.
+    #[arg(long, default_value_t = 1000)]
+    episode_steps: usize,
+    /// Reward: bonus (penalty) for a touchdown of the other (same) foot than the last one.
+    #[arg(long, default_value_t = RewardWeights::default().alternation)]
+    alternation: f64,
+    /// Reward: penalty per step with no foot on the ground.
+    #[arg(long, default_value_t = RewardWeights::default().flight_penalty)]
+    flight_penalty: f64,
+}
+
+impl WalkerEnvArgs {
+    fn config(&self) -> Walker2dEnvConfig {
+        let push = (self.push_impulse[1] > 0.0).then(|| PushConfig {
+            interval_steps: (self.push_interval[0], self.push_interval[1]),
+            impulse_ns: (self.push_impulse[0], self.push_impulse[1]),
+        });
+        Walker2dEnvConfig {
+            speed_range_mps: (self.speed_range[0], self.speed_range[1]),
+            obs_noise_std: self.obs_noise,
+            push,
+            max_episode_steps: self.episode_steps,
+            reward: RewardWeights {
+                alternation: self.alternation,
+                flight_penalty: self.flight_penalty,
+                ..RewardWeights::default()
+            },
+            ..Walker2dEnvConfig::default()
+        }
+    }
+}
+
+/// What `env.json` holds.
+#[derive(Serialize, Deserialize)]
+struct EnvFile {
+    robot: Robot,
+    walker: WalkerEnvArgs,
 }
 
 #[derive(Args)]
@@ -66,18 +140,54 @@ pub struct TrainArgs {
     learning_rate: f64,
     #[arg(long, default_value_t = 5.0)]
     checkpoint_minutes: f64,
+    #[command(flatten)]
+    walker: WalkerEnvArgs,
 }
 
 const CHECKPOINT: &str = "train-state.ckpt";
 const LOG: &str = "train-log.csv";
 const CURVE: &str = "learning-curve.svg";
+const ENV_FILE: &str = "env.json";
 
-fn make_env(robot: Robot, n_agents: usize, seed: u64, iteration: u64) -> ToyEnv {
+/// The environment being trained on.
+enum AnyEnv {
+    Toy(Box<ToyEnv>),
+    Walker2d(Box<Walker2dVecEnv>),
+}
+
+impl AnyEnv {
+    fn as_vec_env(&mut self) -> &mut dyn VecEnv {
+        match self {
+            AnyEnv::Toy(env) => env.as_mut(),
+            AnyEnv::Walker2d(env) => env.as_mut(),
+        }
+    }
+
+    /// The gait columns of the log since the last call.
+    fn gait_cells(&mut self) -> String {
+        match self {
+            AnyEnv::Toy(_) => gait_csv_cells(None),
+            AnyEnv::Walker2d(env) => {
+                let counters = env.take_counters();
+                gait_csv_cells(Some((&counters.summary(env.dt_secs()), counters.blow_ups)))
+            }
+        }
+    }
+}
+
+fn make_env(
+    robot: Robot,
+    walker: &WalkerEnvArgs,
+    n_agents: usize,
+    seed: u64,
+    iteration: u64,
+) -> anyhow::Result<AnyEnv> {
     // A resumed run starts fresh episodes from a stream that depends on where it resumes.
     let env_seed = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ iteration.wrapping_add(1);
-    match robot {
-        Robot::Toy => ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed),
-    }
+    Ok(match robot {
+        Robot::Toy => AnyEnv::Toy(Box::new(ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed))),
+        Robot::Walker2d => AnyEnv::Walker2d(Box::new(Walker2dVecEnv::new(n_agents, walker.config(), env_seed)?)),
+    })
 }
 
 /// Writes to a temporary file then renames, so an interrupted write never leaves a broken file.
@@ -97,6 +207,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let ckpt_path = args.out_dir.join(CHECKPOINT);
     let log_path = args.out_dir.join(LOG);
+    let env_path = args.out_dir.join(ENV_FILE);
+    let (robot, walker) = if args.resume && env_path.exists() {
+        let text = std::fs::read_to_string(&env_path).with_context(|| format!("cannot read {}", env_path.display()))?;
+        let file: EnvFile = serde_json::from_str(&text).with_context(|| format!("in {}", env_path.display()))?;
+        if file.robot != args.robot {
+            bail!("{} was trained on {}, not {}", args.out_dir.display(), file.robot.name(), args.robot.name());
+        }
+        if file.walker != args.walker {
+            eprintln!("resuming with the environment settings of {} (command-line ones ignored)", env_path.display());
+        }
+        (file.robot, file.walker)
+    } else {
+        (args.robot, args.walker.clone())
+    };
+    // Validates the settings before anything is written.
+    make_env(robot, &walker, 1, args.seed, 0)?;
     let mut trainer = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("cannot read {}", ckpt_path.display()))?;
         checkpoint::from_bytes(&bytes).with_context(|| format!("in {}", ckpt_path.display()))?
@@ -115,18 +241,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             learning_rate: args.learning_rate,
             ..TrainConfig::default()
         };
-        let probe = make_env(args.robot, 1, args.seed, 0);
-        Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?
+        let mut probe = make_env(robot, &walker, 1, args.seed, 0)?;
+        let probe = probe.as_vec_env();
+        let trainer = Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?;
+        let file = EnvFile { robot, walker: walker.clone() };
+        write_atomically(&env_path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+        trainer
     };
     let seed = trainer.config.seed;
-    let mut env = make_env(args.robot, args.agents, seed, trainer.iteration);
+    let mut env = make_env(robot, &walker, args.agents, seed, trainer.iteration)?;
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     if log.metadata()?.len() == 0 {
-        writeln!(log, "{CSV_HEADER}")?;
+        writeln!(log, "{CSV_HEADER},{GAIT_CSV_HEADER}")?;
     }
     eprintln!(
         "training {} parameters ({} actor) on {} agents, seed {seed}, from iteration {}",
@@ -138,10 +268,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut last = None;
     let mut last_return = f64::NAN;
     while start.elapsed().as_secs_f64() < budget_secs && args.iterations.is_none_or(|n| trainer.iteration < n) {
-        let stats = trainer.iterate(&mut env)?;
+        let stats = trainer.iterate(env.as_vec_env())?;
         let steps = (trainer.config.horizon * args.agents) as f64;
         let steps_per_sec = steps / (stats.rollout_secs + stats.update_secs);
-        writeln!(log, "{}", csv_row(&stats, steps_per_sec))?;
+        writeln!(log, "{},{}", csv_row(&stats, steps_per_sec), env.gait_cells())?;
         if stats.mean_return.is_finite() {
             last_return = stats.mean_return;
         }
@@ -168,7 +298,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     write_atomically(&ckpt_path, &checkpoint::to_bytes(&trainer))?;
     let text = std::fs::read_to_string(&log_path).with_context(|| format!("cannot read {}", log_path.display()))?;
     let curve = curve_from_csv(&text);
-    write_bytes(&args.out_dir.join(CURVE), learning_curve_svg(&curve, "toy").as_bytes())?;
+    write_bytes(&args.out_dir.join(CURVE), learning_curve_svg(&curve, robot.name()).as_bytes())?;
     if let Some(stats) = last {
         println!(
             "iteration {} | {} env steps | last mean return {:.3} | speed error {:.4} | {:.1} s this session",

@@ -1,0 +1,116 @@
+//! `tanglelab train --robot walker2d` and `tanglelab eval --robot walker2d` end to end on a tiny
+//! network: the log's gait columns, `env.json` reused by `--resume`, and a deterministic eval
+//! JSON with the fields.
+
+use std::path::Path;
+use std::process::Command;
+
+fn tanglelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tanglelab")).args(args).output().expect("run tanglelab")
+}
+
+fn ok(out: std::process::Output) -> std::process::Output {
+    assert!(out.status.success(), "tanglelab failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn train(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "--robot",
+        "walker2d",
+        "--out-dir",
+        dir.to_str().unwrap(),
+        "--agents",
+        "4",
+        "--mlp",
+        "16",
+        "--lstm",
+        "8",
+        "--critic",
+        "16",
+        "--horizon",
+        "8",
+        "--epochs",
+        "1",
+        "--minibatches",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    tanglelab(&args)
+}
+
+#[test]
+fn train_resume_and_eval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    ok(train(&dir, &["--iterations", "2", "--obs-noise", "0.02"]));
+    let log = std::fs::read_to_string(dir.join("train-log.csv")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(
+        lines[0].ends_with(",blow_ups,contact_right,contact_left,lift_offs_right_hz,lift_offs_left_hz,flight_fraction")
+    );
+    let header_cols = lines[0].split(',').count();
+    for row in &lines[1..] {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), header_cols);
+        let contact: f64 = cells[header_cols - 5].parse().unwrap();
+        assert!((0.0..=1.0).contains(&contact), "{row}");
+    }
+    let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
+    assert_eq!(env["robot"], "walker2d");
+    assert_eq!(env["walker"]["obs_noise"], 0.02);
+
+    // A fresh run into the same directory is refused; --resume continues with env.json.
+    assert!(!train(&dir, &["--iterations", "3"]).status.success());
+    let resumed = ok(train(&dir, &["--iterations", "3", "--resume", "--obs-noise", "0.5"]));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("command-line ones ignored"));
+    let log = std::fs::read_to_string(dir.join("train-log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 4);
+    assert!(log.lines().last().unwrap().starts_with("3,96,"), "{log}");
+
+    let ckpt = dir.join("train-state.ckpt");
+    let eval = |seed: &str| {
+        let out = ok(tanglelab(&[
+            "eval",
+            "--robot",
+            "walker2d",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--speeds",
+            "1.0,1.6",
+            "--agents",
+            "2",
+            "--seconds",
+            "0.4",
+            "--warmup",
+            "0.1",
+            "--seed",
+            seed,
+            "--json",
+        ]));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = eval("3");
+    assert_eq!(text, eval("3"), "same seed, same report");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["robot"], "walker2d");
+    let speeds = json["speeds"].as_array().unwrap();
+    assert_eq!(speeds.len(), 2);
+    assert_eq!(speeds[1]["command"], 1.6);
+    for key in [
+        "mean_speed",
+        "rel_error",
+        "fell_fraction",
+        "cycle_hz",
+        "contact_fraction",
+        "lift_offs_per_sec",
+        "flight_fraction",
+    ] {
+        assert!(speeds[0].get(key).is_some(), "missing {key} in {text}");
+    }
+    let bad = tanglelab(&["eval", "--robot", "walker2d", "--checkpoint", "/nonexistent.ckpt", "--json"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.ckpt"));
+}
