@@ -69,22 +69,28 @@ impl GpuContext {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(source, 0, &staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
-        let slice = staging.slice(..);
-        let (sender, receiver) = futures_channel::oneshot::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
-        });
-        // Natively this drives the map to completion; in the browser it returns at once and the
-        // event loop resolves the map.
-        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        receiver
-            .await
-            .map_err(|_| GpuError::Readback("map request dropped".into()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
-        let values = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
-        drop(view);
-        staging.unmap();
-        Ok(values)
+        map_read_f32(&self.device, &staging, bytes).await
     }
+}
+
+/// Maps the first `bytes` bytes of a `MAP_READ` buffer whose copies have been submitted, reads
+/// them as f32 and unmaps it again (so a staging buffer can be reused step after step).
+pub async fn map_read_f32(device: &wgpu::Device, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
+    let slice = staging.slice(..bytes);
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        let _ = sender.send(result);
+    });
+    // Natively this drives the map to completion; in the browser it returns at once and the
+    // event loop resolves the map.
+    let _ = device.poll(wgpu::PollType::wait_indefinitely());
+    receiver
+        .await
+        .map_err(|_| GpuError::Readback("map request dropped".into()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let view = slice.get_mapped_range().map_err(|e| GpuError::Readback(format!("{e:?}")))?;
+    let values = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(values)
 }
