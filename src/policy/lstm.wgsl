@@ -29,8 +29,10 @@ const TILE_ROWS: u32 = 64u;
 const TILE_CELLS: u32 = 16u;
 const TK: u32 = 16u;
 
-var<workgroup> x_tile: array<f32, 1024>; // [k][row]
-var<workgroup> w_tile: array<f32, 1024>; // [k][gate * 16 + cell]
+// x_tile[k * 16 + ty][p] = [x | h_prev][row0 + ty + 16p][k0 + k];
+// w_tile[k * 16 + tx][gate] = [W_ih | W_hh][gate * H + cell0 + tx][k0 + k].
+var<workgroup> x_tile: array<vec4<f32>, 256>;
+var<workgroup> w_tile: array<vec4<f32>, 256>;
 
 fn sigmoid(v: f32) -> f32 {
     return 1.0 / (1.0 + exp(-v));
@@ -39,6 +41,29 @@ fn sigmoid(v: f32) -> f32 {
 // tanh saturates to ±1 in f32 beyond |v| ≈ 9; clamping avoids inf/inf in some implementations.
 fn tanh_safe(v: f32) -> f32 {
     return tanh(clamp(v, -15.0, 15.0));
+}
+
+// z = (i, f, g, o) pre-activations of one cell of agent `row`: store them, update c and h.
+fn cell_update(acc: vec4<f32>, row: u32, cell: u32, bias0: u32) {
+    let n_hidden = dims.n_hidden;
+    if (row >= dims.n_rows) {
+        return;
+    }
+    let z = acc + vec4<f32>(
+        params[bias0 + cell],
+        params[bias0 + n_hidden + cell],
+        params[bias0 + 2u * n_hidden + cell],
+        params[bias0 + 3u * n_hidden + cell],
+    );
+    let z0 = row * 4u * n_hidden;
+    gates[z0 + cell] = z.x;
+    gates[z0 + n_hidden + cell] = z.y;
+    gates[z0 + 2u * n_hidden + cell] = z.z;
+    gates[z0 + 3u * n_hidden + cell] = z.w;
+    let s = row * n_hidden + cell;
+    let c_new = sigmoid(z.y) * c[s] + sigmoid(z.x) * tanh_safe(z.z);
+    c[s] = c_new;
+    h_next[s] = sigmoid(z.w) * tanh_safe(c_new);
 }
 
 @compute @workgroup_size(16, 16)
@@ -54,10 +79,10 @@ fn lstm_step(
     let cell0 = wid.x * TILE_CELLS;
     let w_hh0 = 4u * n_hidden * n_in;
     let bias0 = w_hh0 + 4u * n_hidden * n_hidden;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) {
-        acc[i] = 0.0;
-    }
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < n_k; k0 += TK) {
         for (var l = 0u; l < 4u; l++) {
             let idx = lidx + 256u * l;
@@ -74,7 +99,7 @@ fn lstm_step(
                     xv = h_prev[row * n_hidden + (k - n_in)];
                 }
             }
-            x_tile[kk * TILE_ROWS + r] = xv;
+            x_tile[kk * 16u + r % 16u][r / 16u] = xv;
             // Tile column r: gate r / 16 of cell cell0 + r % 16.
             let cell = cell0 + r % TILE_CELLS;
             let w_row = (r / TILE_CELLS) * n_hidden + cell;
@@ -86,21 +111,16 @@ fn lstm_step(
                     wv = params[w_hh0 + w_row * n_hidden + (k - n_in)];
                 }
             }
-            w_tile[kk * TILE_ROWS + r] = wv;
+            w_tile[kk * 16u + r % 16u][r / 16u] = wv;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var xr: array<f32, 4>;
-            var wr: array<f32, 4>;
-            for (var p = 0u; p < 4u; p++) {
-                xr[p] = x_tile[kk * TILE_ROWS + lid.y + 16u * p];
-                wr[p] = w_tile[kk * TILE_ROWS + 16u * p + lid.x];
-            }
-            for (var p = 0u; p < 4u; p++) {
-                for (var q = 0u; q < 4u; q++) {
-                    acc[p * 4u + q] = fma(xr[p], wr[q], acc[p * 4u + q]);
-                }
-            }
+            let xv = x_tile[kk * 16u + lid.y];
+            let wv = w_tile[kk * 16u + lid.x];
+            acc0 = fma(vec4<f32>(xv.x), wv, acc0);
+            acc1 = fma(vec4<f32>(xv.y), wv, acc1);
+            acc2 = fma(vec4<f32>(xv.z), wv, acc2);
+            acc3 = fma(vec4<f32>(xv.w), wv, acc3);
         }
         workgroupBarrier();
     }
@@ -108,22 +128,8 @@ fn lstm_step(
     if (cell >= n_hidden) {
         return;
     }
-    for (var p = 0u; p < 4u; p++) {
-        let row = row0 + lid.y + 16u * p;
-        if (row < dims.n_rows) {
-            let zi = acc[p * 4u + 0u] + params[bias0 + cell];
-            let zf = acc[p * 4u + 1u] + params[bias0 + n_hidden + cell];
-            let zg = acc[p * 4u + 2u] + params[bias0 + 2u * n_hidden + cell];
-            let zo = acc[p * 4u + 3u] + params[bias0 + 3u * n_hidden + cell];
-            let z0 = row * 4u * n_hidden;
-            gates[z0 + cell] = zi;
-            gates[z0 + n_hidden + cell] = zf;
-            gates[z0 + 2u * n_hidden + cell] = zg;
-            gates[z0 + 3u * n_hidden + cell] = zo;
-            let s = row * n_hidden + cell;
-            let c_new = sigmoid(zf) * c[s] + sigmoid(zi) * tanh_safe(zg);
-            c[s] = c_new;
-            h_next[s] = sigmoid(zo) * tanh_safe(c_new);
-        }
-    }
+    cell_update(acc0, row0 + lid.y, cell, bias0);
+    cell_update(acc1, row0 + lid.y + 16u, cell, bias0);
+    cell_update(acc2, row0 + lid.y + 32u, cell, bias0);
+    cell_update(acc3, row0 + lid.y + 48u, cell, bias0);
 }

@@ -6,7 +6,13 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod analyze;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench_policy;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod policy;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -25,11 +31,19 @@ mod cli {
         /// Analyses of trajectories stored as NPY arrays.
         #[command(subcommand)]
         Analyze(super::analyze::AnalyzeCommand),
+        /// LSTM policies: run on recorded observations, make random weights.
+        #[command(subcommand)]
+        Policy(super::policy::PolicyCommand),
+        /// Throughput benchmarks with their baselines.
+        #[command(subcommand)]
+        Bench(super::bench::BenchCommand),
     }
 
     pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
+            Command::Policy(command) => super::policy::run(command),
+            Command::Bench(command) => super::bench::run(command),
         }
     }
 }

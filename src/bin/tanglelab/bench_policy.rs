@@ -1,0 +1,163 @@
+//! `tanglelab bench policy`: agent-steps/s of the policy step, CPU and GPU, at several batch
+//! sizes, against the physical bound: FLOPs per agent-step ÷ the machine's f32 matmul rate,
+//! measured in the same run with the same matmul library and thread count.
+
+use clap::Args;
+use ndarray::{s, Array2, Array3};
+use std::time::Instant;
+
+use crate::policy::parse_shape;
+use tanglelab::gpu::GpuContext;
+use tanglelab::policy::{CpuPolicy, GpuPolicy, PolicyShape, PolicyWeights};
+
+#[derive(Args)]
+pub struct PolicyBenchArgs {
+    /// Agents per step, comma-separated.
+    #[arg(long, default_value = "1,64,700,4096")]
+    batches: String,
+    /// Policy sizes n_obs,widths…,n_hidden,n_actions (default: the paper's Walker2D policy).
+    #[arg(long, default_value = "18,512,256,128,6")]
+    shape: String,
+    /// Seconds to spend on each measurement (at least 3 repetitions).
+    #[arg(long, default_value_t = 1.0)]
+    secs: f64,
+    /// Steps per submission (and per read-back of actions, h, c) in the batched GPU mode.
+    #[arg(long, default_value_t = 32)]
+    gpu_steps: usize,
+    /// Skip the GPU columns.
+    #[arg(long)]
+    no_gpu: bool,
+}
+
+/// Multiply-adds of the four products in one agent-step.
+fn multiply_adds(shape: &PolicyShape) -> usize {
+    let mut n_in = shape.n_obs;
+    let mut total = 0;
+    for &w in &shape.mlp_widths {
+        total += n_in * w;
+        n_in = w;
+    }
+    total + (n_in + shape.n_hidden) * 4 * shape.n_hidden + shape.n_hidden * shape.n_actions
+}
+
+/// Repetitions per second of `f` (after one warm-up call), timed for at least `secs` and 3 calls.
+fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    let mut reps = 0u64;
+    while reps < 3 || start.elapsed().as_secs_f64() < secs {
+        f();
+        reps += 1;
+    }
+    reps as f64 / start.elapsed().as_secs_f64()
+}
+
+/// f32 GFLOP/s of a square product of `n`, rows split into blocks of 256 run on rayon's pool
+/// (`parallel`) or one call on this thread.
+fn matmul_gflops(n: usize, secs: f64, parallel: bool) -> f64 {
+    let a = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 13) as f32 * 0.1);
+    let b = Array2::from_shape_fn((n, n), |(i, j)| ((i * 5 + j) % 11) as f32 * 0.1);
+    let mut c = Array2::<f32>::zeros((n, n));
+    let per_second = rate(secs, || {
+        if parallel {
+            let c_rows = c.as_slice_mut().expect("standard layout");
+            tanglelab::analysis::parallel::for_each_row(c_rows, 256 * n, |block, rows| {
+                let m = rows.len() / n;
+                let mut out = ndarray::ArrayViewMut2::from_shape((m, n), rows).expect("whole rows");
+                let a_rows = a.slice(s![block * 256..block * 256 + m, ..]);
+                ndarray::linalg::general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out);
+            });
+        } else {
+            ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        }
+    });
+    per_second * 2.0 * (n * n * n) as f64 / 1e9
+}
+
+fn obs_block(n_steps: usize, n_agents: usize, n_obs: usize) -> Array3<f32> {
+    Array3::from_shape_fn((n_steps, n_agents, n_obs), |(t, i, j)| (((t * 31 + i * 7 + j) % 17) as f32 - 8.0) * 0.25)
+}
+
+pub fn run(args: PolicyBenchArgs) -> anyhow::Result<()> {
+    let shape = parse_shape(&args.shape)?;
+    let batches: Vec<usize> = args
+        .batches
+        .split(',')
+        .map(|b| b.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("`{b}` in --batches is not a count")))
+        .collect::<anyhow::Result<_>>()?;
+    let weights = PolicyWeights::random(&shape, 0);
+    let flops = 2.0 * multiply_adds(&shape) as f64;
+    let threads = rayon::current_num_threads();
+    println!("policy {}: {:.3} MFLOP per agent-step (2 × multiply-adds of the products)", args.shape, flops / 1e6);
+    let peak = matmul_gflops(1024, args.secs, true);
+    let peak_1 = matmul_gflops(1024, args.secs, false);
+    println!(
+        "peak f32 matmul (1024³, ndarray/matrixmultiply): {peak:.1} GFLOP/s on {threads} threads, {peak_1:.1} GFLOP/s on 1"
+    );
+    let bound = peak * 1e9 / flops;
+    println!("physical bound = peak / FLOPs per agent-step = {bound:.0} agent-steps/s");
+    let gpu = if args.no_gpu {
+        None
+    } else {
+        match GpuContext::native() {
+            Ok(ctx) => {
+                println!("GPU adapter: {}", ctx.describe());
+                Some(ctx)
+            }
+            Err(e) => {
+                println!("GPU: none ({e})");
+                None
+            }
+        }
+    };
+    println!();
+    println!(
+        "| batch | CPU agent-steps/s | CPU GFLOP/s | CPU / bound | GPU agent-steps/s (read-back each step) | GPU agent-steps/s ({}-step batches, actions+h+c read back) |",
+        args.gpu_steps
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &n in &batches {
+        let obs = obs_block(args.gpu_steps.max(1), n, shape.n_obs);
+        let mut cpu = CpuPolicy::new(&weights, n)?;
+        let mut t = 0;
+        let cpu_steps = rate(args.secs, || {
+            let o = obs.index_axis(ndarray::Axis(0), t % obs.dim().0);
+            t += 1;
+            let _ = cpu.step(o);
+        });
+        let cpu_rate = cpu_steps * n as f64;
+        let (gpu_step, gpu_batched) = match &gpu {
+            Some(ctx) => {
+                let mut policy = GpuPolicy::new(ctx, &weights, n)?;
+                let mut t = 0;
+                let mut failure = None;
+                let per_step = rate(args.secs, || {
+                    let o = obs.index_axis(ndarray::Axis(0), t % obs.dim().0);
+                    t += 1;
+                    if let Err(e) = pollster::block_on(policy.step(o)) {
+                        failure = Some(e);
+                    }
+                });
+                let per_block = rate(args.secs, || {
+                    if let Err(e) = pollster::block_on(policy.run_open_loop(obs.view())) {
+                        failure = Some(e);
+                    }
+                });
+                if let Some(e) = failure {
+                    return Err(e.into());
+                }
+                (
+                    format!("{:.0}", per_step * n as f64),
+                    format!("{:.0}", per_block * (n * obs.dim().0) as f64),
+                )
+            }
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "| {n} | {cpu_rate:.0} | {:.1} | {:.2} | {gpu_step} | {gpu_batched} |",
+            cpu_rate * flops / 1e9,
+            cpu_rate / bound
+        );
+    }
+    Ok(())
+}
