@@ -10,11 +10,10 @@ use std::process::Command;
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/policy_numpy.py");
 
 fn python(args: &[&str]) {
-    let out = Command::new("python3")
-        .arg(ORACLE)
-        .args(args)
-        .output()
-        .expect("python3 must be installed for the policy oracle (with numpy and safetensors: tests/requirements.txt)");
+    let out =
+        Command::new("python3").arg(ORACLE).args(args).output().expect(
+            "python3 must be installed for the policy oracle (with numpy and safetensors: tests/requirements.txt)",
+        );
     assert!(
         out.status.success(),
         "policy_numpy.py {args:?} failed (needs numpy and safetensors, see tests/requirements.txt):\n{}",
@@ -61,7 +60,8 @@ fn cpu_and_gpu_runs_match_numpy_on_python_made_weights() {
     python(&["run", &model, &obs, &path(dir.path(), "numpy")]);
     for backend in ["cpu", "gpu"] {
         let out = path(dir.path(), backend);
-        let (ok, err) = tanglelab(&["policy", "run", "--model", &model, "--input", &obs, "--backend", backend, "--out-dir", &out]);
+        let (ok, err) =
+            tanglelab(&["policy", "run", "--model", &model, "--input", &obs, "--backend", backend, "--out-dir", &out]);
         assert!(ok, "{backend}: {err}");
         assert_close(Path::new(&out), &dir.path().join("numpy"), 1e-5);
     }
@@ -90,7 +90,8 @@ fn bad_files_give_errors_naming_the_fault() {
     let dir = tempfile::tempdir().unwrap();
     let obs = path(dir.path(), "obs.npy");
     let run = |model: &str| {
-        let (ok, err) = tanglelab(&["policy", "run", "--model", model, "--input", &obs, "--out-dir", &path(dir.path(), "o")]);
+        let (ok, err) =
+            tanglelab(&["policy", "run", "--model", model, "--input", &obs, "--out-dir", &path(dir.path(), "o")]);
         assert!(!ok, "run on {model} should fail");
         err
     };

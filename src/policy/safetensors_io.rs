@@ -129,11 +129,8 @@ fn parse_mlp_name(name: &str) -> Option<(usize, bool)> {
 /// dimension is empty, that every value is finite and that variances are not negative.
 /// Returns the architecture.
 pub fn check_weights(w: &PolicyWeights) -> Result<PolicyShape, WeightsError> {
-    let shape_error = |name: String, got: &[usize], expected: String| WeightsError::Shape {
-        name,
-        got: got.to_vec(),
-        expected,
-    };
+    let shape_error =
+        |name: String, got: &[usize], expected: String| WeightsError::Shape { name, got: got.to_vec(), expected };
     let n_obs = w.obs_norm.mean.len();
     if n_obs == 0 {
         return Err(WeightsError::Empty(format!("{MEAN} has no entries")));
@@ -155,7 +152,11 @@ pub fn check_weights(w: &PolicyWeights) -> Result<PolicyShape, WeightsError> {
             ));
         }
         if layer.bias.len() != rows {
-            return Err(shape_error(format!("mlp.{k}.bias (dense layer {k})"), layer.bias.shape(), format!("[{rows}]")));
+            return Err(shape_error(
+                format!("mlp.{k}.bias (dense layer {k})"),
+                layer.bias.shape(),
+                format!("[{rows}]"),
+            ));
         }
         n_in = rows;
     }
@@ -309,7 +310,8 @@ mod tests {
     fn load_edited(edit: impl FnOnce(&mut Vec<(String, Vec<usize>, Vec<f32>)>)) -> Result<PolicyWeights, WeightsError> {
         let mut t = tensors_of(&small());
         edit(&mut t);
-        let refs: Vec<(&str, Vec<usize>, Vec<f32>)> = t.iter().map(|(n, s, v)| (n.as_str(), s.clone(), v.clone())).collect();
+        let refs: Vec<(&str, Vec<usize>, Vec<f32>)> =
+            t.iter().map(|(n, s, v)| (n.as_str(), s.clone(), v.clone())).collect();
         load_safetensors(&file_with(&refs))
     }
 
@@ -373,7 +375,11 @@ mod tests {
             .into_iter()
             .map(|(name, shape, values)| {
                 let tensor = if name == "head.bias" {
-                    RawTensor { dtype: Dtype::F64, shape, bytes: values.iter().flat_map(|&x| f64::from(x).to_le_bytes()).collect() }
+                    RawTensor {
+                        dtype: Dtype::F64,
+                        shape,
+                        bytes: values.iter().flat_map(|&x| f64::from(x).to_le_bytes()).collect(),
+                    }
                 } else {
                     RawTensor::f32(shape, &values)
                 };

@@ -87,7 +87,12 @@ pub fn parse_shape(text: &str) -> anyhow::Result<PolicyShape> {
         bail!("--shape needs n_obs,[widths…,]n_hidden,n_actions, all positive; got `{text}`");
     }
     let n = sizes.len();
-    Ok(PolicyShape { n_obs: sizes[0], mlp_widths: sizes[1..n - 2].to_vec(), n_hidden: sizes[n - 2], n_actions: sizes[n - 1] })
+    Ok(PolicyShape {
+        n_obs: sizes[0],
+        mlp_widths: sizes[1..n - 2].to_vec(),
+        n_hidden: sizes[n - 2],
+        n_actions: sizes[n - 1],
+    })
 }
 
 /// Reads weights, verifying them against the card when there is one.
@@ -128,11 +133,17 @@ fn run_policy(args: RunArgs) -> anyhow::Result<()> {
     let shape = obs.shape().to_vec();
     let obs: Array3<f32> = obs
         .into_dimensionality::<Ix3>()
-        .map_err(|_| anyhow::anyhow!("{}: observations have shape {shape:?}; expected [T, N, n_obs]", args.input.display()))?
+        .map_err(|_| {
+            anyhow::anyhow!("{}: observations have shape {shape:?}; expected [T, N, n_obs]", args.input.display())
+        })?
         .mapv(|v| v as f32);
     let n_obs = weights.shape().n_obs;
     if obs.dim().2 != n_obs {
-        bail!("{}: observations have {} entries per agent; the policy takes {n_obs}", args.input.display(), obs.dim().2);
+        bail!(
+            "{}: observations have {} entries per agent; the policy takes {n_obs}",
+            args.input.display(),
+            obs.dim().2
+        );
     }
     let mut policy = make_policy(&weights, obs.dim().1, args.backend)?;
     let rollout = pollster::block_on(policy.run_open_loop(obs.view()))?;
