@@ -9,9 +9,10 @@
 //! a  = W_head h + b_head                        (the actions: the Gaussian's mean)
 //! ```
 //! Agents are processed in fixed blocks of [`AGENT_BLOCK`] rows, each a few `sgemm` calls
-//! (`matrixmultiply` through ndarray) on pre-transposed weights; blocks run in parallel natively
-//! (rayon) and in sequence in wasm. A block's arithmetic does not depend on the thread count, so
-//! results are bitwise identical however many threads run.
+//! (`matrixmultiply` through ndarray) on pre-transposed weights, or dot products for blocks of
+//! fewer than [`SMALL_BLOCK`] rows; blocks run in parallel natively (rayon) and in sequence in
+//! wasm. The blocks depend only on the number of agents, never on the thread count, so results
+//! are bitwise identical however many threads run.
 //!
 //! Every agent's activity lives in one row of a workspace `(n_agents x n_cols)` whose columns are
 //! the layers side by side: `[x₀ | x₁ … x_K | z | h | c | a]`; [`CpuPolicy::activity`] gives
@@ -36,31 +37,31 @@ struct PreparedWeights {
     obs_mean: Array1<f32>,
     /// sqrt(var + 1e-5), `(n_obs)`
     obs_std: Array1<f32>,
-    /// Per dense layer: `Wᵀ (in x out)` and `b (out)`.
-    mlp: Vec<(Array2<f32>, Array1<f32>)>,
-    /// `(in x 4H)`
-    w_ih_t: Array2<f32>,
-    /// `(H x 4H)`
-    w_hh_t: Array2<f32>,
+    /// Per dense layer: W and `b (out)`.
+    mlp: Vec<(Product, Array1<f32>)>,
+    /// `(4H x in)`
+    w_ih: Product,
+    /// `(4H x H)`
+    w_hh: Product,
     /// b_ih + b_hh, `(4H)`
     lstm_bias: Array1<f32>,
-    /// `(H x A)`
-    head_t: Array2<f32>,
+    /// `(A x H)`
+    head: Product,
     head_bias: Array1<f32>,
 }
 
 impl PreparedWeights {
     fn new(w: &PolicyWeights) -> Result<Self, PolicyError> {
         let shape = check_weights(w)?;
-        let t = |m: &Array2<f32>| m.t().as_standard_layout().into_owned();
+        let t = Product::new;
         Ok(Self {
             obs_mean: w.obs_norm.mean.clone(),
             obs_std: w.obs_norm.var.mapv(|v| (v + 1e-5).sqrt()),
             mlp: w.mlp.iter().map(|d| (t(&d.weight), d.bias.clone())).collect(),
-            w_ih_t: t(&w.lstm.weight_ih),
-            w_hh_t: t(&w.lstm.weight_hh),
+            w_ih: t(&w.lstm.weight_ih),
+            w_hh: t(&w.lstm.weight_hh),
             lstm_bias: &w.lstm.bias_ih + &w.lstm.bias_hh,
-            head_t: t(&w.head.weight),
+            head: t(&w.head.weight),
             head_bias: w.head.bias.clone(),
             shape,
         })
@@ -184,10 +185,10 @@ fn step_block(w: &PreparedWeights, layout: &Layout, obs: ArrayView2<'_, f32>, ro
         }
     });
     // Dense layers with ELU.
-    for (layer, (w_t, bias)) in w.mlp.iter().enumerate() {
+    for (layer, (product, bias)) in w.mlp.iter().enumerate() {
         let (before, after) = seg.split_at_mut(layer + 1);
         let out = &mut after[0];
-        general_mat_mul(1.0, &before[layer], w_t, 0.0, out);
+        product.apply(before[layer].view(), false, out);
         let bias = bias.as_slice().expect("owned bias is contiguous");
         for mut row in out.rows_mut() {
             for (y, &b) in contiguous(&mut row).iter_mut().zip(bias) {
@@ -198,8 +199,8 @@ fn step_block(w: &PreparedWeights, layout: &Layout, obs: ArrayView2<'_, f32>, ro
     // LSTM: z = x W_ihᵀ + h W_hhᵀ + b, then the cell update, per agent and unit.
     let (before, after) = seg.split_at_mut(k + 1);
     let [z, h, c, actions] = after else { unreachable!("layout has z, h, c, a after the dense layers") };
-    general_mat_mul(1.0, &before[k], &w.w_ih_t, 0.0, z);
-    general_mat_mul(1.0, &h.view(), &w.w_hh_t, 1.0, z);
+    w.w_ih.apply(before[k].view(), false, z);
+    w.w_hh.apply(h.view(), true, z);
     let n_hidden = w.shape.n_hidden;
     let lstm_bias = w.lstm_bias.as_slice().expect("owned bias is contiguous");
     // σ(z_i), σ(z_f), tanh(z_g), σ(z_o) of one agent (z itself is kept: it is recorded).
@@ -221,13 +222,70 @@ fn step_block(w: &PreparedWeights, layout: &Layout, obs: ArrayView2<'_, f32>, ro
         }
     }
     // Head: the actions.
-    general_mat_mul(1.0, &h.view(), &w.head_t, 0.0, actions);
+    w.head.apply(h.view(), false, actions);
     let head_bias = w.head_bias.as_slice().expect("owned bias is contiguous");
     for mut row in actions.rows_mut() {
         for (a, &b) in contiguous(&mut row).iter_mut().zip(head_bias) {
             *a += b;
         }
     }
+}
+
+/// Blocks with fewer agents than this use dot products instead of `sgemm`, whose packing of the
+/// weights costs more than the product itself for a handful of rows.
+pub const SMALL_BLOCK: usize = 4;
+
+/// One weight matrix W `(out x in)` in both layouts: as stored, for row-by-row dot products,
+/// and transposed `(in x out)`, for `sgemm`.
+#[derive(Debug, Clone)]
+struct Product {
+    w: Array2<f32>,
+    w_t: Array2<f32>,
+}
+
+impl Product {
+    fn new(w: &Array2<f32>) -> Self {
+        Self { w: w.as_standard_layout().into_owned(), w_t: w.t().as_standard_layout().into_owned() }
+    }
+
+    /// y = x Wᵀ (+ y when `accumulate`), x `(n x in)`, y `(n x out)`.
+    fn apply(&self, x: ArrayView2<'_, f32>, accumulate: bool, y: &mut ArrayViewMut2<'_, f32>) {
+        if x.nrows() >= SMALL_BLOCK {
+            general_mat_mul(1.0, &x, &self.w_t, if accumulate { 1.0 } else { 0.0 }, y);
+            return;
+        }
+        for (x, mut y) in x.rows().into_iter().zip(y.rows_mut()) {
+            let x = x.to_slice().expect("workspace rows are contiguous");
+            for (y, w) in contiguous(&mut y).iter_mut().zip(self.w.rows()) {
+                let d = dot(x, w.to_slice().expect("owned weights are contiguous"));
+                *y = if accumulate { *y + d } else { d };
+            }
+        }
+    }
+}
+
+/// Σ aᵢbᵢ with sixteen independent partial sums (so it vectorises even on baseline SSE2),
+/// combined pairwise.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let (a16, a_tail) = a.as_chunks::<16>();
+    let (b16, b_tail) = b.as_chunks::<16>();
+    for (a, b) in a16.iter().zip(b16) {
+        for l in 0..16 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    for (l, (a, b)) in a_tail.iter().zip(b_tail).enumerate() {
+        acc[l] += a * b;
+    }
+    let mut width = 16;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+    }
+    acc[0]
 }
 
 /// A workspace row segment as a slice (rows of a row-major array are contiguous).
@@ -340,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn agents_are_independent_and_results_do_not_depend_on_blocking() {
+    fn agents_are_independent_and_blocking_does_not_change_the_arithmetic() {
         // 600 agents span three blocks; each agent alone must give the same numbers bitwise
         // (same arithmetic per row), and a reset restarts from zero state.
         let shape = PolicyShape { n_obs: 7, mlp_widths: vec![33, 17], n_hidden: 9, n_actions: 4 };
@@ -350,12 +408,19 @@ mod tests {
         let mut batch = CpuPolicy::new(&w, n).unwrap();
         batch.step(obs.view()).unwrap();
         let actions = batch.step(obs.view()).unwrap().to_owned();
+        // Blocks of 256 + 44 rows and of 256 + 256 + 88 rows: the same sgemm arithmetic per row.
+        let mut part = CpuPolicy::new(&w, 300).unwrap();
+        let first = obs.slice(s![..300, ..]);
+        part.step(first).unwrap();
+        assert_eq!(part.step(first).unwrap(), actions.slice(s![..300, ..]));
+        // An agent alone takes the dot-product path: equal to rounding.
         for agent in [0, 255, 256, 599] {
             let mut one = CpuPolicy::new(&w, 1).unwrap();
             let row = obs.slice(s![agent..agent + 1, ..]);
             one.step(row).unwrap();
             let a = one.step(row).unwrap().to_owned();
-            assert_eq!(a.row(0), actions.row(agent), "agent {agent}");
+            let diff = (&a.row(0) - &actions.row(agent)).mapv(f32::abs).fold(0.0, |m: f32, &v| m.max(v));
+            assert!(diff <= 1e-6, "agent {agent} alone differs by {diff}");
         }
         batch.reset(n);
         batch.step(obs.view()).unwrap();

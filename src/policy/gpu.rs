@@ -322,6 +322,7 @@ impl GpuPolicy {
 
     /// Runs known observations `[T, n_agents, n_obs]` from the current state, K steps per
     /// submission (K bounded by a memory budget), and returns actions, h and c for every step.
+    /// Uses (and closes) the recording buffer: a recording opened before is dropped.
     pub async fn run_open_loop(&mut self, obs: ArrayView3<'_, f32>) -> Result<Rollout, PolicyError> {
         let (n_steps, n, n_obs) = obs.dim();
         self.check_obs(&[n, n_obs])?;
@@ -420,9 +421,18 @@ fn make_batch(
 ) -> Result<Batch, PolicyError> {
     let widest =
         [shape.n_obs, 4 * shape.n_hidden].into_iter().chain(shape.mlp_widths.iter().copied()).max().unwrap_or(1);
-    let limit = device.limits().max_storage_buffer_binding_size;
+    let limits = device.limits();
+    let limit = limits.max_storage_buffer_binding_size;
     if f32_bytes(n_agents * widest) > limit {
         return Err(PolicyError::TooManyAgents { n_agents, bytes: f32_bytes(n_agents * widest), limit });
+    }
+    let groups = (n_agents * shape.n_obs).div_ceil(NORMALIZE_GROUP as usize).max(n_agents.div_ceil(TILE as usize));
+    if groups > limits.max_compute_workgroups_per_dimension as usize {
+        return Err(PolicyError::TooManyWorkgroups {
+            n_agents,
+            groups,
+            limit: limits.max_compute_workgroups_per_dimension,
+        });
     }
     let storage = |label: &str, width: usize| {
         device.create_buffer(&wgpu::BufferDescriptor {

@@ -32,6 +32,8 @@ pub enum PolicyError {
     ObsShape { got: Vec<usize>, expected: Vec<usize> },
     #[error("{n_agents} agents need a {bytes}-byte GPU buffer; this device allows {limit} bytes per buffer")]
     TooManyAgents { n_agents: usize, bytes: u64, limit: u64 },
+    #[error("{n_agents} agents need {groups} GPU workgroups in one dimension; this device allows {limit}")]
+    TooManyWorkgroups { n_agents: usize, groups: usize, limit: u32 },
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
 }
