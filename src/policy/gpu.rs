@@ -635,9 +635,9 @@ mod tests {
         // The check is 256 agents × 500 steps, paper sizes, random weights, ≤ 1e-4.
         // lavapipe runs this policy at ≈ 2–3 k agent-steps/s on the 2-core dev machine, so the
         // full size (≈ 60 s) runs in `tanglelab bench policy` (its parity line) and the unit
-        // test runs 256 agents × 200 steps (≈ 15 s in debug).
+        // test runs 256 agents × 128 steps (≈ 10–20 s in debug, depending on load).
         let w = PolicyWeights::random(&PolicyShape::paper(18, 6), 1);
-        let obs = random_obs(200, 256, 18, 5);
+        let obs = random_obs(128, 256, 18, 5);
         let ctx = context();
         let mut gpu = GpuPolicy::new(&ctx, &w, 256).unwrap();
         let g = pollster::block_on(gpu.run_open_loop(obs.view())).unwrap();

@@ -117,7 +117,8 @@ pub fn load_safetensors(bytes: &[u8]) -> Result<PolicyWeights, WeightsError> {
 fn parse_mlp_name(name: &str) -> Option<(usize, bool)> {
     let rest = name.strip_prefix("mlp.")?;
     let (k, what) = rest.split_once('.')?;
-    let k = k.parse().ok().filter(|_| k.bytes().all(|b| b.is_ascii_digit()))?;
+    // Canonical decimal only ("mlp.01" would alias "mlp.1").
+    let k = k.parse::<usize>().ok().filter(|n| n.to_string() == k)?;
     match what {
         "weight" => Some((k, true)),
         "bias" => Some((k, false)),
@@ -348,6 +349,8 @@ mod tests {
         assert!(m.contains("`lstm.bias_hh_l0` is missing"), "{m}");
         let m = msg(load_edited(|t| t[0].0 = "obs_norm.mu".into()));
         assert!(m.contains("unexpected tensor `obs_norm.mu`"), "{m}");
+        let m = msg(load_edited(|t| t[2].0 = "mlp.00.weight".into()));
+        assert!(m.contains("unexpected tensor `mlp.00.weight`"), "{m}");
         let m = msg(load_edited(|t| t.retain(|(n, _, _)| n != "mlp.1.bias")));
         assert!(m.contains("`mlp.1.bias` is missing"), "{m}");
         let m = msg(load_edited(|t| {

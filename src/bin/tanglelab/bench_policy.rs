@@ -70,9 +70,18 @@ fn multiply_adds(shape: &PolicyShape) -> usize {
 }
 
 /// Repetitions per second of `f` after one warm-up call: the best of three windows of `secs / 3`
-/// (at least 2 calls each), as other load on the machine can only slow a window down.
+/// (at least 2 calls each), as other load on the machine can only slow a window down; a single
+/// timed call when the warm-up alone took longer than `secs`.
 fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
     f();
+    let warm_up_secs = start.elapsed().as_secs_f64();
+    if warm_up_secs > secs {
+        // Slow enough (e.g. a software GPU at 4096 agents): one more timed call will do.
+        let start = Instant::now();
+        f();
+        return 1.0 / start.elapsed().as_secs_f64();
+    }
     let mut best = 0.0f64;
     for _ in 0..3 {
         let start = Instant::now();
