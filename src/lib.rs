@@ -18,6 +18,8 @@
 //!   optional kernels that sit beside their CPU twins).
 //! - [`io`]: NPY arrays in and out, with validation that turns bad input into clear errors.
 //! - [`gpu`]: getting a wgpu device natively (tests, CLI); the browser gets its own.
+//! - [`policy`]: the LSTM actor: safetensors weights with PyTorch names and a model card, the
+//!   CPU reference step and its batched WGSL twin, behind one [`policy::Policy`] interface.
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
 //! - `train` (native only): PPO with an LSTM actor on any batched environment, checkpoints.

@@ -4,9 +4,10 @@
 //! identical whatever the thread count: parallelism never changes an arithmetic order.
 
 /// Calls `f(row_idx, row)` for each chunk of `row_len` values in `out`.
-pub fn for_each_row<F>(out: &mut [f64], row_len: usize, f: F)
+pub fn for_each_row<T, F>(out: &mut [T], row_len: usize, f: F)
 where
-    F: Fn(usize, &mut [f64]) + Sync + Send,
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
 {
     #[cfg(not(target_arch = "wasm32"))]
     {

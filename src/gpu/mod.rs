@@ -93,7 +93,18 @@ pub async fn read_back(
     let mut encoder = device.create_command_encoder(&Default::default());
     record_copy(&mut encoder, &staging);
     queue.submit([encoder.finish()]);
-    let slice = staging.slice(..);
+    map_read(device, &staging, bytes).await
+}
+
+/// Maps the first `bytes` bytes of a `MAP_READ` buffer whose copies have been submitted, reads
+/// them as f32 and unmaps it again (so a staging buffer can be reused step after step).
+pub async fn map_read_f32(device: &wgpu::Device, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
+    Ok(bytemuck::pod_collect_to_vec(&map_read(device, staging, bytes).await?))
+}
+
+/// Maps the first `bytes` bytes of a `MAP_READ` buffer, copies them out and unmaps it.
+pub async fn map_read(device: &wgpu::Device, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, GpuError> {
+    let slice = staging.slice(..bytes);
     #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
     let (sender, mut receiver) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {

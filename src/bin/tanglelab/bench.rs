@@ -11,6 +11,8 @@ pub enum BenchCommand {
     Sim(super::bench_sim::BenchSimArgs),
     /// PPO training speed: rollout and update cost for 8–64 agents, 1 vs 2 threads.
     Train(super::bench_train::BenchTrainArgs),
+    /// Policy step throughput (agent-steps/s) on CPU and GPU against the machine's matmul bound.
+    Policy(super::bench_policy::PolicyBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -18,5 +20,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Analysis(args) => super::bench_analysis::run(args),
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Train(args) => super::bench_train::run(args),
+        BenchCommand::Policy(args) => super::bench_policy::run(args),
     }
 }

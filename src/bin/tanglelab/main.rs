@@ -10,6 +10,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_analysis;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_policy;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_train;
@@ -17,6 +19,8 @@ mod bench_train;
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod policy;
 #[cfg(not(target_arch = "wasm32"))]
 mod sim;
 #[cfg(not(target_arch = "wasm32"))]
@@ -46,6 +50,9 @@ mod cli {
         Train(super::train::TrainArgs),
         /// Evaluate a trained policy at fixed commanded speeds (speed, falls, gait).
         Eval(super::eval::EvalArgs),
+        /// LSTM policies: run on recorded observations, make random weights.
+        #[command(subcommand)]
+        Policy(super::policy::PolicyCommand),
         /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
@@ -57,6 +64,7 @@ mod cli {
             Command::Sim(command) => super::sim::run(command),
             Command::Train(args) => super::train::run(args),
             Command::Eval(args) => super::eval::run(args),
+            Command::Policy(command) => super::policy::run(command),
             Command::Bench(command) => super::bench::run(command),
         }
     }
