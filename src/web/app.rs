@@ -30,9 +30,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let fragment = format!("#{}", encode_fragment(&doc.get()));
         if current_fragment() != fragment && link_error.get_untracked().is_none() {
-            let _ = window()
-                .history()
-                .and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment)));
+            let _ = window().history().and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment)));
         }
     });
     // A link pasted into this tab replaces the document.

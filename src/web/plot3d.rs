@@ -95,19 +95,7 @@ impl GpuView {
             _ => "GPU",
         };
         let name = if info.name.is_empty() { String::from("browser adapter") } else { info.name.clone() };
-        Ok(Self {
-            instance,
-            canvas,
-            surface,
-            device,
-            queue,
-            config,
-            renderer,
-            backend: info.backend,
-            description: format!("{api} · {name}"),
-            segments: Vec::new(),
-            export: None,
-        })
+        Ok(Self { instance, canvas, surface, device, queue, config, renderer, backend: info.backend, description: format!("{api} · {name}"), segments: Vec::new(), export: None })
     }
 
     fn set_segments(&mut self, segments: &[Segment]) {
