@@ -6,8 +6,9 @@
 
 use anyhow::Context;
 use clap::Args;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use tanglelab::sim::scenario::{run_sinusoid, sinusoid_ctrl};
@@ -18,6 +19,8 @@ const MUJOCO_SCRIPT: &str = include_str!("bench_sim_mujoco.py");
 const WASM_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/bench_wasm.mjs");
 /// Control steps per timed round, natively and in wasm (1000 physics steps).
 const CONTROL_STEPS_PER_ROUND: usize = 250;
+/// Control steps from rest whose falls native and wasm both count before `--wasm` times anything.
+const CHECK_CONTROL_STEPS: usize = 10_000;
 
 #[derive(Args)]
 pub struct BenchSimArgs {
@@ -105,29 +108,67 @@ fn mujoco(seconds: f64, repeats: usize, python: &str) -> anyhow::Result<MujocoRa
     serde_json::from_slice(&output.stdout).context("unexpected output from the MuJoCo baseline")
 }
 
-/// What tests/e2e/bench_wasm.mjs prints.
-#[derive(serde::Deserialize)]
-struct WasmRate {
-    /// Physics steps/s, the best of the runs.
-    steps_per_sec: f64,
-    /// Falls in the last run.
-    resets: usize,
+/// tests/e2e/bench_wasm.mjs, running: the page loaded in headless Chromium, waiting for runs.
+struct WasmBench {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    /// "Chromium <major version>".
     browser: String,
+    /// Falls in `CHECK_CONTROL_STEPS` control steps from rest, in wasm.
+    check_resets: usize,
 }
 
-fn wasm(seconds: f64, repeats: usize) -> anyhow::Result<WasmRate> {
-    anyhow::ensure!(
-        Path::new(WASM_SCRIPT).is_file(),
-        "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
-    );
-    let output = Command::new("node")
-        .args([WASM_SCRIPT, &seconds.to_string(), &repeats.to_string()])
-        .output()
-        .context("cannot run node (needed by --wasm)")?;
-    if !output.status.success() {
-        anyhow::bail!("the wasm benchmark failed:\n{}", String::from_utf8_lossy(&output.stderr));
+#[derive(serde::Deserialize)]
+struct WasmReady {
+    browser: String,
+    check_resets: usize,
+}
+
+/// One timed wasm run.
+#[derive(serde::Deserialize)]
+struct WasmRun {
+    steps_per_sec: f64,
+    resets: usize,
+}
+
+impl WasmBench {
+    fn start() -> anyhow::Result<WasmBench> {
+        anyhow::ensure!(
+            Path::new(WASM_SCRIPT).is_file(),
+            "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
+        );
+        let mut child = Command::new("node")
+            .args([WASM_SCRIPT, &CHECK_CONTROL_STEPS.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot run node (needed by --wasm)")?;
+        let stdout = BufReader::new(child.stdout.take().context("no stdout from node")?);
+        let mut bench = WasmBench { child, stdout, browser: String::new(), check_resets: 0 };
+        let ready: WasmReady = bench.read()?;
+        (bench.browser, bench.check_resets) = (ready.browser, ready.check_resets);
+        Ok(bench)
     }
-    serde_json::from_slice(&output.stdout).context("unexpected output from the wasm benchmark")
+
+    fn read<T: serde::de::DeserializeOwned>(&mut self) -> anyhow::Result<T> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).context("reading from the wasm benchmark")?;
+        anyhow::ensure!(!line.is_empty(), "the wasm benchmark (tests/e2e/bench_wasm.mjs) stopped; see its error above");
+        serde_json::from_str(&line).with_context(|| format!("unexpected output from the wasm benchmark: {line}"))
+    }
+
+    fn run(&mut self, seconds: f64) -> anyhow::Result<WasmRun> {
+        let stdin = self.child.stdin.as_mut().context("no stdin to node")?;
+        writeln!(stdin, "{seconds}").context("writing to the wasm benchmark")?;
+        self.read()
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "the wasm benchmark failed ({status})");
+        Ok(())
+    }
 }
 
 pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
@@ -148,12 +189,28 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
         Ok(best)
     };
     let mut resets = 0;
-    let single = best(&mut || {
+    let mut single_run = || -> anyhow::Result<f64> {
         let (rate, falls) = ours_single_thread(args.seconds)?;
         resets = falls;
         Ok(rate)
-    })?;
-    let wasm = if args.wasm { Some(wasm(args.seconds, args.repeats)?) } else { None };
+    };
+    // With --wasm, native and wasm runs alternate, so both see the same phases of other load.
+    let (single, wasm) = if args.wasm {
+        let mut bench = WasmBench::start()?;
+        let (mut single, mut wasm, mut pair_ratios) = (0.0f64, 0.0f64, Vec::new());
+        let mut wasm_resets = 0;
+        for _ in 0..args.repeats {
+            let native = single_run()?;
+            let run = bench.run(args.seconds)?;
+            (single, wasm, wasm_resets) = (single.max(native), wasm.max(run.steps_per_sec), run.resets);
+            pair_ratios.push(run.steps_per_sec / native);
+        }
+        let (browser, check_resets) = (bench.browser.clone(), bench.check_resets);
+        bench.finish()?;
+        (single, Some((wasm, wasm_resets, pair_ratios, browser, check_resets)))
+    } else {
+        (best(&mut single_run)?, None)
+    };
     let batched_one = best(&mut || ours_batched(args.seconds, args.agents, 1))?;
     let batched_all = best(&mut || ours_batched(args.seconds, args.agents, threads))?;
     println!(
@@ -168,12 +225,25 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     row("tanglelab sim::step, semi-implicit Euler, 1 thread", single);
     row(&format!("tanglelab Walker2dBatch, {} agents, 1 thread", args.agents), batched_one);
     row(&format!("tanglelab Walker2dBatch, {} agents, {threads} threads", args.agents), batched_all);
-    if let Some(wasm) = wasm {
-        row(&format!("tanglelab sim::step, wasm in {}, 1 thread", wasm.browser), wasm.steps_per_sec);
+    if let Some((wasm, wasm_resets, pair_ratios, browser, check_resets)) = wasm {
+        row(&format!("tanglelab sim::step, wasm in {browser}, 1 thread"), wasm);
+        let pairs: Vec<String> = pair_ratios.iter().map(|r| format!("{r:.2}")).collect();
         println!(
-            "wasm / native, 1 thread, same scenario: {:.2} (target ≥ 0.6; {} falls in the last wasm run)",
-            wasm.steps_per_sec / single,
-            wasm.resets
+            "wasm / native, 1 thread, same scenario: {:.2} best/best (target ≥ 0.6); back-to-back runs: {} \
+             ({wasm_resets} falls in the last wasm run)",
+            wasm / single,
+            pairs.join(", ")
+        );
+        let model = walker2d::model();
+        let native = run_sinusoid(&model, &mut Data::new(&model), CHECK_CONTROL_STEPS)?;
+        println!(
+            "same work: {} falls natively, {check_resets} in wasm, in {CHECK_CONTROL_STEPS} control steps from rest{}",
+            native.resets,
+            if native.resets == check_resets {
+                ""
+            } else {
+                " (they differ: the two builds' sin may round differently)"
+            }
         );
     }
     Ok(())
