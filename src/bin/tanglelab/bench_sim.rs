@@ -124,6 +124,18 @@ struct WasmReady {
     check_resets: usize,
 }
 
+/// The wasm measurements, alternated with native ones.
+struct WasmResult {
+    /// Best physics steps/s.
+    steps_per_sec: f64,
+    /// Falls in the last run.
+    resets: usize,
+    /// wasm / native steps/s of each back-to-back pair of runs.
+    pair_ratios: Vec<f64>,
+    browser: String,
+    check_resets: usize,
+}
+
 /// One timed wasm run.
 #[derive(serde::Deserialize)]
 struct WasmRun {
@@ -197,17 +209,24 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     // With --wasm, native and wasm runs alternate, so both see the same phases of other load.
     let (single, wasm) = if args.wasm {
         let mut bench = WasmBench::start()?;
-        let (mut single, mut wasm, mut pair_ratios) = (0.0f64, 0.0f64, Vec::new());
-        let mut wasm_resets = 0;
+        let mut single = 0.0f64;
+        let mut wasm = WasmResult {
+            steps_per_sec: 0.0,
+            resets: 0,
+            pair_ratios: Vec::new(),
+            browser: bench.browser.clone(),
+            check_resets: bench.check_resets,
+        };
         for _ in 0..args.repeats {
             let native = single_run()?;
             let run = bench.run(args.seconds)?;
-            (single, wasm, wasm_resets) = (single.max(native), wasm.max(run.steps_per_sec), run.resets);
-            pair_ratios.push(run.steps_per_sec / native);
+            single = single.max(native);
+            wasm.steps_per_sec = wasm.steps_per_sec.max(run.steps_per_sec);
+            wasm.resets = run.resets;
+            wasm.pair_ratios.push(run.steps_per_sec / native);
         }
-        let (browser, check_resets) = (bench.browser.clone(), bench.check_resets);
         bench.finish()?;
-        (single, Some((wasm, wasm_resets, pair_ratios, browser, check_resets)))
+        (single, Some(wasm))
     } else {
         (best(&mut single_run)?, None)
     };
@@ -225,21 +244,23 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     row("tanglelab sim::step, semi-implicit Euler, 1 thread", single);
     row(&format!("tanglelab Walker2dBatch, {} agents, 1 thread", args.agents), batched_one);
     row(&format!("tanglelab Walker2dBatch, {} agents, {threads} threads", args.agents), batched_all);
-    if let Some((wasm, wasm_resets, pair_ratios, browser, check_resets)) = wasm {
-        row(&format!("tanglelab sim::step, wasm in {browser}, 1 thread"), wasm);
-        let pairs: Vec<String> = pair_ratios.iter().map(|r| format!("{r:.2}")).collect();
+    if let Some(wasm) = wasm {
+        row(&format!("tanglelab sim::step, wasm in {}, 1 thread", wasm.browser), wasm.steps_per_sec);
+        let pairs: Vec<String> = wasm.pair_ratios.iter().map(|r| format!("{r:.2}")).collect();
         println!(
             "wasm / native, 1 thread, same scenario: {:.2} best/best (target ≥ 0.6); back-to-back runs: {} \
-             ({wasm_resets} falls in the last wasm run)",
-            wasm / single,
-            pairs.join(", ")
+             ({} falls in the last wasm run)",
+            wasm.steps_per_sec / single,
+            pairs.join(", "),
+            wasm.resets
         );
         let model = walker2d::model();
         let native = run_sinusoid(&model, &mut Data::new(&model), CHECK_CONTROL_STEPS)?;
         println!(
-            "same work: {} falls natively, {check_resets} in wasm, in {CHECK_CONTROL_STEPS} control steps from rest{}",
+            "same work: {} falls natively, {} in wasm, in {CHECK_CONTROL_STEPS} control steps from rest{}",
             native.resets,
-            if native.resets == check_resets {
+            wasm.check_resets,
+            if native.resets == wasm.check_resets {
                 ""
             } else {
                 " (they differ: the two builds' sin may round differently)"
