@@ -54,6 +54,13 @@ const OBS_VELOCITY_CLIP: f64 = 10.0;
 const HEALTHY_Z: (f64, f64) = (0.8, 2.0);
 const HEALTHY_ANGLE: (f64, f64) = (-1.0, 1.0);
 
+/// Gymnasium's health check on a walker's `(nq)` qpos: torso height (qpos[1]) inside
+/// `HEALTHY_Z` and torso angle (qpos[2], rad) inside `HEALTHY_ANGLE`, bounds excluded.
+pub(crate) fn is_healthy(qpos: &[f64]) -> bool {
+    let (z, angle) = (qpos[1], qpos[2]);
+    HEALTHY_Z.0 < z && z < HEALTHY_Z.1 && HEALTHY_ANGLE.0 < angle && angle < HEALTHY_ANGLE.1
+}
+
 /// Weights of the reward terms (see the module documentation for the formula).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RewardWeights {
@@ -337,8 +344,7 @@ impl Agent {
             }
         }
         let feet = if self.done.is_done() { [false; 2] } else { feet_on_ground(shared, &mut self.data) };
-        let (z, angle) = (self.data.qpos[1], self.data.qpos[2]);
-        let healthy = HEALTHY_Z.0 < z && z < HEALTHY_Z.1 && HEALTHY_ANGLE.0 < angle && angle < HEALTHY_ANGLE.1;
+        let healthy = is_healthy(&self.data.qpos);
         if !self.done.is_done() && !healthy {
             self.done = Done::Terminated(TerminationReason::Fell);
         }

@@ -25,6 +25,9 @@
 //! solved by projected Gauss–Seidel: close to, not identical with, MuJoCo's solver (which uses a
 //! pyramidal cone and Newton's method); tests/sim_walker2d_contact.rs measures how close.
 //!
+//! [`scenario`] is the simulator benchmark's workload (sinusoidal torques, reset on fall), here
+//! so that the native benchmark and the browser's wasm run the same code.
+//!
 //! Architecture invariant: `sim` does no IO and knows nothing of the policy, wgpu or the page.
 
 pub mod batch;
@@ -39,6 +42,7 @@ pub mod kinematics;
 pub mod limits;
 pub mod mjcf;
 pub mod model;
+pub mod scenario;
 pub mod spatial;
 pub mod walker2d;
 

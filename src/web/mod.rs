@@ -3,9 +3,11 @@
 //!
 //! - [`app`]: the notebook page, the document signal, permalinks in the URL fragment;
 //! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse;
-//! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve).
+//! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
+//! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
+pub mod bench_exports;
 mod lissajous_cell;
 mod plot3d;
 

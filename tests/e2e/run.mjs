@@ -1,33 +1,16 @@
 // Browser end-to-end tests of the notebook: serves ../../dist on 127.0.0.1, drives Debian's
 // Chromium (SwiftShader WebGPU) with playwright-core, and fails on any console error.
 // Usage: node run.mjs   (after `trunk build --release --offline`)
-import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { serve, launch } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../../dist');
 const artifacts = path.join(here, 'artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
-
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
-
-function serve() {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    let file = path.join(dist, decodeURIComponent(url.pathname));
-    if (!file.startsWith(dist)) { res.writeHead(403).end(); return; }
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    if (!fs.existsSync(file)) { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 /** Fraction of pixels that differ from the top-left (background) pixel, and distinct colours. */
 function pixelStats(pngBuffer) {
@@ -58,13 +41,6 @@ async function test(name, fn) {
 
 const server = await serve();
 const base = `http://127.0.0.1:${server.address().port}/`;
-const QUIET = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic'];
-const launch = (extraArgs) => chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [...QUIET, ...extraArgs],
-});
 let browser = await launch(['--enable-unsafe-webgpu']);
 
 /** A fresh page that records console errors and uncaught exceptions. */

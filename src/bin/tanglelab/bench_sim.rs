@@ -1,15 +1,26 @@
 //! `tanglelab bench sim`: Walker2D physics steps per second, ours vs MuJoCo measured in the same
 //! run (Python `mujoco`, `mj_step(m, d, nstep=4)`), on one scenario: sinusoidal torques on all six
-//! motors (so the feet hit the ground), reset on fall. Release builds only.
+//! motors (so the feet hit the ground), reset on fall (`sim::scenario`). With `--wasm`, also the
+//! same scenario compiled to wasm in the page, timed in headless Chromium by
+//! tests/e2e/bench_wasm.mjs, and the wasm/native ratio. Release builds only.
 
 use anyhow::Context;
 use clap::Args;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use tanglelab::sim::{step, walker2d, Data, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::sim::scenario::{run_sinusoid, sinusoid_ctrl};
+use tanglelab::sim::{walker2d, Data, Walker2dBatch, Walker2dEnvConfig};
 
 const MUJOCO_SCRIPT: &str = include_str!("bench_sim_mujoco.py");
+/// Serves dist/, opens the page in headless Chromium and times the exported scenario.
+const WASM_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/bench_wasm.mjs");
+/// Control steps per timed round, natively and in wasm (1000 physics steps).
+const CONTROL_STEPS_PER_ROUND: usize = 250;
+/// Control steps from rest whose falls native and wasm both count before `--wasm` times anything.
+const CHECK_CONTROL_STEPS: usize = 10_000;
 
 #[derive(Args)]
 pub struct BenchSimArgs {
@@ -25,23 +36,21 @@ pub struct BenchSimArgs {
     /// Python interpreter with `mujoco` and `gymnasium`.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Also time the scenario compiled to wasm, in headless Chromium, and print the wasm/native
+    /// ratio. Needs `trunk build --release --offline` first, node, and tests/e2e's npm packages.
+    #[arg(long)]
+    wasm: bool,
 }
 
-/// The scenario's control at time `t_secs` for motor `u`.
-fn ctrl(t_secs: f64, u: usize) -> f64 {
-    0.8 * (std::f64::consts::TAU * 2.0 * t_secs + u as f64).sin()
-}
-
-/// Runs `round` (which does `steps_per_round` physics steps) until `seconds` have passed.
-fn rate(seconds: f64, steps_per_round: usize, mut round: impl FnMut()) -> f64 {
+/// Runs `round` (which returns the physics steps it did) until `seconds` have passed.
+fn rate(seconds: f64, mut round: impl FnMut() -> anyhow::Result<usize>) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut steps = 0usize;
     loop {
-        round();
-        steps += steps_per_round;
+        steps += round()?;
         let elapsed = start.elapsed().as_secs_f64();
         if elapsed >= seconds {
-            return steps as f64 / elapsed;
+            return Ok(steps as f64 / elapsed);
         }
     }
 }
@@ -50,29 +59,13 @@ fn ours_single_thread(seconds: f64) -> anyhow::Result<(f64, usize)> {
     let model = walker2d::model();
     let mut data = Data::new(&model);
     let mut resets = 0;
-    let mut failure = None;
-    let steps_per_second = rate(seconds, 1000, || {
-        for _ in 0..250 {
-            let t = data.time_secs;
-            for u in 0..6 {
-                data.ctrl[u] = ctrl(t, u);
-            }
-            for _ in 0..walker2d::FRAME_SKIP {
-                if let Err(e) = step(&model, &mut data) {
-                    failure = Some(e);
-                }
-            }
-            let (z, angle) = (data.qpos[1], data.qpos[2]);
-            if !(0.8 < z && z < 2.0 && -1.0 < angle && angle < 1.0) {
-                data.reset(&model);
-                resets += 1;
-            }
-        }
-    });
-    match failure {
-        Some(e) => Err(e).context("our simulator failed in the benchmark scenario"),
-        None => Ok((steps_per_second, resets)),
-    }
+    let steps_per_second = rate(seconds, || {
+        let counts = run_sinusoid(&model, &mut data, CONTROL_STEPS_PER_ROUND)
+            .context("our simulator failed in the benchmark scenario")?;
+        resets += counts.resets;
+        Ok(counts.physics_steps)
+    })?;
+    Ok((steps_per_second, resets))
 }
 
 fn ours_batched(seconds: f64, n_agents: usize, threads: usize) -> anyhow::Result<f64> {
@@ -82,18 +75,19 @@ fn ours_batched(seconds: f64, n_agents: usize, threads: usize) -> anyhow::Result
     let dt_control = walker2d::FRAME_SKIP as f64 * batch.model().opt.timestep_secs;
     let mut actions = vec![0.0f32; n_agents * 6];
     let mut control_step = 0usize;
-    Ok(pool.install(|| {
-        rate(seconds, 25 * n_agents * walker2d::FRAME_SKIP, || {
+    pool.install(|| {
+        rate(seconds, || {
             for _ in 0..25 {
                 let t = control_step as f64 * dt_control;
                 for (k, a) in actions.iter_mut().enumerate() {
-                    *a = ctrl(t, k % 6) as f32;
+                    *a = sinusoid_ctrl(t, k % 6) as f32;
                 }
                 batch.step(&actions);
                 control_step += 1;
             }
+            Ok(25 * n_agents * walker2d::FRAME_SKIP)
         })
-    }))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -114,6 +108,81 @@ fn mujoco(seconds: f64, repeats: usize, python: &str) -> anyhow::Result<MujocoRa
     serde_json::from_slice(&output.stdout).context("unexpected output from the MuJoCo baseline")
 }
 
+/// tests/e2e/bench_wasm.mjs, running: the page loaded in headless Chromium, waiting for runs.
+struct WasmBench {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    /// "Chromium <major version>".
+    browser: String,
+    /// Falls in `CHECK_CONTROL_STEPS` control steps from rest, in wasm.
+    check_resets: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct WasmReady {
+    browser: String,
+    check_resets: usize,
+}
+
+/// The wasm measurements, alternated with native ones.
+struct WasmResult {
+    /// Best physics steps/s.
+    steps_per_sec: f64,
+    /// Falls in the last run.
+    resets: usize,
+    /// wasm / native steps/s of each back-to-back pair of runs.
+    pair_ratios: Vec<f64>,
+    browser: String,
+    check_resets: usize,
+}
+
+/// One timed wasm run.
+#[derive(serde::Deserialize)]
+struct WasmRun {
+    steps_per_sec: f64,
+    resets: usize,
+}
+
+impl WasmBench {
+    fn start() -> anyhow::Result<WasmBench> {
+        anyhow::ensure!(
+            Path::new(WASM_SCRIPT).is_file(),
+            "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
+        );
+        let mut child = Command::new("node")
+            .args([WASM_SCRIPT, &CHECK_CONTROL_STEPS.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot run node (needed by --wasm)")?;
+        let stdout = BufReader::new(child.stdout.take().context("no stdout from node")?);
+        let mut bench = WasmBench { child, stdout, browser: String::new(), check_resets: 0 };
+        let ready: WasmReady = bench.read()?;
+        (bench.browser, bench.check_resets) = (ready.browser, ready.check_resets);
+        Ok(bench)
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(&mut self) -> anyhow::Result<T> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).context("reading from the wasm benchmark")?;
+        anyhow::ensure!(!line.is_empty(), "the wasm benchmark (tests/e2e/bench_wasm.mjs) stopped; see its error above");
+        serde_json::from_str(&line).with_context(|| format!("unexpected output from the wasm benchmark: {line}"))
+    }
+
+    fn run(&mut self, seconds: f64) -> anyhow::Result<WasmRun> {
+        let stdin = self.child.stdin.as_mut().context("no stdin to node")?;
+        writeln!(stdin, "{seconds}").context("writing to the wasm benchmark")?;
+        self.read()
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "the wasm benchmark failed ({status})");
+        Ok(())
+    }
+}
+
 pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; benchmark with `cargo run --release -- bench sim`");
@@ -132,11 +201,35 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
         Ok(best)
     };
     let mut resets = 0;
-    let single = best(&mut || {
+    let mut single_run = || -> anyhow::Result<f64> {
         let (rate, falls) = ours_single_thread(args.seconds)?;
         resets = falls;
         Ok(rate)
-    })?;
+    };
+    // With --wasm, native and wasm runs alternate, so both see the same phases of other load.
+    let (single, wasm) = if args.wasm {
+        let mut bench = WasmBench::start()?;
+        let mut single = 0.0f64;
+        let mut wasm = WasmResult {
+            steps_per_sec: 0.0,
+            resets: 0,
+            pair_ratios: Vec::new(),
+            browser: bench.browser.clone(),
+            check_resets: bench.check_resets,
+        };
+        for _ in 0..args.repeats {
+            let native = single_run()?;
+            let run = bench.run(args.seconds)?;
+            single = single.max(native);
+            wasm.steps_per_sec = wasm.steps_per_sec.max(run.steps_per_sec);
+            wasm.resets = run.resets;
+            wasm.pair_ratios.push(run.steps_per_sec / native);
+        }
+        bench.finish()?;
+        (single, Some(wasm))
+    } else {
+        (best(&mut single_run)?, None)
+    };
     let batched_one = best(&mut || ours_batched(args.seconds, args.agents, 1))?;
     let batched_all = best(&mut || ours_batched(args.seconds, args.agents, threads))?;
     println!(
@@ -151,5 +244,28 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     row("tanglelab sim::step, semi-implicit Euler, 1 thread", single);
     row(&format!("tanglelab Walker2dBatch, {} agents, 1 thread", args.agents), batched_one);
     row(&format!("tanglelab Walker2dBatch, {} agents, {threads} threads", args.agents), batched_all);
+    if let Some(wasm) = wasm {
+        row(&format!("tanglelab sim::step, wasm in {}, 1 thread", wasm.browser), wasm.steps_per_sec);
+        let pairs: Vec<String> = wasm.pair_ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "wasm / native, 1 thread, same scenario: {:.2} best/best (target ≥ 0.6); back-to-back runs: {} \
+             ({} falls in the last wasm run)",
+            wasm.steps_per_sec / single,
+            pairs.join(", "),
+            wasm.resets
+        );
+        let model = walker2d::model();
+        let native = run_sinusoid(&model, &mut Data::new(&model), CHECK_CONTROL_STEPS)?;
+        println!(
+            "same work: {} falls natively, {} in wasm, in {CHECK_CONTROL_STEPS} control steps from rest{}",
+            native.resets,
+            wasm.check_resets,
+            if native.resets == wasm.check_resets {
+                ""
+            } else {
+                " (they differ: the two builds' sin may round differently)"
+            }
+        );
+    }
     Ok(())
 }

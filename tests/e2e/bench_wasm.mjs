@@ -1,0 +1,75 @@
+// The wasm half of `tanglelab bench sim --wasm` (a benchmark, not a test): serves ../../dist on
+// 127.0.0.1, opens the page in headless Chromium with no GPU API (so only the benchmark runs),
+// and times the simulator scenario that the page exports as `wasmBindings.SimBenchScenario`
+// (src/web/bench_exports.rs; the same Rust code the native benchmark times) with
+// performance.now(): a fresh agent at rest, rounds of 250 control steps until the time is up.
+//
+// Driven line by line so the caller can interleave native and wasm runs on a busy machine:
+// prints {"ready": true, "browser", "check_resets"} once loaded (check_resets: falls in
+// `check_steps` control steps from rest, so the caller can see that wasm did the same work), then
+// for each line "<seconds>" on stdin one timed run {"steps_per_sec", "resets"}; exits at EOF.
+// Usage: node bench_wasm.mjs [check_steps=10000]   (after `trunk build --release --offline`)
+// By hand: echo 1 | node tests/e2e/bench_wasm.mjs
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { dist, serve, launch } from './browser.mjs';
+
+const checkSteps = Number(process.argv[2] ?? 10000);
+if (!(Number.isInteger(checkSteps) && checkSteps >= 0)) {
+  console.error('usage: node bench_wasm.mjs [check_steps ≥ 0]');
+  process.exit(2);
+}
+if (!fs.existsSync(path.join(dist, 'index.html'))) {
+  console.error(`no page in ${dist}: run \`trunk build --release --offline\` first`);
+  process.exit(1);
+}
+
+const server = await serve();
+const browser = await launch(['--disable-3d-apis', '--disable-webgl']);
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  // The page's own start-up work (the first cell's analysis) is done once its result is shown.
+  await page.waitForSelector('#q-max', { timeout: 60_000 });
+  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  const exported = await page.evaluate(() => typeof window.wasmBindings.SimBenchScenario === 'function');
+  if (!exported) {
+    throw new Error('the page in dist/ does not export SimBenchScenario: rebuild it with `trunk build --release --offline`');
+  }
+  const checkResets = await page.evaluate((n) => {
+    const scenario = new window.wasmBindings.SimBenchScenario();
+    const { resets } = scenario.run(n);
+    scenario.free();
+    return resets;
+  }, checkSteps);
+  console.log(JSON.stringify({ ready: true, browser: `Chromium ${browser.version().split('.')[0]}`, check_resets: checkResets }));
+
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const seconds = Number(line);
+    if (!(seconds > 0)) throw new Error(`expected seconds > 0 on stdin, got "${line}"`);
+    const run = await page.evaluate((seconds) => {
+      const scenario = new window.wasmBindings.SimBenchScenario();
+      let steps = 0;
+      let resets = 0;
+      const start = performance.now();
+      for (;;) {
+        const counts = scenario.run(250);
+        steps += counts.physics_steps;
+        resets += counts.resets;
+        const elapsedSecs = (performance.now() - start) / 1000;
+        if (elapsedSecs >= seconds) {
+          scenario.free();
+          return { steps_per_sec: steps / elapsedSecs, resets };
+        }
+      }
+    }, seconds);
+    if (errors.length) throw new Error(`errors in the page: ${errors.join('; ')}`);
+    console.log(JSON.stringify(run));
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
