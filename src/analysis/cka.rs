@@ -148,26 +148,14 @@ mod tests {
     use super::*;
     use ndarray::array;
     use proptest::prelude::*;
-    use rand::{Rng, SeedableRng};
+
 
     fn random(n: usize, d: usize, seed: u64) -> Array2<f64> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        Array2::from_shape_fn((n, d), |_| rng.random_range(-1.0..1.0))
+        crate::analysis::test_util::random_matrix(n, d, seed)
     }
 
-    /// A random orthogonal matrix by Gram–Schmidt on random columns.
     fn orthogonal(d: usize, seed: u64) -> Array2<f64> {
-        let mut q = random(d, d, seed);
-        for c in 0..d {
-            for p in 0..c {
-                let proj = q.column(p).dot(&q.column(c));
-                let prev = q.column(p).to_owned();
-                q.column_mut(c).scaled_add(-proj, &prev);
-            }
-            let norm = q.column(c).dot(&q.column(c)).sqrt();
-            q.column_mut(c).mapv_inplace(|v| v / norm);
-        }
-        q
+        crate::analysis::test_util::random_orthogonal(d, seed)
     }
 
     #[test]

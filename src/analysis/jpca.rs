@@ -273,17 +273,7 @@ mod tests {
     /// Three rotations (ω = 0.05, 0.03, 0.01 rad/sample; amplitudes 3, 2, 1) in 6 dims, mixed by
     /// a random orthogonal matrix; four conditions a quarter turn apart (cross-condition mean 0).
     fn rotations(n_samples: usize) -> (Array3<f64>, Array2<f64>) {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let mut q: Array2<f64> = Array2::from_shape_fn((6, 6), |_| rng.random_range(-1.0..1.0));
-        for c in 0..6 {
-            for p in 0..c {
-                let proj = q.column(p).dot(&q.column(c));
-                let prev = q.column(p).to_owned();
-                q.column_mut(c).scaled_add(-proj, &prev);
-            }
-            let norm = q.column(c).dot(&q.column(c)).sqrt();
-            q.column_mut(c).mapv_inplace(|v| v / norm);
-        }
+        let q = crate::analysis::test_util::random_orthogonal(6, 11);
         let (omegas, amps) = ([0.05, 0.03, 0.01], [3.0, 2.0, 1.0]);
         let latent = Array3::from_shape_fn((4, n_samples, 6), |(c, t, d)| {
             let plane = d / 2;

@@ -16,6 +16,8 @@ pub mod speed_axis;
 pub mod spline;
 pub mod tangling;
 pub mod tangling_gpu;
+#[cfg(test)]
+pub(crate) mod test_util;
 pub mod tsne;
 
 pub use tangling::{tangling, TanglingConfig, TanglingError};
