@@ -41,20 +41,36 @@ fn matches_numpy_on_conditions_and_single_trajectories() {
     let (p3, p2) = (dir.path().join("x3.npy"), dir.path().join("x2.npy"));
     write_npy(&p3, &x3).unwrap();
     write_npy(&p2, &x2).unwrap();
-    let cases: [(&Path, &[&str], &str, bool, &str, bool); 3] = [
-        (&p3, &["--dt", "0.02"], "0.02", false, "0.1", true),
-        (&p3, &["--cyclic", "--eps-frac", "0.3", "--no-zscore"], "1", true, "0.3", false),
-        (&p2, &["--cyclic"], "1", true, "0.1", true),
+    /// CLI flags and the same settings spelled for the oracle.
+    struct Case<'a> {
+        input: &'a Path,
+        flags: &'a [&'a str],
+        dt: &'a str,
+        cyclic: bool,
+        eps: &'a str,
+        zscore: bool,
+    }
+    let cases = [
+        Case { input: &p3, flags: &["--dt", "0.02"], dt: "0.02", cyclic: false, eps: "0.1", zscore: true },
+        Case {
+            input: &p3,
+            flags: &["--cyclic", "--eps-frac", "0.3", "--no-zscore"],
+            dt: "1",
+            cyclic: true,
+            eps: "0.3",
+            zscore: false,
+        },
+        Case { input: &p2, flags: &["--cyclic"], dt: "1", cyclic: true, eps: "0.1", zscore: true },
     ];
-    for (case_idx, (input, flags, dt, cyclic, eps, zscore)) in cases.into_iter().enumerate() {
+    for (case_idx, case) in cases.iter().enumerate() {
         let ours_path = dir.path().join(format!("ours{case_idx}.npy"));
         let numpy_path = dir.path().join(format!("numpy{case_idx}.npy"));
         let mut args =
-            vec!["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", ours_path.to_str().unwrap()];
-        args.extend_from_slice(flags);
+            vec!["analyze", "tangling", "--input", case.input.to_str().unwrap(), "--out", ours_path.to_str().unwrap()];
+        args.extend_from_slice(case.flags);
         let out = tanglelab(&args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        oracle(input, &numpy_path, dt, cyclic, eps, zscore);
+        oracle(case.input, &numpy_path, case.dt, case.cyclic, case.eps, case.zscore);
         let ours: ArrayD<f64> = read_npy(&ours_path).unwrap();
         let reference: ArrayD<f64> = read_npy(&numpy_path).unwrap();
         assert_close(&ours, &reference);

@@ -149,7 +149,6 @@ mod tests {
     use ndarray::array;
     use proptest::prelude::*;
 
-
     fn random(n: usize, d: usize, seed: u64) -> Array2<f64> {
         crate::analysis::test_util::random_matrix(n, d, seed)
     }
