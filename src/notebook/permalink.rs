@@ -98,7 +98,8 @@ mod tests {
     #[test]
     fn policy_cell_parameters_travel_in_the_link() {
         use crate::notebook::{NetSize, PolicyBackends, PolicyCell};
-        let policy = PolicyCell { n_agents: 8, n_steps: 20, net: NetSize::Small, seed: 42, backends: PolicyBackends::Cpu };
+        let policy =
+            PolicyCell { n_agents: 8, n_steps: 20, net: NetSize::Small, seed: 42, backends: PolicyBackends::Cpu };
         let doc = NotebookDoc { policy: policy.clone(), ..Default::default() };
         check(&encode_fragment(&doc), Ok(Some(doc)));
         let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
@@ -108,10 +109,16 @@ mod tests {
         // Missing fields take their defaults; the names are the documented ones.
         let partial = enc(r#"{"version":1,"policy":{"n_agents":8,"net":"small","backends":"gpu"}}"#);
         let got = decode_fragment(&partial).unwrap().unwrap().policy;
-        assert_eq!(got, PolicyCell { n_agents: 8, net: NetSize::Small, backends: PolicyBackends::Gpu, ..Default::default() });
+        assert_eq!(
+            got,
+            PolicyCell { n_agents: 8, net: NetSize::Small, backends: PolicyBackends::Gpu, ..Default::default() }
+        );
         for bad in [r#"{"version":1,"policy":{"n_agents":0}}"#, r#"{"version":1,"policy":{"n_steps":100000}}"#] {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }
-        assert!(matches!(decode_fragment(&enc(r#"{"version":1,"policy":{"net":"huge"}}"#)), Err(PermalinkError::Json(_))));
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":1,"policy":{"net":"huge"}}"#)),
+            Err(PermalinkError::Json(_))
+        ));
     }
 }

@@ -5,8 +5,11 @@
 //!
 //! The work goes in chunks of about [`compare::CHUNK_AGENT_STEPS`] agent-steps with a yield to
 //! the event loop between them, so the page stays responsive, shows progress and can cancel.
-//! The GPU device is the cell's own, from a WebGPU-only instance, kept for the page's life (in
-//! headless Chromium a device that presented to a canvas cannot map buffers). Numerics live in
+//! The GPU device is the cell's own, from a WebGPU-only instance (in headless Chromium a device
+//! that presented to a canvas cannot map buffers), opened at the first Run and kept with its
+//! instance and adapter. A device opened while the page starts was lost at once in headless
+//! Chromium ("Device was destroyed", no `destroy()` call; cause not found), hence the late open;
+//! a lost device is forgotten and the next Run opens another. Numerics live in
 //! `policy::compare`; this file only calls the policy API and formats.
 
 use std::rc::Rc;
@@ -43,8 +46,21 @@ struct RunReport {
     notes: Vec<String>,
 }
 
+/// The cell's WebGPU device, with the instance it came from: dropping the instance in the
+/// browser invalidates the device ("A valid external Instance reference no longer exists").
+struct CellGpu {
+    _instance: wgpu::Instance,
+    _adapter: wgpu::Adapter,
+    ctx: GpuContext,
+}
+
+thread_local! {
+    /// The cell's device, opened at the first Run that wants the GPU and kept for later runs.
+    static CELL_GPU: std::cell::RefCell<Option<Rc<CellGpu>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// A WebGPU device of the cell's own (never GL: the two backends are never in one instance).
-async fn open_webgpu() -> Result<GpuContext, String> {
+async fn open_webgpu() -> Result<CellGpu, String> {
     if !wgpu::util::is_browser_webgpu_supported().await {
         return Err("this browser does not offer WebGPU".into());
     }
@@ -55,12 +71,27 @@ async fn open_webgpu() -> Result<GpuContext, String> {
         .request_adapter(&wgpu::RequestAdapterOptions::default())
         .await
         .map_err(|e| format!("no WebGPU adapter ({e})"))?;
-    let ctx = GpuContext::from_adapter(&adapter).await.map_err(|e| e.to_string())?;
+    // WebGPU's default limits (256 MiB buffers) are enough for 1024 agents of the paper's policy.
+    let required_limits = wgpu::Limits::default();
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some("tanglelab policy cell"),
+            required_limits,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("could not open the WebGPU device ({e})"))?;
+    // A lost device is forgotten, so the next Run opens a fresh one.
+    device.set_device_lost_callback(|_reason, _message| {
+        CELL_GPU.with(|slot| slot.borrow_mut().take());
+    });
+    let ctx = GpuContext { device, queue, adapter_info: adapter.get_info() };
+    let adapter_kept = adapter;
     // Validation errors must be seen (and fail the browser tests), not swallowed.
     ctx.device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
         web_sys::console::error_1(&format!("WebGPU error in the policy cell: {error}").into());
     }));
-    Ok(ctx)
+    Ok(CellGpu { _instance: instance, _adapter: adapter_kept, ctx })
 }
 
 fn describe(ctx: &GpuContext) -> String {
@@ -80,7 +111,7 @@ fn now_ms() -> f64 {
 /// chunks. Errors end the run with what was measured so far and a note.
 async fn run(
     cell: PolicyCell,
-    gpu: Option<Rc<GpuContext>>,
+    gpu: Option<Rc<CellGpu>>,
     gpu_unavailable: Option<String>,
     progress: RwSignal<usize>,
     cancel: RwSignal<bool>,
@@ -100,7 +131,7 @@ async fn run(
     let mut gpu_policy = None;
     if want_gpu {
         match &gpu {
-            Some(ctx) => match GpuPolicy::new(ctx, &weights, n) {
+            Some(g) => match GpuPolicy::new(&g.ctx, &weights, n) {
                 Ok(p) => gpu_policy = Some(Policy::Gpu(p)),
                 Err(e) => report.notes.push(format!("WebGPU could not run this policy: {e}")),
             },
@@ -187,7 +218,6 @@ fn fmt_diff(v: Option<f32>) -> String {
 #[component]
 pub fn PolicyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let cell = Memo::new(move |_| doc.get().policy);
-    let gpu: StoredValue<Option<Rc<GpuContext>>, LocalStorage> = StoredValue::new_local(None);
     let gpu_status = RwSignal::new(GpuStatus::Probing);
     let running = RwSignal::new(false);
     let cancel = RwSignal::new(false);
@@ -196,13 +226,13 @@ pub fn PolicyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let report = RwSignal::new(None::<RunReport>);
     let input_note = RwSignal::new(None::<String>);
 
+    // Only a probe here: the device itself is opened at the first Run (one opened while the
+    // page starts was destroyed by headless Chromium soon after, "Device was destroyed").
     spawn_local(async move {
-        match open_webgpu().await {
-            Ok(ctx) => {
-                gpu_status.set(GpuStatus::Ready(describe(&ctx)));
-                gpu.set_value(Some(Rc::new(ctx)));
-            }
-            Err(e) => gpu_status.set(GpuStatus::Unavailable(e)),
+        if wgpu::util::is_browser_webgpu_supported().await {
+            gpu_status.set(GpuStatus::Ready("WebGPU available".into()));
+        } else {
+            gpu_status.set(GpuStatus::Unavailable("this browser does not offer WebGPU".into()));
         }
     });
 
@@ -211,16 +241,28 @@ pub fn PolicyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             return;
         }
         let params = cell.get_untracked();
-        let unavailable = match gpu_status.get_untracked() {
-            GpuStatus::Unavailable(e) => Some(e),
-            _ => None,
-        };
-        let ctx = gpu.get_value();
         running.set(true);
         cancel.set(false);
         progress.set(0);
         total.set(params.n_steps);
         spawn_local(async move {
+            let mut ctx = CELL_GPU.with(|slot| slot.borrow().clone());
+            let wants_gpu = params.backends != PolicyBackends::Cpu;
+            if ctx.is_none() && wants_gpu && matches!(gpu_status.get_untracked(), GpuStatus::Ready(_)) {
+                match open_webgpu().await {
+                    Ok(g) => {
+                        gpu_status.set(GpuStatus::Ready(describe(&g.ctx)));
+                        let g = Rc::new(g);
+                        CELL_GPU.with(|slot| *slot.borrow_mut() = Some(g.clone()));
+                        ctx = Some(g);
+                    }
+                    Err(e) => gpu_status.set(GpuStatus::Unavailable(e)),
+                }
+            }
+            let unavailable = match gpu_status.get_untracked() {
+                GpuStatus::Unavailable(e) => Some(e),
+                _ => None,
+            };
             let r = run(params, ctx, unavailable, progress, cancel).await;
             report.set(Some(r));
             running.set(false);
