@@ -188,13 +188,14 @@ await test('a malformed link shows a clear message and loads the defaults', asyn
 
 await test('the policy cell: WebGPU matches the CPU on a small batch', async () => {
   const page = await openPage(base);
-  await setPolicy(page, { agents: 8, steps: 20, net: 'small' });
+  await setPolicy(page, { agents: 16, steps: 50, net: 'small' });
   const r = await runPolicy(page);
   assert.match(r.status, /WebGPU/, `GPU status: ${r.status}`);
-  assert.match(r.summary, /ran 20 of 20 steps × 8 agents, network 18-64-32-LSTM16-6/);
+  assert.match(r.summary, /ran 50 of 50 steps × 16 agents, network 18-64-32-LSTM16-6/);
   assert.ok(r.cpu > 0 && r.gpu > 0, `throughput cpu ${r.cpu}, gpu ${r.gpu}`);
   for (const k of ['actions', 'h', 'c']) assert.ok(r[k] >= 0 && r[k] <= 1e-4, `max |Δ| ${k} = ${r[k]}`);
   assert.equal(r.notes, '', `notes: ${r.notes}`);
+  console.log(`     measured (small net, 16 × 50): CPU wasm ${r.cpu} agent-steps/s, WebGPU ${r.gpu} agent-steps/s; max |Δ| actions ${r.actions}, h ${r.h}, c ${r.c}`);
   assertNoErrors(page);
   await page.close();
 });
@@ -249,10 +250,10 @@ await test('without WebGPU the 3D figure is drawn through WebGL2', async () => {
 });
 await test('without WebGPU the policy cell says the GPU is unavailable and runs on the CPU', async () => {
   const page = await openPage(base);
-  await setPolicy(page, { agents: 8, steps: 20, net: 'small' });
+  await setPolicy(page, { agents: 16, steps: 50, net: 'small' });
   const r = await runPolicy(page);
   assert.match(r.status, /GPU unavailable/, `GPU status: ${r.status}`);
-  assert.match(r.summary, /ran 20 of 20 steps × 8 agents/);
+  assert.match(r.summary, /ran 50 of 50 steps × 16 agents/);
   assert.ok(r.cpu > 0, `cpu throughput ${r.cpu}`);
   assert.equal(r.gpuText, 'not run');
   assert.equal(r.diffText, '—');
