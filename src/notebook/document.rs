@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::policy::NetSize;
+
 /// Version written into every document; documents from a newer version are refused.
 pub const DOC_VERSION: u32 = 1;
 
@@ -12,11 +14,14 @@ pub struct NotebookDoc {
     pub version: u32,
     #[serde(default)]
     pub lissajous: LissajousCell,
+    /// Absent in links made before the policy cell existed.
+    #[serde(default)]
+    pub policy: PolicyCell,
 }
 
 impl Default for NotebookDoc {
     fn default() -> Self {
-        Self { version: DOC_VERSION, lissajous: LissajousCell::default() }
+        Self { version: DOC_VERSION, lissajous: LissajousCell::default(), policy: PolicyCell::default() }
     }
 }
 
@@ -57,9 +62,74 @@ impl LissajousCell {
     }
 }
 
+/// Which backends the policy cell runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyBackends {
+    /// CPU and (when available) WebGPU, with their difference.
+    #[default]
+    Compare,
+    Cpu,
+    Gpu,
+}
+
+impl PolicyBackends {
+    pub const ALL: [PolicyBackends; 3] = [PolicyBackends::Compare, PolicyBackends::Cpu, PolicyBackends::Gpu];
+
+    /// The name used in the page's `<select>`.
+    pub fn key(self) -> &'static str {
+        match self {
+            PolicyBackends::Compare => "compare",
+            PolicyBackends::Cpu => "cpu",
+            PolicyBackends::Gpu => "gpu",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<PolicyBackends> {
+        PolicyBackends::ALL.into_iter().find(|b| b.key() == key)
+    }
+}
+
+/// The policy cell: N agents × T steps of random observations through seeded random weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyCell {
+    pub n_agents: usize,
+    pub n_steps: usize,
+    pub net: NetSize,
+    /// Seeds the weights and (plus one) the observations.
+    pub seed: u64,
+    pub backends: PolicyBackends,
+}
+
+impl Default for PolicyCell {
+    fn default() -> Self {
+        Self { n_agents: 64, n_steps: 100, net: NetSize::Paper, seed: 1, backends: PolicyBackends::Compare }
+    }
+}
+
+impl PolicyCell {
+    pub const AGENTS_RANGE: (usize, usize) = (1, 1024);
+    pub const STEPS_RANGE: (usize, usize) = (1, 10_000);
+
+    /// Checks the parameters are inside the ranges the cell offers.
+    pub fn validate(&self) -> Result<(), String> {
+        let (a_lo, a_hi) = Self::AGENTS_RANGE;
+        if !(a_lo..=a_hi).contains(&self.n_agents) {
+            return Err(format!("agent count {} is outside [{a_lo}, {a_hi}]", self.n_agents));
+        }
+        let (t_lo, t_hi) = Self::STEPS_RANGE;
+        if !(t_lo..=t_hi).contains(&self.n_steps) {
+            return Err(format!("step count {} is outside [{t_lo}, {t_hi}]", self.n_steps));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
-        self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))
+        self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))?;
+        self.policy.validate().map_err(|e| format!("policy cell: {e}"))
     }
 }

@@ -94,4 +94,31 @@ mod tests {
         // A document from an older page with a cell missing gets that cell's defaults.
         check(&enc(r#"{"version":1}"#), Ok(Some(NotebookDoc::default())));
     }
+
+    #[test]
+    fn policy_cell_parameters_travel_in_the_link() {
+        use crate::notebook::{NetSize, PolicyBackends, PolicyCell};
+        let policy =
+            PolicyCell { n_agents: 8, n_steps: 20, net: NetSize::Small, seed: 42, backends: PolicyBackends::Cpu };
+        let doc = NotebookDoc { policy: policy.clone(), ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        // A link from before the policy cell opens with the cell's defaults.
+        let old = enc(r#"{"version":1,"lissajous":{"beta":0.5,"n_samples":100,"zscore":false}}"#);
+        assert_eq!(decode_fragment(&old).unwrap().unwrap().policy, PolicyCell::default());
+        // Missing fields take their defaults; the names are the documented ones.
+        let partial = enc(r#"{"version":1,"policy":{"n_agents":8,"net":"small","backends":"gpu"}}"#);
+        let got = decode_fragment(&partial).unwrap().unwrap().policy;
+        assert_eq!(
+            got,
+            PolicyCell { n_agents: 8, net: NetSize::Small, backends: PolicyBackends::Gpu, ..Default::default() }
+        );
+        for bad in [r#"{"version":1,"policy":{"n_agents":0}}"#, r#"{"version":1,"policy":{"n_steps":100000}}"#] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":1,"policy":{"net":"huge"}}"#)),
+            Err(PermalinkError::Json(_))
+        ));
+    }
 }

@@ -7,9 +7,11 @@
 //! Two backends, one interface ([`Policy`]): [`cpu::CpuPolicy`], the f32 reference and the
 //! fallback, and [`gpu::GpuPolicy`], batched WGSL kernels on any wgpu device (WebGPU in the
 //! browser, lavapipe in CI). Both give the actions of each step and every layer's activity
-//! ([`Activity`]: what CKA and the neural analyses read).
+//! ([`Activity`]: what CKA and the neural analyses read). [`compare`] measures how far the two
+//! backends differ on the same seeded work (the page's policy cell).
 
 pub mod card;
+pub mod compare;
 pub mod cpu;
 pub mod gpu;
 pub mod safetensors_io;
@@ -18,6 +20,7 @@ pub mod weights;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 pub use card::{load_with_card, sha256_hex, CardError, ModelCard};
+pub use compare::{NetSize, RolloutDiff};
 pub use cpu::CpuPolicy;
 pub use gpu::GpuPolicy;
 pub use safetensors_io::{check_weights, load_safetensors, save_safetensors, WeightsError};
@@ -36,6 +39,8 @@ pub enum PolicyError {
     TooManyWorkgroups { n_agents: usize, groups: usize, limit: u32 },
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
+    #[error("cannot compare rollouts: {name} has shape {a:?} in one and {b:?} in the other")]
+    RolloutShape { name: &'static str, a: Vec<usize>, b: Vec<usize> },
 }
 
 /// Every layer's activity after a step, one row per agent: `V` is a view (CPU) or an owned

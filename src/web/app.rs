@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::lissajous_cell::LissajousCellView;
+use super::policy_cell::PolicyCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
 
 fn current_fragment() -> String {
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <LissajousCellView doc=doc />
+            <PolicyCellView doc=doc />
         </main>
     }
 }

@@ -4,12 +4,14 @@
 //! - [`app`]: the notebook page, the document signal, permalinks in the URL fragment;
 //! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse;
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
+//! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
 pub mod bench_exports;
 mod lissajous_cell;
 mod plot3d;
+mod policy_cell;
 
 /// Mounts the notebook on the page body.
 pub fn start() {

@@ -67,6 +67,29 @@ async function exportFigure(page, name) {
   await download.saveAs(file);
   return fs.readFileSync(file);
 }
+
+/** Sets the policy cell's parameters through its controls. */
+async function setPolicy(page, { agents, steps, net, backends }) {
+  for (const [id, v] of [['#policy-agents', agents], ['#policy-steps', steps]]) {
+    if (v !== undefined) { await page.locator(id).fill(String(v)); await page.locator(id).press('Enter'); }
+  }
+  if (net) await page.selectOption('#policy-net', net);
+  if (backends) await page.selectOption('#policy-backends', backends);
+}
+/** Clicks Run once the WebGPU probe is done, waits for the run to end, returns the cell's numbers. */
+async function runPolicy(page, timeout = 120_000) {
+  await page.waitForFunction(() => !document.querySelector('#policy-run').disabled, null, { timeout: 60_000 });
+  await page.click('#policy-run');
+  await page.waitForFunction(() => document.querySelector('#policy-state').dataset.state === 'done', null, { timeout });
+  const num = async (id) => Number(await page.textContent(id));
+  return {
+    cpu: await num('#policy-cpu-rate'), gpu: await num('#policy-gpu-rate'),
+    actions: await num('#policy-diff-actions'), h: await num('#policy-diff-h'), c: await num('#policy-diff-c'),
+    gpuText: await page.textContent('#policy-gpu-rate'), diffText: await page.textContent('#policy-diff-h'),
+    summary: await page.textContent('#policy-state'), notes: await page.textContent('#policy-notes'),
+    status: await page.textContent('#policy-gpu-status'),
+  };
+}
 function assertNoErrors(page) { assert.deepEqual(page.errors, [], 'console errors'); }
 
 await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', async () => {
@@ -163,6 +186,55 @@ await test('a malformed link shows a clear message and loads the defaults', asyn
   await defaults.close();
 });
 
+await test('the policy cell: WebGPU matches the CPU on a small batch', async () => {
+  const page = await openPage(base);
+  await setPolicy(page, { agents: 16, steps: 50, net: 'small' });
+  const r = await runPolicy(page);
+  assert.match(r.status, /WebGPU/, `GPU status: ${r.status}`);
+  assert.match(r.summary, /ran 50 of 50 steps × 16 agents, network 18-64-32-LSTM16-6/);
+  assert.ok(r.cpu > 0 && r.gpu > 0, `throughput cpu ${r.cpu}, gpu ${r.gpu}`);
+  for (const k of ['actions', 'h', 'c']) assert.ok(r[k] >= 0 && r[k] <= 1e-4, `max |Δ| ${k} = ${r[k]}`);
+  assert.equal(r.notes, '', `notes: ${r.notes}`);
+  console.log(`     measured (small net, 16 × 50): CPU wasm ${r.cpu} agent-steps/s, WebGPU ${r.gpu} agent-steps/s; max |Δ| actions ${r.actions}, h ${r.h}, c ${r.c}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('the policy cell: paper network, default batch (64 agents × 100 steps) on both backends', async () => {
+  const page = await openPage(base);
+  const r = await runPolicy(page, 300_000);
+  assert.match(r.summary, /ran 100 of 100 steps × 64 agents, network 18-512-256-LSTM128-6/);
+  assert.ok(r.cpu > 0 && r.gpu > 0, `throughput cpu ${r.cpu}, gpu ${r.gpu}`);
+  for (const k of ['actions', 'h', 'c']) assert.ok(r[k] >= 0 && r[k] <= 1e-4, `max |Δ| ${k} = ${r[k]}`);
+  console.log(`     measured: CPU wasm ${r.cpu} agent-steps/s, ${r.status} ${r.gpu} agent-steps/s; max |Δ| actions ${r.actions}, h ${r.h}, c ${r.c}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('the policy cell shows progress and can be cancelled; its parameters go in the permalink', async () => {
+  const page = await openPage(base);
+  await setPolicy(page, { agents: 256, steps: 2000, backends: 'cpu' });
+  await page.waitForFunction(() => !document.querySelector('#policy-run').disabled, null, { timeout: 60_000 });
+  await page.click('#policy-run');
+  await page.waitForFunction(() => /step [1-9]\d* of 2000/.test(document.querySelector('#policy-progress-text').textContent), null, { timeout: 60_000 });
+  await page.click('#policy-cancel');
+  await page.waitForFunction(() => document.querySelector('#policy-state').dataset.state === 'done', null, { timeout: 60_000 });
+  const summary = await page.textContent('#policy-state');
+  const m = summary.match(/cancelled after (\d+) of 2000 steps/);
+  assert.ok(m && Number(m[1]) > 0 && Number(m[1]) < 2000, `summary: ${summary}`);
+  assert.ok(Number(await page.textContent('#policy-cpu-rate')) > 0);
+  assert.equal(await page.textContent('#policy-gpu-rate'), 'not run');
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  assert.equal(await restored.inputValue('#policy-agents'), '256');
+  assert.equal(await restored.inputValue('#policy-steps'), '2000');
+  assert.equal(await restored.inputValue('#policy-backends'), 'cpu');
+  assertNoErrors(page);
+  assertNoErrors(restored);
+  await page.close();
+  await restored.close();
+});
+
 await browser.close();
 
 // Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.
@@ -173,6 +245,19 @@ await test('without WebGPU the 3D figure is drawn through WebGL2', async () => {
   assert.match(status, /WebGL2/, `graphics status: ${status}`);
   const stats = pixelStats(await exportFigure(page, 'lissajous-3d-webgl2.png'));
   assert.ok(stats.differingFraction > 0.005 && stats.colours > 20, `WebGL2 figure: ${JSON.stringify(stats)}`);
+  assertNoErrors(page);
+  await page.close();
+});
+await test('without WebGPU the policy cell says the GPU is unavailable and runs on the CPU', async () => {
+  const page = await openPage(base);
+  await setPolicy(page, { agents: 16, steps: 50, net: 'small' });
+  const r = await runPolicy(page);
+  assert.match(r.status, /GPU unavailable/, `GPU status: ${r.status}`);
+  assert.match(r.summary, /ran 50 of 50 steps × 16 agents/);
+  assert.ok(r.cpu > 0, `cpu throughput ${r.cpu}`);
+  assert.equal(r.gpuText, 'not run');
+  assert.equal(r.diffText, '—');
+  assert.match(r.notes, /GPU unavailable .*ran on the CPU only/);
   assertNoErrors(page);
   await page.close();
 });
