@@ -114,3 +114,68 @@ fn train_resume_and_eval() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.ckpt"));
 }
+
+#[test]
+fn export_writes_weights_and_card_that_policy_run_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    ok(train(&dir, &["--iterations", "1"]));
+    let model = tmp.path().join("walker2d-lstm.safetensors");
+    let checkpoint = dir.join("train-state.ckpt");
+    ok(tanglelab(&[
+        "export",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--training-command",
+        "tanglelab train --robot walker2d --iterations 1",
+        "--seed",
+        "0",
+        "--commit",
+        "test",
+    ]));
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("walker2d-lstm.card.json")).unwrap()).unwrap();
+    assert_eq!(card["robot"], "walker2d");
+    assert_eq!(card["architecture"]["n_obs"], 18);
+    assert_eq!(card["architecture"]["n_actions"], 6);
+    assert_eq!(card["architecture"]["n_hidden"], 8);
+    assert_eq!(card["training"]["command"], "tanglelab train --robot walker2d --iterations 1");
+    // `policy run` verifies the card's sha256 and runs the exported actor.
+    let obs = tmp.path().join("obs.npy");
+    ndarray_npy::write_npy(&obs, &ndarray::Array3::<f32>::zeros((3, 2, 18))).unwrap();
+    let out_dir = tmp.path().join("out");
+    ok(tanglelab(&[
+        "policy",
+        "run",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        obs.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]));
+    let actions: ndarray::Array3<f32> = ndarray_npy::read_npy(out_dir.join("actions.npy")).unwrap();
+    assert_eq!(actions.dim(), (3, 2, 6));
+    // A tampered weights file no longer matches its card.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&model, bytes).unwrap();
+    let tampered = tanglelab(&[
+        "policy",
+        "run",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        obs.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!tampered.status.success());
+    let stderr = String::from_utf8_lossy(&tampered.stderr);
+    assert!(stderr.contains("sha256"), "{stderr}");
+}

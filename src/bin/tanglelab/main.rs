@@ -18,6 +18,8 @@ mod bench_train;
 #[cfg(not(target_arch = "wasm32"))]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
+mod export;
+#[cfg(not(target_arch = "wasm32"))]
 mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod policy;
@@ -48,6 +50,8 @@ mod cli {
         Sim(super::sim::SimCommand),
         /// Train an LSTM policy with PPO (checkpoints, CSV log, learning curve).
         Train(super::train::TrainArgs),
+        /// Write a training checkpoint's actor as safetensors weights plus its model card.
+        Export(super::export::ExportArgs),
         /// Evaluate a trained policy at fixed commanded speeds (speed, falls, gait).
         Eval(super::eval::EvalArgs),
         /// LSTM policies: run on recorded observations, make random weights.
@@ -64,6 +68,7 @@ mod cli {
             Command::Sim(command) => super::sim::run(command),
             Command::Train(args) => super::train::run(args),
             Command::Eval(args) => super::eval::run(args),
+            Command::Export(args) => super::export::run(args),
             Command::Policy(command) => super::policy::run(command),
             Command::Bench(command) => super::bench::run(command),
         }
