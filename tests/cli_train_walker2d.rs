@@ -146,18 +146,21 @@ fn export_writes_weights_and_card_that_policy_run_loads() {
     let obs = tmp.path().join("obs.npy");
     ndarray_npy::write_npy(&obs, &ndarray::Array3::<f32>::zeros((3, 2, 18))).unwrap();
     let out_dir = tmp.path().join("out");
-    ok(tanglelab(&[
-        "policy",
-        "run",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        obs.to_str().unwrap(),
-        "--backend",
-        "cpu",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]));
+    let policy_run = || {
+        tanglelab(&[
+            "policy",
+            "run",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            obs.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ])
+    };
+    ok(policy_run());
     let actions: ndarray::Array3<f32> = ndarray_npy::read_npy(out_dir.join("actions.npy")).unwrap();
     assert_eq!(actions.dim(), (3, 2, 6));
     // A tampered weights file no longer matches its card.
@@ -165,16 +168,7 @@ fn export_writes_weights_and_card_that_policy_run_loads() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&model, bytes).unwrap();
-    let tampered = tanglelab(&[
-        "policy",
-        "run",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        obs.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let tampered = policy_run();
     assert!(!tampered.status.success());
     let stderr = String::from_utf8_lossy(&tampered.stderr);
     assert!(stderr.contains("sha256"), "{stderr}");
