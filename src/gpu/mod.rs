@@ -37,7 +37,8 @@ impl GpuContext {
         Ok(Self { device, queue, adapter_info: adapter.get_info() })
     }
 
-    /// A native device on the first Vulkan, Metal or DX12 adapter (blocking).
+    /// A native device on a Vulkan, Metal or DX12 adapter, a discrete GPU where there is one
+    /// (blocking).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn native() -> Result<Self, GpuError> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
@@ -45,7 +46,10 @@ impl GpuContext {
         let instance = wgpu::Instance::new(desc);
         pollster::block_on(async {
             let adapter = instance
-                .request_adapter(&wgpu::RequestAdapterOptions::default())
+                .request_adapter(&wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::HighPerformance,
+                    ..Default::default()
+                })
                 .await
                 .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
             Self::from_adapter(&adapter).await

@@ -5,12 +5,12 @@ use super::walker2d::GaitSummary;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 
 /// The CSV header matching [`csv_row`].
-pub const CSV_HEADER: &str = "iteration,steps,mean_return,speed_error,fall_rate,steps_per_sec,learning_rate,kl";
+pub const CSV_HEADER: &str = "iteration,steps,mean_return,speed_error,fall_rate,steps_per_sec,learning_rate,kl,kl_before,clip_fraction";
 
 /// One CSV line (no newline); NaN where nothing was measured.
 pub fn csv_row(stats: &IterationStats, steps_per_sec: f64) -> String {
     format!(
-        "{},{},{:.6},{:.6},{:.6},{:.1},{:.3e},{:.3e}",
+        "{},{},{:.6},{:.6},{:.6},{:.1},{:.3e},{:.3e},{:.3e},{:.4}",
         stats.iteration,
         stats.env_steps,
         stats.mean_return,
@@ -18,7 +18,9 @@ pub fn csv_row(stats: &IterationStats, steps_per_sec: f64) -> String {
         stats.fall_rate,
         steps_per_sec,
         stats.learning_rate,
-        stats.kl
+        stats.kl,
+        stats.kl_before,
+        stats.clip_fraction
     )
 }
 
@@ -88,6 +90,7 @@ mod tests {
             fall_rate: 0.25,
             speed_error: f64::NAN,
             kl: 0.01,
+            kl_before: 0.0,
             learning_rate: 3e-4,
             policy_loss: 0.0,
             value_loss: 0.0,

@@ -5,6 +5,7 @@ use super::checkpoint;
 use super::linalg::sigmoid;
 use super::loss::{loss_and_grad, LossConfig, SeqBatch};
 use super::net::{actor_forward_seq, actor_step, NetLayout, SeqInput};
+use super::env::VecEnv;
 use super::toy::{ToyConfig, ToyEnv};
 use super::trainer::{TrainConfig, Trainer};
 use crate::policy::PolicyShape;
@@ -338,3 +339,17 @@ fn ppo_improves_the_return_on_the_toy_task() {
 
 const LEARN_ITERATIONS: usize = 150;
 const LEARN_MARGIN: f64 = 20.0;
+
+/// The update must recompute exactly the policy the rollout sampled from: before the first Adam
+/// step the KL between them is zero (up to f32 rounding), also across episode resets and falls.
+#[test]
+fn update_starts_from_the_rollout_policy_on_walker2d() {
+    use crate::sim::env::Walker2dEnvConfig;
+    let config = TrainConfig { horizon: 32, ..tiny_train_config(5) };
+    let mut env = super::walker2d::Walker2dVecEnv::new(8, Walker2dEnvConfig::default(), 3).unwrap();
+    let mut trainer = Trainer::new(config, env.n_obs(), env.n_actions(), env.n_privileged()).unwrap();
+    for _ in 0..6 {
+        let stats = trainer.iterate(&mut env).unwrap();
+        assert!(stats.kl_before < 1e-9, "iteration {}: KL before the first step {}", stats.iteration, stats.kl_before);
+    }
+}

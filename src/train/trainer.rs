@@ -138,6 +138,9 @@ pub struct IterationStats {
     pub speed_error: f64,
     /// Mean KL(π_old ‖ π) over the last epoch.
     pub kl: f64,
+    /// KL(π_old ‖ π) of the first minibatch before any Adam step: ≈ 0 unless the update
+    /// recomputes the policy differently from the rollout.
+    pub kl_before: f64,
     pub learning_rate: f64,
     pub policy_loss: f64,
     pub value_loss: f64,
@@ -460,6 +463,7 @@ impl Trainer {
             fall_rate: nan_if_zero(falls as f64, episodes),
             speed_error: nan_if_zero(error_sum, error_count),
             kl: update.kl,
+            kl_before: update.kl_before,
             learning_rate: self.learning_rate,
             policy_loss: update.policy_loss,
             value_loss: update.value_loss,
@@ -492,7 +496,7 @@ impl Trainer {
             bounds_coef: c.bounds_coef,
         };
         let mut order: Vec<usize> = (0..n_seq).collect();
-        let mut stats = UpdateStats::default();
+        let mut stats = UpdateStats { kl_before: f64::NAN, ..UpdateStats::default() };
         let n_mb = c.n_minibatches.min(n_seq);
         for _ in 0..c.epochs {
             order.shuffle(&mut self.rng);
@@ -519,6 +523,9 @@ impl Trainer {
                     epoch_sums += s;
                 }
                 epoch_rows += n_rows;
+                if stats.kl_before.is_nan() {
+                    stats.kl_before = epoch_sums.kl / n_rows as f64;
+                }
                 stats.grad_norm = clip_grad_norm(&mut grad, self.config.max_grad_norm);
                 self.adam.update(&mut self.params, &grad, self.learning_rate);
             }
@@ -544,6 +551,7 @@ impl Trainer {
 #[derive(Debug, Default)]
 struct UpdateStats {
     kl: f64,
+    kl_before: f64,
     policy_loss: f64,
     value_loss: f64,
     clip_fraction: f64,

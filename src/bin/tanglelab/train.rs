@@ -42,6 +42,12 @@ impl Robot {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
+enum LrSchedule {
+    Adaptive,
+    Fixed,
+}
+
 /// The Walker2D environment's settings (saved as `env.json`; robustness training on by default).
 #[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WalkerEnvArgs {
@@ -67,6 +73,22 @@ pub struct WalkerEnvArgs {
     /// Reward: penalty per step with no foot on the ground.
     #[arg(long, default_value_t = RewardWeights::default().flight_penalty)]
     flight_penalty: f64,
+    /// Reward: peak of the speed-tracking Gaussian.
+    #[arg(long, default_value_t = RewardWeights::default().tracking)]
+    #[serde(default = "default_tracking")]
+    tracking: f64,
+    /// Reward: sharpness of the speed-tracking Gaussian, 1/(m/s)².
+    #[arg(long, default_value_t = RewardWeights::default().tracking_sharpness)]
+    #[serde(default = "default_tracking_sharpness")]
+    tracking_sharpness: f64,
+}
+
+fn default_tracking() -> f64 {
+    RewardWeights::default().tracking
+}
+
+fn default_tracking_sharpness() -> f64 {
+    RewardWeights::default().tracking_sharpness
 }
 
 impl WalkerEnvArgs {
@@ -83,6 +105,8 @@ impl WalkerEnvArgs {
             reward: RewardWeights {
                 alternation: self.alternation,
                 flight_penalty: self.flight_penalty,
+                tracking: self.tracking,
+                tracking_sharpness: self.tracking_sharpness,
                 ..RewardWeights::default()
             },
             ..Walker2dEnvConfig::default()
@@ -135,9 +159,19 @@ pub struct TrainArgs {
     /// Adam steps per epoch.
     #[arg(long, default_value_t = 4)]
     minibatches: usize,
-    /// Initial learning rate (then adapted by KL).
+    /// Initial and largest learning rate (adapted by KL below it with `--lr-schedule adaptive`).
     #[arg(long, default_value_t = 3e-4)]
     learning_rate: f64,
+    /// `adaptive`: rl_games' KL-driven rate (÷1.5 above 2·target, ×1.5 below target/2);
+    /// `fixed`: the initial rate throughout.
+    #[arg(long, value_enum, default_value_t = LrSchedule::Adaptive)]
+    lr_schedule: LrSchedule,
+    /// KL(π_old ‖ π) the adaptive schedule aims at.
+    #[arg(long, default_value_t = TrainConfig::default().kl_target)]
+    kl_target: f64,
+    /// The adaptive schedule's floor.
+    #[arg(long, default_value_t = TrainConfig::default().min_lr)]
+    min_lr: f64,
     #[arg(long, default_value_t = 5.0)]
     checkpoint_minutes: f64,
     #[command(flatten)]
@@ -239,6 +273,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             epochs: args.epochs,
             n_minibatches: args.minibatches,
             learning_rate: args.learning_rate,
+            adaptive_lr: args.lr_schedule == LrSchedule::Adaptive,
+            kl_target: args.kl_target,
+            min_lr: args.min_lr,
+            max_lr: args.learning_rate,
             ..TrainConfig::default()
         };
         let mut probe = make_env(robot, &walker, 1, args.seed, 0)?;
