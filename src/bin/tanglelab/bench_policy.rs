@@ -95,19 +95,20 @@ fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
     best
 }
 
-/// f32 GFLOP/s of a square product of `n`, rows split into blocks of 256 run on rayon's pool
+/// f32 GFLOP/s of a square product of `n`, its rows split into one block per rayon thread
 /// (`parallel`) or one call on this thread.
 fn matmul_gflops(n: usize, secs: f64, parallel: bool) -> f64 {
     let a = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 13) as f32 * 0.1);
     let b = Array2::from_shape_fn((n, n), |(i, j)| ((i * 5 + j) % 11) as f32 * 0.1);
     let mut c = Array2::<f32>::zeros((n, n));
+    let block_rows = n.div_ceil(rayon::current_num_threads()).max(1);
     let per_second = rate(secs, || {
         if parallel {
             let c_rows = c.as_slice_mut().expect("standard layout");
-            tanglelab::analysis::parallel::for_each_row(c_rows, 256 * n, |block, rows| {
+            tanglelab::analysis::parallel::for_each_row(c_rows, block_rows * n, |block, rows| {
                 let m = rows.len() / n;
                 let mut out = ndarray::ArrayViewMut2::from_shape((m, n), rows).expect("whole rows");
-                let a_rows = a.slice(s![block * 256..block * 256 + m, ..]);
+                let a_rows = a.slice(s![block * block_rows..block * block_rows + m, ..]);
                 ndarray::linalg::general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out);
             });
         } else {
@@ -158,10 +159,10 @@ pub fn run(args: PolicyBenchArgs) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "| batch | CPU agent-steps/s | CPU GFLOP/s | peak GFLOP/s (measured just before) | CPU / bound | GPU agent-steps/s (read-back each step) | GPU agent-steps/s ({}-step batches, actions+h+c read back) |",
+        "| batch | CPU agent-steps/s | CPU GFLOP/s | peak GFLOP/s (measured just before) | CPU / bound | GPU agent-steps/s (read-back each step) | GPU ms per step | GPU agent-steps/s ({}-step batches, actions+h+c read back) |",
         args.gpu_steps
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &batches {
         let obs = obs_block(args.gpu_steps.max(1), n, shape.n_obs);
         // The machine may be shared: measure the peak again next to each row.
@@ -194,9 +195,12 @@ pub fn run(args: PolicyBenchArgs) -> anyhow::Result<()> {
                 if let Some(e) = failure {
                     return Err(e.into());
                 }
-                (format!("{:.0}", per_step * n as f64), format!("{:.0}", per_block * (n * obs.dim().0) as f64))
+                (
+                    format!("{:.0} | {:.3}", per_step * n as f64, 1e3 / per_step),
+                    format!("{:.0}", per_block * (n * obs.dim().0) as f64),
+                )
             }
-            None => ("-".into(), "-".into()),
+            None => ("- | -".into(), "-".into()),
         };
         let cpu_gflops = cpu_rate * flops / 1e9;
         println!(
