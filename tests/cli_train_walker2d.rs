@@ -70,6 +70,33 @@ fn train_resume_and_eval() {
     assert_eq!(log.lines().count(), 4);
     assert!(log.lines().last().unwrap().starts_with("3,96,"), "{log}");
 
+    // A second stage with other reward weights: env.json follows, and the history records both
+    // stages with the iteration each started at; numbered checkpoints are kept on request.
+    ok(train(
+        &dir,
+        &[
+            "--iterations",
+            "4",
+            "--resume",
+            "--override-env",
+            "--obs-noise",
+            "0.02",
+            "--stance-symmetry",
+            "1.5",
+            "--keep-checkpoints",
+        ],
+    ));
+    let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
+    assert_eq!(env["walker"]["stance_symmetry"], 1.5);
+    let history = std::fs::read_to_string(dir.join("env-history.jsonl")).unwrap();
+    let stages: Vec<serde_json::Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(stages.len(), 2, "{history}");
+    assert_eq!((stages[0]["iteration"].as_u64(), stages[1]["iteration"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(stages[0]["env"]["walker"]["stance_symmetry"], 0.0);
+    assert_eq!(stages[1]["env"]["walker"]["stance_symmetry"], 1.5);
+    assert!(dir.join("checkpoints/iteration-0000004.ckpt").exists());
+    assert!(!train(&dir, &["--iterations", "5", "--override-env"]).status.success(), "--override-env needs --resume");
+
     let ckpt = dir.join("train-state.ckpt");
     let eval = |seed: &str| {
         let out = ok(tanglelab(&[
@@ -134,10 +161,23 @@ fn export_writes_weights_and_card_that_policy_run_loads() {
         "0",
         "--commit",
         "test",
+        "--eval-agents",
+        "2",
     ]));
     let card: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("walker2d-lstm.card.json")).unwrap()).unwrap();
     assert_eq!(card["robot"], "walker2d");
+    assert_eq!(card["observation"]["names"][17], "command_mps");
+    assert_eq!(card["action"]["names"].as_array().unwrap().len(), 6);
+    // The card carries the evaluation on the speed grid, the same numbers `eval --model` prints.
+    let metrics = &card["metrics"];
+    assert!(metrics["eval_worst_fell_fraction"].as_f64().is_some(), "{metrics}");
+    let eval =
+        ok(tanglelab(&["eval", "--robot", "walker2d", "--model", model.to_str().unwrap(), "--agents", "2", "--json"]));
+    let eval: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(eval["speeds"].as_array().unwrap().len(), 7);
+    assert_eq!(eval["speeds"][0]["command"], 0.8);
+    assert_eq!(metrics["eval_0.8_mean_speed"], eval["speeds"][0]["mean_speed"]);
     assert_eq!(card["architecture"]["n_obs"], 18);
     assert_eq!(card["architecture"]["n_actions"], 6);
     assert_eq!(card["architecture"]["n_hidden"], 8);

@@ -17,7 +17,10 @@
 //!   + alternation · (+1 if the foot that touches down is not the one that touched down last,
 //!                    −1 if it is the same; 0 for the first touchdown or both feet at once)
 //!   − flight_penalty                           (if neither foot is on the ground)
+//!   − stance_symmetry · |s_right − s_left|
 //! ```
+//! where s_foot is an exponential moving average (time constant [`STANCE_EMA_SECS`], starting at
+//! ½) of the foot's contact flag: a gait that leans on one leg pays for it.
 //! with v = (x_after − x_before)/(frame_skip · dt) and u* the command. A touchdown is a foot
 //! whose contact flag goes from false to true between two control steps; contact flags are
 //! taken at the end of each control step (any contact of the foot capsule with the ground).
@@ -43,6 +46,30 @@ use super::{contact, kinematics, step, walker2d};
 
 /// Gymnasium's 17 values + the commanded speed.
 pub const N_OBS: usize = 18;
+/// What each observation is (qpos without x, then qvel clipped to ±10, then the command).
+pub const OBS_NAMES: [&str; N_OBS] = [
+    "torso_z_m",
+    "torso_angle_rad",
+    "thigh_right_rad",
+    "leg_right_rad",
+    "foot_right_rad",
+    "thigh_left_rad",
+    "leg_left_rad",
+    "foot_left_rad",
+    "torso_vx_mps",
+    "torso_vz_mps",
+    "torso_angular_velocity_radps",
+    "thigh_right_radps",
+    "leg_right_radps",
+    "foot_right_radps",
+    "thigh_left_radps",
+    "leg_left_radps",
+    "foot_left_radps",
+    "command_mps",
+];
+/// The motors, in action order (control in [−1, 1], gear 100).
+pub const ACTION_NAMES: [&str; walker2d::NU] =
+    ["thigh_right", "leg_right", "foot_right", "thigh_left", "leg_left", "foot_left"];
 /// Six motors.
 pub const N_ACTIONS: usize = walker2d::NU;
 /// qpos | qvel.
@@ -78,6 +105,26 @@ pub struct RewardWeights {
     pub alternation: f64,
     /// Penalty per control step with no foot on the ground.
     pub flight_penalty: f64,
+    /// Weight of the stance asymmetry |s_right − s_left| (0: off).
+    pub stance_symmetry: f64,
+}
+
+/// Time constant of the per-foot stance averages of the stance-symmetry term (s).
+pub const STANCE_EMA_SECS: f64 = 1.0;
+
+/// What the foot terms of the reward remember within an episode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaitMemory {
+    /// The foot (0 right, 1 left) that touched down last, if known.
+    pub last_touchdown: Option<usize>,
+    /// Exponential moving averages of the (right, left) contact flags.
+    pub stance: [f64; 2],
+}
+
+impl Default for GaitMemory {
+    fn default() -> Self {
+        Self { last_touchdown: None, stance: [0.5; 2] }
+    }
 }
 
 impl Default for RewardWeights {
@@ -90,6 +137,7 @@ impl Default for RewardWeights {
             ctrl_cost: 1e-3,
             alternation: 0.5,
             flight_penalty: 0.5,
+            stance_symmetry: 0.0,
         }
     }
 }
@@ -197,7 +245,7 @@ struct Agent {
     steps: usize,
     command_mps: f64,
     feet: [bool; 2],
-    last_touchdown: Option<usize>,
+    gait: GaitMemory,
     next_push_step: Option<usize>,
     finished: bool,
     obs: [f32; N_OBS],
@@ -252,7 +300,7 @@ impl Agent {
             steps: 0,
             command_mps: 0.0,
             feet: [false; 2],
-            last_touchdown: None,
+            gait: GaitMemory::default(),
             next_push_step: None,
             finished: false,
             obs: [0.0; N_OBS],
@@ -280,7 +328,7 @@ impl Agent {
         }
         self.command_mps = uniform(&mut self.rng, config.speed_range_mps);
         self.steps = 0;
-        self.last_touchdown = None;
+        self.gait = GaitMemory::default();
         self.finished = false;
         self.next_push_step = config.push.as_ref().map(|p| uniform_steps(&mut self.rng, p.interval_steps));
         self.feet = feet_on_ground(shared, &mut self.data);
@@ -351,8 +399,14 @@ impl Agent {
         let reward = if let Done::Terminated(TerminationReason::BlowUp(_)) = self.done {
             0.0
         } else {
-            let terms = RewardInputs { speed_mps: speed, command_mps: self.command_mps, ctrl_sq: ctrl_cost, healthy };
-            shaped_reward(w, &terms, self.feet, feet, &mut self.last_touchdown)
+            let terms = RewardInputs {
+                speed_mps: speed,
+                command_mps: self.command_mps,
+                ctrl_sq: ctrl_cost,
+                healthy,
+                dt_secs: walker2d::FRAME_SKIP as f64 * model.opt.timestep_secs,
+            };
+            shaped_reward(w, &terms, self.feet, feet, &mut self.gait)
         };
         self.feet = feet;
         self.step_feet = feet;
@@ -383,17 +437,20 @@ pub struct RewardInputs {
     pub ctrl_sq: f64,
     /// The health check passed after the step.
     pub healthy: bool,
+    /// Control step (s), for the stance averages.
+    pub dt_secs: f64,
 }
 
 /// The reward of one control step (formula in the module documentation). `feet_before` and
-/// `feet_after` are (right, left) contact flags; `last_touchdown` (0 right, 1 left) is updated.
+/// `feet_after` are (right, left) contact flags; `memory` is updated.
 pub fn shaped_reward(
     w: &RewardWeights,
     inputs: &RewardInputs,
     feet_before: [bool; 2],
     feet_after: [bool; 2],
-    last_touchdown: &mut Option<usize>,
+    memory: &mut GaitMemory,
 ) -> f64 {
+    let last_touchdown = &mut memory.last_touchdown;
     let (v, u) = (inputs.speed_mps, inputs.command_mps);
     let mut r = if inputs.healthy { w.healthy } else { 0.0 };
     r += w.tracking * (-w.tracking_sharpness * (v - u).powi(2)).exp();
@@ -416,7 +473,11 @@ pub fn shaped_reward(
     if !feet_after[0] && !feet_after[1] {
         r -= w.flight_penalty;
     }
-    r
+    let alpha = (inputs.dt_secs / STANCE_EMA_SECS).min(1.0);
+    for (s, &on) in memory.stance.iter_mut().zip(&feet_after) {
+        *s += alpha * (f64::from(u8::from(on)) - *s);
+    }
+    r - w.stance_symmetry * (memory.stance[0] - memory.stance[1]).abs()
 }
 
 fn uniform_steps(rng: &mut ChaCha8Rng, (lo, hi): (usize, usize)) -> usize {
@@ -712,17 +773,17 @@ mod tests {
     #[test]
     fn reward_terms_by_hand() {
         let w = RewardWeights::default();
-        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.5, ctrl_sq: 2.0, healthy: true };
+        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.5, ctrl_sq: 2.0, healthy: true, dt_secs: 0.008 };
         // 1 + 2·exp(−2·0.25) + min(1, 1.5) − 1e-3·2, then the foot terms.
         let base = 1.0 + 2.0 * (-0.5f64).exp() + 1.0 - 2e-3;
-        let mut last = None;
+        let mut last = GaitMemory::default();
         // Right foot touches down first: no alternation term yet.
         assert!((shaped_reward(&w, &inputs, [false, false], [true, false], &mut last) - base).abs() < 1e-12);
-        assert_eq!(last, Some(0));
+        assert_eq!(last.last_touchdown, Some(0));
         // Then the left: alternation bonus.
         let r = shaped_reward(&w, &inputs, [true, false], [true, true], &mut last);
         assert!((r - (base + 0.5)).abs() < 1e-12);
-        assert_eq!(last, Some(1));
+        assert_eq!(last.last_touchdown, Some(1));
         // The left again after a flight step: penalty, and the flight step itself is penalised.
         let flight = shaped_reward(&w, &inputs, [true, true], [false, false], &mut last);
         assert!((flight - (base - 0.5)).abs() < 1e-12);
@@ -731,11 +792,32 @@ mod tests {
         // Both feet at once: no alternation term, history forgotten.
         let r = shaped_reward(&w, &inputs, [false, false], [true, true], &mut last);
         assert!((r - base).abs() < 1e-12);
-        assert_eq!(last, None);
+        assert_eq!(last.last_touchdown, None);
         // Unhealthy: no healthy reward; faster than the command: progress capped at u*.
-        let fast = RewardInputs { speed_mps: 3.0, command_mps: 1.5, ctrl_sq: 0.0, healthy: false };
+        let fast = RewardInputs { speed_mps: 3.0, command_mps: 1.5, ctrl_sq: 0.0, healthy: false, dt_secs: 0.008 };
         let r = shaped_reward(&w, &fast, [true, true], [true, true], &mut last);
         assert!((r - (2.0 * (-4.5f64).exp() + 1.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stance_symmetry_term_follows_the_contact_averages() {
+        let w =
+            RewardWeights { stance_symmetry: 2.0, alternation: 0.0, flight_penalty: 0.0, ..RewardWeights::default() };
+        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.0, ctrl_sq: 0.0, healthy: true, dt_secs: 0.25 };
+        let base = 1.0 + 2.0 + 1.0;
+        let mut memory = GaitMemory::default();
+        // α = 0.25 / 1 s: right on the ground, left up → s = (0.625, 0.375), penalty 2·0.25.
+        let r = shaped_reward(&w, &inputs, [true, false], [true, false], &mut memory);
+        assert_eq!(memory.stance, [0.625, 0.375]);
+        assert!((r - (base - 0.5)).abs() < 1e-12, "{r}");
+        // Swapping legs brings the averages back together: (0.46875, 0.53125), penalty 2·0.0625.
+        let r = shaped_reward(&w, &inputs, [true, false], [false, true], &mut memory);
+        assert_eq!(memory.stance, [0.46875, 0.53125]);
+        assert!((r - (base - 0.125)).abs() < 1e-12, "{r}");
+        // Off by default.
+        let mut memory = GaitMemory::default();
+        let r = shaped_reward(&RewardWeights::default(), &inputs, [true, false], [true, false], &mut memory);
+        assert!((r - (base - 0.0)).abs() < 1e-12);
     }
 
     #[test]

@@ -5,7 +5,8 @@ use super::walker2d::GaitSummary;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 
 /// The CSV header matching [`csv_row`].
-pub const CSV_HEADER: &str = "iteration,steps,mean_return,speed_error,fall_rate,steps_per_sec,learning_rate,kl,kl_before,clip_fraction";
+pub const CSV_HEADER: &str =
+    "iteration,steps,mean_return,speed_error,fall_rate,steps_per_sec,learning_rate,kl,kl_before,clip_fraction";
 
 /// One CSV line (no newline); NaN where nothing was measured.
 pub fn csv_row(stats: &IterationStats, steps_per_sec: f64) -> String {

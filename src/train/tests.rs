@@ -2,10 +2,10 @@
 //! sequence forward passes, thread-count determinism, checkpoint round trips, and learning.
 
 use super::checkpoint;
+use super::env::VecEnv;
 use super::linalg::sigmoid;
 use super::loss::{loss_and_grad, LossConfig, SeqBatch};
 use super::net::{actor_forward_seq, actor_step, NetLayout, SeqInput};
-use super::env::VecEnv;
 use super::toy::{ToyConfig, ToyEnv};
 use super::trainer::{TrainConfig, Trainer};
 use crate::policy::PolicyShape;

@@ -3,8 +3,10 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::policy::read_weights;
+use tanglelab::policy::PolicyWeights;
 use tanglelab::train::checkpoint;
 use tanglelab::train::walker2d::{evaluate, EvalConfig, EvalReport};
 
@@ -18,8 +20,11 @@ pub struct EvalArgs {
     #[arg(long, value_enum)]
     robot: EvalRobot,
     /// A training checkpoint (`train-state.ckpt`); its actor and observation statistics are used.
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    checkpoint: Option<PathBuf>,
+    /// A shipped policy (safetensors; verified against `<stem>.card.json` when it exists).
     #[arg(long)]
-    checkpoint: PathBuf,
+    model: Option<PathBuf>,
     /// Commanded speeds (m/s), comma-separated.
     #[arg(long, default_value = "0.8,1.0,1.2,1.4,1.6,1.8,2.0", value_delimiter = ',')]
     speeds: Vec<f64>,
@@ -40,14 +45,23 @@ pub struct EvalArgs {
     json: bool,
 }
 
+/// The actor of a training checkpoint, with its observation statistics.
+pub fn policy_of_checkpoint(path: &Path) -> anyhow::Result<PolicyWeights> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let trainer = checkpoint::from_bytes(&bytes).with_context(|| format!("in {}", path.display()))?;
+    Ok(trainer.export_policy())
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let EvalRobot::Walker2d = args.robot;
     if args.speeds.is_empty() {
         bail!("--speeds needs at least one speed");
     }
-    let bytes =
-        std::fs::read(&args.checkpoint).with_context(|| format!("cannot read {}", args.checkpoint.display()))?;
-    let trainer = checkpoint::from_bytes(&bytes).with_context(|| format!("in {}", args.checkpoint.display()))?;
+    let weights = match (&args.checkpoint, &args.model) {
+        (Some(path), _) => policy_of_checkpoint(path)?,
+        (None, Some(model)) => read_weights(model, None)?,
+        (None, None) => bail!("pass --checkpoint or --model"),
+    };
     let config = EvalConfig {
         speeds_mps: args.speeds,
         n_agents: args.agents,
@@ -56,7 +70,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         warmup_secs: args.warmup,
         ..EvalConfig::default()
     };
-    let report = evaluate(&trainer.export_policy(), &config)?;
+    let report = evaluate(&weights, &config)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -4,7 +4,8 @@
 //! Files in `--out-dir`: `train-state.ckpt` (everything needed to resume, overwritten every
 //! `--checkpoint-minutes` and at the end), `train-log.csv` (one row per iteration, appended on
 //! resume) and `learning-curve.svg`; for Walker2D also `env.json` (the environment's settings,
-//! reused by `--resume`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
+//! reused by `--resume`) and `env-history.jsonl` (the settings of each stage and the iteration it
+//! started at: the first line is the fresh start, later ones `--resume --override-env`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
 //! contact fraction, lift-offs per foot per second and flight fraction over the rollout.
 
 use anyhow::{bail, Context};
@@ -52,17 +53,17 @@ enum LrSchedule {
 #[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WalkerEnvArgs {
     /// Commanded speeds are drawn uniformly per episode in [min, max] (m/s).
-    #[arg(long, default_value = "0.8,2.0", value_delimiter = ',', num_args = 2)]
+    #[arg(long, default_value = "0.8,2.0", value_delimiter = ',', num_args = 1..=2)]
     speed_range: Vec<f64>,
     /// Standard deviation of Gaussian sensor noise on the 17 body observations (0: none).
     #[arg(long, default_value_t = 0.01)]
     obs_noise: f64,
     /// Control steps (8 ms each) between random pushes, min,max.
-    #[arg(long, default_value = "150,300", value_delimiter = ',', num_args = 2)]
+    #[arg(long, default_value = "150,300", value_delimiter = ',', num_args = 1..=2)]
     push_interval: Vec<usize>,
     /// Horizontal impulse of a push on the torso (N·s), min,max; "0,0" turns pushes off.
     /// (The walker weighs about 23 kg: 8 N·s changes its speed by about 0.35 m/s.)
-    #[arg(long, default_value = "2,8", value_delimiter = ',', num_args = 2)]
+    #[arg(long, default_value = "2,8", value_delimiter = ',', num_args = 1..=2)]
     push_impulse: Vec<f64>,
     /// Episode length in control steps.
     #[arg(long, default_value_t = 1000)]
@@ -81,6 +82,10 @@ pub struct WalkerEnvArgs {
     #[arg(long, default_value_t = RewardWeights::default().tracking_sharpness)]
     #[serde(default = "default_tracking_sharpness")]
     tracking_sharpness: f64,
+    /// Reward: weight of the stance asymmetry |s_right − s_left| (per-foot contact averages).
+    #[arg(long, default_value_t = RewardWeights::default().stance_symmetry)]
+    #[serde(default)]
+    stance_symmetry: f64,
 }
 
 fn default_tracking() -> f64 {
@@ -92,6 +97,21 @@ fn default_tracking_sharpness() -> f64 {
 }
 
 impl WalkerEnvArgs {
+    /// Each min,max pair has two values (given as `a,b` or `a b`).
+    fn check_pairs(&self) -> anyhow::Result<()> {
+        let pairs = [
+            ("--speed-range", self.speed_range.len()),
+            ("--push-interval", self.push_interval.len()),
+            ("--push-impulse", self.push_impulse.len()),
+        ];
+        for (flag, n) in pairs {
+            if n != 2 {
+                bail!("{flag} needs two values, min,max (got {n})");
+            }
+        }
+        Ok(())
+    }
+
     fn config(&self) -> Walker2dEnvConfig {
         let push = (self.push_impulse[1] > 0.0).then(|| PushConfig {
             interval_steps: (self.push_interval[0], self.push_interval[1]),
@@ -107,6 +127,7 @@ impl WalkerEnvArgs {
                 flight_penalty: self.flight_penalty,
                 tracking: self.tracking,
                 tracking_sharpness: self.tracking_sharpness,
+                stance_symmetry: self.stance_symmetry,
                 ..RewardWeights::default()
             },
             ..Walker2dEnvConfig::default()
@@ -138,6 +159,11 @@ pub struct TrainArgs {
     /// Continue from `train-state.ckpt` in the output directory (its configuration wins).
     #[arg(long)]
     resume: bool,
+    /// With `--resume`: train on from here with the environment settings of this command line
+    /// instead of `env.json` (a second stage, e.g. gait shaping); the change is recorded in
+    /// `env.json` and appended to `env-history.jsonl` with the iteration it took effect.
+    #[arg(long, requires = "resume")]
+    override_env: bool,
     /// Agents simulated in parallel.
     #[arg(long, default_value_t = 32)]
     agents: usize,
@@ -174,6 +200,10 @@ pub struct TrainArgs {
     min_lr: f64,
     #[arg(long, default_value_t = 5.0)]
     checkpoint_minutes: f64,
+    /// Also keep every checkpoint as `checkpoints/iteration-NNNNNNN.ckpt` (for model selection
+    /// by `tanglelab eval` afterwards).
+    #[arg(long)]
+    keep_checkpoints: bool,
     #[command(flatten)]
     walker: WalkerEnvArgs,
 }
@@ -182,6 +212,7 @@ const CHECKPOINT: &str = "train-state.ckpt";
 const LOG: &str = "train-log.csv";
 const CURVE: &str = "learning-curve.svg";
 const ENV_FILE: &str = "env.json";
+const ENV_HISTORY: &str = "env-history.jsonl";
 
 /// The environment being trained on.
 enum AnyEnv {
@@ -231,6 +262,18 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
+/// Writes `train-state.ckpt` and, with `keep`, a numbered copy under `checkpoints/`.
+fn save_checkpoint(trainer: &Trainer, out_dir: &Path, keep: bool) -> anyhow::Result<()> {
+    let bytes = checkpoint::to_bytes(trainer);
+    write_atomically(&out_dir.join(CHECKPOINT), &bytes)?;
+    if keep {
+        let dir = out_dir.join("checkpoints");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_atomically(&dir.join(format!("iteration-{:07}.ckpt", trainer.iteration)), &bytes)?;
+    }
+    Ok(())
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.agents == 0 {
         bail!("--agents must be at least 1");
@@ -248,14 +291,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         if file.robot != args.robot {
             bail!("{} was trained on {}, not {}", args.out_dir.display(), file.robot.name(), args.robot.name());
         }
-        if file.walker != args.walker {
-            eprintln!("resuming with the environment settings of {} (command-line ones ignored)", env_path.display());
+        if args.override_env {
+            (file.robot, args.walker.clone())
+        } else {
+            if file.walker != args.walker {
+                eprintln!(
+                    "resuming with the environment settings of {} (command-line ones ignored)",
+                    env_path.display()
+                );
+            }
+            (file.robot, file.walker)
         }
-        (file.robot, file.walker)
     } else {
         (args.robot, args.walker.clone())
     };
     // Validates the settings before anything is written.
+    walker.check_pairs()?;
     make_env(robot, &walker, 1, args.seed, 0)?;
     let mut trainer = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("cannot read {}", ckpt_path.display()))?;
@@ -281,11 +332,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         };
         let mut probe = make_env(robot, &walker, 1, args.seed, 0)?;
         let probe = probe.as_vec_env();
-        let trainer = Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?;
+        Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?
+    };
+    if !args.resume || args.override_env {
         let file = EnvFile { robot, walker: walker.clone() };
         write_atomically(&env_path, serde_json::to_string_pretty(&file)?.as_bytes())?;
-        trainer
-    };
+        let record = serde_json::json!({ "iteration": trainer.iteration, "env_steps": trainer.env_steps, "env": file });
+        let history = args.out_dir.join(ENV_HISTORY);
+        let mut history = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&history)
+            .with_context(|| format!("cannot open {}", history.display()))?;
+        writeln!(history, "{record}")?;
+    }
     let seed = trainer.config.seed;
     let mut env = make_env(robot, &walker, args.agents, seed, trainer.iteration)?;
     let mut log = std::fs::OpenOptions::new()
@@ -326,14 +386,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             stats.learning_rate
         );
         if last_checkpoint.elapsed().as_secs_f64() >= args.checkpoint_minutes * 60.0 {
-            write_atomically(&ckpt_path, &checkpoint::to_bytes(&trainer))?;
+            save_checkpoint(&trainer, &args.out_dir, args.keep_checkpoints)?;
             last_checkpoint = Instant::now();
         }
         last = Some(stats);
     }
     eprintln!();
     log.flush()?;
-    write_atomically(&ckpt_path, &checkpoint::to_bytes(&trainer))?;
+    save_checkpoint(&trainer, &args.out_dir, args.keep_checkpoints)?;
     let text = std::fs::read_to_string(&log_path).with_context(|| format!("cannot read {}", log_path.display()))?;
     let curve = curve_from_csv(&text);
     write_bytes(&args.out_dir.join(CURVE), learning_curve_svg(&curve, robot.name()).as_bytes())?;
