@@ -1,7 +1,8 @@
 //! `tanglelab bench train`: what one PPO iteration costs, for the paper's network on an
 //! environment with Walker2D's sizes (18 observations, 6 actions; a toy point mass underneath,
 //! so the numbers are the trainer's own cost), over 8–64 agents. The baseline is the same run
-//! on one thread, measured in the same process.
+//! on one thread, measured in the same process. With `--sb3`: whole iterations on the real
+//! Walker2D task against Stable-Baselines3's RecurrentPPO (bench_train_sb3.py), same run.
 
 use clap::Args;
 use std::time::Instant;
@@ -20,6 +21,95 @@ pub struct BenchTrainArgs {
     /// Thread counts to measure (the first is the baseline).
     #[arg(long, default_value = "1,2", value_delimiter = ',')]
     threads: Vec<usize>,
+    /// Instead: whole PPO iterations on the real Walker2D task against Stable-Baselines3
+    /// RecurrentPPO on Gymnasium's Walker2d-v5, same network sizes, same run (needs the packages
+    /// of scripts/bench-requirements.txt).
+    #[arg(long)]
+    sb3: bool,
+    /// Environment steps each side trains for in the `--sb3` comparison.
+    #[arg(long, default_value_t = 40_960)]
+    sb3_steps: usize,
+    /// Python with torch, sb3-contrib and gymnasium[mujoco].
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
+const SB3_SCRIPT: &str = include_str!("bench_train_sb3.py");
+
+#[derive(serde::Deserialize)]
+struct Sb3Rates {
+    steps: f64,
+    steps_per_sec: f64,
+    steps_per_cpu_sec: f64,
+    torch: String,
+    sb3_contrib: String,
+}
+
+/// SB3's rate with `threads` torch threads, 8 environments of `n_steps` steps each per rollout,
+/// `epochs` passes in minibatches of `minibatch` samples.
+fn sb3(args: &BenchTrainArgs, threads: usize, n_steps: usize, epochs: usize, minibatch: usize) -> anyhow::Result<Sb3Rates> {
+    use anyhow::Context;
+    let numbers = [args.sb3_steps, threads, 8, n_steps, epochs, minibatch].map(|n| n.to_string());
+    let output = std::process::Command::new(&args.python)
+        .arg("-c")
+        .arg(SB3_SCRIPT)
+        .args(&numbers)
+        .output()
+        .with_context(|| format!("cannot run {}", args.python))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "the SB3 baseline failed (install it with `pip install -r scripts/bench-requirements.txt`):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    serde_json::from_slice(&output.stdout).context("unexpected output from the SB3 baseline")
+}
+
+/// Our trainer on the real Walker2D task (paper network, `n_agents` agents, the other settings
+/// as `train`'s defaults) for about `steps` environment steps on `threads` threads.
+fn ours_walker2d(n_agents: usize, steps: usize, threads: usize) -> anyhow::Result<Measured> {
+    use tanglelab::sim::env::Walker2dEnvConfig;
+    use tanglelab::train::walker2d::Walker2dVecEnv;
+    let config = TrainConfig::default();
+    let iterations = steps.div_ceil(config.horizon * n_agents).max(1);
+    let mut env = Walker2dVecEnv::new(n_agents, Walker2dEnvConfig::default(), 1)?;
+    measure(&config, &mut env, iterations, threads)
+}
+
+fn run_sb3(args: &BenchTrainArgs) -> anyhow::Result<()> {
+    let threads = *args.threads.last().expect("checked non-empty");
+    let config = TrainConfig::default();
+    let n_agents = 64;
+    println!(
+        "whole PPO iterations on Walker2D, {} env steps each side, {threads} threads, same run:",
+        args.sb3_steps
+    );
+    println!(
+        "ours: Walker2D (src/sim), {n_agents} agents x {} steps, {} epochs x {} minibatches, BPTT {}, actor 18 -> 512 -> 256 -> LSTM 128 -> 6, critic 18 -> 512 -> 256 -> 1",
+        config.horizon, config.epochs, config.n_minibatches, config.seq_len
+    );
+    let samples = config.horizon * n_agents;
+    let minibatch = samples / config.n_minibatches;
+    // SB3: 8 environments; the same samples per rollout, epochs and minibatch size as ours.
+    let n_steps = samples / 8;
+    println!(
+        "SB3: RecurrentPPO, Gymnasium Walker2d-v5 (MuJoCo), 8 envs x {n_steps} steps, {} epochs, minibatch {minibatch}, LSTM 128 then MLP 512-256 (actor and critic)",
+        config.epochs
+    );
+    let ours = ours_walker2d(n_agents, args.sb3_steps, threads)?;
+    let base = sb3(args, threads, n_steps, config.epochs, minibatch)?;
+    println!("SB3 versions: torch {}, sb3-contrib {}; SB3 ran {} steps", base.torch, base.sb3_contrib, base.steps);
+    println!();
+    println!("| trainer | env steps/s | steps per CPU-second |");
+    println!("|---|---:|---:|");
+    println!("| SB3 RecurrentPPO (baseline) | {:.0} | {:.0} |", base.steps_per_sec, base.steps_per_cpu_sec);
+    println!("| tanglelab train | {:.0} | {:.0} |", ours.steps_per_sec, ours.steps_per_cpu_sec);
+    println!(
+        "ours / SB3: {:.2}x wall, {:.2}x CPU time",
+        ours.steps_per_sec / base.steps_per_sec,
+        ours.steps_per_cpu_sec / base.steps_per_cpu_sec
+    );
+    Ok(())
 }
 
 /// The toy task padded to Walker2D's sizes: 14 constant extra observations, 4 ignored actions.
@@ -106,7 +196,7 @@ fn measure<E: VecEnv + Send>(
 ) -> anyhow::Result<Measured> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     pool.install(|| {
-        let mut trainer = Trainer::new(config.clone(), env.n_obs(), env.n_actions(), 0)?;
+        let mut trainer = Trainer::new(config.clone(), env.n_obs(), env.n_actions(), env.n_privileged())?;
         trainer.iterate(env)?;
         let (mut rollout, mut update) = (0.0, 0.0);
         let start = Instant::now();
@@ -145,6 +235,9 @@ fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
 pub fn run(args: BenchTrainArgs) -> anyhow::Result<()> {
     if args.agents.is_empty() || args.threads.is_empty() || args.iterations == 0 {
         anyhow::bail!("need at least one agent count, one thread count and one iteration");
+    }
+    if args.sb3 {
+        return run_sb3(&args);
     }
     let paper = TrainConfig::default();
     println!(
