@@ -483,7 +483,7 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     {move || format!(" m/s (mean over the last {:.1} s)", r().speed_window_secs)}</span>
                 <span>"time in this episode "<b id="walker-time">{move || format!("{:.1}", r().episode_secs)}</b>" s"</span>
                 <span>"falls "<b id="walker-falls">{move || r().falls.to_string()}</b></span>
-                <span>"speed "<b id="walker-realtime">{move || fmt_opt(r().realtime_factor, 2)}</b>" × real time"</span>
+                <span>"simulation at "<b id="walker-realtime">{move || fmt_opt(r().realtime_factor, 2)}</b>" × real time"</span>
             </div>
             <div class="numbers">
                 <span>"on the ground (last 4 s): right "<b id="walker-contact-right">{move || gait(|g| g.contact_fraction[0], 2)}</b>
