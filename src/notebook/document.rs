@@ -17,11 +17,19 @@ pub struct NotebookDoc {
     /// Absent in links made before the policy cell existed.
     #[serde(default)]
     pub policy: PolicyCell,
+    /// Absent in links made before the walker cell existed.
+    #[serde(default)]
+    pub walker: WalkerCell,
 }
 
 impl Default for NotebookDoc {
     fn default() -> Self {
-        Self { version: DOC_VERSION, lissajous: LissajousCell::default(), policy: PolicyCell::default() }
+        Self {
+            version: DOC_VERSION,
+            lissajous: LissajousCell::default(),
+            policy: PolicyCell::default(),
+            walker: WalkerCell::default(),
+        }
     }
 }
 
@@ -126,10 +134,43 @@ impl PolicyCell {
     }
 }
 
+/// The walker cell: the shipped Walker2D policy walking at a commanded speed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalkerCell {
+    /// Commanded forward speed (m/s), the policy's obs[17].
+    pub command_mps: f64,
+    /// The animation runs (else it is paused).
+    pub playing: bool,
+}
+
+impl Default for WalkerCell {
+    fn default() -> Self {
+        Self { command_mps: 1.4, playing: true }
+    }
+}
+
+impl WalkerCell {
+    /// The speeds the policy was trained for (m/s).
+    pub const COMMAND_RANGE_MPS: (f64, f64) = (0.8, 2.0);
+    /// The slider's step (m/s).
+    pub const COMMAND_STEP_MPS: f64 = 0.2;
+
+    /// Checks the parameters are inside the ranges the cell offers.
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = Self::COMMAND_RANGE_MPS;
+        if !(self.command_mps.is_finite() && (lo..=hi).contains(&self.command_mps)) {
+            return Err(format!("commanded speed {} m/s is outside [{lo}, {hi}]", self.command_mps));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
         self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))?;
-        self.policy.validate().map_err(|e| format!("policy cell: {e}"))
+        self.policy.validate().map_err(|e| format!("policy cell: {e}"))?;
+        self.walker.validate().map_err(|e| format!("walker cell: {e}"))
     }
 }

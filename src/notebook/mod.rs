@@ -6,5 +6,5 @@
 pub mod document;
 pub mod permalink;
 
-pub use document::{LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, DOC_VERSION};
+pub use document::{LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, WalkerCell, DOC_VERSION};
 pub use permalink::{decode_fragment, encode_fragment, PermalinkError};

@@ -121,4 +121,28 @@ mod tests {
             Err(PermalinkError::Json(_))
         ));
     }
+
+    #[test]
+    fn walker_cell_parameters_travel_in_the_link() {
+        use crate::notebook::WalkerCell;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let walker = WalkerCell { command_mps: 1.8, playing: false };
+        let doc = NotebookDoc { walker: walker.clone(), ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        // A link from before the walker cell opens with the cell's defaults (1.4 m/s, playing).
+        let old = enc(r#"{"version":1,"policy":{"n_agents":8}}"#);
+        let got = decode_fragment(&old).unwrap().unwrap();
+        assert_eq!(got.walker, WalkerCell { command_mps: 1.4, playing: true });
+        assert_eq!(got.policy.n_agents, 8);
+        // Missing fields take their defaults; the names are the documented ones.
+        let partial = enc(r#"{"version":1,"walker":{"playing":false}}"#);
+        assert_eq!(decode_fragment(&partial).unwrap().unwrap().walker, WalkerCell { command_mps: 1.4, playing: false });
+        for bad in [r#"{"version":1,"walker":{"command_mps":0.5}}"#, r#"{"version":1,"walker":{"command_mps":2.2}}"#] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":1,"walker":{"speed":1.0}}"#)),
+            Err(PermalinkError::Json(_))
+        ));
+    }
 }

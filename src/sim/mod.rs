@@ -25,6 +25,9 @@
 //! solved by projected Gauss–Seidel: close to, not identical with, MuJoCo's solver (which uses a
 //! pyramidal cone and Newton's method); tests/sim_walker2d_contact.rs measures how close.
 //!
+//! [`gait`] counts contact fractions and lift-offs from per-step foot-contact flags;
+//! [`side_view`] projects a planar robot's capsules on the x–z plane for drawing.
+//!
 //! [`scenario`] is the simulator benchmark's workload (sinusoidal torques, reset on fall), here
 //! so that the native benchmark and the browser's wasm run the same code.
 //!
@@ -37,12 +40,14 @@ pub mod data;
 pub mod dynamics;
 pub mod env;
 pub mod forces;
+pub mod gait;
 pub mod integrator;
 pub mod kinematics;
 pub mod limits;
 pub mod mjcf;
 pub mod model;
 pub mod scenario;
+pub mod side_view;
 pub mod spatial;
 pub mod walker2d;
 

@@ -6,13 +6,8 @@
 //! the speed error |v − u*| of each step and offers qpos | qvel `(n_agents x 18)` as the
 //! privileged state for an asymmetric critic.
 //!
-//! Gait statistics, over all agents and steps since the counters were last taken:
-//! - per-foot contact fraction: steps with that foot on the ground / steps;
-//! - lift-offs per foot per second: contact → no contact between two steps of one episode after
-//!   at least [`MIN_STANCE_STEPS`] steps of contact (shorter contacts are bounces, and counting
-//!   them would turn contact chatter into a high stepping rate), divided by the simulated
-//!   agent-seconds;
-//! - flight fraction: steps with neither foot on the ground / steps.
+//! Gait statistics ([`crate::sim::gait`], re-exported here) are over all agents and steps since
+//! the counters were last taken.
 //!
 //! Steps that end in a blow-up are left out of the gait statistics (their feet are not known).
 //! Feet are (right, left), as in the simulator.
@@ -22,6 +17,7 @@ use super::net::{actor_step, NetLayout};
 use super::stats::normalize_rows;
 use crate::policy::PolicyWeights;
 use crate::sim::env::{self as simenv, EnvError, Walker2dBatch, Walker2dEnvConfig};
+pub use crate::sim::gait::{FeetTrack, GaitCounters, GaitSummary, MIN_STANCE_STEPS};
 use crate::sim::walker2d;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -29,76 +25,6 @@ use serde::Serialize;
 /// Seconds per control step of Walker2D (frame skip × physics time step).
 pub fn control_dt_secs(batch: &Walker2dBatch) -> f64 {
     walker2d::FRAME_SKIP as f64 * batch.model().opt.timestep_secs
-}
-
-/// A foot must have been on the ground this many control steps (24 ms) for leaving it to count
-/// as a lift-off.
-pub const MIN_STANCE_STEPS: u32 = 3;
-
-/// Per-agent foot tracking within an episode: consecutive steps each foot has been down.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct FeetTrack {
-    stance_steps: [u32; 2],
-}
-
-/// Raw gait and failure counts; [`GaitCounters::summary`] turns them into rates.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GaitCounters {
-    /// Agent-steps counted (blow-up steps excluded).
-    pub steps: u64,
-    /// Steps with the (right, left) foot on the ground.
-    pub contact_steps: [u64; 2],
-    /// Lift-offs of the (right, left) foot.
-    pub lift_offs: [u64; 2],
-    /// Steps with no foot on the ground.
-    pub flight_steps: u64,
-    /// Episodes ended by a blow-up of the simulation.
-    pub blow_ups: u64,
-}
-
-/// Gait rates (NaN when no step was counted).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct GaitSummary {
-    /// Fraction of steps with the (right, left) foot on the ground.
-    pub contact_fraction: [f64; 2],
-    /// Lift-offs of the (right, left) foot per simulated second.
-    pub lift_offs_per_sec: [f64; 2],
-    /// Fraction of steps with no foot on the ground.
-    pub flight_fraction: f64,
-}
-
-impl GaitCounters {
-    /// Adds one step of one agent and returns which feet lifted off; `track` holds the agent's
-    /// foot history in the same episode (None at an episode's start) and is updated.
-    pub fn record(&mut self, track: &mut Option<FeetTrack>, feet: [bool; 2]) -> [bool; 2] {
-        self.steps += 1;
-        let mut lift_off = [false; 2];
-        let state = track.get_or_insert_with(FeetTrack::default);
-        for f in 0..2 {
-            self.contact_steps[f] += u64::from(feet[f]);
-            if feet[f] {
-                state.stance_steps[f] += 1;
-            } else {
-                lift_off[f] = state.stance_steps[f] >= MIN_STANCE_STEPS;
-                state.stance_steps[f] = 0;
-            }
-            self.lift_offs[f] += u64::from(lift_off[f]);
-        }
-        self.flight_steps += u64::from(!feet[0] && !feet[1]);
-        lift_off
-    }
-
-    /// Rates for a control step of `dt_secs`.
-    pub fn summary(&self, dt_secs: f64) -> GaitSummary {
-        let n = self.steps as f64;
-        let frac = |k: u64| if self.steps == 0 { f64::NAN } else { k as f64 / n };
-        let rate = |k: u64| if self.steps == 0 { f64::NAN } else { k as f64 / (n * dt_secs) };
-        GaitSummary {
-            contact_fraction: self.contact_steps.map(frac),
-            lift_offs_per_sec: self.lift_offs.map(rate),
-            flight_fraction: frac(self.flight_steps),
-        }
-    }
 }
 
 /// [`Walker2dBatch`] as a [`VecEnv`], with gait counters.
@@ -444,36 +370,6 @@ mod tests {
     use crate::policy::{ObsNorm, PolicyShape};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    #[test]
-    fn gait_counters_by_hand() {
-        let mut counters = GaitCounters::default();
-        let mut track = None;
-        // R: 3 down, 2 up, 1 down, 1 up, 1 down: one lift-off (the 1-step contact is a bounce).
-        // L: 4 down, 2 up, 2 down, 1 up: one lift-off. Flight at steps 5, 7 (1-based).
-        let right = [1, 1, 1, 0, 0, 1, 0, 1, 1];
-        let left = [1, 1, 1, 1, 0, 0, 0, 1, 1];
-        let mut lifted = vec![];
-        for t in 0..9 {
-            lifted.push(counters.record(&mut track, [right[t] == 1, left[t] == 1]));
-        }
-        assert_eq!(lifted[3], [true, false]);
-        assert_eq!(lifted[4], [false, true]);
-        assert_eq!(lifted.iter().filter(|l| l[0] || l[1]).count(), 2);
-        assert_eq!(counters.steps, 9);
-        assert_eq!(counters.contact_steps, [6, 6]);
-        assert_eq!(counters.lift_offs, [1, 1]);
-        assert_eq!(counters.flight_steps, 2);
-        let g = counters.summary(0.5);
-        assert_eq!(g.contact_fraction, [6.0 / 9.0, 6.0 / 9.0]);
-        assert_eq!(g.lift_offs_per_sec, [1.0 / 4.5, 1.0 / 4.5]); // 1 lift-off in 4.5 s
-        assert_eq!(g.flight_fraction, 2.0 / 9.0);
-        // A new episode (fresh history) does not count a lift-off against the old one's stance.
-        let mut fresh = None;
-        counters.record(&mut fresh, [false, false]);
-        assert_eq!(counters.lift_offs, [1, 1]);
-        assert!(GaitCounters::default().summary(0.5).flight_fraction.is_nan());
-    }
 
     #[test]
     fn cycle_frequency_by_hand() {

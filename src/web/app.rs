@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
+use super::walker_cell::WalkerCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
 
 fn current_fragment() -> String {
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
         <main>
             <LissajousCellView doc=doc />
             <PolicyCellView doc=doc />
+            <WalkerCellView doc=doc />
         </main>
     }
 }

@@ -5,6 +5,7 @@
 //! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse;
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
+//! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
@@ -12,6 +13,7 @@ pub mod bench_exports;
 mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
+mod walker_cell;
 
 /// Mounts the notebook on the page body.
 pub fn start() {

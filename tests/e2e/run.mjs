@@ -43,12 +43,16 @@ const server = await serve();
 const base = `http://127.0.0.1:${server.address().port}/`;
 let browser = await launch(['--enable-unsafe-webgpu']);
 
-/** A fresh page that records console errors and uncaught exceptions. */
-async function openPage(url) {
+/**
+ * A fresh page that records console errors and uncaught exceptions; `setup(page)` runs before
+ * the page loads (e.g. to route requests).
+ */
+async function openPage(url, setup = async () => {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') page.errors.push(`console: ${msg.text()}`); });
   page.on('pageerror', (err) => page.errors.push(`pageerror: ${err.message}`));
+  await setup(page);
   await page.goto(url);
   await page.waitForSelector('#q-max', { timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector('.plot3d-status')?.textContent.trim() !== 'starting graphics…', null, { timeout: 60_000 });
@@ -233,6 +237,123 @@ await test('the policy cell shows progress and can be cancelled; its parameters 
   assertNoErrors(restored);
   await page.close();
   await restored.close();
+});
+
+/**
+ * The walker cell's canvas: its PNG, pixel statistics and how many pixels have each leg's colour
+ * (outside the legend, in the top-left 200 × 60 px).
+ */
+async function walkerCanvas(page) {
+  const url = await page.evaluate(() => document.querySelector('#walker-canvas').toDataURL('image/png'));
+  const buffer = Buffer.from(url.split(',')[1], 'base64');
+  const png = PNG.sync.read(buffer);
+  const near = (i, [r, g, b]) => Math.abs(png.data[i] - r) + Math.abs(png.data[i + 1] - g) + Math.abs(png.data[i + 2] - b) < 12;
+  let right = 0, left = 0;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = y < 60 ? 200 : 0; x < png.width; x++) {
+      const i = 4 * (y * png.width + x);
+      if (near(i, [0xd9, 0x5f, 0x02])) right++;
+      if (near(i, [0x1b, 0x9e, 0x77])) left++;
+    }
+  }
+  return { url, stats: pixelStats(buffer), right, left };
+}
+const walkerReady = (page) => page.waitForFunction(
+  () => document.querySelector('#walker-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+const walkerTime = async (page) => Number(await page.textContent('#walker-time'));
+
+await test('the walker cell loads the shipped policy and walks', async () => {
+  const page = await openPage(base);
+  await walkerReady(page);
+  assert.match(await page.textContent('#walker-status'), /policy 18-.*LSTM\d+-6 · sha256 [0-9a-f]{12}…/);
+  // Five frames over a second: each drawn, each different, both legs seen. The right leg is
+  // drawn in front (≈ 0.95 m × 8–10 cm at 150 px/m, over 1500 px); the left one, behind it,
+  // may be partly hidden in some frames but not in all.
+  const frames = [];
+  for (let k = 0; k < 5; k++) {
+    if (k) await page.waitForTimeout(250);
+    frames.push(await walkerCanvas(page));
+  }
+  for (let k = 0; k < frames.length; k++) {
+    const c = frames[k];
+    assert.ok(c.stats.differingFraction > 0.05, `canvas nearly blank: ${JSON.stringify(c.stats)}`);
+    assert.ok(c.right > 1000, `right-leg pixels ${c.right}`);
+    if (k) assert.notEqual(c.url, frames[k - 1].url, 'the animation did not change the canvas');
+  }
+  const left = Math.max(...frames.map((c) => c.left));
+  assert.ok(left > 800, `left-leg pixels at most ${left}: the left leg is never seen`);
+  await page.waitForFunction(() => Number.isFinite(parseFloat(document.querySelector('#walker-measured-speed').textContent)), null, { timeout: 20_000 });
+  const measured = Number(await page.textContent('#walker-measured-speed'));
+  assert.ok(measured > -1 && measured < 5, `measured speed ${measured}`);
+  assert.equal(await page.textContent('#walker-obs-command'), '1.40');
+  await page.waitForFunction(() => Number(document.querySelector('#walker-time').textContent) >= 1.0, null, { timeout: 20_000 });
+  const gait = await page.textContent('#walker-contact-right');
+  assert.ok(Number(gait) >= 0 && Number(gait) <= 1, `contact fraction ${gait}`);
+  await page.locator('#cell-walker').screenshot({ path: path.join(artifacts, 'walker-cell.png') });
+  console.log(`     walker: measured ${measured} m/s at u* = 1.4; real-time factor ${await page.textContent('#walker-realtime')}; contact R ${gait}, L ${await page.textContent('#walker-contact-left')}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('the walker cell: the slider commands the policy live, pause stops it, the permalink keeps both', async () => {
+  const page = await openPage(base);
+  await walkerReady(page);
+  await page.waitForFunction(() => Number(document.querySelector('#walker-time').textContent) >= 0.5, null, { timeout: 20_000 });
+  const falls = await page.textContent('#walker-falls');
+  const before = await walkerTime(page);
+  await page.locator('#walker-speed').fill('1.8');
+  await page.waitForFunction(() => document.querySelector('#walker-obs-command').textContent === '1.80', null, { timeout: 10_000 });
+  assert.equal(await page.textContent('#walker-command-value'), '1.8 m/s');
+  if (await page.textContent('#walker-falls') === falls) {
+    assert.ok(await walkerTime(page) >= before, 'changing the command restarted the episode');
+  }
+  await page.click('#walker-play');
+  await page.waitForFunction(() => document.querySelector('#walker-canvas').dataset.playing === 'false');
+  assert.equal(await page.textContent('#walker-play'), 'Play');
+  await page.waitForTimeout(100);
+  const paused = [await walkerCanvas(page), await walkerTime(page)];
+  await page.waitForTimeout(500);
+  assert.equal((await walkerCanvas(page)).url, paused[0].url, 'the canvas changed while paused');
+  assert.equal(await walkerTime(page), paused[1], 'time ran while paused');
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  await walkerReady(restored);
+  assert.equal(await restored.inputValue('#walker-speed'), '1.8');
+  assert.equal(await restored.textContent('#walker-obs-command'), '1.80');
+  assert.equal(await restored.textContent('#walker-play'), 'Play');
+  const still = await walkerCanvas(restored);
+  assert.ok(still.stats.differingFraction > 0.05, 'a paused walker is still drawn');
+  await restored.waitForTimeout(300);
+  assert.equal((await walkerCanvas(restored)).url, still.url, 'the restored walker is paused');
+  await restored.click('#walker-play');
+  await restored.waitForFunction(() => Number(document.querySelector('#walker-time').textContent) > 0.2, null, { timeout: 10_000 });
+  assertNoErrors(page);
+  assertNoErrors(restored);
+  await page.close();
+  await restored.close();
+});
+
+await test('a missing or corrupt walker model gives a clear message; the other cells keep working', async () => {
+  const model = '**/models/walker2d-lstm.safetensors';
+  const cases = [
+    [(route) => route.fulfill({ status: 404, body: 'not found' }), /Could not load the walker's policy: models\/walker2d-lstm\.safetensors: HTTP 404/],
+    [(route) => route.fulfill({ status: 200, body: 'not a model' }), /Could not load the walker's policy: .*sha256 mismatch/],
+  ];
+  for (const [handler, message] of cases) {
+    const page = await openPage(base, (p) => p.route(model, handler));
+    await page.waitForFunction(() => document.querySelector('#walker-status')?.dataset.state === 'failed', null, { timeout: 60_000 });
+    assert.match(await page.textContent('#walker-error'), message);
+    assert.ok(await page.isDisabled('#walker-play'), 'play is offered without a model');
+    // The Lissajous cell still computes.
+    const q0 = await qMax(page);
+    await page.locator('#beta').fill('1');
+    await page.waitForFunction(() => document.querySelector('#beta-value').textContent === '1.00');
+    assert.ok(Number.isFinite(q0) && (await qMax(page)) < q0, 'the Lissajous cell stopped working');
+    // The browser reports the failed request itself; nothing else may be logged.
+    const others = page.errors.filter((e) => !/Failed to load resource: the server responded with a status of 404/.test(e));
+    assert.deepEqual(others, [], 'console errors');
+    await page.close();
+  }
 });
 
 await browser.close();
