@@ -78,12 +78,14 @@ fn train_resume_and_eval() {
             "--iterations",
             "4",
             "--resume",
-            "--override-env",
+            "--new-stage",
             "--obs-noise",
             "0.02",
             "--stance-symmetry",
             "1.5",
             "--keep-checkpoints",
+            "--learning-rate",
+            "1e-4",
         ],
     ));
     let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
@@ -94,8 +96,15 @@ fn train_resume_and_eval() {
     assert_eq!((stages[0]["iteration"].as_u64(), stages[1]["iteration"].as_u64()), (Some(0), Some(3)));
     assert_eq!(stages[0]["env"]["walker"]["stance_symmetry"], 0.0);
     assert_eq!(stages[1]["env"]["walker"]["stance_symmetry"], 1.5);
+    assert_eq!(
+        (stages[0]["schedule"]["learning_rate"].as_f64(), stages[1]["schedule"]["learning_rate"].as_f64()),
+        (Some(3e-4), Some(1e-4))
+    );
+    let last_row = std::fs::read_to_string(dir.join("train-log.csv")).unwrap();
+    let lr: f64 = last_row.lines().last().unwrap().split(',').nth(6).unwrap().parse().unwrap();
+    assert!(lr <= 1e-4, "the new stage's rate applies: {lr}");
     assert!(dir.join("checkpoints/iteration-0000004.ckpt").exists());
-    assert!(!train(&dir, &["--iterations", "5", "--override-env"]).status.success(), "--override-env needs --resume");
+    assert!(!train(&dir, &["--iterations", "5", "--new-stage"]).status.success(), "--new-stage needs --resume");
 
     let ckpt = dir.join("train-state.ckpt");
     let eval = |seed: &str| {

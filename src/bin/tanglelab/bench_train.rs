@@ -47,7 +47,13 @@ struct Sb3Rates {
 
 /// SB3's rate with `threads` torch threads, 8 environments of `n_steps` steps each per rollout,
 /// `epochs` passes in minibatches of `minibatch` samples.
-fn sb3(args: &BenchTrainArgs, threads: usize, n_steps: usize, epochs: usize, minibatch: usize) -> anyhow::Result<Sb3Rates> {
+fn sb3(
+    args: &BenchTrainArgs,
+    threads: usize,
+    n_steps: usize,
+    epochs: usize,
+    minibatch: usize,
+) -> anyhow::Result<Sb3Rates> {
     use anyhow::Context;
     let numbers = [args.sb3_steps, threads, 8, n_steps, epochs, minibatch].map(|n| n.to_string());
     let output = std::process::Command::new(&args.python)
@@ -80,10 +86,7 @@ fn run_sb3(args: &BenchTrainArgs) -> anyhow::Result<()> {
     let threads = *args.threads.last().expect("checked non-empty");
     let config = TrainConfig::default();
     let n_agents = 64;
-    println!(
-        "whole PPO iterations on Walker2D, {} env steps each side, {threads} threads, same run:",
-        args.sb3_steps
-    );
+    println!("whole PPO iterations on Walker2D, {} env steps each side, {threads} threads, same run:", args.sb3_steps);
     println!(
         "ours: Walker2D (src/sim), {n_agents} agents x {} steps, {} epochs x {} minibatches, BPTT {}, actor 18 -> 512 -> 256 -> LSTM 128 -> 6, critic 18 -> 512 -> 256 -> 1",
         config.horizon, config.epochs, config.n_minibatches, config.seq_len

@@ -5,7 +5,7 @@
 //! `--checkpoint-minutes` and at the end), `train-log.csv` (one row per iteration, appended on
 //! resume) and `learning-curve.svg`; for Walker2D also `env.json` (the environment's settings,
 //! reused by `--resume`) and `env-history.jsonl` (the settings of each stage and the iteration it
-//! started at: the first line is the fresh start, later ones `--resume --override-env`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
+//! started at: the first line is the fresh start, later ones `--resume --new-stage`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
 //! contact fraction, lift-offs per foot per second and flight fraction over the rollout.
 
 use anyhow::{bail, Context};
@@ -159,11 +159,12 @@ pub struct TrainArgs {
     /// Continue from `train-state.ckpt` in the output directory (its configuration wins).
     #[arg(long)]
     resume: bool,
-    /// With `--resume`: train on from here with the environment settings of this command line
-    /// instead of `env.json` (a second stage, e.g. gait shaping); the change is recorded in
-    /// `env.json` and appended to `env-history.jsonl` with the iteration it took effect.
+    /// With `--resume`: a new stage of the run (e.g. fine-tuning): the environment settings and
+    /// the learning-rate schedule (`--learning-rate`, `--lr-schedule`, `--kl-target`, `--min-lr`)
+    /// of this command line replace those of `env.json` and the checkpoint; recorded in
+    /// `env.json` and appended to `env-history.jsonl` with the iteration the stage starts at.
     #[arg(long, requires = "resume")]
-    override_env: bool,
+    new_stage: bool,
     /// Agents simulated in parallel.
     #[arg(long, default_value_t = 32)]
     agents: usize,
@@ -212,6 +213,7 @@ const CHECKPOINT: &str = "train-state.ckpt";
 const LOG: &str = "train-log.csv";
 const CURVE: &str = "learning-curve.svg";
 const ENV_FILE: &str = "env.json";
+/// One JSON line per stage: iteration, env settings, learning-rate schedule.
 const ENV_HISTORY: &str = "env-history.jsonl";
 
 /// The environment being trained on.
@@ -291,7 +293,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         if file.robot != args.robot {
             bail!("{} was trained on {}, not {}", args.out_dir.display(), file.robot.name(), args.robot.name());
         }
-        if args.override_env {
+        if args.new_stage {
             (file.robot, args.walker.clone())
         } else {
             if file.walker != args.walker {
@@ -334,10 +336,31 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let probe = probe.as_vec_env();
         Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?
     };
-    if !args.resume || args.override_env {
+    if args.new_stage {
+        let c = &mut trainer.config;
+        c.adaptive_lr = args.lr_schedule == LrSchedule::Adaptive;
+        c.learning_rate = args.learning_rate;
+        c.max_lr = args.learning_rate;
+        c.kl_target = args.kl_target;
+        c.min_lr = args.min_lr;
+        trainer.learning_rate = args.learning_rate;
+    }
+    if !args.resume || args.new_stage {
         let file = EnvFile { robot, walker: walker.clone() };
         write_atomically(&env_path, serde_json::to_string_pretty(&file)?.as_bytes())?;
-        let record = serde_json::json!({ "iteration": trainer.iteration, "env_steps": trainer.env_steps, "env": file });
+        let c = &trainer.config;
+        let schedule = serde_json::json!({
+            "adaptive_lr": c.adaptive_lr,
+            "learning_rate": c.learning_rate,
+            "kl_target": c.kl_target,
+            "min_lr": c.min_lr,
+        });
+        let record = serde_json::json!({
+            "iteration": trainer.iteration,
+            "env_steps": trainer.env_steps,
+            "env": file,
+            "schedule": schedule,
+        });
         let history = args.out_dir.join(ENV_HISTORY);
         let mut history = std::fs::OpenOptions::new()
             .create(true)
