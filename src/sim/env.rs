@@ -74,6 +74,8 @@ pub const ACTION_NAMES: [&str; walker2d::NU] =
 pub const N_ACTIONS: usize = walker2d::NU;
 /// qpos | qvel.
 pub const N_PRIVILEGED: usize = 2 * walker2d::NQ;
+/// Values of [`Walker2dBatch::reward_context`].
+pub const N_REWARD_CONTEXT: usize = 7;
 /// Any |qvel| above this (m/s or rad/s) ends the episode as a blow-up.
 pub const BLOW_UP_SPEED: f64 = 1e3;
 /// Gymnasium clips observed velocities to this.
@@ -714,6 +716,25 @@ impl Walker2dBatch {
         out[..walker2d::NQ].copy_from_slice(&data.qpos);
         out[walker2d::NQ..].copy_from_slice(&data.qvel);
         Ok(out)
+    }
+
+    /// What the reward depends on beyond qpos | qvel, for a critic that must predict it: the
+    /// commanded speed (m/s), the (right, left) contact flags, the foot that touched down last
+    /// (one-hot right, left; zeros if none) and the (right, left) stance averages.
+    pub fn reward_context(&self, agent_idx: usize) -> Result<[f64; N_REWARD_CONTEXT], EnvError> {
+        self.check(agent_idx)?;
+        let agent = &self.agents[agent_idx];
+        let flag = |b: bool| f64::from(u8::from(b));
+        let last = agent.gait.last_touchdown;
+        Ok([
+            agent.command_mps,
+            flag(agent.feet[0]),
+            flag(agent.feet[1]),
+            flag(last == Some(0)),
+            flag(last == Some(1)),
+            agent.gait.stance[0],
+            agent.gait.stance[1],
+        ])
     }
 
     /// Episodes started by an agent so far (its current one included).

@@ -3,8 +3,9 @@
 //!
 //! The adapter maps the simulator's `Fell` to [`TerminationReason::Fell`] and `BlowUp` to
 //! [`TerminationReason::Other`] (blow-ups are counted separately in [`GaitCounters`]), reports
-//! the speed error |v − u*| of each step and offers qpos | qvel `(n_agents x 18)` as the
-//! privileged state for an asymmetric critic.
+//! the speed error |v − u*| of each step and offers qpos | qvel | reward context
+//! `(n_agents x 25)` as the privileged state for an asymmetric critic: the reward depends on the
+//! command and on the gait memory, so a critic without them could not predict it.
 //!
 //! Gait statistics ([`crate::sim::gait`], re-exported here) are over all agents and steps since
 //! the counters were last taken.
@@ -21,6 +22,9 @@ pub use crate::sim::gait::{FeetTrack, GaitCounters, GaitSummary, MIN_STANCE_STEP
 use crate::sim::walker2d;
 use rayon::prelude::*;
 use serde::Serialize;
+
+/// Critic input per agent: qpos | qvel | the simulator's reward context.
+pub const N_CRITIC_STATE: usize = simenv::N_PRIVILEGED + simenv::N_REWARD_CONTEXT;
 
 /// Seconds per control step of Walker2D (frame skip × physics time step).
 pub fn control_dt_secs(batch: &Walker2dBatch) -> f64 {
@@ -45,7 +49,7 @@ impl Walker2dVecEnv {
         let mut env = Self {
             out: StepOutput::new(n_agents),
             speed_error: vec![0.0; n_agents],
-            privileged: vec![0.0; n_agents * simenv::N_PRIVILEGED],
+            privileged: vec![0.0; n_agents * N_CRITIC_STATE],
             previous_feet: vec![None; n_agents],
             counters: GaitCounters::default(),
             dt_secs: control_dt_secs(&batch),
@@ -56,9 +60,10 @@ impl Walker2dVecEnv {
     }
 
     fn gather_privileged(&mut self) {
-        for (i, row) in self.privileged.chunks_mut(simenv::N_PRIVILEGED).enumerate() {
+        for (i, row) in self.privileged.chunks_mut(N_CRITIC_STATE).enumerate() {
             let state = self.batch.privileged_state(i).expect("agent index in range");
-            row.iter_mut().zip(state).for_each(|(p, s)| *p = s as f32);
+            let context = self.batch.reward_context(i).expect("agent index in range");
+            row.iter_mut().zip(state.iter().chain(&context)).for_each(|(p, &s)| *p = s as f32);
         }
     }
 
@@ -126,7 +131,7 @@ impl VecEnv for Walker2dVecEnv {
         &self.out
     }
     fn n_privileged(&self) -> usize {
-        simenv::N_PRIVILEGED
+        N_CRITIC_STATE
     }
     fn privileged_state(&self) -> Option<&[f32]> {
         Some(&self.privileged)
@@ -384,7 +389,7 @@ mod tests {
         let config = Walker2dEnvConfig { max_episode_steps: 30, ..Walker2dEnvConfig::default() };
         let mut env = Walker2dVecEnv::new(3, config.clone(), 4).unwrap();
         let mut raw = Walker2dBatch::new(3, config, 4).unwrap();
-        assert_eq!((env.n_obs(), env.n_actions(), env.n_privileged()), (18, 6, 18));
+        assert_eq!((env.n_obs(), env.n_actions(), env.n_privileged()), (18, 6, 25));
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut saw = (false, false, false);
         for t in 0..80 {
@@ -401,8 +406,17 @@ mod tests {
                 let error = (expected.forward_speed_mps[i] as f64 - command).abs();
                 assert!((env.speed_error().unwrap()[i] as f64 - error).abs() < 1e-5);
                 let state = raw.privileged_state(i).unwrap();
-                let row = &env.privileged_state().unwrap()[18 * i..18 * (i + 1)];
-                assert!(row.iter().zip(state).all(|(a, b)| *a == b as f32));
+                let row = &env.privileged_state().unwrap()[25 * i..25 * (i + 1)];
+                assert!(row[..18].iter().zip(state).all(|(a, b)| *a == b as f32));
+                // The critic sees what the reward depends on: the command (the policy's last
+                // observation), the contact flags the gait counters see, and the gait memory.
+                let context = raw.reward_context(i).unwrap();
+                assert!(row[18..].iter().zip(context).all(|(a, b)| *a == b as f32));
+                if !out.done[i].is_done() {
+                    assert_eq!(row[18], env.observations()[18 * i + 17]);
+                    assert_eq!([row[19] == 1.0, row[20] == 1.0], expected.foot_contact[i]);
+                }
+                assert!(row[21] + row[22] <= 1.0 && (0.0..=1.0).contains(&row[23]) && (0.0..=1.0).contains(&row[24]));
                 match &expected.done[i] {
                     simenv::Done::Running => assert_eq!(out.done[i], Done::Running),
                     simenv::Done::Truncated => {
