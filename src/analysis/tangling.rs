@@ -15,6 +15,8 @@ use ndarray::{Array2, ArrayView3};
 
 use super::{normalize, parallel};
 
+mod bounds;
+
 /// How to compute tangling.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TanglingConfig {
@@ -139,25 +141,33 @@ impl StatesAndDerivatives {
 
     /// Q of every point, by the blocked Gram search below.
     pub fn max_ratios(&self, eps: f64) -> Vec<f64> {
+        self.search(eps, SearchConfig::default()).0
+    }
+
+    /// Q of every point and how many tiles (panel pairs bi ≤ bj) were computed out of how many.
+    fn search(&self, eps: f64, config: SearchConfig) -> (Vec<f64>, SearchStats) {
         let n_points = self.len();
         let panels = Panels::pack(&self.centred());
         let splits = balanced_row_splits(panels.n_panels, N_TASKS);
-        let kernel = gram_kernel();
+        let kernel = config.kernel.unwrap_or_else(gram_kernel);
+        let prune = if config.prune { bounds::prune_bounds(&panels, eps, &splits, kernel) } else { None };
         let parts = parallel::map_collect(splits.len() - 1, |task| {
-            search_rows(&panels, eps, splits[task]..splits[task + 1], kernel)
+            search_rows(&panels, eps, splits[task]..splits[task + 1], kernel, prune.as_ref())
         });
         let mut q = vec![0.0f64; panels.n_panels * LANES];
-        for (task, (row_max, col_max)) in parts.iter().enumerate() {
+        let mut stats = SearchStats { computed_tiles: 0, total_tiles: panels.n_panels * (panels.n_panels + 1) / 2 };
+        for (task, part) in parts.iter().enumerate() {
             let offset = splits[task] * LANES;
-            for (slot, value) in row_max.iter().enumerate() {
+            for (slot, value) in part.row_max.iter().enumerate() {
                 q[offset + slot] = q[offset + slot].max(*value);
             }
-            for (slot, value) in col_max.iter().enumerate() {
+            for (slot, value) in part.col_max.iter().enumerate() {
                 q[slot] = q[slot].max(*value);
             }
+            stats.computed_tiles += part.computed_tiles;
         }
         q.truncate(n_points);
-        q
+        (q, stats)
     }
 
     /// The same points with the mean state and the mean derivative subtracted: distances do not
@@ -333,11 +343,53 @@ fn balanced_row_splits(n_panels: usize, n_tasks: usize) -> Vec<usize> {
 /// Signature of a Gram kernel: see [`gram_scalar`].
 type GramFn = fn([&[f64]; 2], [&[f64]; 2], std::ops::Range<usize>, &mut [Block; 2]);
 
-/// Row maxima of panels `rows` (`(rows.len() x LANES)`) and column maxima of every point
-/// (`(n_panels x LANES)`), over the pairs (bi ≤ bj) with bi in `rows`.
-fn search_rows(panels: &Panels, eps: f64, rows: std::ops::Range<usize>, kernel: GramFn) -> (Vec<f64>, Vec<f64>) {
+/// How the blocked search runs (the result is bitwise the same either way).
+#[derive(Clone, Copy)]
+struct SearchConfig {
+    /// Skip tiles whose ratios provably cannot raise any maximum (`bounds`).
+    prune: bool,
+    /// The Gram kernel; the fastest this CPU runs if `None`.
+    kernel: Option<GramFn>,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { prune: true, kernel: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SearchStats {
+    computed_tiles: usize,
+    total_tiles: usize,
+}
+
+/// The maxima one task found.
+struct RowsResult {
+    /// `(rows.len() x LANES)`
+    row_max: Vec<f64>,
+    /// `(n_panels x LANES)`
+    col_max: Vec<f64>,
+    computed_tiles: usize,
+}
+
+/// Row maxima of panels `rows` and column maxima of every point, over the pairs (bi ≤ bj) with bi
+/// in `rows`, skipping the tiles that `prune` shows cannot raise any of them.
+fn search_rows(
+    panels: &Panels,
+    eps: f64,
+    rows: std::ops::Range<usize>,
+    kernel: GramFn,
+    prune: Option<&bounds::PruneBounds>,
+) -> RowsResult {
     let mut row_max = vec![0.0f64; rows.len() * LANES];
     let mut col_max = vec![0.0f64; panels.n_panels * LANES];
+    let mut computed_tiles = 0;
+    // The largest value each slot's Q is known to reach: its lower bound and its running maximum.
+    let known = |maxima: &[f64; LANES], panel: usize| -> f64 {
+        let lower = prune.map(|p| &p.lower[panel * LANES..(panel + 1) * LANES]);
+        (0..LANES).map(|l| lower.map_or(maxima[l], |lower| maxima[l].max(lower[l]))).fold(f64::INFINITY, f64::min)
+    };
     for tile_start in (rows.start..panels.n_panels).step_by(COL_TILE_PANELS) {
         let tile_end = (tile_start + COL_TILE_PANELS).min(panels.n_panels);
         for bi in rows.clone() {
@@ -345,15 +397,22 @@ fn search_rows(panels: &Panels, eps: f64, rows: std::ops::Range<usize>, kernel: 
             let at = (bi - rows.start) * LANES;
             let row_max: &mut [f64; LANES] = (&mut row_max[at..at + LANES]).try_into().expect("LANES values");
             for bj in tile_start.max(bi)..tile_end {
-                let mut sums = [[[0.0f64; LANES]; LANES]; 2];
-                kernel(row, panels.panel(bj), 0..panels.n_dims, &mut sums);
                 let col_max: &mut [f64; LANES] =
                     (&mut col_max[bj * LANES..(bj + 1) * LANES]).try_into().expect("LANES values");
+                if let Some(prune) = prune {
+                    let upper = prune.tile_upper(bi, bj);
+                    if upper < known(row_max, bi) && upper < known(col_max, bj) {
+                        continue;
+                    }
+                }
+                let mut sums = [[[0.0f64; LANES]; LANES]; 2];
+                kernel(row, panels.panel(bj), 0..panels.n_dims, &mut sums);
                 fold_ratios(panels.norms(bi), panels.norms(bj), &sums, eps, row_max, col_max);
+                computed_tiles += 1;
             }
         }
     }
-    (row_max, col_max)
+    RowsResult { row_max, col_max, computed_tiles }
 }
 
 /// Folds the ratios of one row panel × column panel into the row maxima and column maxima.
@@ -732,6 +791,60 @@ mod tests {
         }
     }
 
+    /// Smooth closed trajectories of `n_conditions` conditions in `n_dims` dims, each dim a few
+    /// random harmonics (low effective dimension, like neural data and the benchmark's data).
+    fn harmonics(n_conditions: usize, n_samples: usize, n_dims: usize, seed: u64) -> Array3<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut x = Array3::zeros((n_conditions, n_samples, n_dims));
+        for c in 0..n_conditions {
+            for d in 0..n_dims {
+                let (a, p): ([f64; 3], [f64; 3]) = (rng.random(), rng.random());
+                for t in 0..n_samples {
+                    let phase = 2.0 * PI * t as f64 / n_samples as f64;
+                    x[[c, t, d]] = (0..3).map(|h| a[h] * ((h + 1) as f64 * phase + 6.0 * p[h]).sin()).sum::<f64>()
+                        + 0.01 * rng.random::<f64>();
+                }
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn pruning_changes_no_bit_and_skips_most_tiles_of_smooth_data() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+        let noise = Array3::from_shape_fn((2, 150, 64), |_| rng.random_range(-1.0..1.0));
+        let mut repeated = harmonics(2, 160, 48, 4);
+        for t in (0..160).step_by(2) {
+            let copy = repeated.slice(ndarray::s![.., t, ..]).to_owned();
+            repeated.slice_mut(ndarray::s![.., t + 1, ..]).assign(&copy);
+        }
+        let mut outlier = harmonics(3, 100, 56, 5);
+        outlier[[1, 40, 7]] = 1e4;
+        let cases = [
+            ("smooth", harmonics(4, 250, 64, 3), cyclic(), Some(0.5)),
+            ("noise", noise, cyclic(), None),
+            ("repeated states", repeated, TanglingConfig { zscore: false, ..Default::default() }, None),
+            ("outlier", outlier, cyclic(), None),
+        ];
+        for (name, x, config, max_computed) in cases {
+            let prepared = prepare(x.view(), &config).unwrap();
+            let points = &prepared.points;
+            let (pruned, stats) = points.search(prepared.eps, SearchConfig::default());
+            let (full, full_stats) = points.search(prepared.eps, SearchConfig { prune: false, ..Default::default() });
+            assert_eq!(full_stats.computed_tiles, full_stats.total_tiles);
+            for (i, (a, b)) in pruned.iter().zip(&full).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{name}, point {i}: pruned {a} vs full {b}");
+            }
+            let computed = stats.computed_tiles as f64 / stats.total_tiles as f64;
+            eprintln!("{name}: computed {:.1}% of {} tiles", 100.0 * computed, stats.total_tiles);
+            if let Some(max_computed) = max_computed {
+                assert!(computed < max_computed, "{name}: computed {:.1}% of the tiles", 100.0 * computed);
+            }
+        }
+    }
+
     #[test]
     fn bitwise_identical_on_one_or_several_threads() {
         use rand::{Rng, SeedableRng};
@@ -755,11 +868,11 @@ mod tests {
         let kernels = gram_kernels();
         assert!(kernels.len() > 1 || !cfg!(target_arch = "x86_64"), "no SIMD kernel to compare on x86-64");
         let (_, reference) = kernels.last().copied().unwrap();
-        let expected = search_rows(&panels, prepared.eps, 0..panels.n_panels, reference);
+        let expected = search_rows(&panels, prepared.eps, 0..panels.n_panels, reference, None);
         for (name, kernel) in kernels {
-            let got = search_rows(&panels, prepared.eps, 0..panels.n_panels, kernel);
+            let got = search_rows(&panels, prepared.eps, 0..panels.n_panels, kernel, None);
             let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
-            assert!(same(&got.0, &expected.0) && same(&got.1, &expected.1), "{name} differs from scalar");
+            assert!(same(&got.row_max, &expected.row_max) && same(&got.col_max, &expected.col_max), "{name} differs from scalar");
             // A kernel continued over a second range of dims gives the sums of one call over all.
             let (row, col) = (panels.panel(0), panels.panel(1));
             let mut whole = [[[0.0; LANES]; LANES]; 2];

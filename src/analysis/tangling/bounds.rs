@@ -1,0 +1,326 @@
+//! Exact pruning for the blocked tangling search: skip a tile of pairs when a cheap upper bound on
+//! all its ratios is below what the Q of each of its points is already known to reach.
+//!
+//! The bounds come from a k-dimensional subspace V (about the top principal subspace, found by a
+//! few steps of subspace iteration): for a pair (a, b), ‖a − b‖² = ‖Vᵀ(a − b)‖² + ‖tₐ − t_b‖² with
+//! t the part of a point outside V, and (‖tₐ‖ − ‖t_b‖)² ≤ ‖tₐ − t_b‖² ≤ (‖tₐ‖ + ‖t_b‖)². So the
+//! k-dimensional Gram sums give, per pair, an upper bound and a lower bound on its ratio, at about
+//! k / n_dims of the cost of the ratio itself. A first pass over all tiles in k dims keeps, per
+//! tile, the largest upper bound, and per point the largest lower bound L (a value its Q reaches).
+//! The full search then skips a tile whose upper bound is below L and the running maximum of each
+//! of its rows and columns.
+//!
+//! Skipping never changes a result bit: a skipped ratio is below a value its row's and its
+//! column's maximum reach anyway, and max is exact. For that the bounds must hold for the ratios
+//! as computed, not only in exact arithmetic: every bound is widened by `SLACK` × (‖a‖² + ‖b‖²)
+//! on each distance and by a factor 1 ± `SLACK` on each ratio, far above the rounding errors of
+//! the Gram sums (about n_dims · 2⁻⁵³ relative to ‖a‖² + ‖b‖²) and of V's orthonormality (checked:
+//! no pruning unless |VᵀV − I| ≤ 1e-12 everywhere). Where V captures little of the data (high
+//! dimensional noise), few tiles are skipped and the first pass is an overhead of about
+//! k / n_dims.
+
+use nalgebra::DMatrix;
+use rand::{Rng, SeedableRng};
+
+use super::{Block, GramFn, Panels, LANES};
+use crate::analysis::parallel;
+
+/// Relative slack on every bound (see the module doc).
+const SLACK: f64 = 1e-9;
+/// Pruning needs at least this many dims (below, the full ratios are cheap anyway)…
+const MIN_DIMS: usize = 48;
+/// … and at least this many panels (below, the extra passes cost more than they save).
+const MIN_PANELS: usize = 16;
+/// … and at most this many dims, so that the Gram sums' rounding (n_dims · 2⁻⁵³) stays far
+/// below `SLACK`.
+const MAX_DIMS: usize = 100_000;
+/// Points sampled for the subspace iteration.
+const BASIS_SAMPLES: usize = 256;
+/// Subspace-iteration steps.
+const BASIS_STEPS: usize = 3;
+
+/// What the first pass found: a lower bound on each point's Q and an upper bound on each tile.
+pub(super) struct PruneBounds {
+    n_panels: usize,
+    /// `(n_panels x LANES)`: a value below or at each slot's Q as computed.
+    pub lower: Vec<f64>,
+    /// `(n_panels x n_panels)`, upper triangle (bi ≤ bj): at or above every ratio of the tile as
+    /// computed.
+    tile_upper: Vec<f64>,
+}
+
+impl PruneBounds {
+    pub fn tile_upper(&self, bi: usize, bj: usize) -> f64 {
+        self.tile_upper[bi * self.n_panels + bj]
+    }
+}
+
+/// The subspace dimension used for `n_dims` (a multiple of `LANES`, about 5/16 of `n_dims`).
+fn subspace_dims(n_dims: usize) -> usize {
+    (n_dims * 5 / 16).div_ceil(LANES) * LANES
+}
+
+/// The first pass, or `None` where pruning does not pay or cannot be made safe.
+pub(super) fn prune_bounds(panels: &Panels, eps: f64, splits: &[usize], kernel: GramFn) -> Option<PruneBounds> {
+    let n_dims = panels.n_dims;
+    if !(MIN_DIMS..=MAX_DIMS).contains(&n_dims) || panels.n_panels < MIN_PANELS {
+        return None;
+    }
+    // Finite data of bounded size: no bound below can overflow or be NaN.
+    let bounded = |norms: &[f64]| norms.iter().all(|n| *n < 1e150);
+    if !(bounded(&panels.state_norms) && bounded(&panels.derivative_norms) && eps < 1e150) {
+        return None;
+    }
+    let k = subspace_dims(n_dims);
+    let bases = [basis(panels, 0, k)?, basis(panels, 1, k)?];
+    let projected = Projected::new(panels, &bases, k, kernel);
+    let parts = parallel::map_collect(splits.len() - 1, |task| {
+        first_pass(panels, &projected, eps, splits[task]..splits[task + 1], kernel)
+    });
+    let n_panels = panels.n_panels;
+    let mut lower = vec![0.0f64; n_panels * LANES];
+    let mut tile_upper = vec![f64::INFINITY; n_panels * n_panels];
+    for (task, (row_lower, col_lower, upper)) in parts.into_iter().enumerate() {
+        let rows = splits[task]..splits[task + 1];
+        for (slot, value) in row_lower.iter().enumerate() {
+            let at = rows.start * LANES + slot;
+            lower[at] = lower[at].max(*value);
+        }
+        for (slot, value) in col_lower.iter().enumerate() {
+            lower[slot] = lower[slot].max(*value);
+        }
+        tile_upper[rows.start * n_panels..rows.end * n_panels].copy_from_slice(&upper);
+    }
+    lower.iter_mut().for_each(|l| *l *= 1.0 - SLACK);
+    tile_upper.iter_mut().for_each(|u| *u *= 1.0 + SLACK);
+    Some(PruneBounds { n_panels, lower, tile_upper })
+}
+
+/// Orthonormal basis `(n_dims x k)` of about the top-k principal subspace of quantity `q`
+/// (0 = states, 1 = derivatives; both centred), packed as `k / LANES` panels
+/// `(n_dims x LANES)` of basis vectors; `None` if it is not orthonormal to 1e-12.
+fn basis(panels: &Panels, q: usize, k: usize) -> Option<Vec<f64>> {
+    let n_dims = panels.n_dims;
+    let n_slots = panels.n_panels * LANES;
+    let stride = n_slots.div_ceil(BASIS_SAMPLES).max(1);
+    let samples: Vec<usize> = (0..n_slots).step_by(stride).collect();
+    let values = [&panels.states, &panels.derivatives][q];
+    let x = DMatrix::from_fn(samples.len(), n_dims, |row, dim| {
+        let slot = samples[row];
+        values[((slot / LANES) * n_dims + dim) * LANES + slot % LANES]
+    });
+    let covariance = x.tr_mul(&x);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x7a96);
+    let mut v = DMatrix::from_fn(n_dims, k, |_, _| rng.random_range(-1.0..1.0));
+    for _ in 0..BASIS_STEPS {
+        v = (&covariance * &v).qr().q();
+    }
+    let gram = v.tr_mul(&v);
+    let orthonormal =
+        gram.iter().enumerate().all(|(at, g)| (g - if at % (k + 1) == 0 { 1.0 } else { 0.0 }).abs() <= 1e-12);
+    if !orthonormal {
+        return None;
+    }
+    let mut packed = vec![0.0; k * n_dims];
+    for col in 0..k {
+        for dim in 0..n_dims {
+            packed[((col / LANES) * n_dims + dim) * LANES + col % LANES] = v[(dim, col)];
+        }
+    }
+    Some(packed)
+}
+
+/// Every point projected on the two bases, with the bounds on its part outside them.
+struct Projected {
+    k: usize,
+    /// `[states, derivatives]`, `(n_panels x k x LANES)` each.
+    coords: [Vec<f64>; 2],
+    /// Per panel, `[states, derivatives]`.
+    slots: Vec<[SlotBounds; 2]>,
+}
+
+/// What the bounds need of one panel's points (for states or for derivatives).
+#[derive(Default, Clone, Copy)]
+struct SlotBounds {
+    /// ‖Vᵀa‖²
+    head: [f64; LANES],
+    /// Lower and upper bounds on ‖t‖, the norm of the part outside V.
+    tail_lo: [f64; LANES],
+    tail_hi: [f64; LANES],
+    /// `SLACK` · ‖a‖²
+    slack: [f64; LANES],
+}
+
+impl Projected {
+    fn new(panels: &Panels, bases: &[Vec<f64>; 2], k: usize, kernel: GramFn) -> Self {
+        let (n_panels, n_dims) = (panels.n_panels, panels.n_dims);
+        let per_panel = parallel::map_collect(n_panels, |panel| {
+            let mut coords = [vec![0.0; k * LANES], vec![0.0; k * LANES]];
+            for basis_panel in 0..k / LANES {
+                let len = n_dims * LANES;
+                let at = basis_panel * len..(basis_panel + 1) * len;
+                let mut sums: [Block; 2] = [[[0.0; LANES]; LANES]; 2];
+                kernel(panels.panel(panel), [&bases[0][at.clone()], &bases[1][at]], 0..n_dims, &mut sums);
+                for q in 0..2 {
+                    for (r, row) in sums[q].iter().enumerate() {
+                        for (l, value) in row.iter().enumerate() {
+                            coords[q][(basis_panel * LANES + l) * LANES + r] = *value;
+                        }
+                    }
+                }
+            }
+            coords
+        });
+        let mut coords = [Vec::with_capacity(n_panels * k * LANES), Vec::with_capacity(n_panels * k * LANES)];
+        for panel in per_panel {
+            coords[0].extend_from_slice(&panel[0]);
+            coords[1].extend_from_slice(&panel[1]);
+        }
+        let full = [&panels.state_norms, &panels.derivative_norms];
+        let slots = (0..n_panels)
+            .map(|panel| {
+                [0, 1].map(|q| {
+                    let mut bounds = SlotBounds::default();
+                    for lane in 0..LANES {
+                        let head: f64 = (0..k).map(|c| coords[q][(panel * k + c) * LANES + lane].powi(2)).sum();
+                        let full = full[q][panel * LANES + lane];
+                        let (tail, slack) = ((full - head).max(0.0), SLACK * full);
+                        bounds.head[lane] = head;
+                        bounds.tail_lo[lane] = (tail - slack).max(0.0).sqrt();
+                        bounds.tail_hi[lane] = (tail + slack).sqrt();
+                        bounds.slack[lane] = slack;
+                    }
+                    bounds
+                })
+            })
+            .collect();
+        Self { k, coords, slots }
+    }
+
+    fn panel(&self, panel: usize) -> [&[f64]; 2] {
+        let len = self.k * LANES;
+        [&self.coords[0][panel * len..(panel + 1) * len], &self.coords[1][panel * len..(panel + 1) * len]]
+    }
+}
+
+/// Bounds of the tiles (bi ≤ bj) with bi in `rows`: per slot the largest lower bound as a row
+/// `(rows.len() x LANES)` and as a column `(n_panels x LANES)`, and per tile the largest upper
+/// bound `(rows.len() x n_panels)`, before the final slack factors.
+fn first_pass(
+    panels: &Panels,
+    projected: &Projected,
+    eps: f64,
+    rows: std::ops::Range<usize>,
+    kernel: GramFn,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n_panels = panels.n_panels;
+    let mut row_lower = vec![0.0f64; rows.len() * LANES];
+    let mut col_lower = vec![0.0f64; n_panels * LANES];
+    let mut upper = vec![f64::INFINITY; rows.len() * n_panels];
+    let tile_bounds = tile_bounds_fn();
+    for bi in rows.clone() {
+        for bj in bi..n_panels {
+            let mut sums: [Block; 2] = [[[0.0; LANES]; LANES]; 2];
+            kernel(projected.panel(bi), projected.panel(bj), 0..projected.k, &mut sums);
+            let bounds = tile_bounds(&projected.slots[bi], &projected.slots[bj], &sums, eps);
+            let at = (bi - rows.start) * LANES;
+            for (lower, value) in row_lower[at..at + LANES].iter_mut().zip(bounds.row_lower) {
+                *lower = fmax(*lower, value);
+            }
+            for (lower, value) in col_lower[bj * LANES..(bj + 1) * LANES].iter_mut().zip(bounds.col_lower) {
+                *lower = fmax(*lower, value);
+            }
+            upper[(bi - rows.start) * n_panels + bj] = bounds.upper;
+        }
+    }
+    (row_lower, col_lower, upper)
+}
+
+/// The bounds of one tile (before the final slack factors).
+struct TileBounds {
+    /// At or above every ratio of the tile.
+    upper: f64,
+    /// Per row and per column point, a value one of its ratios reaches or exceeds.
+    row_lower: [f64; LANES],
+    col_lower: [f64; LANES],
+}
+
+type TileBoundsFn = fn(&[SlotBounds; 2], &[SlotBounds; 2], &[Block; 2], f64) -> TileBounds;
+
+/// max(a, b) as a compare and a select, so loops of it vectorise. The inputs are never NaN:
+/// `prune_bounds` only runs on finite data of bounded size.
+#[inline(always)]
+fn fmax(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Bounds on the ratios of a row panel × column panel from their k-dimensional Gram sums `sums`
+/// (`[states, derivatives]`). Inlined into one function per instruction set below, where the
+/// compiler vectorises it over column lanes (its results need not be the same bits everywhere:
+/// they only decide what is skipped).
+#[inline(always)]
+fn tile_bounds(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
+    let mut upper = [0.0f64; LANES];
+    let mut row_lower = [0.0f64; LANES];
+    let mut col_lower = [0.0f64; LANES];
+    for r in 0..LANES {
+        let mut lower_r = [0.0f64; LANES];
+        for l in 0..LANES {
+            // [lower, upper] bounds on the squared distance of states (q = 0) and derivatives.
+            let mut near_far = [[0.0f64; 2]; 2];
+            for (q, near_far) in near_far.iter_mut().enumerate() {
+                let (a, b) = (&row[q], &col[q]);
+                let head = fmax((a.head[r] + b.head[l]) - 2.0 * sums[q][r][l], 0.0);
+                let gap = fmax(fmax(a.tail_lo[r] - b.tail_hi[l], b.tail_lo[l] - a.tail_hi[r]), 0.0);
+                let far = a.tail_hi[r] + b.tail_hi[l];
+                let slack = a.slack[r] + b.slack[l];
+                *near_far = [fmax(head + gap * gap - slack, 0.0), head + far * far + slack];
+            }
+            let [[den_lo, den_hi], [num_lo, num_hi]] = near_far;
+            let lower = num_lo / (den_hi + eps);
+            upper[l] = fmax(upper[l], num_hi / (den_lo + eps));
+            col_lower[l] = fmax(col_lower[l], lower);
+            lower_r[l] = lower;
+        }
+        row_lower[r] = lower_r.iter().fold(0.0, |a, &b| fmax(a, b));
+    }
+    TileBounds { upper: upper.iter().fold(0.0, |a, &b| fmax(a, b)), row_lower, col_lower }
+}
+
+/// `tile_bounds` compiled for the widest vectors this CPU has.
+fn tile_bounds_fn() -> TileBoundsFn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
+            tile_bounds(row, col, sums, eps)
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
+            tile_bounds(row, col, sums, eps)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F was just detected.
+            return |row, col, sums, eps| unsafe { avx512(row, col, sums, eps) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was just detected.
+            return |row, col, sums, eps| unsafe { avx2(row, col, sums, eps) };
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        #[target_feature(enable = "simd128")]
+        fn simd128(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
+            tile_bounds(row, col, sums, eps)
+        }
+        // SAFETY: a module using simd128 only loads in an engine that supports it.
+        return |row, col, sums, eps| unsafe { simd128(row, col, sums, eps) };
+    }
+    #[allow(unreachable_code)]
+    tile_bounds
+}
