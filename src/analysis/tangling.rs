@@ -361,6 +361,8 @@ impl Default for SearchConfig {
 #[derive(Debug, Clone, Copy)]
 struct SearchStats {
     computed_tiles: usize,
+    /// Read by the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
     total_tiles: usize,
 }
 
@@ -598,11 +600,8 @@ fn gram_kernels() -> Vec<(&'static str, GramFn)> {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        fn simd128(rows: [&[f64]; 2], cols: [&[f64]; 2], dims: std::ops::Range<usize>, sums: &mut [Block; 2]) {
-            // SAFETY: a module using simd128 only loads in an engine that supports it.
-            unsafe { wasm::gram_simd128(rows, cols, dims, sums) }
-        }
-        kernels.push(("simd128", simd128));
+        // Safe to call on wasm: a module using simd128 only loads in an engine that supports it.
+        kernels.push(("simd128", wasm::gram_simd128));
     }
     kernels.push(("scalar", gram_scalar));
     kernels

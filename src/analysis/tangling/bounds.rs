@@ -318,8 +318,8 @@ fn tile_bounds_fn() -> TileBoundsFn {
         fn simd128(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
             tile_bounds(row, col, sums, eps)
         }
-        // SAFETY: a module using simd128 only loads in an engine that supports it.
-        return |row, col, sums, eps| unsafe { simd128(row, col, sums, eps) };
+        // Safe to call on wasm: a module using simd128 only loads in an engine that supports it.
+        return simd128;
     }
     #[allow(unreachable_code)]
     tile_bounds
