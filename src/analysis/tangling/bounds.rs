@@ -75,21 +75,21 @@ pub(super) fn prune_bounds(panels: &Panels, eps: f64, splits: &[usize], kernel: 
     let bases = [basis(panels, 0, k)?, basis(panels, 1, k)?];
     let projected = Projected::new(panels, &bases, k, kernel);
     let parts = parallel::map_collect(splits.len() - 1, |task| {
-        first_pass(panels, &projected, eps, splits[task]..splits[task + 1], kernel)
+        first_pass(&projected, eps, splits[task]..splits[task + 1], kernel)
     });
     let n_panels = panels.n_panels;
     let mut lower = vec![0.0f64; n_panels * LANES];
     let mut tile_upper = vec![f64::INFINITY; n_panels * n_panels];
-    for (task, (row_lower, col_lower, upper)) in parts.into_iter().enumerate() {
+    for (task, part) in parts.into_iter().enumerate() {
         let rows = splits[task]..splits[task + 1];
-        for (slot, value) in row_lower.iter().enumerate() {
+        for (slot, value) in part.row_lower.iter().enumerate() {
             let at = rows.start * LANES + slot;
             lower[at] = lower[at].max(*value);
         }
-        for (slot, value) in col_lower.iter().enumerate() {
+        for (slot, value) in part.col_lower.iter().enumerate() {
             lower[slot] = lower[slot].max(*value);
         }
-        tile_upper[rows.start * n_panels..rows.end * n_panels].copy_from_slice(&upper);
+        tile_upper[rows.start * n_panels..rows.end * n_panels].copy_from_slice(&part.upper);
     }
     lower.iter_mut().for_each(|l| *l *= 1.0 - SLACK);
     tile_upper.iter_mut().for_each(|u| *u *= 1.0 + SLACK);
@@ -203,49 +203,48 @@ impl Projected {
     }
 }
 
-/// Bounds of the tiles (bi ≤ bj) with bi in `rows`: per slot the largest lower bound as a row
-/// `(rows.len() x LANES)` and as a column `(n_panels x LANES)`, and per tile the largest upper
-/// bound `(rows.len() x n_panels)`, before the final slack factors.
-fn first_pass(
-    panels: &Panels,
-    projected: &Projected,
-    eps: f64,
-    rows: std::ops::Range<usize>,
-    kernel: GramFn,
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let n_panels = panels.n_panels;
-    let mut row_lower = vec![0.0f64; rows.len() * LANES];
-    let mut col_lower = vec![0.0f64; n_panels * LANES];
+/// What the first pass found for the tiles (bi ≤ bj) with bi in `rows`, before the final slack
+/// factors.
+struct FirstPass {
+    /// Per row slot `(rows.len() x LANES)` and per column slot `(n_panels x LANES)`, the largest
+    /// lower bound on one of its ratios.
+    row_lower: Vec<f64>,
+    col_lower: Vec<f64>,
+    /// Per tile `(rows.len() x n_panels)`, an upper bound on its ratios (infinite below the
+    /// diagonal).
+    upper: Vec<f64>,
+}
+
+fn first_pass(projected: &Projected, eps: f64, rows: std::ops::Range<usize>, kernel: GramFn) -> FirstPass {
+    let n_panels = projected.slots.len();
     let mut upper = vec![f64::INFINITY; rows.len() * n_panels];
+    let mut row_lower = vec![0.0f64; rows.len() * LANES];
+    let mut col_lower = vec![[0.0f64; LANES]; n_panels];
     let tile_bounds = tile_bounds_fn();
     for bi in rows.clone() {
+        // Per row and column lane, reduced over columns once the row panel is done.
+        let mut lower_bi = [[0.0f64; LANES]; LANES];
         for bj in bi..n_panels {
             let mut sums: [Block; 2] = [[[0.0; LANES]; LANES]; 2];
             kernel(projected.panel(bi), projected.panel(bj), 0..projected.k, &mut sums);
-            let bounds = tile_bounds(&projected.slots[bi], &projected.slots[bj], &sums, eps);
-            let at = (bi - rows.start) * LANES;
-            for (lower, value) in row_lower[at..at + LANES].iter_mut().zip(bounds.row_lower) {
-                *lower = fmax(*lower, value);
-            }
-            for (lower, value) in col_lower[bj * LANES..(bj + 1) * LANES].iter_mut().zip(bounds.col_lower) {
-                *lower = fmax(*lower, value);
-            }
-            upper[(bi - rows.start) * n_panels + bj] = bounds.upper;
+            upper[(bi - rows.start) * n_panels + bj] = tile_bounds(
+                &projected.slots[bi],
+                &projected.slots[bj],
+                &sums,
+                eps,
+                &mut lower_bi,
+                &mut col_lower[bj],
+            );
+        }
+        for (r, lower) in lower_bi.iter().enumerate() {
+            row_lower[(bi - rows.start) * LANES + r] = lower.iter().fold(0.0, |a, &b| fmax(a, b));
         }
     }
-    (row_lower, col_lower, upper)
+    FirstPass { row_lower, col_lower: col_lower.concat(), upper }
 }
 
-/// The bounds of one tile (before the final slack factors).
-struct TileBounds {
-    /// At or above every ratio of the tile.
-    upper: f64,
-    /// Per row and per column point, a value one of its ratios reaches or exceeds.
-    row_lower: [f64; LANES],
-    col_lower: [f64; LANES],
-}
-
-type TileBoundsFn = fn(&[SlotBounds; 2], &[SlotBounds; 2], &[Block; 2], f64) -> TileBounds;
+type TileBoundsFn =
+    fn(&[SlotBounds; 2], &[SlotBounds; 2], &[Block; 2], f64, &mut [[f64; LANES]; LANES], &mut [f64; LANES]) -> f64;
 
 /// max(a, b) as a compare and a select, so loops of it vectorise. The inputs are never NaN:
 /// `prune_bounds` only runs on finite data of bounded size.
@@ -259,36 +258,47 @@ fn fmax(a: f64, b: f64) -> f64 {
 }
 
 /// Bounds on the ratios of a row panel × column panel from their k-dimensional Gram sums `sums`
-/// (`[states, derivatives]`). Inlined into one function per instruction set below, where the
-/// compiler vectorises it over column lanes (its results need not be the same bits everywhere:
-/// they only decide what is skipped).
+/// (`[states, derivatives]`): returns an upper bound on all of them, and folds a lower bound on
+/// each into `row_lower` (`[row lane][column lane]`) and `col_lower` (per column lane) by max.
+/// Inlined into one function per instruction set below, where the compiler vectorises it over
+/// column lanes (its results need not be the same bits everywhere: they only decide what is
+/// skipped).
 #[inline(always)]
-fn tile_bounds(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
+fn tile_bounds(
+    row: &[SlotBounds; 2],
+    col: &[SlotBounds; 2],
+    sums: &[Block; 2],
+    eps: f64,
+    row_lower: &mut [[f64; LANES]; LANES],
+    col_lower: &mut [f64; LANES],
+) -> f64 {
+    let (states_r, states_c, derivs_r, derivs_c) = (&row[0], &col[0], &row[1], &col[1]);
     let mut upper = [0.0f64; LANES];
-    let mut row_lower = [0.0f64; LANES];
-    let mut col_lower = [0.0f64; LANES];
     for r in 0..LANES {
-        let mut lower_r = [0.0f64; LANES];
         for l in 0..LANES {
-            // [lower, upper] bounds on the squared distance of states (q = 0) and derivatives.
-            let mut near_far = [[0.0f64; 2]; 2];
-            for (q, near_far) in near_far.iter_mut().enumerate() {
-                let (a, b) = (&row[q], &col[q]);
-                let head = fmax((a.head[r] + b.head[l]) - 2.0 * sums[q][r][l], 0.0);
-                let gap = fmax(fmax(a.tail_lo[r] - b.tail_hi[l], b.tail_lo[l] - a.tail_hi[r]), 0.0);
-                let far = a.tail_hi[r] + b.tail_hi[l];
-                let slack = a.slack[r] + b.slack[l];
-                *near_far = [fmax(head + gap * gap - slack, 0.0), head + far * far + slack];
-            }
-            let [[den_lo, den_hi], [num_lo, num_hi]] = near_far;
-            let lower = num_lo / (den_hi + eps);
-            upper[l] = fmax(upper[l], num_hi / (den_lo + eps));
+            let slack = states_r.slack[r] + states_c.slack[l];
+            let head = fmax((states_r.head[r] + states_c.head[l]) - 2.0 * sums[0][r][l], 0.0);
+            let gap = fmax(
+                fmax(states_r.tail_lo[r] - states_c.tail_hi[l], states_c.tail_lo[l] - states_r.tail_hi[r]),
+                0.0,
+            );
+            let far = states_r.tail_hi[r] + states_c.tail_hi[l];
+            let (den_lo, den_hi) = (fmax(head + gap * gap - slack, 0.0) + eps, head + far * far + slack + eps);
+            let slack = derivs_r.slack[r] + derivs_c.slack[l];
+            let head = fmax((derivs_r.head[r] + derivs_c.head[l]) - 2.0 * sums[1][r][l], 0.0);
+            let gap = fmax(
+                fmax(derivs_r.tail_lo[r] - derivs_c.tail_hi[l], derivs_c.tail_lo[l] - derivs_r.tail_hi[r]),
+                0.0,
+            );
+            let far = derivs_r.tail_hi[r] + derivs_c.tail_hi[l];
+            let (num_lo, num_hi) = (fmax(head + gap * gap - slack, 0.0), head + far * far + slack);
+            let lower = num_lo / den_hi;
+            upper[l] = fmax(upper[l], num_hi / den_lo);
+            row_lower[r][l] = fmax(row_lower[r][l], lower);
             col_lower[l] = fmax(col_lower[l], lower);
-            lower_r[l] = lower;
         }
-        row_lower[r] = lower_r.iter().fold(0.0, |a, &b| fmax(a, b));
     }
-    TileBounds { upper: upper.iter().fold(0.0, |a, &b| fmax(a, b)), row_lower, col_lower }
+    upper.iter().fold(0.0, |a, &b| fmax(a, b))
 }
 
 /// `tile_bounds` compiled for the widest vectors this CPU has.
@@ -296,27 +306,52 @@ fn tile_bounds_fn() -> TileBoundsFn {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
-        unsafe fn avx512(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
-            tile_bounds(row, col, sums, eps)
+        unsafe fn avx512(
+            row: &[SlotBounds; 2],
+            col: &[SlotBounds; 2],
+            sums: &[Block; 2],
+            eps: f64,
+            row_lower: &mut [[f64; LANES]; LANES],
+            col_lower: &mut [f64; LANES],
+        ) -> f64 {
+            tile_bounds(row, col, sums, eps, row_lower, col_lower)
         }
         #[target_feature(enable = "avx2")]
-        unsafe fn avx2(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
-            tile_bounds(row, col, sums, eps)
+        unsafe fn avx2(
+            row: &[SlotBounds; 2],
+            col: &[SlotBounds; 2],
+            sums: &[Block; 2],
+            eps: f64,
+            row_lower: &mut [[f64; LANES]; LANES],
+            col_lower: &mut [f64; LANES],
+        ) -> f64 {
+            tile_bounds(row, col, sums, eps, row_lower, col_lower)
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: AVX-512F was just detected.
-            return |row, col, sums, eps| unsafe { avx512(row, col, sums, eps) };
+            return |row, col, sums, eps, row_lower, col_lower| unsafe {
+                avx512(row, col, sums, eps, row_lower, col_lower)
+            };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 was just detected.
-            return |row, col, sums, eps| unsafe { avx2(row, col, sums, eps) };
+            return |row, col, sums, eps, row_lower, col_lower| unsafe {
+                avx2(row, col, sums, eps, row_lower, col_lower)
+            };
         }
     }
     #[cfg(target_arch = "wasm32")]
     {
         #[target_feature(enable = "simd128")]
-        fn simd128(row: &[SlotBounds; 2], col: &[SlotBounds; 2], sums: &[Block; 2], eps: f64) -> TileBounds {
-            tile_bounds(row, col, sums, eps)
+        fn simd128(
+            row: &[SlotBounds; 2],
+            col: &[SlotBounds; 2],
+            sums: &[Block; 2],
+            eps: f64,
+            row_lower: &mut [[f64; LANES]; LANES],
+            col_lower: &mut [f64; LANES],
+        ) -> f64 {
+            tile_bounds(row, col, sums, eps, row_lower, col_lower)
         }
         // Safe to call on wasm: a module using simd128 only loads in an engine that supports it.
         return simd128;
