@@ -265,7 +265,7 @@ type Block32 = [[f32; LANES]; LANES];
 /// (plain loops; the x86 and wasm versions below do the same with explicit vectors).
 fn gram_f32(tile: &Tile) -> [Block32; 2] {
     let mut sums = [[[0.0f32; LANES]; LANES]; 2];
-    for q in 0..2 {
+    for (q, sums) in sums.iter_mut().enumerate() {
         for half in [0, LANES / 2] {
             let mut acc = [[0.0f32; LANES]; LANES / 2];
             for d in 0..tile.k {
@@ -277,7 +277,7 @@ fn gram_f32(tile: &Tile) -> [Block32; 2] {
                     }
                 }
             }
-            sums[q][half..half + LANES / 2].copy_from_slice(&acc);
+            sums[half..half + LANES / 2].copy_from_slice(&acc);
         }
     }
     sums
@@ -340,7 +340,7 @@ fn tile_bounds(
 unsafe fn gram_f32_avx2(tile: &Tile) -> [Block32; 2] {
     use std::arch::x86_64::*;
     let mut sums = [[[0.0f32; LANES]; LANES]; 2];
-    for q in 0..2 {
+    for (q, sums) in sums.iter_mut().enumerate() {
         let (rows, cols) = (&tile.rows[q][..tile.k * LANES], &tile.cols[q][..tile.k * LANES]);
         let mut acc = [_mm256_setzero_ps(); LANES];
         for d in 0..tile.k {
@@ -353,7 +353,7 @@ unsafe fn gram_f32_avx2(tile: &Tile) -> [Block32; 2] {
         }
         for r in 0..LANES {
             // SAFETY: each destination holds LANES f32.
-            unsafe { _mm256_storeu_ps(sums[q][r].as_mut_ptr(), acc[r]) };
+            unsafe { _mm256_storeu_ps(sums[r].as_mut_ptr(), acc[r]) };
         }
     }
     sums
@@ -365,7 +365,7 @@ unsafe fn gram_f32_avx2(tile: &Tile) -> [Block32; 2] {
 fn gram_f32_simd128(tile: &Tile) -> [Block32; 2] {
     use core::arch::wasm32::*;
     let mut sums = [[[0.0f32; LANES]; LANES]; 2];
-    for q in 0..2 {
+    for (q, sums) in sums.iter_mut().enumerate() {
         let (rows, cols) = (&tile.rows[q][..tile.k * LANES], &tile.cols[q][..tile.k * LANES]);
         for half in [0, LANES / 2] {
             let mut acc = [[f32x4_splat(0.0); 2]; LANES / 2];
@@ -380,7 +380,7 @@ fn gram_f32_simd128(tile: &Tile) -> [Block32; 2] {
                 }
             }
             for (r, acc) in acc.iter().enumerate() {
-                let sum = &mut sums[q][half + r];
+                let sum = &mut sums[half + r];
                 for v in 0..2 {
                     sum[4 * v] = f32x4_extract_lane::<0>(acc[v]);
                     sum[4 * v + 1] = f32x4_extract_lane::<1>(acc[v]);
