@@ -1,10 +1,16 @@
 //! Benchmark hooks for JavaScript (wasm only): the simulator benchmark's scenario
-//! ([`crate::sim::scenario`]), exported through wasm-bindgen so that tests/e2e/bench_wasm.mjs can
-//! time the same code that `tanglelab bench sim` times natively. No timing happens here: the
-//! caller measures with `performance.now()`. The page itself does not use these.
+//! ([`crate::sim::scenario`]) and the tangling benchmark's ([`crate::analysis::bench_scenario`]),
+//! exported through wasm-bindgen so that tests/e2e/bench_wasm.mjs and bench_wasm_tangling.mjs can
+//! time the same code that `tanglelab bench sim` and `tanglelab bench analysis` time natively. No
+//! timing happens here: the caller measures with `performance.now()`. The page itself does not
+//! use these.
 
 use wasm_bindgen::prelude::*;
 
+use ndarray::Array3;
+
+use crate::analysis::bench_scenario::{checksum, tangling_scenario};
+use crate::analysis::{tangling, TanglingConfig};
 use crate::sim::scenario::run_sinusoid;
 use crate::sim::{walker2d, Data, Model};
 
@@ -31,5 +37,30 @@ impl SimBenchScenario {
     pub fn run(&mut self, control_steps: u32) -> Result<JsValue, JsError> {
         let counts = run_sinusoid(&self.model, &mut self.data, control_steps as usize)?;
         Ok(serde_wasm_bindgen::to_value(&counts)?)
+    }
+}
+
+/// The tangling benchmark's data (C = 7, T = 500, D = 128, cyclic, z-scored).
+/// JavaScript: `const s = new wasmBindings.TanglingBenchScenario(); const sum = s.run(); s.free();`.
+#[wasm_bindgen]
+pub struct TanglingBenchScenario {
+    x: Array3<f64>,
+    config: TanglingConfig,
+}
+
+#[wasm_bindgen]
+impl TanglingBenchScenario {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> TanglingBenchScenario {
+        let (x, config) = tangling_scenario();
+        TanglingBenchScenario { x, config }
+    }
+
+    /// Computes tangling once (what the native benchmark times); returns the checksum of Q's bits
+    /// as 16 hex digits, to compare with the native result.
+    pub fn run(&self) -> Result<String, JsError> {
+        let q = tangling(self.x.view(), &self.config)?;
+        Ok(format!("{:016x}", checksum(&q)))
     }
 }

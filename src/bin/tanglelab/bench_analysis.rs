@@ -2,49 +2,60 @@
 //! same run on the same arrays (the baselines run in `python3`, script `bench_analysis.py`).
 //!
 //! Tangling: C = 7 conditions × T = 500 samples × D = 128 dims, cyclic, z-scored (the size of the
-//! paper's interpolated speed sweep); numpy in its fast vectorised form (Gram matrices, two
-//! N × N matmuls and a row max). PCA: 3500 × 128, z-scored, 10 components; scikit-learn's `PCA`
-//! (default solver) on numpy-z-scored data. Wall times are the best of `--repeats` runs; CPU
-//! times (all threads, mean per run) are shown too, as they depend less on other load.
+//! paper's interpolated speed sweep; data from `analysis::bench_scenario`); numpy in its fast
+//! vectorised form (Gram matrices, two N × N matmuls and a row max). PCA: 3500 × 128, z-scored,
+//! 10 components; scikit-learn's `PCA` (default solver) on numpy-z-scored data. Wall times are
+//! the best of `--repeats` runs; CPU times (all threads, mean per run) are shown too, as they
+//! depend less on other load. With `--wasm`, also the same tangling compiled to wasm in the page,
+//! timed in headless Chromium by tests/e2e/bench_wasm_tangling.mjs, checked bitwise against the
+//! native Q.
 
 use anyhow::{bail, Context};
 use clap::Args;
-use ndarray::Array3;
-use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
+use tanglelab::analysis::bench_scenario::{checksum, tangling_scenario, trajectories};
 use tanglelab::analysis::normalize::Normalization;
 use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
-use tanglelab::analysis::{tangling, TanglingConfig};
+use tanglelab::analysis::tangling;
 use tanglelab::io::write_npy_f64;
 
 const BASELINE_SCRIPT: &str = include_str!("bench_analysis.py");
+/// Serves dist/, opens the page in headless Chromium and times the exported tangling scenario.
+const WASM_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/bench_wasm_tangling.mjs");
 
 #[derive(Args)]
 pub struct AnalysisArgs {
     /// Timed runs per measurement (the best is reported).
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Also time the tangling scenario compiled to wasm, in headless Chromium (1 thread), and
+    /// check that its Q is bitwise the native one. Needs `trunk build --release --offline` first,
+    /// node, and tests/e2e's npm packages.
+    #[arg(long)]
+    wasm: bool,
 }
 
-/// Smooth, seeded trajectories `(n_conditions x n_samples x n_dims)`: a few harmonics per
-/// dimension with random amplitudes and phases, plus a little noise (closed cycles).
-fn trajectories(n_conditions: usize, n_samples: usize, n_dims: usize, seed: u64) -> Array3<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut x = Array3::zeros((n_conditions, n_samples, n_dims));
-    for c in 0..n_conditions {
-        for d in 0..n_dims {
-            let harmonics: Vec<(f64, f64)> =
-                (1..=3).map(|_| (rng.random_range(0.1..2.0), rng.random_range(0.0..std::f64::consts::TAU))).collect();
-            for t in 0..n_samples {
-                let phase = std::f64::consts::TAU * t as f64 / n_samples as f64;
-                let clean: f64 =
-                    harmonics.iter().enumerate().map(|(h, (a, p))| a * ((h + 1) as f64 * phase + p).sin()).sum();
-                x[[c, t, d]] = clean + 0.01 * rng.random_range(-1.0..1.0) + 0.2 * c as f64;
-            }
-        }
-    }
-    x
+/// tests/e2e/bench_wasm_tangling.mjs's result.
+#[derive(serde::Deserialize)]
+struct WasmTangling {
+    browser: String,
+    times_ms: Vec<f64>,
+    checksum: String,
+}
+
+fn wasm_tangling(repeats: usize) -> anyhow::Result<WasmTangling> {
+    anyhow::ensure!(
+        std::path::Path::new(WASM_SCRIPT).is_file(),
+        "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
+    );
+    let output = std::process::Command::new("node")
+        .args([WASM_SCRIPT, &repeats.max(1).to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run node (needed by --wasm)")?;
+    anyhow::ensure!(output.status.success(), "the wasm benchmark (tests/e2e/bench_wasm_tangling.mjs) failed");
+    serde_json::from_slice(&output.stdout).context("unexpected output from the wasm benchmark")
 }
 
 /// CPU seconds (user + system, all threads) this process has used, from /proc/self/stat
@@ -87,8 +98,7 @@ pub fn run(args: AnalysisArgs) -> anyhow::Result<()> {
 }
 
 fn run_in(dir: &std::path::Path, args: &AnalysisArgs) -> anyhow::Result<()> {
-    let x = trajectories(7, 500, 128, 1);
-    let config = TanglingConfig { cyclic: true, ..Default::default() };
+    let (x, config) = tangling_scenario();
     let ours_tangling = best_of(args.repeats, || Ok(tangling(x.view(), &config)?))?;
     let q = &ours_tangling.value;
 
@@ -115,6 +125,7 @@ fn run_in(dir: &std::path::Path, args: &AnalysisArgs) -> anyhow::Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    let wasm = if args.wasm { Some(wasm_tangling(args.repeats)?) } else { None };
     let baseline: serde_json::Value = serde_json::from_slice(&output.stdout).context("baseline output is not JSON")?;
     let secs = |key: &str| baseline[key].as_f64().with_context(|| format!("baseline has no {key}"));
     let ms = |v: Option<f64>| v.map_or("?".to_string(), |s| format!("{:.1}", s * 1e3));
@@ -153,6 +164,23 @@ fn run_in(dir: &std::path::Path, args: &AnalysisArgs) -> anyhow::Result<()> {
             ms(ours_cpu),
             ms(base_cpu),
             ratio(base_cpu, ours_cpu)
+        );
+    }
+    if let Some(wasm) = &wasm {
+        let best_ms = wasm.times_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let numpy_ms = secs("tangling_secs")? * 1e3;
+        println!(
+            "| tangling, wasm in {} (1 thread) | C=7, T=500, D=128 | numpy {} Gram form (native) | {best_ms:.1} | {numpy_ms:.1} | {:.2}× | | | | ≥ 2× |",
+            wasm.browser,
+            baseline["numpy"].as_str().unwrap_or("?"),
+            numpy_ms / best_ms
+        );
+        let native = format!("{:016x}", checksum(q));
+        println!(
+            "tangling Q checksum: native {native}, wasm {} ({}); wasm runs (ms): {}",
+            wasm.checksum,
+            if native == wasm.checksum { "bitwise identical" } else { "DIFFERENT" },
+            wasm.times_ms.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(", ")
         );
     }
     println!("tangling: max |Q_numpy − Q_ours| / max Q = {:.2e}", secs("tangling_max_rel_diff")?);
