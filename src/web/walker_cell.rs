@@ -110,14 +110,23 @@ async fn load_session(command_mps: f64) -> Result<(WalkerSession, String), Strin
         .map_err(|e| format!("{MODEL_URL}: {e}"))?;
     let a = &card.architecture;
     let widths: Vec<String> = a.mlp_widths.iter().map(|w| w.to_string()).collect();
+    let evaluation = match (card.metrics.get("eval_worst_abs_rel_error"), card.metrics.get("eval_worst_fell_fraction")) {
+        (Some(error), Some(fell)) => format!(
+            " · card's evaluation at 0.8–2.0 m/s: worst speed error {:.1} %, worst fall fraction {:.0} %",
+            100.0 * error,
+            100.0 * fell
+        ),
+        _ => String::new(),
+    };
     let summary = format!(
-        "policy {}-{}-LSTM{}-{} · sha256 {}… · {}",
+        "policy {}-{}-LSTM{}-{} · sha256 {}… · trained here, seed {}, commit {}{evaluation}",
         a.n_obs,
         widths.join("-"),
         a.n_hidden,
         a.n_actions,
         &card.weights_sha256.get(..12).unwrap_or(&card.weights_sha256),
-        card.training.command
+        card.training.seed,
+        card.training.commit
     );
     Ok((session, summary))
 }

@@ -265,7 +265,7 @@ const walkerTime = async (page) => Number(await page.textContent('#walker-time')
 await test('the walker cell loads the shipped policy and walks', async () => {
   const page = await openPage(base);
   await walkerReady(page);
-  assert.match(await page.textContent('#walker-status'), /policy 18-.*LSTM\d+-6 · sha256 [0-9a-f]{12}…/);
+  assert.match(await page.textContent('#walker-status'), /policy 18-.*LSTM\d+-6 · sha256 [0-9a-f]{12}… · trained here, seed \d+, commit \w+/);
   // Five frames over a second: each drawn, each different, both legs seen. The right leg is
   // drawn in front (≈ 0.95 m × 8–10 cm at 150 px/m, over 1500 px); the left one, behind it,
   // may be partly hidden in some frames but not in all.
