@@ -10,35 +10,16 @@
 // for each line "<seconds>" on stdin one timed run {"steps_per_sec", "resets"}; exits at EOF.
 // Usage: node bench_wasm.mjs [check_steps=10000]   (after `trunk build --release --offline`)
 // By hand: echo 1 | node tests/e2e/bench_wasm.mjs
-import fs from 'node:fs';
-import path from 'node:path';
 import readline from 'node:readline';
-import { dist, serve, launch } from './browser.mjs';
+import { openBenchPage } from './browser.mjs';
 
 const checkSteps = Number(process.argv[2] ?? 10000);
 if (!(Number.isInteger(checkSteps) && checkSteps >= 0)) {
   console.error('usage: node bench_wasm.mjs [check_steps ≥ 0]');
   process.exit(2);
 }
-if (!fs.existsSync(path.join(dist, 'index.html'))) {
-  console.error(`no page in ${dist}: run \`trunk build --release --offline\` first`);
-  process.exit(1);
-}
-
-const server = await serve();
-const browser = await launch(['--disable-3d-apis', '--disable-webgl']);
+const { server, browser, page, errors } = await openBenchPage('SimBenchScenario');
 try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  // The page's own start-up work (the first cell's analysis) is done once its result is shown.
-  await page.waitForSelector('#q-max', { timeout: 60_000 });
-  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
-  const exported = await page.evaluate(() => typeof window.wasmBindings.SimBenchScenario === 'function');
-  if (!exported) {
-    throw new Error('the page in dist/ does not export SimBenchScenario: rebuild it with `trunk build --release --offline`');
-  }
   const checkResets = await page.evaluate((n) => {
     const scenario = new window.wasmBindings.SimBenchScenario();
     const { resets } = scenario.run(n);
