@@ -221,8 +221,12 @@ fn draw(ctx: &CanvasRenderingContext2d, pose: &SidePose) {
     }
 }
 
+/// The canvas's 2D context, kept on the CPU (`willReadFrequently`): a GPU-backed 2D canvas is
+/// lost, and stays blank, when the page's WebGPU devices reset the browser's GPU process.
 fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"willReadFrequently".into(), &true.into()).ok()?;
+    canvas.get_context_with_context_options("2d", &options).ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
 }
 
 /// Everything a frame needs: reactive handles (all `Copy`).
@@ -374,8 +378,13 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 }
                 frame.session.set_value(Some(session));
                 frame.clock.update_value(|c| c.dirty = true);
+                // Draw the first pose before saying "ready", so a ready cell always shows the
+                // walker (the animation frames only start on the next repaint).
+                let alive = frame.tick();
                 load.set(LoadState::Ready(summary));
-                schedule(frame);
+                if alive {
+                    schedule(frame);
+                }
             }
             Err(e) => load.set(LoadState::Failed(format!("Could not load the walker's policy: {e}"))),
         }
