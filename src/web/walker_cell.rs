@@ -110,7 +110,8 @@ async fn load_session(command_mps: f64) -> Result<(WalkerSession, String), Strin
         .map_err(|e| format!("{MODEL_URL}: {e}"))?;
     let a = &card.architecture;
     let widths: Vec<String> = a.mlp_widths.iter().map(|w| w.to_string()).collect();
-    let evaluation = match (card.metrics.get("eval_worst_abs_rel_error"), card.metrics.get("eval_worst_fell_fraction")) {
+    let evaluation = match (card.metrics.get("eval_worst_abs_rel_error"), card.metrics.get("eval_worst_fell_fraction"))
+    {
         (Some(error), Some(fell)) => format!(
             " · card's evaluation at 0.8–2.0 m/s: worst speed error {:.1} %, worst fall fraction {:.0} %",
             100.0 * error,
@@ -221,12 +222,11 @@ fn draw(ctx: &CanvasRenderingContext2d, pose: &SidePose) {
     }
 }
 
-/// The canvas's 2D context, kept on the CPU (`willReadFrequently`): a GPU-backed 2D canvas is
-/// lost, and stays blank, when the page's WebGPU devices reset the browser's GPU process.
+/// The canvas's 2D context. The browser may take its drawing surface away (a `contextlost`
+/// event: in headless Chromium this happens now and then while the page's WebGPU devices start)
+/// and gives it back blank half a second later (`contextrestored`); the cell then redraws at once.
 fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    let options = js_sys::Object::new();
-    js_sys::Reflect::set(&options, &"willReadFrequently".into(), &true.into()).ok()?;
-    canvas.get_context_with_context_options("2d", &options).ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
+    canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
 }
 
 /// Everything a frame needs: reactive handles (all `Copy`).
@@ -297,16 +297,21 @@ impl Frame {
         let redraw = steps_run > 0 || self.clock.with_value(|c| c.dirty);
         if redraw {
             self.clock.update_value(|c| c.dirty = false);
-            if let Some(ctx) = self.canvas.get_untracked().as_ref().and_then(context_2d) {
-                self.session.update_value(|slot| {
-                    if let Some(s) = slot.as_mut() {
-                        draw(&ctx, &s.side_pose());
-                    }
-                });
-            }
+            self.draw_pose();
             self.update_readouts();
         }
         true
+    }
+
+    /// Draws the walker's current pose (nothing before the model is loaded).
+    fn draw_pose(self) {
+        if let Some(ctx) = self.canvas.get_untracked().as_ref().and_then(context_2d) {
+            self.session.update_value(|slot| {
+                if let Some(s) = slot.as_mut() {
+                    draw(&ctx, &s.side_pose());
+                }
+            });
+        }
     }
 
     fn update_readouts(self) {
@@ -366,6 +371,24 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         fall_note,
         run_error,
     };
+
+    // A drawing surface the browser took away is drawn again as soon as it comes back, playing
+    // or paused; meanwhile the caption says why the picture is blank.
+    let surface_lost = RwSignal::new(false);
+    let surface_listeners = StoredValue::new_local(Vec::<gloo::events::EventListener>::new());
+    Effect::new(move |attached: Option<bool>| {
+        if attached == Some(true) {
+            return true;
+        }
+        let Some(el) = canvas.get() else { return false };
+        let lost = gloo::events::EventListener::new(&el, "contextlost", move |_| surface_lost.set(true));
+        let restored = gloo::events::EventListener::new(&el, "contextrestored", move |_| {
+            surface_lost.set(false);
+            frame.draw_pose();
+        });
+        surface_listeners.update_value(|l| l.extend([lost, restored]));
+        true
+    });
 
     spawn_local(async move {
         let command = doc.with_untracked(|d| d.walker.command_mps);
@@ -488,9 +511,12 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             </Show>
             <figure>
                 <canvas id="walker-canvas" node_ref=canvas width=CANVAS_W.to_string() height=CANVAS_H.to_string()
-                    data-playing=move || cell.get().playing.to_string()></canvas>
+                    data-playing=move || cell.get().playing.to_string()
+                    data-surface=move || if surface_lost.get() { "lost" } else { "ok" }></canvas>
                 <figcaption>
                     "Side view; the camera follows the torso, the ground ticks are every 0.5 m. "
+                    <span id="walker-surface-note">{move || surface_lost.get().then_some(
+                        "The browser took this drawing surface away for a moment; the walker is drawn again when it is back. ")}</span>
                     <span id="walker-fall-note" class="error">{move || fall_note.get().unwrap_or_default()}</span>
                 </figcaption>
             </figure>

@@ -241,10 +241,22 @@ await test('the policy cell shows progress and can be cancelled; its parameters 
 
 /**
  * The walker cell's canvas: its PNG, pixel statistics and how many pixels have each leg's colour
- * (outside the legend, in the top-left 200 × 60 px).
+ * (outside the legend, in the top-left 200 × 60 px). Headless Chromium sometimes takes a 2D
+ * canvas's surface away for half a second while the page's WebGPU devices start (`contextlost`),
+ * and gives it back blank: the picture is read once the surface is back and the cell says so
+ * (`data-surface`), which it sets after redrawing (that redraw has its own test below).
  */
 async function walkerCanvas(page) {
-  const url = await page.evaluate(() => document.querySelector('#walker-canvas').toDataURL('image/png'));
+  const url = await page.evaluate(() => new Promise((resolve, reject) => {
+    const canvas = document.querySelector('#walker-canvas');
+    const until = performance.now() + 5000;
+    const poll = () => {
+      if (canvas.dataset.surface === 'ok' && !canvas.getContext('2d').isContextLost()) resolve(canvas.toDataURL('image/png'));
+      else if (performance.now() > until) reject(new Error(`the walker's canvas surface stayed lost (data-surface=${canvas.dataset.surface})`));
+      else setTimeout(poll, 20);
+    };
+    poll();
+  }));
   const buffer = Buffer.from(url.split(',')[1], 'base64');
   const png = PNG.sync.read(buffer);
   const near = (i, [r, g, b]) => Math.abs(png.data[i] - r) + Math.abs(png.data[i + 1] - g) + Math.abs(png.data[i + 2] - b) < 12;
@@ -315,6 +327,19 @@ await test('the walker cell: the slider commands the policy live, pause stops it
   await page.waitForTimeout(500);
   assert.equal((await walkerCanvas(page)).url, paused[0].url, 'the canvas changed while paused');
   assert.equal(await walkerTime(page), paused[1], 'time ran while paused');
+  // A surface the browser takes away and gives back blank is redrawn at once, even paused
+  // (the events are sent by hand: the canvas is cleared as a real loss would leave it).
+  await page.evaluate(() => document.querySelector('#walker-canvas').dispatchEvent(new Event('contextlost')));
+  await page.waitForFunction(() => document.querySelector('#walker-canvas').dataset.surface === 'lost');
+  assert.match(await page.textContent('#walker-surface-note'), /took this drawing surface away/);
+  await page.evaluate(() => {
+    const canvas = document.querySelector('#walker-canvas');
+    canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
+    canvas.dispatchEvent(new Event('contextrestored'));
+  });
+  const redrawn = await walkerCanvas(page);
+  assert.ok(redrawn.url === paused[0].url, 'the paused walker was not redrawn after its surface came back');
+  assert.equal(await page.textContent('#walker-surface-note'), '');
   await page.click('#permalink');
   const restored = await openPage(await page.inputValue('#permalink-url'));
   await walkerReady(restored);
