@@ -218,6 +218,8 @@ pub struct SpeedResult {
     pub rel_error: f64,
     /// Fraction of agents whose episode ended before `seconds` (fell or blew up).
     pub fell_fraction: f64,
+    /// When each of those episodes ended (s after the start, ascending).
+    pub fall_times_secs: Vec<f64>,
     /// Mean over agents with ≥ 2 right-foot lift-offs of 1 / (mean time between them) (Hz).
     pub cycle_hz: f64,
     /// Fraction of agent-steps with the (right, left) foot on the ground.
@@ -315,6 +317,7 @@ fn evaluate_speed(
     let (mut h, mut c) = (vec![0.0; n * n_h], vec![0.0; n * n_h]);
     let mut actions = vec![0.0; n * simenv::N_ACTIONS];
     let mut alive = vec![true; n];
+    let mut fall_times_secs = Vec::new();
     let mut speed_sum = vec![0.0; n];
     let mut speed_count = vec![0usize; n];
     let mut right_lift_offs: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -329,6 +332,7 @@ fn evaluate_speed(
             }
             if out.done[i].is_done() {
                 alive[i] = false;
+                fall_times_secs.push((t + 1) as f64 * dt);
                 // The motion of a falling step counts in the speed (a blow-up's does not).
                 if t >= warmup_steps && matches!(out.done[i], simenv::Done::Terminated(simenv::TerminationReason::Fell))
                 {
@@ -362,6 +366,7 @@ fn evaluate_speed(
         mean_speed,
         rel_error: (mean_speed - speed) / speed,
         fell_fraction: alive.iter().filter(|a| !**a).count() as f64 / n as f64,
+        fall_times_secs,
         cycle_hz: mean(&cycle_hz),
         contact_fraction: gait.contact_fraction,
         lift_offs_per_sec: gait.lift_offs_per_sec,
@@ -456,7 +461,7 @@ mod tests {
         let config = EvalConfig {
             speeds_mps: vec![1.0, 1.5],
             n_agents: 3,
-            seconds: 0.8,
+            seconds: 2.4,
             warmup_secs: 0.08,
             seed: 7,
             ..EvalConfig::default()
@@ -472,10 +477,11 @@ mod tests {
                 ..Walker2dEnvConfig::default()
             };
             let mut batch = Walker2dBatch::new(3, env_config, 7 + k as u64).unwrap();
-            let (n_steps, warmup) = (100, 10);
+            let (n_steps, warmup) = (300, 10);
             let mut x0 = [0.0; 3];
             let mut counted = [0usize; 3];
             let mut fell = [false; 3];
+            let mut fall_times = Vec::new();
             for t in 0..n_steps {
                 if t == warmup {
                     (0..3).for_each(|i| x0[i] = batch.privileged_state(i).unwrap()[0]);
@@ -484,6 +490,9 @@ mod tests {
                 for i in 0..3 {
                     if !fell[i] && t >= warmup {
                         counted[i] += 1;
+                    }
+                    if !fell[i] && out.done[i].is_done() {
+                        fall_times.push((t + 1) as f64 * 0.008);
                     }
                     fell[i] |= out.done[i].is_done();
                 }
@@ -495,7 +504,13 @@ mod tests {
             assert_eq!(result.command, config.speeds_mps[k]);
             assert!((result.rel_error - (mean - result.command) / result.command).abs() < 1e-4);
             assert_eq!(result.fell_fraction, fell.iter().filter(|f| **f).count() as f64 / 3.0);
+            assert_eq!(result.fall_times_secs.len(), fall_times.len());
+            for (a, b) in result.fall_times_secs.iter().zip(&fall_times) {
+                assert!((a - b).abs() < 1e-9, "fall at {a} s vs {b} s");
+            }
         }
+        // A policy that does nothing falls within the 2.4 s, so the fall times were compared.
+        assert!(report.speeds.iter().all(|s| !s.fall_times_secs.is_empty()), "no fall to compare");
         // Deterministic, and the JSON has the fields.
         let again = evaluate(&zero_policy(), &config).unwrap();
         assert_eq!(format!("{again:?}"), format!("{report:?}"), "NaN-aware bitwise comparison");
