@@ -222,3 +222,64 @@ fn export_writes_weights_and_card_that_policy_run_loads() {
     let stderr = String::from_utf8_lossy(&tampered.stderr);
     assert!(stderr.contains("sha256"), "{stderr}");
 }
+
+#[test]
+fn a_stages_file_gives_the_same_run_as_its_lines_typed_one_by_one_and_resumes() {
+    const SMALL: &str = "--agents 4 --mlp 16 --lstm 8 --critic 16 --horizon 8 --epochs 1 --minibatches 2";
+    let stage1 = format!("{SMALL} --learning-rate 3e-4 --iterations 2");
+    let stage2 = format!("{SMALL} --learning-rate 1e-4 --stance-symmetry 2 --speed-range 1.0,1.5 --iterations 4");
+    let tmp = tempfile::tempdir().unwrap();
+    let split = |line: &str| line.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let run = |dir: &Path, extra: Vec<String>| {
+        let mut args: Vec<String> = ["train", "--robot", "walker2d", "--seed", "3", "--out-dir", dir.to_str().unwrap()]
+            .map(String::from)
+            .into();
+        args.extend(extra);
+        ok(tanglelab(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    // By hand: a fresh stage, then a new stage resumed from its checkpoint.
+    let by_hand = tmp.path().join("by-hand");
+    run(&by_hand, split(&stage1));
+    run(&by_hand, [vec!["--resume".into(), "--new-stage".into()], split(&stage2)].concat());
+    // One command.
+    let file = tmp.path().join("stages.txt");
+    std::fs::write(&file, format!("# two stages\n{stage1}\n{stage2}  # the second\n")).unwrap();
+    let staged = tmp.path().join("staged");
+    run(&staged, vec!["--stages".into(), file.to_str().unwrap().into()]);
+    // Stopped after stage 1 (a one-line file), then the whole file: it goes on from there.
+    let first_only = tmp.path().join("stage1.txt");
+    std::fs::write(&first_only, format!("{stage1}\n")).unwrap();
+    let resumed = tmp.path().join("resumed");
+    run(&resumed, vec!["--stages".into(), first_only.to_str().unwrap().into()]);
+    run(&resumed, vec!["--stages".into(), file.to_str().unwrap().into()]);
+    let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    for dir in [&staged, &resumed] {
+        assert!(read(dir, "train-state.ckpt") == read(&by_hand, "train-state.ckpt"), "{} differs", dir.display());
+        assert_eq!(read(dir, "env-history.jsonl"), read(&by_hand, "env-history.jsonl"));
+        assert_eq!(read(dir, "env.json"), read(&by_hand, "env.json"));
+    }
+    let history = String::from_utf8(read(&staged, "env-history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 2, "{history}");
+    // Run again when done: nothing to do, nothing changes.
+    run(&staged, vec!["--stages".into(), file.to_str().unwrap().into()]);
+    assert!(read(&staged, "train-state.ckpt") == read(&by_hand, "train-state.ckpt"));
+    // Bad files are refused before anything runs.
+    let bad = tmp.path().join("bad.txt");
+    std::fs::write(&bad, format!("{stage1}\n{SMALL} --iterations 1\n")).unwrap();
+    let out = tanglelab(&[
+        "train",
+        "--robot",
+        "walker2d",
+        "--out-dir",
+        tmp.path().join("bad").to_str().unwrap(),
+        "--stages",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not come after"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!tmp.path().join("bad").join("train-state.ckpt").exists());
+}

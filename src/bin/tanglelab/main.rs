@@ -27,6 +27,8 @@ mod policy;
 mod sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod train;
+#[cfg(not(target_arch = "wasm32"))]
+mod train_stages;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {

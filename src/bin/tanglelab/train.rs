@@ -35,7 +35,7 @@ pub enum Robot {
 }
 
 impl Robot {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Robot::Toy => "toy",
             Robot::Walker2d => "walker2d",
@@ -145,11 +145,15 @@ struct EnvFile {
 #[derive(Args)]
 pub struct TrainArgs {
     #[arg(long, value_enum)]
-    robot: Robot,
+    pub(crate) robot: Robot,
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub(crate) seed: u64,
     #[arg(long)]
-    out_dir: PathBuf,
+    pub(crate) out_dir: PathBuf,
+    /// Run every stage listed in this file (one line of flags per stage, each ending at its
+    /// `--iterations`), resuming where the run in `--out-dir` stands; see `train_stages.rs`.
+    #[arg(long, conflicts_with_all = ["resume", "new_stage", "iterations"])]
+    stages: Option<PathBuf>,
     /// Wall-clock budget of this session, in minutes.
     #[arg(long, default_value_t = 10.0)]
     minutes: f64,
@@ -209,12 +213,12 @@ pub struct TrainArgs {
     walker: WalkerEnvArgs,
 }
 
-const CHECKPOINT: &str = "train-state.ckpt";
+pub(crate) const CHECKPOINT: &str = "train-state.ckpt";
 const LOG: &str = "train-log.csv";
 const CURVE: &str = "learning-curve.svg";
 const ENV_FILE: &str = "env.json";
 /// One JSON line per stage: iteration, env settings, learning-rate schedule.
-const ENV_HISTORY: &str = "env-history.jsonl";
+pub(crate) const ENV_HISTORY: &str = "env-history.jsonl";
 
 /// The environment being trained on.
 enum AnyEnv {
@@ -277,6 +281,17 @@ fn save_checkpoint(trainer: &Trainer, out_dir: &Path, keep: bool) -> anyhow::Res
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    match &args.stages {
+        Some(path) => super::train_stages::run(&args, &path.clone()),
+        None => run_stage(args).map(|_| ()),
+    }
+}
+
+/// One training command (one stage); returns the iteration the run reached.
+pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
+    if args.stages.is_some() {
+        bail!("--stages cannot be nested in a stage");
+    }
     if args.agents == 0 {
         bail!("--agents must be at least 1");
     }
@@ -430,5 +445,5 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             start.elapsed().as_secs_f64()
         );
     }
-    Ok(())
+    Ok(trainer.iteration)
 }
