@@ -257,7 +257,7 @@ impl WalkerSession {
 mod tests {
     use super::*;
     use crate::policy::{ObsNorm, PolicyShape};
-    use crate::sim::{kinematics, Data};
+    use crate::sim::kinematics;
     use nalgebra::Vector3;
 
     fn small_shape() -> PolicyShape {
@@ -372,18 +372,6 @@ mod tests {
         assert_eq!(s.command_mps(), 1.8);
     }
 
-    /// Whole-body momentum (kg·m/s) of a state (qpos | qvel).
-    fn momentum(model: &crate::sim::Model, state: &[f64]) -> Vector3<f64> {
-        let mut data = Data::new(model);
-        data.qpos.copy_from_slice(&state[..9]);
-        data.qvel.copy_from_slice(&state[9..]);
-        kinematics::position(model, &mut data);
-        kinematics::velocity(model, &mut data);
-        (1..model.nbody)
-            .map(|b| data.cvel[b].point_velocity(&(data.xipos[b] - data.frame_origin)) * model.body_mass[b])
-            .sum()
-    }
-
     #[test]
     fn a_push_changes_the_centre_of_mass_velocity_by_impulse_over_mass() {
         let weights = random_policy(1);
@@ -393,9 +381,9 @@ mod tests {
         }
         let model = s.model().clone();
         let total_mass: f64 = model.body_mass[1..].iter().sum();
-        let before = momentum(&model, &s.state()) / total_mass;
+        let before = kinematics::linear_momentum(&model, &s.state()) / total_mass;
         s.push(-8.0).unwrap();
-        let change = momentum(&model, &s.state()) / total_mass - before;
+        let change = kinematics::linear_momentum(&model, &s.state()) / total_mass - before;
         let expected = Vector3::new(-8.0 / total_mass, 0.0, 0.0);
         assert!((change - expected).norm() < 1e-9, "COM velocity change {change:?}, expected {expected:?}");
         // About 0.35 m/s for the 23 kg walker, as the trainer's docs say.

@@ -949,16 +949,7 @@ mod tests {
         let mut batch = Walker2dBatch::new(1, Walker2dEnvConfig::default(), 0).unwrap();
         batch.set_state(0, &[0.0, 1.6, 0.1, -0.3, -0.2, 0.1, -0.5, -0.4, 0.2], &[0.0; 9]).unwrap();
         let momentum = |batch: &Walker2dBatch| {
-            let model = batch.model();
-            let state = batch.privileged_state(0).unwrap();
-            let mut data = Data::new(model);
-            data.qpos.copy_from_slice(&state[..9]);
-            data.qvel.copy_from_slice(&state[9..]);
-            kinematics::position(model, &mut data);
-            kinematics::velocity(model, &mut data);
-            (1..model.nbody)
-                .map(|b| data.cvel[b].point_velocity(&(data.xipos[b] - data.frame_origin)) * model.body_mass[b])
-                .sum::<Vector3<f64>>()
+            crate::sim::kinematics::linear_momentum(batch.model(), &batch.privileged_state(0).unwrap())
         };
         let before = momentum(&batch);
         batch.push(0, [20.0, 0.0, -5.0]).unwrap();

@@ -6,6 +6,19 @@ use super::data::Data;
 use super::model::{JointType, Model};
 use super::spatial::{Motion, SpatialInertia};
 
+/// Whole-body linear momentum (kg·m/s) of the state `qpos | qvel`: a test oracle for pushes.
+#[cfg(test)]
+pub(crate) fn linear_momentum(model: &Model, state: &[f64]) -> Vector3<f64> {
+    let mut data = Data::new(model);
+    data.qpos.copy_from_slice(&state[..model.nq]);
+    data.qvel.copy_from_slice(&state[model.nq..]);
+    position(model, &mut data);
+    velocity(model, &mut data);
+    (1..model.nbody)
+        .map(|b| data.cvel[b].point_velocity(&(data.xipos[b] - data.frame_origin)) * model.body_mass[b])
+        .sum()
+}
+
 /// Body, joint and geom frames; spatial inertias and dof axes about the frame origin.
 pub fn position(model: &Model, data: &mut Data) {
     for b in 1..model.nbody {

@@ -282,16 +282,13 @@ fn save_checkpoint(trainer: &Trainer, out_dir: &Path, keep: bool) -> anyhow::Res
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     match &args.stages {
-        Some(path) => super::train_stages::run(&args, &path.clone()),
+        Some(path) => super::train_stages::run(&args, path),
         None => run_stage(args).map(|_| ()),
     }
 }
 
 /// One training command (one stage); returns the iteration the run reached.
 pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
-    if args.stages.is_some() {
-        bail!("--stages cannot be nested in a stage");
-    }
     if args.agents == 0 {
         bail!("--agents must be at least 1");
     }

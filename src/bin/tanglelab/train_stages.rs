@@ -79,9 +79,15 @@ fn stage_args(
     resume: bool,
     new_stage: bool,
 ) -> anyhow::Result<TrainArgs> {
-    let mut argv: Vec<String> = vec!["train".into(), "--robot".into(), base.robot.name().into()];
-    argv.extend(["--seed".into(), base.seed.to_string(), "--out-dir".into()]);
-    argv.push(base.out_dir.to_string_lossy().into_owned());
+    let mut argv: Vec<String> = vec![
+        "train".into(),
+        "--robot".into(),
+        base.robot.name().into(),
+        "--seed".into(),
+        base.seed.to_string(),
+        "--out-dir".into(),
+        base.out_dir.to_string_lossy().into_owned(),
+    ];
     if resume {
         argv.push("--resume".into());
     }
@@ -125,12 +131,9 @@ pub fn run(args: &TrainArgs, stages_path: &Path) -> anyhow::Result<()> {
     let mut continuing = started > 0;
     while k < stages.len() {
         let stage = &stages[k];
-        let stage_run = if continuing {
-            // The last started stage: continued as it is (or skipped if it is done).
-            stage_args(args, stage, k, true, false)?
-        } else {
-            stage_args(args, stage, k, k > 0, k > 0)?
-        };
+        // The last started stage is continued as it is (a no-op if it is done); later ones are new.
+        let (resume, new_stage) = if continuing { (true, false) } else { (k > 0, k > 0) };
+        let stage_run = stage_args(args, stage, k, resume, new_stage)?;
         eprintln!("stage {} of {}: {}", k + 1, stages.len(), stage.flags.join(" "));
         let reached = train::run_stage(stage_run)?;
         if reached < stage.end_iteration {
