@@ -20,6 +20,11 @@
 //! - [`gpu`]: getting a wgpu device natively (tests, CLI); the browser gets its own.
 //! - [`policy`]: the LSTM actor: safetensors weights with PyTorch names and a model card, the
 //!   CPU reference step and its batched WGSL twin, behind one [`policy::Policy`] interface.
+//! - [`sim`]: the physics engine (bodies in `sim::robots`); [`task`]: the robots' tasks
+//!   (observations, reward, termination, commands, pushes) and the one [`task::Robot`] enum.
+//! - [`rollout`]: N agents of a task under a policy, with events and recording; the evaluation
+//!   and the page's live session.
+//! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way.
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
 //! - `train` (native only): PPO with an LSTM actor on any batched environment, checkpoints.
@@ -29,9 +34,12 @@ pub mod analysis;
 pub mod gpu;
 pub mod io;
 pub mod notebook;
+pub mod parallel;
 pub mod plot;
 pub mod policy;
+pub mod rollout;
 pub mod sim;
+pub mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 

@@ -9,13 +9,14 @@ use ndarray::{Array1, Array2, Ix1, Ix2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tanglelab::io::{read_npy_f64, write_npy_f64};
-use tanglelab::sim::{Done, RewardWeights, TerminationReason, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::walker2d::{RewardWeights, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::{Done, Task, TerminationReason};
 
 #[test]
 fn one_step_matches_gymnasium_walker2d_v5() {
     let n = 40;
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let model = tanglelab::sim::walker2d::model();
+    let model = tanglelab::sim::robots::walker2d::model();
     let mut states = Array2::<f64>::zeros((n, 18));
     let mut actions = Array2::<f64>::zeros((n, 6));
     for i in 0..n {
@@ -67,7 +68,7 @@ fn one_step_matches_gymnasium_walker2d_v5() {
     for i in 0..n {
         let row = states.row(i).to_vec();
         batch.set_state(i, &row[..9], &row[9..]).unwrap();
-        batch.set_command(i, 1e9).unwrap();
+        batch.set_speed(i, 1e9).unwrap();
     }
     let flat: Vec<f32> = actions.iter().map(|a| *a as f32).collect();
     let out = batch.step(&flat).clone();
@@ -88,7 +89,7 @@ fn one_step_matches_gymnasium_walker2d_v5() {
         assert!(reward_error < 1e-5, "agent {i}: reward {} vs {}", out.reward[i], gym_reward[i]);
         let terminated = matches!(out.done[i], Done::Terminated(TerminationReason::Fell));
         assert_eq!(terminated, gym_terminated[i] > 0.5, "agent {i}: {:?}", out.done[i]);
-        assert_eq!(out.foot_contact[i], [false, false], "agent {i} should be in the air");
+        assert_eq!(out.feet(i), [false, false], "agent {i} should be in the air");
     }
     eprintln!("worst observation difference after one step: {worst_obs:e}");
     assert!(worst_obs < 1e-5, "worst observation difference {worst_obs}");

@@ -6,7 +6,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tanglelab::sim::{step, walker2d, Data, PushConfig, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::{step, Data};
+use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::{PushConfig, Task};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);

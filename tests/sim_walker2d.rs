@@ -8,7 +8,8 @@ use ndarray::{Array2, Ix2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tanglelab::io::{read_npy_f64, write_npy_f64};
-use tanglelab::sim::{batch::qacc_of_states, walker2d, Data, Model};
+use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::{batch::qacc_of_states, Data, Model};
 
 const ORACLE: &str = "tests/oracles/walker2d_mujoco.py";
 

@@ -11,7 +11,8 @@ use std::process::Command;
 
 use ndarray::{Array2, Ix1, Ix2};
 use tanglelab::io::read_npy_f64;
-use tanglelab::sim::{contact, dynamics, step, walker2d, Data, Model};
+use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::{contact, dynamics, step, Data, Model};
 
 const ORACLE: &str = "tests/oracles/walker2d_mujoco.py";
 const DT: f64 = 0.002;

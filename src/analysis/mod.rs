@@ -10,13 +10,12 @@ pub mod cycles;
 pub mod jpca;
 pub mod lissajous;
 pub mod normalize;
-pub mod parallel;
+pub use crate::parallel;
 pub mod pca;
 pub mod psd;
 pub mod speed_axis;
 pub mod spline;
 pub mod tangling;
-pub mod tangling_gpu;
 #[cfg(test)]
 pub(crate) mod test_util;
 pub mod tsne;

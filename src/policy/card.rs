@@ -103,7 +103,7 @@ pub struct Training {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
     pub format_version: u32,
-    /// Robot model name, e.g. "walker2d" or "quadruped".
+    /// Robot model name, as `task::Robot::name` spells it.
     pub robot: String,
     pub observation: ObservationSpec,
     pub action: ActionSpec,
@@ -204,7 +204,7 @@ mod tests {
         let w = PolicyWeights::random(&shape, 5);
         let bytes = save_safetensors(&w).unwrap();
         let training = Training { command: "test".into(), seed: 5, commit: "abc123".into() };
-        let mut card = ModelCard::describe("walker2d", &w, &bytes, training);
+        let mut card = ModelCard::describe("test-robot", &w, &bytes, training);
         card.metrics.insert("mean_return".into(), 12.5);
         (bytes, card.to_json())
     }
@@ -220,7 +220,7 @@ mod tests {
     fn a_card_round_trips_and_verifies_its_weights() {
         let (bytes, json) = weights_and_card();
         let (w, card) = load_with_card(&bytes, &json).unwrap();
-        assert_eq!(card.robot, "walker2d");
+        assert_eq!(card.robot, "test-robot");
         assert_eq!(card.metrics["mean_return"], 12.5);
         assert_eq!(card.architecture.shape(), w.shape());
         assert_eq!(ModelCard::from_json(&card.to_json()).unwrap(), card);

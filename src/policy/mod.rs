@@ -8,15 +8,18 @@
 //! fallback, and [`gpu::GpuPolicy`], batched WGSL kernels on any wgpu device (WebGPU in the
 //! browser, lavapipe in CI). Both give the actions of each step and every layer's activity
 //! ([`Activity`]: what CKA and the neural analyses read). [`compare`] measures how far the two
-//! backends differ on the same seeded work (the page's policy cell). [`walker_session`] closes
-//! the loop: one Walker2D agent stepped under a policy, for the page's walker cell.
+//! backends differ on the same seeded work (the page's policy cell); [`activations`] holds the
+//! f32 nonlinearities the CPU policy and the trainer share. Closing the loop with a robot is
+//! `crate::rollout`'s job.
+//!
+//! Architecture invariant: `policy` imports neither `sim` nor `task`.
 
+pub mod activations;
 pub mod card;
 pub mod compare;
 pub mod cpu;
 pub mod gpu;
 pub mod safetensors_io;
-pub mod walker_session;
 pub mod weights;
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
@@ -26,7 +29,6 @@ pub use compare::{NetSize, RolloutDiff};
 pub use cpu::CpuPolicy;
 pub use gpu::GpuPolicy;
 pub use safetensors_io::{check_weights, load_safetensors, save_safetensors, WeightsError};
-pub use walker_session::{WalkerSession, WalkerSessionConfig, WalkerSessionError};
 pub use weights::{Dense, LstmLayer, ObsNorm, PolicyShape, PolicyWeights};
 
 /// Why a policy could not be built or stepped.

@@ -1,6 +1,4 @@
-//! Many independent agents at once: rayon-parallel natively, sequential in wasm, and bitwise
-//! identical either way (each agent is computed alone, in its own slot; no reduction crosses
-//! agents). Also the "qacc of many states" routine behind `tanglelab sim forward`.
+//! The "qacc of many states" routine behind `tanglelab sim forward`.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -8,23 +6,6 @@ use super::data::Data;
 use super::dynamics::DynamicsError;
 use super::integrator::forward;
 use super::model::Model;
-
-/// Calls `f(agent_idx, item)` for every item, in parallel natively.
-pub fn for_each_agent<T, F>(items: &mut [T], f: F)
-where
-    T: Send,
-    F: Fn(usize, &mut T) + Sync + Send,
-{
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        items.par_iter_mut().enumerate().for_each(|(i, item)| f(i, item));
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        items.iter_mut().enumerate().for_each(|(i, item)| f(i, item));
-    }
-}
 
 /// What is wrong with a table of states.
 #[derive(Debug, thiserror::Error)]

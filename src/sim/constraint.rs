@@ -17,38 +17,13 @@
 //! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
 
 use super::data::{Data, RowKind};
-use super::kinematics::point_jacobian;
 use super::model::Model;
 use super::spatial::cholesky_solve_in_place;
 
 /// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
 const MIN_DIAGONAL: f64 = 1e-12;
-/// Friction rows whose Jacobian entries are all below this are dropped.
-const MIN_JACOBIAN: f64 = 1e-12;
 /// Sweeps stop when no force changes by more than this fraction of the largest force (N or N·m).
 const FORCE_TOLERANCE: f64 = 1e-7;
-
-/// What a new row is.
-pub struct RowSpec {
-    pub kind: RowKind,
-    /// Violation (negative = violated).
-    pub pos: f64,
-    /// Friction coefficient (friction rows), else 0.
-    pub mu: f64,
-    /// Identity of the row across steps (see [`Data::efc_id`]).
-    pub id: u64,
-}
-
-/// Appends a row with a zero Jacobian and returns its index (capacity is preallocated).
-pub fn push_row(model: &Model, data: &mut Data, spec: RowSpec) -> usize {
-    let row = data.efc_kind.len();
-    data.efc_kind.push(spec.kind);
-    data.efc_j[row * model.nv..(row + 1) * model.nv].fill(0.0);
-    data.efc_pos[row] = spec.pos;
-    data.efc_mu[row] = spec.mu;
-    data.efc_id[row] = spec.id;
-    row
-}
 
 /// MuJoCo's impedance d(pos) from solimp (dmin, dmax, width, midpoint, power).
 pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
@@ -69,51 +44,10 @@ pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
     dmin + y * (dmax - dmin)
 }
 
-/// Contact rows (normal, tangent 1, tangent 2 per contact) from `data.contacts`.
-fn make_contact_rows(model: &Model, data: &mut Data) {
-    let nv = model.nv;
-    let mut jac = std::mem::take(&mut data.scratch_jac);
-    for c in 0..data.contacts.len() {
-        let contact = data.contacts[c];
-        let body = model.geom_body[contact.geom];
-        point_jacobian(model, data, body, &contact.pos, &mut jac);
-        let normal_row = data.efc_kind.len();
-        let mut n_friction = 0;
-        // Contact ids start above every limit id: 3 directions per (geom, end).
-        let base = 2 * model.jnt_type.len() as u64 + 3 * (2 * contact.geom + contact.end) as u64;
-        for (axis, kind, pos, mu) in [
-            (2, RowKind::Normal { n_friction: 0 }, contact.dist, 0.0),
-            (0, RowKind::Friction { normal_row }, 0.0, contact.friction),
-            (1, RowKind::Friction { normal_row }, 0.0, contact.friction),
-        ] {
-            let direction = contact.frame.column(axis);
-            let row = push_row(model, data, RowSpec { kind, pos, mu, id: base + axis as u64 });
-            let mut magnitude: f64 = 0.0;
-            for dof in 0..nv {
-                let value = direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
-                data.efc_j[row * nv + dof] = value;
-                magnitude = magnitude.max(value.abs());
-            }
-            if axis != 2 {
-                if magnitude < MIN_JACOBIAN {
-                    data.efc_kind.pop();
-                } else {
-                    n_friction += 1;
-                }
-            }
-        }
-        data.efc_kind[normal_row] = RowKind::Normal { n_friction };
-    }
-    data.scratch_jac = jac;
-}
-
-/// Builds the rows, solves for the constraint forces and writes `qacc` and `qfrc_constraint`.
-/// Needs the smooth dynamics and [`super::contact::detect`].
+/// Solves for the forces of the rows in `data` (built by [`super::rows`]) and writes `qacc` and
+/// `qfrc_constraint`. Needs the smooth dynamics.
 pub fn solve(model: &Model, data: &mut Data) {
     let nv = model.nv;
-    data.efc_kind.clear();
-    super::limits::make_rows(model, data);
-    make_contact_rows(model, data);
     let n = data.efc_kind.len();
     data.solver_sweeps = 0;
     data.qacc.copy_from_slice(&data.qacc_smooth);

@@ -9,7 +9,7 @@
 use super::data::Data;
 use super::dynamics::{self, DynamicsError};
 use super::model::{JointType, Model};
-use super::{constraint, contact, forces, kinematics};
+use super::{constraint, contact, forces, kinematics, limits, rows};
 use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 
 /// Computes everything up to `data.qacc` for the current state (MuJoCo `mj_forward`).
@@ -22,6 +22,9 @@ pub fn forward(model: &Model, data: &mut Data) -> Result<(), DynamicsError> {
     forces::actuation(model, data);
     dynamics::smooth_acceleration(model, data);
     contact::detect(model, data);
+    rows::begin(data);
+    limits::make_rows(model, data);
+    rows::contact_rows(model, data);
     constraint::solve(model, data);
     Ok(())
 }

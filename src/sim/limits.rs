@@ -1,9 +1,9 @@
 //! Joint limits as one-sided soft constraint rows (MuJoCo's limit constraints, margin 0):
 //! a row appears when a limited joint is past its lower or upper bound.
 
-use super::constraint::{push_row, RowSpec};
 use super::data::{Data, RowKind};
 use super::model::Model;
+use super::rows::{push_row, RowSpec};
 
 /// Appends one row per violated joint bound (needs the mass matrix for the regulariser).
 pub fn make_rows(model: &Model, data: &mut Data) {

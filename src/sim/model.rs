@@ -7,11 +7,9 @@
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 
-/// What can go wrong when compiling a description or naming a robot.
+/// What can go wrong when compiling a description.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("unknown robot {0:?} (known: walker2d)")]
-    UnknownRobot(String),
     #[error("body {0:?}: a free joint must be the only joint of a child of the world, without range")]
     FreeJoint(String),
     #[error("actuator names joint {0:?}, which does not exist")]

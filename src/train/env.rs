@@ -3,50 +3,10 @@
 //! One `VecEnv` holds `n_agents` independent copies of a task. Each `step` advances all of them
 //! by one control step; an agent whose episode ends is reset at once, so the observation read
 //! after a step that reported `Done::Terminated` or `Done::Truncated` is the first one of the
-//! agent's next episode. The Walker2D simulator plugs in through a thin adapter.
+//! agent's next episode. Episodes speak the tasks' vocabulary ([`crate::task::episode`]); any
+//! robot's task plugs in through [`super::task_env::TaskVecEnv`].
 
-/// Why an episode ended early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TerminationReason {
-    /// The body fell (or left its healthy range); counted in the fall rate.
-    Fell,
-    /// Any other task-specific failure.
-    Other,
-}
-
-/// The state of one agent's episode after a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Done {
-    /// The episode goes on.
-    Running,
-    /// The episode ended in a terminal state: no value is bootstrapped past it.
-    Terminated(TerminationReason),
-    /// The episode was cut by a time limit: the value of the state is bootstrapped.
-    Truncated,
-}
-
-impl Done {
-    /// Whether the episode ended (either way).
-    pub fn is_done(self) -> bool {
-        !matches!(self, Done::Running)
-    }
-}
-
-/// What one step returns, one entry per agent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StepOutput {
-    /// `(n_agents)`
-    pub reward: Vec<f32>,
-    /// `(n_agents)`
-    pub done: Vec<Done>,
-}
-
-impl StepOutput {
-    /// An output for `n_agents` agents, all running with zero reward.
-    pub fn new(n_agents: usize) -> Self {
-        Self { reward: vec![0.0; n_agents], done: vec![Done::Running; n_agents] }
-    }
-}
+pub use crate::task::{Done, StepOutput, TerminationReason};
 
 /// A batch of environments stepped together.
 pub trait VecEnv {

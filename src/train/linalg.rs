@@ -33,11 +33,12 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
+    /// The policy's f32 eˣ, so training and the shipped policy compute the same activations.
     fn exp(self) -> Self {
-        f32::exp(self)
+        crate::policy::activations::exp(self)
     }
     fn tanh(self) -> Self {
-        f32::tanh(self)
+        crate::policy::activations::tanh(self)
     }
 }
 

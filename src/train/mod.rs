@@ -8,8 +8,8 @@
 //! - [`trainer`]: rollouts and updates; [`checkpoint`]: save and resume; [`report`]: CSV log and
 //!   learning curve.
 //!
-//! A new task plugs in by implementing [`env::VecEnv`] for it (the Walker2D simulator needs a thin
-//! adapter from its own step output to [`env::StepOutput`]); the trainer only sees flat slices.
+//! Any robot's task plugs in through [`task_env::TaskVecEnv`] (a new kind of environment by
+//! implementing [`env::VecEnv`]); the trainer only sees flat slices.
 //!
 //! Gradients are hand-written and checked against finite differences in f64 (see the tests):
 //! no autodiff crate, so no extra compile cost, and GEMMs run through `matrixmultiply` (already
@@ -24,9 +24,9 @@ pub mod ppo;
 pub mod report;
 pub mod rng;
 pub mod stats;
+pub mod task_env;
 pub mod toy;
 pub mod trainer;
-pub mod walker2d;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! The training log as CSV rows and the learning curve as SVG.
 
 use super::trainer::IterationStats;
-use super::walker2d::GaitSummary;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
+use crate::task::gait::GaitSummary;
 
 /// The CSV header matching [`csv_row`].
 pub const CSV_HEADER: &str =
@@ -25,24 +25,31 @@ pub fn csv_row(stats: &IterationStats, steps_per_sec: f64) -> String {
     )
 }
 
-/// Columns appended to [`CSV_HEADER`] for tasks with feet (see [`gait_csv_cells`]).
-pub const GAIT_CSV_HEADER: &str =
-    "blow_ups,contact_right,contact_left,lift_offs_right_hz,lift_offs_left_hz,flight_fraction";
+/// Columns appended to [`CSV_HEADER`] for a task with these feet (see [`gait_csv_cells`]):
+/// blow-ups, per-foot contact fractions and lift-off rates, the flight fraction.
+pub fn gait_csv_header(foot_names: &[&str]) -> String {
+    let mut columns = vec!["blow_ups".to_string()];
+    columns.extend(foot_names.iter().map(|f| format!("contact_{f}")));
+    columns.extend(foot_names.iter().map(|f| format!("lift_offs_{f}_hz")));
+    columns.push("flight_fraction".into());
+    columns.join(",")
+}
 
-/// The cells of [`GAIT_CSV_HEADER`] (no leading comma); NaN everywhere when `gait` is None.
-pub fn gait_csv_cells(gait: Option<(&GaitSummary, u64)>) -> String {
+/// The cells of [`gait_csv_header`] for `n_feet` feet (no leading comma); NaN everywhere when
+/// `gait` is None.
+pub fn gait_csv_cells(n_feet: usize, gait: Option<(&GaitSummary, u64)>) -> String {
+    let mut cells = Vec::with_capacity(2 + 2 * n_feet);
     match gait {
-        None => "NaN,NaN,NaN,NaN,NaN,NaN".to_string(),
-        Some((g, blow_ups)) => format!(
-            "{},{:.4},{:.4},{:.3},{:.3},{:.4}",
-            blow_ups,
-            g.contact_fraction[0],
-            g.contact_fraction[1],
-            g.lift_offs_per_sec[0],
-            g.lift_offs_per_sec[1],
-            g.flight_fraction
-        ),
+        None => cells.resize(2 + 2 * n_feet, "NaN".to_string()),
+        Some((g, blow_ups)) => {
+            cells.push(blow_ups.to_string());
+            cells.extend((0..n_feet).map(|f| format!("{:.4}", g.contact_fraction.get(f).copied().unwrap_or(f64::NAN))));
+            cells
+                .extend((0..n_feet).map(|f| format!("{:.3}", g.lift_offs_per_sec.get(f).copied().unwrap_or(f64::NAN))));
+            cells.push(format!("{:.4}", g.flight_fraction));
+        }
     }
+    cells.join(",")
 }
 
 /// One point of the learning curve.
@@ -111,10 +118,19 @@ mod tests {
 
     #[test]
     fn gait_cells_match_their_header() {
-        let g = GaitSummary { contact_fraction: [0.5, 0.25], lift_offs_per_sec: [2.0, 1.5], flight_fraction: 0.125 };
-        let cells = gait_csv_cells(Some((&g, 3)));
+        let g = GaitSummary {
+            contact_fraction: vec![0.5, 0.25],
+            lift_offs_per_sec: vec![2.0, 1.5],
+            flight_fraction: 0.125,
+        };
+        let header = gait_csv_header(&["right", "left"]);
+        assert_eq!(header, "blow_ups,contact_right,contact_left,lift_offs_right_hz,lift_offs_left_hz,flight_fraction");
+        let cells = gait_csv_cells(2, Some((&g, 3)));
         assert_eq!(cells, "3,0.5000,0.2500,2.000,1.500,0.1250");
-        assert_eq!(cells.split(',').count(), GAIT_CSV_HEADER.split(',').count());
-        assert_eq!(gait_csv_cells(None).split(',').count(), GAIT_CSV_HEADER.split(',').count());
+        assert_eq!(cells.split(',').count(), header.split(',').count());
+        assert_eq!(gait_csv_cells(2, None).split(',').count(), header.split(',').count());
+        let four = gait_csv_header(&["lf", "rf", "lh", "rh"]);
+        assert_eq!(gait_csv_cells(4, None).split(',').count(), four.split(',').count());
+        assert_eq!(gait_csv_cells(0, None).split(',').count(), gait_csv_header(&[]).split(',').count());
     }
 }

@@ -344,12 +344,53 @@ const LEARN_MARGIN: f64 = 20.0;
 /// step the KL between them is zero (up to f32 rounding), also across episode resets and falls.
 #[test]
 fn update_starts_from_the_rollout_policy_on_walker2d() {
-    use crate::sim::env::Walker2dEnvConfig;
+    use crate::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
     let config = TrainConfig { horizon: 32, ..tiny_train_config(5) };
-    let mut env = super::walker2d::Walker2dVecEnv::new(8, Walker2dEnvConfig::default(), 3).unwrap();
+    let batch = Walker2dBatch::new(8, Walker2dEnvConfig::default(), 3).unwrap();
+    let mut env = super::task_env::TaskVecEnv::new(Box::new(batch));
     let mut trainer = Trainer::new(config, env.n_obs(), env.n_actions(), env.n_privileged()).unwrap();
     for _ in 0..6 {
         let stats = trainer.iterate(&mut env).unwrap();
         assert!(stats.kl_before < 1e-9, "iteration {}: KL before the first step {}", stats.iteration, stats.kl_before);
     }
+}
+
+/// Training acts through `net::actor_step`; the shipped policy runs on `policy::CpuPolicy` (in
+/// `tanglelab eval`, the study and the page). Fed the same observations along a closed-loop
+/// walk, the two give the same actions to float rounding (their summation orders differ, so
+/// not bit for bit).
+#[test]
+fn the_trainers_actor_acts_like_the_cpu_policy() {
+    use crate::policy::{CpuPolicy, ObsNorm, PolicyShape, PolicyWeights};
+    use crate::task::{EpisodeSettings, Robot};
+    let shape = PolicyShape { n_obs: 18, mlp_widths: vec![32], n_hidden: 16, n_actions: 6 };
+    let mut weights = PolicyWeights::random(&shape, 5);
+    weights.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
+    let layout = super::net::NetLayout::new(&shape, 18, &[]);
+    let mut params = vec![0.0f32; layout.n_params];
+    layout.write_actor(&weights, &mut params);
+    let mut task = Robot::Walker2d.task(1, &EpisodeSettings::evaluation(&[1.6]), 2).unwrap();
+    let mut policy = CpuPolicy::new(&weights, 1).unwrap();
+    let (mut h, mut c) = (vec![0.0; 16], vec![0.0; 16]);
+    let mut worst = 0.0f32;
+    for _ in 0..60 {
+        let obs = task.observations().to_vec();
+        let mut normalised = vec![0.0; 18];
+        super::stats::normalize_rows(
+            &obs,
+            &weights.obs_norm.mean.to_vec(),
+            &weights.obs_norm.var.to_vec(),
+            &mut normalised,
+        );
+        let mut expected = [0.0; 6];
+        super::net::actor_step(&layout, &params, &normalised, &mut h, &mut c, &mut expected);
+        let got = policy.step(ndarray::ArrayView2::from_shape((1, 18), &obs).unwrap()).unwrap().to_owned();
+        for (g, e) in got.iter().zip(expected) {
+            worst = worst.max((g - e).abs());
+        }
+        if task.step(got.as_slice().unwrap()).done[0].is_done() {
+            break;
+        }
+    }
+    assert!(worst < 1e-5, "max |Δ action| {worst}");
 }

@@ -75,7 +75,7 @@ impl ToyEnv {
             obs: vec![0.0; 4 * n],
             speed_error: vec![0.0; n],
             privileged: vec![0.0; 4 * n],
-            out: StepOutput::new(n),
+            out: StepOutput::new(n, 0),
         };
         for agent_idx in 0..n {
             env.reset_agent(agent_idx);

@@ -1,5 +1,5 @@
 //! Benchmark hooks for JavaScript (wasm only): the simulator benchmark's scenario
-//! ([`crate::sim::scenario`]) and the tangling benchmark's ([`crate::analysis::bench_scenario`]),
+//! ([`crate::task::walker2d::scenario`]) and the tangling benchmark's ([`crate::analysis::bench_scenario`]),
 //! exported through wasm-bindgen so that tests/e2e/bench_wasm.mjs and bench_wasm_tangling.mjs can
 //! time the same code that `tanglelab bench sim` and `tanglelab bench analysis` time natively. No
 //! timing happens here: the caller measures with `performance.now()`. The page itself does not
@@ -11,8 +11,9 @@ use ndarray::Array3;
 
 use crate::analysis::bench_scenario::{checksum, tangling_scenario};
 use crate::analysis::{tangling, TanglingConfig};
-use crate::sim::scenario::run_sinusoid;
-use crate::sim::{walker2d, Data, Model};
+use crate::sim::robots::walker2d;
+use crate::sim::{Data, Model};
+use crate::task::walker2d::scenario::run_sinusoid;
 
 /// One Walker2D agent at rest in the reference pose, running the benchmark scenario.
 /// JavaScript: `const s = new wasmBindings.SimBenchScenario(); s.run(250); s.free();`.

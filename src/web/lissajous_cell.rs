@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::plot3d::Plot3d;
 use crate::analysis::lissajous::{lissajous, lissajous_dt};
+use crate::analysis::tangling::{summarize, QSummary};
 use crate::analysis::{tangling, TanglingConfig};
 use crate::notebook::{LissajousCell, NotebookDoc};
 use crate::plot::colormap::{to_hex, viridis};
@@ -32,8 +33,7 @@ fn compute(cell: &LissajousCell) -> LissajousResult {
     match tangling(x.view(), &config) {
         Ok(q) => {
             let q: Vec<f64> = q.row(0).to_vec();
-            let max_q = q.iter().copied().fold(0.0, f64::max);
-            let mean_q = q.iter().sum::<f64>() / q.len() as f64;
+            let QSummary { max: max_q, mean: mean_q, .. } = summarize(&q);
             let points: Vec<[f32; 3]> =
                 x.outer_iter().next().unwrap().outer_iter().map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
             let colors: Vec<[f32; 3]> = q.iter().map(|v| viridis(v / max_q.max(f64::MIN_POSITIVE))).collect();

@@ -6,6 +6,7 @@
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
+//! - `shell`: the clock, fetches and JavaScript error text the cells share;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
@@ -13,6 +14,7 @@ pub mod bench_exports;
 mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
+mod shell;
 mod walker_cell;
 
 /// Mounts the notebook on the page body.

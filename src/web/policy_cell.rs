@@ -17,6 +17,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::shell::now_ms;
 use crate::gpu::GpuContext;
 use crate::notebook::{NetSize, NotebookDoc, PolicyBackends, PolicyCell};
 use crate::policy::compare::{self, ObservationStream, RolloutDiff};
@@ -101,10 +102,6 @@ fn describe(ctx: &GpuContext) -> String {
     } else {
         format!("WebGPU · {name}")
     }
-}
-
-fn now_ms() -> f64 {
-    window().performance().map(|p| p.now()).unwrap_or(f64::NAN)
 }
 
 /// Runs the cell's work chunk by chunk; `progress` gets the steps done, `cancel` is read between

@@ -11,15 +11,16 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, Response};
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use super::shell::{fetch_bytes, now_ms};
 use crate::notebook::{NotebookDoc, WalkerCell};
-use crate::policy::{load_with_card, WalkerSession, WalkerSessionConfig};
-use crate::sim::env::TerminationReason;
-use crate::sim::gait::GaitSummary;
-use crate::sim::side_view::{Limb, SidePose};
+use crate::policy::load_with_card;
+use crate::rollout::session::{Session, SessionConfig};
+use crate::task::gait::GaitSummary;
+use crate::task::side_view::{Limb, SidePose};
+use crate::task::{Robot, TerminationReason};
 
 const MODEL_URL: &str = "models/walker2d-lstm.safetensors";
 const CARD_URL: &str = "models/walker2d-lstm.card.json";
@@ -48,7 +49,7 @@ enum LoadState {
 }
 
 /// What the page shows under the animation (plain data for a signal).
-#[derive(Clone, Copy, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 struct Readouts {
     episode_secs: f64,
     /// The command in the policy's observation (obs[17]).
@@ -75,38 +76,17 @@ struct Clock {
     fall_note_until_ms: f64,
 }
 
-fn now_ms() -> f64 {
-    window().performance().map(|p| p.now()).unwrap_or(0.0)
-}
-
-fn js_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
-    let response: Response = response.dyn_into().map_err(|_| format!("{url}: the fetch did not give a response"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {} {}", response.status(), response.status_text()));
-    }
-    let promise = response.array_buffer().map_err(|e| format!("{url}: {}", js_text(&e)))?;
-    let buffer = JsFuture::from(promise).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
 /// Fetches and checks the model, and starts a session at `command_mps`.
-async fn load_session(command_mps: f64) -> Result<(WalkerSession, String), String> {
+async fn load_session(command_mps: f64) -> Result<(Session, String), String> {
     let card_bytes = fetch_bytes(CARD_URL).await?;
     let card_text = String::from_utf8(card_bytes).map_err(|_| format!("{CARD_URL}: not UTF-8 text"))?;
     let weights_bytes = fetch_bytes(MODEL_URL).await?;
     let (weights, card) = load_with_card(&weights_bytes, &card_text).map_err(|e| format!("{MODEL_URL}: {e}"))?;
-    if card.robot != "walker2d" {
-        return Err(format!("{CARD_URL}: the model drives a {:?}, not a walker2d", card.robot));
+    let robot = Robot::Walker2d;
+    if card.robot != robot.name() {
+        return Err(format!("{CARD_URL}: the model drives a {:?}, not a {robot}", card.robot));
     }
-    let session = WalkerSession::new(&weights, WalkerSessionConfig { command_mps, ..Default::default() })
+    let session = Session::new(robot, &weights, SessionConfig { command: vec![command_mps], ..Default::default() })
         .map_err(|e| format!("{MODEL_URL}: {e}"))?;
     let a = &card.architecture;
     let widths: Vec<String> = a.mlp_widths.iter().map(|w| w.to_string()).collect();
@@ -233,7 +213,7 @@ fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
 #[derive(Clone, Copy)]
 struct Frame {
     doc: RwSignal<NotebookDoc>,
-    session: StoredValue<Option<WalkerSession>, LocalStorage>,
+    session: StoredValue<Option<Session>, LocalStorage>,
     clock: StoredValue<Clock, LocalStorage>,
     canvas: NodeRef<leptos::html::Canvas>,
     readouts: RwSignal<Readouts>,
@@ -396,7 +376,7 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             Ok((mut session, summary)) => {
                 // The slider may have moved while the model loaded.
                 let command = doc.with_untracked(|d| d.walker.command_mps);
-                if let Err(e) = session.set_command(command) {
+                if let Err(e) = session.set_command(&[command]) {
                     run_error.set(Some(e.to_string()));
                 }
                 frame.session.set_value(Some(session));
@@ -418,8 +398,8 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         let command = cell.get().command_mps;
         frame.session.update_value(|slot| {
             if let Some(s) = slot.as_mut() {
-                if s.command_mps() != command {
-                    if let Err(e) = s.set_command(command) {
+                if s.command() != [command] {
+                    if let Err(e) = s.set_command(&[command]) {
                         run_error.set(Some(e.to_string()));
                     }
                 }

@@ -26,7 +26,7 @@
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 
-use super::{Block, GramFn, Panels, LANES};
+use super::search::{Block, GramFn, Panels, LANES};
 use crate::analysis::parallel;
 
 /// Relative slack on every ratio bound (see the module doc).

@@ -11,8 +11,11 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use tanglelab::sim::scenario::{run_sinusoid, sinusoid_ctrl};
-use tanglelab::sim::{walker2d, Data, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::Data;
+use tanglelab::task::walker2d::scenario::{run_sinusoid, sinusoid_ctrl};
+use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::Task;
 
 const MUJOCO_SCRIPT: &str = include_str!("bench_sim_mujoco.py");
 /// Serves dist/, opens the page in headless Chromium and times the exported scenario.

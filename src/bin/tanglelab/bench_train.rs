@@ -74,11 +74,11 @@ fn sb3(
 /// Our trainer on the real Walker2D task (paper network, `n_agents` agents, the other settings
 /// as `train`'s defaults) for about `steps` environment steps on `threads` threads.
 fn ours_walker2d(n_agents: usize, steps: usize, threads: usize) -> anyhow::Result<Measured> {
-    use tanglelab::sim::env::Walker2dEnvConfig;
-    use tanglelab::train::walker2d::Walker2dVecEnv;
+    use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+    use tanglelab::train::task_env::TaskVecEnv;
     let config = TrainConfig::default();
     let iterations = steps.div_ceil(config.horizon * n_agents).max(1);
-    let mut env = Walker2dVecEnv::new(n_agents, Walker2dEnvConfig::default(), 1)?;
+    let mut env = TaskVecEnv::new(Box::new(Walker2dBatch::new(n_agents, Walker2dEnvConfig::default(), 1)?));
     measure(&config, &mut env, iterations, threads)
 }
 

@@ -2,23 +2,20 @@
 //! speed tracking, falls and gait per speed (as JSON with `--json`, else a table).
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::{Path, PathBuf};
 
 use crate::policy::read_weights;
 use tanglelab::policy::PolicyWeights;
+use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport};
+use tanglelab::task::Robot;
 use tanglelab::train::checkpoint;
-use tanglelab::train::walker2d::{evaluate, EvalConfig, EvalReport};
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum EvalRobot {
-    Walker2d,
-}
 
 #[derive(Args)]
 pub struct EvalArgs {
-    #[arg(long, value_enum)]
-    robot: EvalRobot,
+    /// The robot (walker2d).
+    #[arg(long)]
+    robot: Robot,
     /// A training checkpoint (`train-state.ckpt`); its actor and observation statistics are used.
     #[arg(long, required_unless_present = "model", conflicts_with = "model")]
     checkpoint: Option<PathBuf>,
@@ -53,7 +50,6 @@ pub fn policy_of_checkpoint(path: &Path) -> anyhow::Result<PolicyWeights> {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let EvalRobot::Walker2d = args.robot;
     if args.speeds.is_empty() {
         bail!("--speeds needs at least one speed");
     }
@@ -70,7 +66,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         warmup_secs: args.warmup,
         ..EvalConfig::default()
     };
-    let report = evaluate(&weights, &config)?;
+    let report = evaluate(args.robot, &weights, &config)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -80,19 +76,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn print_table(report: &EvalReport) {
-    println!("command  mean_speed  rel_error  fell  cycle_hz  contact R/L    lift-offs/s R/L  flight");
+    let feet = report.robot.spec().foot_names.join("/");
+    println!("command  mean_speed  rel_error  fell  cycle_hz  contact {feet}  lift-offs/s {feet}  flight");
+    let per_foot = |values: &[f64]| values.iter().map(|v| format!("{v:5.2}")).collect::<Vec<_>>().join(" / ");
     for s in &report.speeds {
         println!(
-            "{:7.2}  {:10.3}  {:+9.3}  {:4.2}  {:8.2}  {:5.2} / {:5.2}  {:5.2} / {:5.2}    {:6.3}",
+            "{:7.2}  {:10.3}  {:+9.3}  {:4.2}  {:8.2}  {}  {}    {:6.3}",
             s.command,
             s.mean_speed,
             s.rel_error,
             s.fell_fraction,
             s.cycle_hz,
-            s.contact_fraction[0],
-            s.contact_fraction[1],
-            s.lift_offs_per_sec[0],
-            s.lift_offs_per_sec[1],
+            per_foot(&s.contact_fraction),
+            per_foot(&s.lift_offs_per_sec),
             s.flight_fraction
         );
     }

@@ -12,14 +12,14 @@ use crate::files::write_bytes;
 use crate::policy::card_path;
 use tanglelab::policy::card::{ModelCard, Training};
 use tanglelab::policy::safetensors_io::save_safetensors;
-use tanglelab::sim::env::{ACTION_NAMES, OBS_NAMES};
-use tanglelab::train::walker2d::{evaluate, EvalConfig, EvalReport, SpeedResult};
+use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport, SpeedResult};
+use tanglelab::task::Robot;
 
 #[derive(Args)]
 pub struct ExportArgs {
     /// Robot the policy drives (recorded in the card).
-    #[arg(long, default_value = "walker2d")]
-    robot: String,
+    #[arg(long, default_value_t = Robot::Walker2d)]
+    robot: Robot,
     /// A training checkpoint (`train-state.ckpt`).
     #[arg(long)]
     checkpoint: PathBuf,
@@ -40,15 +40,13 @@ pub struct ExportArgs {
     eval_agents: usize,
 }
 
-/// Walker2D's observation and action names and meaning.
-fn describe_walker2d(card: &mut ModelCard) {
-    card.observation.names = OBS_NAMES.iter().map(|s| s.to_string()).collect();
-    card.observation.description = "Gymnasium Walker2d-v5's 17 values (qpos without x, qvel clipped to ±10) \
-        and the commanded forward speed (m/s), raw; the weights' obs_norm normalises them"
-        .into();
-    card.action.names = ACTION_NAMES.iter().map(|s| s.to_string()).collect();
-    card.action.description =
-        "motor controls, the Gaussian policy's mean; the environment clamps them to [-1, 1] (gear 100)".into();
+/// The robot's observation and action names and meaning.
+fn describe(robot: Robot, card: &mut ModelCard) {
+    let spec = robot.spec();
+    card.observation.names = spec.obs_names.iter().map(|s| s.to_string()).collect();
+    card.observation.description = spec.obs_description.into();
+    card.action.names = spec.action_names.iter().map(|s| s.to_string()).collect();
+    card.action.description = spec.action_description.into();
 }
 
 /// `eval_<command>_{mean_speed, rel_error, fell_fraction, cycle_hz}` per speed of the grid, plus
@@ -76,14 +74,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let weights = policy_of_checkpoint(&args.checkpoint)?;
     let weights_bytes = save_safetensors(&weights)?;
     let training = Training { command: args.training_command, seed: args.seed, commit: args.commit };
-    let mut card = ModelCard::describe(&args.robot, &weights, &weights_bytes, training);
-    if args.robot == "walker2d" {
-        describe_walker2d(&mut card);
-        if args.eval_agents > 0 {
-            let config = EvalConfig { n_agents: args.eval_agents, ..EvalConfig::default() };
-            let report = evaluate(&weights, &config).context("evaluating the policy for the card")?;
-            card.metrics = eval_metrics(&report);
-        }
+    let mut card = ModelCard::describe(args.robot.name(), &weights, &weights_bytes, training);
+    describe(args.robot, &mut card);
+    if args.eval_agents > 0 {
+        let config = EvalConfig { n_agents: args.eval_agents, ..EvalConfig::default() };
+        let report = evaluate(args.robot, &weights, &config).context("evaluating the policy for the card")?;
+        card.metrics = eval_metrics(&report);
     }
     write_bytes(&args.out, &weights_bytes)?;
     write_bytes(&card_path(&args.out), card.to_json().as_bytes())?;

@@ -51,7 +51,7 @@ mod cli {
         #[command(subcommand)]
         Sim(super::sim::SimCommand),
         /// Train an LSTM policy with PPO (checkpoints, CSV log, learning curve).
-        Train(super::train::TrainArgs),
+        Train(Box<super::train::TrainArgs>),
         /// Write a training checkpoint's actor as safetensors weights plus its model card.
         Export(super::export::ExportArgs),
         /// Evaluate a trained policy at fixed commanded speeds (speed, falls, gait).
@@ -68,7 +68,11 @@ mod cli {
         match cli.command {
             Command::Analyze(command) => super::analyze::run(command),
             Command::Sim(command) => super::sim::run(command),
-            Command::Train(args) => super::train::run(args),
+            // A staged run drives `train::run_stage` once per stage (train_stages.rs).
+            Command::Train(args) => match args.stages.clone() {
+                Some(path) => super::train_stages::run(&args, &path),
+                None => super::train::run_stage(*args).map(|_| ()),
+            },
             Command::Eval(args) => super::eval::run(args),
             Command::Export(args) => super::export::run(args),
             Command::Policy(command) => super::policy::run(command),

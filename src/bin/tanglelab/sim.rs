@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::files::{read_array, write_bytes};
 use tanglelab::io::write_npy_f64;
-use tanglelab::sim::{batch::qacc_of_states, mjcf::to_mjcf, Robot};
+use tanglelab::sim::{batch::qacc_of_states, mjcf::to_mjcf};
+use tanglelab::task::Robot;
 
 #[derive(Subcommand)]
 pub enum SimCommand {

@@ -16,30 +16,54 @@ use std::time::Instant;
 
 use crate::files::write_bytes;
 use serde::{Deserialize, Serialize};
-use tanglelab::sim::env::{PushConfig, RewardWeights, Walker2dEnvConfig};
+use tanglelab::task::walker2d::{RewardWeights, Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::{PushConfig, Robot};
 use tanglelab::train::checkpoint;
 use tanglelab::train::report::{
-    csv_row, curve_from_csv, gait_csv_cells, learning_curve_svg, CSV_HEADER, GAIT_CSV_HEADER,
+    csv_row, curve_from_csv, gait_csv_cells, gait_csv_header, learning_curve_svg, CSV_HEADER,
 };
+use tanglelab::train::task_env::TaskVecEnv;
 use tanglelab::train::toy::{ToyConfig, ToyEnv};
-use tanglelab::train::walker2d::Walker2dVecEnv;
 use tanglelab::train::{TrainConfig, Trainer, VecEnv};
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Debug)]
-#[serde(rename_all = "lowercase")]
-pub enum Robot {
-    /// A 2D point mass tracking a commanded velocity (the trainer's test task).
+/// What `--robot` names: one of the robots, or `toy`, a 2D point mass tracking a commanded
+/// velocity (the trainer's test task).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[serde(try_from = "String", into = "String")]
+pub enum TrainTask {
     Toy,
-    /// Gymnasium's Walker2D body at a commanded forward speed (src/sim).
-    Walker2d,
+    Robot(Robot),
 }
 
-impl Robot {
+impl TrainTask {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Robot::Toy => "toy",
-            Robot::Walker2d => "walker2d",
+            TrainTask::Toy => "toy",
+            TrainTask::Robot(robot) => robot.name(),
         }
+    }
+}
+
+impl std::str::FromStr for TrainTask {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "toy" => Ok(TrainTask::Toy),
+            _ => name.parse().map(TrainTask::Robot).map_err(|e| format!("{e}, or toy")),
+        }
+    }
+}
+
+impl TryFrom<String> for TrainTask {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        name.parse()
+    }
+}
+
+impl From<TrainTask> for String {
+    fn from(task: TrainTask) -> String {
+        task.name().into()
     }
 }
 
@@ -122,6 +146,7 @@ impl WalkerEnvArgs {
             obs_noise_std: self.obs_noise,
             push,
             max_episode_steps: self.episode_steps,
+            auto_reset: true,
             reward: RewardWeights {
                 alternation: self.alternation,
                 flight_penalty: self.flight_penalty,
@@ -138,14 +163,15 @@ impl WalkerEnvArgs {
 /// What `env.json` holds.
 #[derive(Serialize, Deserialize)]
 struct EnvFile {
-    robot: Robot,
+    robot: TrainTask,
     walker: WalkerEnvArgs,
 }
 
 #[derive(Args)]
 pub struct TrainArgs {
-    #[arg(long, value_enum)]
-    pub(crate) robot: Robot,
+    /// walker2d, or toy (the trainer's test task).
+    #[arg(long)]
+    pub(crate) robot: TrainTask,
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
     #[arg(long)]
@@ -153,7 +179,7 @@ pub struct TrainArgs {
     /// Run every stage listed in this file (one line of flags per stage, each ending at its
     /// `--iterations`), resuming where the run in `--out-dir` stands; see `train_stages.rs`.
     #[arg(long, conflicts_with_all = ["resume", "new_stage", "iterations"])]
-    stages: Option<PathBuf>,
+    pub(crate) stages: Option<PathBuf>,
     /// Wall-clock budget of this session, in minutes.
     #[arg(long, default_value_t = 10.0)]
     minutes: f64,
@@ -223,31 +249,40 @@ pub(crate) const ENV_HISTORY: &str = "env-history.jsonl";
 /// The environment being trained on.
 enum AnyEnv {
     Toy(Box<ToyEnv>),
-    Walker2d(Box<Walker2dVecEnv>),
+    Task(Box<TaskVecEnv>),
 }
 
 impl AnyEnv {
     fn as_vec_env(&mut self) -> &mut dyn VecEnv {
         match self {
             AnyEnv::Toy(env) => env.as_mut(),
-            AnyEnv::Walker2d(env) => env.as_mut(),
+            AnyEnv::Task(env) => env.as_mut(),
+        }
+    }
+
+    /// The feet the gait columns of the log cover.
+    fn foot_names(&self) -> &'static [&'static str] {
+        match self {
+            AnyEnv::Toy(_) => &[],
+            AnyEnv::Task(env) => env.task().spec().foot_names,
         }
     }
 
     /// The gait columns of the log since the last call.
     fn gait_cells(&mut self) -> String {
         match self {
-            AnyEnv::Toy(_) => gait_csv_cells(None),
-            AnyEnv::Walker2d(env) => {
+            AnyEnv::Toy(_) => gait_csv_cells(0, None),
+            AnyEnv::Task(env) => {
                 let counters = env.take_counters();
-                gait_csv_cells(Some((&counters.summary(env.dt_secs()), counters.blow_ups)))
+                let n_feet = env.task().spec().n_feet();
+                gait_csv_cells(n_feet, Some((&counters.summary(env.dt_secs()), counters.blow_ups)))
             }
         }
     }
 }
 
 fn make_env(
-    robot: Robot,
+    robot: TrainTask,
     walker: &WalkerEnvArgs,
     n_agents: usize,
     seed: u64,
@@ -256,8 +291,10 @@ fn make_env(
     // A resumed run starts fresh episodes from a stream that depends on where it resumes.
     let env_seed = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ iteration.wrapping_add(1);
     Ok(match robot {
-        Robot::Toy => AnyEnv::Toy(Box::new(ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed))),
-        Robot::Walker2d => AnyEnv::Walker2d(Box::new(Walker2dVecEnv::new(n_agents, walker.config(), env_seed)?)),
+        TrainTask::Toy => AnyEnv::Toy(Box::new(ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed))),
+        TrainTask::Robot(Robot::Walker2d) => {
+            AnyEnv::Task(Box::new(TaskVecEnv::new(Box::new(Walker2dBatch::new(n_agents, walker.config(), env_seed)?))))
+        }
     })
 }
 
@@ -278,13 +315,6 @@ fn save_checkpoint(trainer: &Trainer, out_dir: &Path, keep: bool) -> anyhow::Res
         write_atomically(&dir.join(format!("iteration-{:07}.ckpt", trainer.iteration)), &bytes)?;
     }
     Ok(())
-}
-
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    match &args.stages {
-        Some(path) => super::train_stages::run(&args, path),
-        None => run_stage(args).map(|_| ()),
-    }
 }
 
 /// One training command (one stage); returns the iteration the run reached.
@@ -389,7 +419,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     if log.metadata()?.len() == 0 {
-        writeln!(log, "{CSV_HEADER},{GAIT_CSV_HEADER}")?;
+        writeln!(log, "{CSV_HEADER},{}", gait_csv_header(env.foot_names()))?;
     }
     eprintln!(
         "training {} parameters ({} actor) on {} agents, seed {seed}, from iteration {}",

@@ -3,10 +3,12 @@
 //! numbers (as f64: the shortest decimal that reads back to the same double; degrees
 //! converted to radians).
 
-use super::model::{
+use crate::sim::model::{
     ActuatorDesc, BodyDesc, GeomDesc, GeomType, JointDesc, JointType, Model, Options, RobotDescription,
 };
 
+/// Physics time step (s): Walker2d-v5's XML (MuJoCo's default).
+pub const TIMESTEP_SECS: f64 = 0.002;
 /// Physics steps per control step (Gymnasium's `frame_skip`): control at 125 Hz.
 pub const FRAME_SKIP: usize = 4;
 /// qpos layout: rootx, rootz, rooty, then the six hinges (right leg first).
@@ -115,7 +117,7 @@ pub fn description() -> RobotDescription {
         .collect();
     RobotDescription {
         name: "walker2d".into(),
-        options: Options::default(),
+        options: Options { timestep_secs: TIMESTEP_SECS, ..Options::default() },
         world_geoms: vec![floor],
         bodies: vec![torso],
         actuators,

@@ -6,9 +6,9 @@
 //! (Walker2d's naming), to the torso when its body is the root body, else to the right leg.
 //! Contact flags come from the same position stage and collision test as the environment's.
 
-use super::data::Data;
-use super::model::{GeomType, Model};
-use super::{contact, kinematics};
+use crate::sim::data::Data;
+use crate::sim::model::{GeomType, Model};
+use crate::sim::{contact, kinematics};
 
 /// Which part of the body a capsule belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ impl SideView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::walker2d;
+    use crate::sim::robots::walker2d;
 
     /// The segment's ends as a set (the order along the axis does not matter), to 1e-12.
     fn assert_segment(c: &SideCapsule, ends: [[f64; 2]; 2], radius: f64) {

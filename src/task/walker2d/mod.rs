@@ -38,11 +38,19 @@ use nalgebra::Vector3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::batch::for_each_agent;
-use super::data::Data;
-use super::dynamics::apply_com_impulse;
-use super::model::Model;
-use super::{contact, kinematics, step, walker2d};
+pub mod reward;
+pub mod scenario;
+
+pub use reward::{shaped_reward, GaitMemory, RewardInputs, RewardWeights, STANCE_EMA_SECS};
+
+use super::episode::{Done, EpisodeSettings, PushConfig, StepOutput, TaskError, TerminationReason};
+use super::{Robot, Task, TaskSpec};
+use crate::parallel::for_each_mut;
+use crate::sim::data::Data;
+use crate::sim::dynamics::apply_com_impulse;
+use crate::sim::model::Model;
+use crate::sim::robots::walker2d;
+use crate::sim::{contact, kinematics, step};
 
 /// Gymnasium's 17 values + the commanded speed.
 pub const N_OBS: usize = 18;
@@ -78,6 +86,14 @@ pub const N_PRIVILEGED: usize = 2 * walker2d::NQ;
 pub const N_REWARD_CONTEXT: usize = 7;
 /// Any |qvel| above this (m/s or rad/s) ends the episode as a blow-up.
 pub const BLOW_UP_SPEED: f64 = 1e3;
+/// The right and left feet (the right one is the reference foot of gait cycles).
+pub const FOOT_NAMES: [&str; 2] = ["right", "left"];
+/// The command: forward speed.
+pub const COMMAND_NAMES: [&str; 1] = ["forward_speed_mps"];
+/// Commanded speeds of the evaluation grid (m/s).
+pub const EVAL_SPEEDS_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
+/// Critic input per agent: qpos | qvel | [`Walker2dBatch::reward_context`].
+pub const N_CRITIC_STATE: usize = N_PRIVILEGED + N_REWARD_CONTEXT;
 /// Gymnasium clips observed velocities to this.
 const OBS_VELOCITY_CLIP: f64 = 10.0;
 const HEALTHY_Z: (f64, f64) = (0.8, 2.0);
@@ -88,69 +104,6 @@ const HEALTHY_ANGLE: (f64, f64) = (-1.0, 1.0);
 pub(crate) fn is_healthy(qpos: &[f64]) -> bool {
     let (z, angle) = (qpos[1], qpos[2]);
     HEALTHY_Z.0 < z && z < HEALTHY_Z.1 && HEALTHY_ANGLE.0 < angle && angle < HEALTHY_ANGLE.1
-}
-
-/// Weights of the reward terms (see the module documentation for the formula).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RewardWeights {
-    /// Per step while healthy (Gymnasium: 1).
-    pub healthy: f64,
-    /// Peak of the Gaussian speed-tracking term.
-    pub tracking: f64,
-    /// Sharpness of the tracking Gaussian, 1/(m/s)².
-    pub tracking_sharpness: f64,
-    /// Weight of min(v, u*) (rewards progress up to the command, not beyond).
-    pub progress: f64,
-    /// Weight of ‖a‖² (Gymnasium: 1e-3).
-    pub ctrl_cost: f64,
-    /// Bonus for alternating touchdowns, penalty for repeating the same foot.
-    pub alternation: f64,
-    /// Penalty per control step with no foot on the ground.
-    pub flight_penalty: f64,
-    /// Weight of the stance asymmetry |s_right − s_left| (0: off).
-    pub stance_symmetry: f64,
-}
-
-/// Time constant of the per-foot stance averages of the stance-symmetry term (s).
-pub const STANCE_EMA_SECS: f64 = 1.0;
-
-/// What the foot terms of the reward remember within an episode.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GaitMemory {
-    /// The foot (0 right, 1 left) that touched down last, if known.
-    pub last_touchdown: Option<usize>,
-    /// Exponential moving averages of the (right, left) contact flags.
-    pub stance: [f64; 2],
-}
-
-impl Default for GaitMemory {
-    fn default() -> Self {
-        Self { last_touchdown: None, stance: [0.5; 2] }
-    }
-}
-
-impl Default for RewardWeights {
-    fn default() -> Self {
-        RewardWeights {
-            healthy: 1.0,
-            tracking: 2.0,
-            tracking_sharpness: 2.0,
-            progress: 1.0,
-            ctrl_cost: 1e-3,
-            alternation: 0.5,
-            flight_penalty: 0.5,
-            stance_symmetry: 0.0,
-        }
-    }
-}
-
-/// Random pushes on the torso during episodes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PushConfig {
-    /// Control steps between pushes, drawn uniformly in [min, max].
-    pub interval_steps: (usize, usize),
-    /// Horizontal impulse magnitude (N·s) drawn uniformly in [min, max], random direction (±x).
-    pub impulse_ns: (f64, f64),
 }
 
 /// How the batch behaves.
@@ -173,6 +126,27 @@ pub struct Walker2dEnvConfig {
     pub reward: RewardWeights,
 }
 
+impl Walker2dEnvConfig {
+    /// The default walker (Gymnasium's reset noise, the default reward) set up by `settings`.
+    pub fn from_settings(settings: &EpisodeSettings) -> Result<Self, TaskError> {
+        let [speed_range_mps] = settings.command_ranges[..] else {
+            return Err(TaskError::CommandLength {
+                got: settings.command_ranges.len(),
+                expected: 1,
+                names: COMMAND_NAMES.join(", "),
+            });
+        };
+        Ok(Self {
+            speed_range_mps,
+            max_episode_steps: settings.max_episode_steps,
+            auto_reset: settings.auto_reset,
+            obs_noise_std: settings.obs_noise_std,
+            push: settings.push.clone(),
+            ..Self::default()
+        })
+    }
+}
+
 impl Default for Walker2dEnvConfig {
     fn default() -> Self {
         Walker2dEnvConfig {
@@ -185,56 +159,6 @@ impl Default for Walker2dEnvConfig {
             reward: RewardWeights::default(),
         }
     }
-}
-
-/// Why an episode was terminated.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TerminationReason {
-    /// Torso height or angle out of the healthy range.
-    Fell,
-    /// Non-finite or exploding state or action; the string says what.
-    BlowUp(String),
-}
-
-/// The state of an agent's episode after a step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Done {
-    Running,
-    Terminated(TerminationReason),
-    /// Reached `max_episode_steps`.
-    Truncated,
-}
-
-impl Done {
-    pub fn is_done(&self) -> bool {
-        !matches!(self, Done::Running)
-    }
-}
-
-/// Per-agent results of one control step, each `(n_agents)`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct StepOutput {
-    pub reward: Vec<f32>,
-    pub done: Vec<Done>,
-    /// Right foot, left foot on the ground at the end of the step (before any auto-reset).
-    pub foot_contact: Vec<[bool; 2]>,
-    /// Torso forward speed over the step (m/s).
-    pub forward_speed_mps: Vec<f32>,
-}
-
-/// Bad arguments to the batch.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum EnvError {
-    #[error("a batch needs at least one agent")]
-    NoAgents,
-    #[error("agent {agent_idx} does not exist (batch of {n_agents})")]
-    NoSuchAgent { agent_idx: usize, n_agents: usize },
-    #[error("invalid config: {0}")]
-    Config(String),
-    #[error("{what} must be finite, got {value}")]
-    NotFinite { what: &'static str, value: f64 },
-    #[error("the state blew up while applying a push: {0}")]
-    Dynamics(String),
 }
 
 /// One agent: its physics state, RNG and episode bookkeeping.
@@ -428,60 +352,6 @@ impl Agent {
     }
 }
 
-/// What the reward needs besides the feet.
-#[derive(Debug, Clone, Copy)]
-pub struct RewardInputs {
-    /// Forward speed over the step (m/s).
-    pub speed_mps: f64,
-    /// Commanded speed (m/s).
-    pub command_mps: f64,
-    /// ‖a‖² of the clipped action.
-    pub ctrl_sq: f64,
-    /// The health check passed after the step.
-    pub healthy: bool,
-    /// Control step (s), for the stance averages.
-    pub dt_secs: f64,
-}
-
-/// The reward of one control step (formula in the module documentation). `feet_before` and
-/// `feet_after` are (right, left) contact flags; `memory` is updated.
-pub fn shaped_reward(
-    w: &RewardWeights,
-    inputs: &RewardInputs,
-    feet_before: [bool; 2],
-    feet_after: [bool; 2],
-    memory: &mut GaitMemory,
-) -> f64 {
-    let last_touchdown = &mut memory.last_touchdown;
-    let (v, u) = (inputs.speed_mps, inputs.command_mps);
-    let mut r = if inputs.healthy { w.healthy } else { 0.0 };
-    r += w.tracking * (-w.tracking_sharpness * (v - u).powi(2)).exp();
-    r += w.progress * v.min(u);
-    r -= w.ctrl_cost * inputs.ctrl_sq;
-    let touchdown = [feet_after[0] && !feet_before[0], feet_after[1] && !feet_before[1]];
-    match touchdown {
-        [true, true] => *last_touchdown = None,
-        [true, false] | [false, true] => {
-            let foot = if touchdown[0] { 0 } else { 1 };
-            match *last_touchdown {
-                Some(last) if last == foot => r -= w.alternation,
-                Some(_) => r += w.alternation,
-                None => {}
-            }
-            *last_touchdown = Some(foot);
-        }
-        [false, false] => {}
-    }
-    if !feet_after[0] && !feet_after[1] {
-        r -= w.flight_penalty;
-    }
-    let alpha = (inputs.dt_secs / STANCE_EMA_SECS).min(1.0);
-    for (s, &on) in memory.stance.iter_mut().zip(&feet_after) {
-        *s += alpha * (f64::from(u8::from(on)) - *s);
-    }
-    r - w.stance_symmetry * (memory.stance[0] - memory.stance[1]).abs()
-}
-
 fn uniform_steps(rng: &mut ChaCha8Rng, (lo, hi): (usize, usize)) -> usize {
     if hi > lo {
         rng.random_range(lo..=hi)
@@ -521,6 +391,21 @@ macro_rules! shared {
     };
 }
 
+/// What the walker's numbers mean.
+pub static SPEC: TaskSpec = TaskSpec {
+    robot: Robot::Walker2d,
+    obs_names: &OBS_NAMES,
+    action_names: &ACTION_NAMES,
+    foot_names: &FOOT_NAMES,
+    foot_geoms: &walker2d::FOOT_GEOMS,
+    command_names: &COMMAND_NAMES,
+    obs_description: "Gymnasium Walker2d-v5's 17 values (qpos without x, qvel clipped to ±10) \
+        and the commanded forward speed (m/s), raw; the weights' obs_norm normalises them",
+    action_description: "motor controls, the Gaussian policy's mean; the environment clamps them to [-1, 1] (gear 100)",
+    control_dt_secs: walker2d::FRAME_SKIP as f64 * walker2d::TIMESTEP_SECS,
+    n_critic: N_CRITIC_STATE,
+};
+
 /// Many Walker2D agents stepped together (see the module documentation).
 pub struct Walker2dBatch {
     model: Model,
@@ -535,9 +420,9 @@ pub struct Walker2dBatch {
 
 impl Walker2dBatch {
     /// `n_agents` agents, each at the start of its first episode.
-    pub fn new(n_agents: usize, config: Walker2dEnvConfig, seed: u64) -> Result<Self, EnvError> {
+    pub fn new(n_agents: usize, config: Walker2dEnvConfig, seed: u64) -> Result<Self, TaskError> {
         if n_agents == 0 {
-            return Err(EnvError::NoAgents);
+            return Err(TaskError::NoAgents);
         }
         validate(&config)?;
         let model = walker2d::model();
@@ -551,12 +436,7 @@ impl Walker2dBatch {
             torso,
             agents: Vec::with_capacity(n_agents),
             observations: vec![0.0; n_agents * N_OBS],
-            output: StepOutput {
-                reward: vec![0.0; n_agents],
-                done: vec![Done::Running; n_agents],
-                foot_contact: vec![[false; 2]; n_agents],
-                forward_speed_mps: vec![0.0; n_agents],
-            },
+            output: StepOutput::new(n_agents, FOOT_NAMES.len()),
         };
         let shared = shared!(batch);
         let agents: Vec<Agent> = (0..n_agents).map(|i| Agent::new(&shared, i)).collect();
@@ -571,91 +451,19 @@ impl Walker2dBatch {
         }
     }
 
-    pub fn n_agents(&self) -> usize {
-        self.agents.len()
-    }
-
-    /// 18: Gymnasium's 17 + the commanded speed.
-    pub fn n_obs(&self) -> usize {
-        N_OBS
-    }
-
-    /// 6 motors.
-    pub fn n_actions(&self) -> usize {
-        N_ACTIONS
-    }
-
-    /// The model every agent uses.
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// Current observations `(n_agents x n_obs)`.
-    pub fn observations(&self) -> &[f32] {
-        &self.observations
-    }
-
-    /// Steps every agent by one control step with `actions` `(n_agents x 6)` (clipped to [−1, 1]).
-    ///
-    /// # Panics
-    /// If `actions.len() != n_agents · 6` (a programming error in the caller).
-    pub fn step(&mut self, actions: &[f32]) -> &StepOutput {
-        assert_eq!(
-            actions.len(),
-            self.agents.len() * N_ACTIONS,
-            "actions must be (n_agents x {N_ACTIONS}) = {} values",
-            self.agents.len() * N_ACTIONS
-        );
-        let shared = shared!(self);
-        for_each_agent(&mut self.agents, |i, agent| {
-            agent.step(&shared, i, &actions[i * N_ACTIONS..(i + 1) * N_ACTIONS])
-        });
-        for (i, agent) in self.agents.iter().enumerate() {
-            self.output.reward[i] = agent.reward;
-            self.output.done[i] = agent.done.clone();
-            self.output.foot_contact[i] = agent.step_feet;
-            self.output.forward_speed_mps[i] = agent.speed_mps;
-        }
-        self.gather_observations();
-        &self.output
-    }
-
-    fn check(&self, agent_idx: usize) -> Result<(), EnvError> {
+    fn check(&self, agent_idx: usize) -> Result<(), TaskError> {
         if agent_idx < self.agents.len() {
             Ok(())
         } else {
-            Err(EnvError::NoSuchAgent { agent_idx, n_agents: self.agents.len() })
+            Err(TaskError::NoSuchAgent { agent_idx, n_agents: self.agents.len() })
         }
     }
 
-    /// Restarts every agent from episode 0 of a new batch seed (as if built with `seed`).
-    pub fn reset(&mut self, seed: u64) {
-        self.seed = seed;
-        let shared = shared!(self);
-        for_each_agent(&mut self.agents, |i, agent| {
-            agent.episode = 0;
-            agent.reset(&shared, i);
-            agent.done = Done::Running;
-        });
-        self.gather_observations();
-    }
-
-    /// Starts a new episode for one agent (the next seed of its sequence).
-    pub fn reset_agent(&mut self, agent_idx: usize) -> Result<(), EnvError> {
-        self.check(agent_idx)?;
-        let shared = shared!(self);
-        let agent = &mut self.agents[agent_idx];
-        agent.reset(&shared, agent_idx);
-        agent.done = Done::Running;
-        self.gather_observations();
-        Ok(())
-    }
-
     /// Sets the commanded speed of an agent's current episode (the next episode draws again).
-    pub fn set_command(&mut self, agent_idx: usize, speed_mps: f64) -> Result<(), EnvError> {
+    pub fn set_speed(&mut self, agent_idx: usize, speed_mps: f64) -> Result<(), TaskError> {
         self.check(agent_idx)?;
         if !speed_mps.is_finite() {
-            return Err(EnvError::NotFinite { what: "speed_mps", value: speed_mps });
+            return Err(TaskError::NotFinite { what: "speed_mps", value: speed_mps });
         }
         self.agents[agent_idx].command_mps = speed_mps;
         self.agents[agent_idx].obs[N_OBS - 1] = speed_mps as f32;
@@ -663,12 +471,18 @@ impl Walker2dBatch {
         Ok(())
     }
 
+    /// The commanded speed of an agent (m/s).
+    pub fn speed(&self, agent_idx: usize) -> Result<f64, TaskError> {
+        self.check(agent_idx)?;
+        Ok(self.agents[agent_idx].command_mps)
+    }
+
     /// Puts an agent in a given state (qpos (9), qvel (9), MuJoCo's order) within its episode,
     /// e.g. to replay a recorded state; the observation and contact flags follow it.
-    pub fn set_state(&mut self, agent_idx: usize, qpos: &[f64], qvel: &[f64]) -> Result<(), EnvError> {
+    pub fn set_state(&mut self, agent_idx: usize, qpos: &[f64], qvel: &[f64]) -> Result<(), TaskError> {
         self.check(agent_idx)?;
         if qpos.len() != walker2d::NQ || qvel.len() != walker2d::NQ {
-            return Err(EnvError::Config(format!(
+            return Err(TaskError::Config(format!(
                 "set_state needs qpos and qvel of {} values, got {} and {}",
                 walker2d::NQ,
                 qpos.len(),
@@ -676,7 +490,7 @@ impl Walker2dBatch {
             )));
         }
         if let Some(value) = qpos.iter().chain(qvel).find(|v| !v.is_finite()) {
-            return Err(EnvError::NotFinite { what: "state", value: *value });
+            return Err(TaskError::NotFinite { what: "state", value: *value });
         }
         let shared = shared!(self);
         let agent = &mut self.agents[agent_idx];
@@ -688,28 +502,8 @@ impl Walker2dBatch {
         Ok(())
     }
 
-    /// The commanded speed of an agent (m/s).
-    pub fn command(&self, agent_idx: usize) -> Result<f64, EnvError> {
-        self.check(agent_idx)?;
-        Ok(self.agents[agent_idx].command_mps)
-    }
-
-    /// Applies a linear impulse (N·s, world x, y, z) at the torso's centre of mass now; the
-    /// next observation shows its effect.
-    pub fn push(&mut self, agent_idx: usize, impulse: [f64; 3]) -> Result<(), EnvError> {
-        self.check(agent_idx)?;
-        for value in impulse {
-            if !value.is_finite() {
-                return Err(EnvError::NotFinite { what: "impulse", value });
-            }
-        }
-        let agent = &mut self.agents[agent_idx];
-        apply_com_impulse(&self.model, &mut agent.data, self.torso, &Vector3::from(impulse))
-            .map_err(|e| EnvError::Dynamics(e.to_string()))
-    }
-
     /// qpos | qvel of an agent (for an asymmetric critic), unclipped and noise-free.
-    pub fn privileged_state(&self, agent_idx: usize) -> Result<[f64; N_PRIVILEGED], EnvError> {
+    pub fn privileged_state(&self, agent_idx: usize) -> Result<[f64; N_PRIVILEGED], TaskError> {
         self.check(agent_idx)?;
         let data = &self.agents[agent_idx].data;
         let mut out = [0.0; N_PRIVILEGED];
@@ -721,7 +515,7 @@ impl Walker2dBatch {
     /// What the reward depends on beyond qpos | qvel, for a critic that must predict it: the
     /// commanded speed (m/s), the (right, left) contact flags, the foot that touched down last
     /// (one-hot right, left; zeros if none) and the (right, left) stance averages.
-    pub fn reward_context(&self, agent_idx: usize) -> Result<[f64; N_REWARD_CONTEXT], EnvError> {
+    pub fn reward_context(&self, agent_idx: usize) -> Result<[f64; N_REWARD_CONTEXT], TaskError> {
         self.check(agent_idx)?;
         let agent = &self.agents[agent_idx];
         let flag = |b: bool| f64::from(u8::from(b));
@@ -736,16 +530,132 @@ impl Walker2dBatch {
             agent.gait.stance[1],
         ])
     }
+}
+
+impl Task for Walker2dBatch {
+    fn spec(&self) -> &TaskSpec {
+        &SPEC
+    }
+
+    fn n_agents(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// The model every agent uses.
+    fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Current observations `(n_agents x n_obs)`.
+    fn observations(&self) -> &[f32] {
+        &self.observations
+    }
+
+    /// Steps every agent by one control step with `actions` `(n_agents x 6)` (clipped to [−1, 1]).
+    ///
+    /// # Panics
+    /// If `actions.len() != n_agents · 6` (a programming error in the caller).
+    fn step(&mut self, actions: &[f32]) -> &StepOutput {
+        assert_eq!(
+            actions.len(),
+            self.agents.len() * N_ACTIONS,
+            "actions must be (n_agents x {N_ACTIONS}) = {} values",
+            self.agents.len() * N_ACTIONS
+        );
+        let shared = shared!(self);
+        for_each_mut(&mut self.agents, |i, agent| agent.step(&shared, i, &actions[i * N_ACTIONS..(i + 1) * N_ACTIONS]));
+        for (i, agent) in self.agents.iter().enumerate() {
+            self.output.reward[i] = agent.reward;
+            self.output.done[i] = agent.done.clone();
+            self.output.foot_contact[2 * i..2 * i + 2].copy_from_slice(&agent.step_feet);
+            self.output.forward_speed_mps[i] = agent.speed_mps;
+        }
+        self.gather_observations();
+        &self.output
+    }
+
+    /// Restarts every agent from episode 0 of a new batch seed (as if built with `seed`).
+    fn reset(&mut self, seed: u64) {
+        self.seed = seed;
+        let shared = shared!(self);
+        for_each_mut(&mut self.agents, |i, agent| {
+            agent.episode = 0;
+            agent.reset(&shared, i);
+            agent.done = Done::Running;
+        });
+        self.gather_observations();
+    }
+
+    /// Starts a new episode for one agent (the next seed of its sequence).
+    fn reset_agent(&mut self, agent_idx: usize) -> Result<(), TaskError> {
+        self.check(agent_idx)?;
+        let shared = shared!(self);
+        let agent = &mut self.agents[agent_idx];
+        agent.reset(&shared, agent_idx);
+        agent.done = Done::Running;
+        self.gather_observations();
+        Ok(())
+    }
+
+    fn last_output(&self) -> &StepOutput {
+        &self.output
+    }
+
+    fn command(&self, agent_idx: usize) -> Result<&[f64], TaskError> {
+        self.check(agent_idx)?;
+        Ok(std::slice::from_ref(&self.agents[agent_idx].command_mps))
+    }
+
+    fn set_command(&mut self, agent_idx: usize, command: &[f64]) -> Result<(), TaskError> {
+        match command {
+            [speed_mps] => self.set_speed(agent_idx, *speed_mps),
+            _ => Err(TaskError::CommandLength { got: command.len(), expected: 1, names: COMMAND_NAMES.join(", ") }),
+        }
+    }
+
+    /// Applies a linear impulse (N·s, world x, y, z) at the torso's centre of mass now; the
+    /// next observation shows its effect.
+    fn push(&mut self, agent_idx: usize, impulse: [f64; 3]) -> Result<(), TaskError> {
+        self.check(agent_idx)?;
+        for value in impulse {
+            if !value.is_finite() {
+                return Err(TaskError::NotFinite { what: "impulse", value });
+            }
+        }
+        let agent = &mut self.agents[agent_idx];
+        apply_com_impulse(&self.model, &mut agent.data, self.torso, &Vector3::from(impulse))
+            .map_err(|e| TaskError::Dynamics(e.to_string()))
+    }
+
+    /// (qvel[0], 0, 0): the torso's forward velocity; a planar walker neither side-steps nor turns.
+    fn base_velocity(&self, agent_idx: usize) -> Result<[f64; 3], TaskError> {
+        self.check(agent_idx)?;
+        Ok([self.agents[agent_idx].data.qvel[0], 0.0, 0.0])
+    }
+
+    fn state(&self, agent_idx: usize) -> Result<(&[f64], &[f64]), TaskError> {
+        self.check(agent_idx)?;
+        let data = &self.agents[agent_idx].data;
+        Ok((&data.qpos, &data.qvel))
+    }
+
+    /// qpos | qvel | [`Walker2dBatch::reward_context`] (25 values).
+    fn critic_state(&self, agent_idx: usize, out: &mut [f32]) -> Result<(), TaskError> {
+        let state = self.privileged_state(agent_idx)?;
+        let context = self.reward_context(agent_idx)?;
+        out.iter_mut().zip(state.iter().chain(&context)).for_each(|(o, &v)| *o = v as f32);
+        Ok(())
+    }
 
     /// Episodes started by an agent so far (its current one included).
-    pub fn episodes_started(&self, agent_idx: usize) -> Result<u64, EnvError> {
+    fn episodes_started(&self, agent_idx: usize) -> Result<u64, TaskError> {
         self.check(agent_idx)?;
         Ok(self.agents[agent_idx].episode)
     }
 }
 
-fn validate(config: &Walker2dEnvConfig) -> Result<(), EnvError> {
-    let bad = |message: String| Err(EnvError::Config(message));
+fn validate(config: &Walker2dEnvConfig) -> Result<(), TaskError> {
+    let bad = |message: String| Err(TaskError::Config(message));
     let (lo, hi) = config.speed_range_mps;
     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
         return bad(format!("speed_range_mps ({lo}, {hi}) must be finite with min ≤ max"));
@@ -792,60 +702,10 @@ mod tests {
     }
 
     #[test]
-    fn reward_terms_by_hand() {
-        let w = RewardWeights::default();
-        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.5, ctrl_sq: 2.0, healthy: true, dt_secs: 0.008 };
-        // 1 + 2·exp(−2·0.25) + min(1, 1.5) − 1e-3·2, then the foot terms.
-        let base = 1.0 + 2.0 * (-0.5f64).exp() + 1.0 - 2e-3;
-        let mut last = GaitMemory::default();
-        // Right foot touches down first: no alternation term yet.
-        assert!((shaped_reward(&w, &inputs, [false, false], [true, false], &mut last) - base).abs() < 1e-12);
-        assert_eq!(last.last_touchdown, Some(0));
-        // Then the left: alternation bonus.
-        let r = shaped_reward(&w, &inputs, [true, false], [true, true], &mut last);
-        assert!((r - (base + 0.5)).abs() < 1e-12);
-        assert_eq!(last.last_touchdown, Some(1));
-        // The left again after a flight step: penalty, and the flight step itself is penalised.
-        let flight = shaped_reward(&w, &inputs, [true, true], [false, false], &mut last);
-        assert!((flight - (base - 0.5)).abs() < 1e-12);
-        let r = shaped_reward(&w, &inputs, [false, false], [false, true], &mut last);
-        assert!((r - (base - 0.5)).abs() < 1e-12);
-        // Both feet at once: no alternation term, history forgotten.
-        let r = shaped_reward(&w, &inputs, [false, false], [true, true], &mut last);
-        assert!((r - base).abs() < 1e-12);
-        assert_eq!(last.last_touchdown, None);
-        // Unhealthy: no healthy reward; faster than the command: progress capped at u*.
-        let fast = RewardInputs { speed_mps: 3.0, command_mps: 1.5, ctrl_sq: 0.0, healthy: false, dt_secs: 0.008 };
-        let r = shaped_reward(&w, &fast, [true, true], [true, true], &mut last);
-        assert!((r - (2.0 * (-4.5f64).exp() + 1.5)).abs() < 1e-12);
-    }
-
-    #[test]
-    fn stance_symmetry_term_follows_the_contact_averages() {
-        let w =
-            RewardWeights { stance_symmetry: 2.0, alternation: 0.0, flight_penalty: 0.0, ..RewardWeights::default() };
-        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.0, ctrl_sq: 0.0, healthy: true, dt_secs: 0.25 };
-        let base = 1.0 + 2.0 + 1.0;
-        let mut memory = GaitMemory::default();
-        // α = 0.25 / 1 s: right on the ground, left up → s = (0.625, 0.375), penalty 2·0.25.
-        let r = shaped_reward(&w, &inputs, [true, false], [true, false], &mut memory);
-        assert_eq!(memory.stance, [0.625, 0.375]);
-        assert!((r - (base - 0.5)).abs() < 1e-12, "{r}");
-        // Swapping legs brings the averages back together: (0.46875, 0.53125), penalty 2·0.0625.
-        let r = shaped_reward(&w, &inputs, [true, false], [false, true], &mut memory);
-        assert_eq!(memory.stance, [0.46875, 0.53125]);
-        assert!((r - (base - 0.125)).abs() < 1e-12, "{r}");
-        // Off by default.
-        let mut memory = GaitMemory::default();
-        let r = shaped_reward(&RewardWeights::default(), &inputs, [true, false], [true, false], &mut memory);
-        assert!((r - (base - 0.0)).abs() < 1e-12);
-    }
-
-    #[test]
     fn reset_gives_gymnasium_observation_and_noise() {
         let config = Walker2dEnvConfig { speed_range_mps: (0.8, 2.0), ..Walker2dEnvConfig::default() };
         let batch = Walker2dBatch::new(5, config, 42).unwrap();
-        assert_eq!((batch.n_agents(), batch.n_obs(), batch.n_actions()), (5, 18, 6));
+        assert_eq!((batch.n_agents(), batch.spec().n_obs(), batch.spec().n_actions()), (5, 18, 6));
         let model = walker2d::model();
         for i in 0..5 {
             let state = batch.privileged_state(i).unwrap();
@@ -858,7 +718,7 @@ mod tests {
                 assert!((state[k] - model.qpos0[k]).abs() <= 5e-3);
                 assert!(state[9 + k].abs() <= 5e-3);
             }
-            let command = batch.command(i).unwrap();
+            let command = batch.speed(i).unwrap();
             assert!((0.8..=2.0).contains(&command));
             assert_eq!(obs[17], command as f32);
         }
@@ -959,15 +819,17 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_errors() {
-        assert_eq!(Walker2dBatch::new(0, Walker2dEnvConfig::default(), 0).err(), Some(EnvError::NoAgents));
+        assert_eq!(Walker2dBatch::new(0, Walker2dEnvConfig::default(), 0).err(), Some(TaskError::NoAgents));
         let reversed = Walker2dEnvConfig { speed_range_mps: (2.0, 1.0), ..Walker2dEnvConfig::default() };
-        assert!(matches!(Walker2dBatch::new(1, reversed, 0), Err(EnvError::Config(_))));
+        assert!(matches!(Walker2dBatch::new(1, reversed, 0), Err(TaskError::Config(_))));
         let mut batch = Walker2dBatch::new(2, Walker2dEnvConfig::default(), 0).unwrap();
-        assert!(matches!(batch.set_command(2, 1.0), Err(EnvError::NoSuchAgent { .. })));
-        assert!(matches!(batch.set_command(0, f64::NAN), Err(EnvError::NotFinite { .. })));
-        assert!(matches!(batch.push(0, [f64::INFINITY, 0.0, 0.0]), Err(EnvError::NotFinite { .. })));
+        assert!(matches!(batch.set_speed(2, 1.0), Err(TaskError::NoSuchAgent { .. })));
+        assert!(matches!(batch.set_speed(0, f64::NAN), Err(TaskError::NotFinite { .. })));
+        assert!(matches!(batch.push(0, [f64::INFINITY, 0.0, 0.0]), Err(TaskError::NotFinite { .. })));
         assert!(batch.set_state(0, &[0.0; 3], &[0.0; 9]).is_err());
-        batch.set_command(1, 1.3).unwrap();
+        assert!(matches!(batch.set_command(0, &[1.0, 2.0]), Err(TaskError::CommandLength { .. })));
+        batch.set_command(1, &[1.3]).unwrap();
+        assert_eq!(batch.command(1).unwrap(), [1.3]);
         assert_eq!(batch.observations()[18 + 17], 1.3);
     }
 }

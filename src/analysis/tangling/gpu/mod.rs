@@ -1,4 +1,4 @@
-//! Tangling on the GPU: the O(N²) max-ratio search of [`super::tangling`] as a WGSL kernel.
+//! Tangling on the GPU: the O(N²) max-ratio search of [`super::tangling`](super::tangling) as a WGSL kernel.
 //!
 //! Preparation (z-scoring, derivatives, ε) is shared with the CPU path; only the pairwise search
 //! runs on the GPU, in f32. The CPU function is the reference; `tests` compares the two.
@@ -6,7 +6,7 @@
 use ndarray::{Array2, ArrayView3};
 use wgpu::util::DeviceExt;
 
-use super::tangling::{prepare, StatesAndDerivatives, TanglingConfig, TanglingError};
+use super::{prepare, StatesAndDerivatives, TanglingConfig, TanglingError};
 use crate::gpu::{GpuContext, GpuError};
 
 /// Why GPU tangling failed.
@@ -29,7 +29,7 @@ struct Params {
 
 const WORKGROUP_SIZE: u32 = 64;
 
-/// Same contract as [`super::tangling`], computed on `ctx`'s device in f32.
+/// Same contract as [`super::tangling`](super::tangling), computed on `ctx`'s device in f32.
 pub async fn tangling_gpu(
     ctx: &GpuContext,
     x: ArrayView3<'_, f64>,

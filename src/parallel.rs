@@ -1,4 +1,5 @@
-//! Row-parallel loops that are rayon-parallel natively and sequential in wasm.
+//! Loops over independent items (rows, agents, tasks) that are rayon-parallel natively and
+//! sequential in wasm.
 //!
 //! Each row is computed independently and written to its own slot, so results are bitwise
 //! identical whatever the thread count: parallelism never changes an arithmetic order.
@@ -36,5 +37,22 @@ where
     #[cfg(target_arch = "wasm32")]
     {
         (0..n_tasks).map(f).collect()
+    }
+}
+
+/// Calls `f(item_idx, item)` for every item, in parallel natively.
+pub fn for_each_mut<T, F>(items: &mut [T], f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut T) + Sync + Send,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        items.par_iter_mut().enumerate().for_each(|(i, item)| f(i, item));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        items.iter_mut().enumerate().for_each(|(i, item)| f(i, item));
     }
 }

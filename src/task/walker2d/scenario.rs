@@ -5,12 +5,12 @@
 //!
 //! The MuJoCo baseline (src/bin/tanglelab/bench_sim_mujoco.py) runs the same scenario in Python.
 
-use super::data::Data;
-use super::dynamics::DynamicsError;
-use super::env::is_healthy;
-use super::integrator::step;
-use super::model::Model;
-use super::walker2d;
+use super::is_healthy;
+use crate::sim::data::Data;
+use crate::sim::dynamics::DynamicsError;
+use crate::sim::integrator::step;
+use crate::sim::model::Model;
+use crate::sim::robots::walker2d;
 
 /// Amplitude of every motor's control (the control range is [-1, 1]).
 pub const CTRL_AMPLITUDE: f64 = 0.8;

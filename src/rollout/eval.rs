@@ -1,0 +1,308 @@
+//! The speed-grid evaluation behind `tanglelab eval` and the model cards: a policy's mean action
+//! run for a fixed time at each commanded forward speed, on the CPU policy, with falls,
+//! tracking and gait per speed. Wasm-compatible (the page can run it too).
+//!
+//! Per speed k: `n_agents` agents of the robot's task with evaluation settings
+//! ([`EpisodeSettings::evaluation`]: command fixed at (u, 0, …), no sensor noise, no random
+//! pushes, no truncation, no restart after a fall), reset noise seeded with `seed + k`, stepped
+//! by [`ClosedLoop`] for `seconds`. The first `warmup_secs` are left out of the speed and gait
+//! statistics (they update each foot's history but are not counted).
+
+use serde::Serialize;
+
+use super::{ClosedLoop, RolloutError};
+use crate::parallel;
+use crate::policy::{CpuPolicy, PolicyWeights};
+use crate::task::gait::{FeetTrack, GaitCounters};
+use crate::task::{Done, EpisodeSettings, PushConfig, Robot, TerminationReason};
+
+/// What [`evaluate`] measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Commanded forward speeds (m/s), one batch of agents each.
+    pub speeds_mps: Vec<f64>,
+    pub n_agents: usize,
+    /// Simulated seconds per agent (agents that fall stop there).
+    pub seconds: f64,
+    pub seed: u64,
+    /// Sensor noise and pushes during evaluation (none by default).
+    pub obs_noise_std: f64,
+    pub push: Option<PushConfig>,
+    /// Seconds at the start of each episode left out of the speed and gait statistics.
+    pub warmup_secs: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            speeds_mps: vec![0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0],
+            n_agents: 20,
+            seconds: 10.0,
+            seed: 0,
+            obs_noise_std: 0.0,
+            push: None,
+            warmup_secs: 1.0,
+        }
+    }
+}
+
+/// Results at one commanded speed (field names are the JSON of `tanglelab eval --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedResult {
+    pub command: f64,
+    /// Mean over agents of each agent's mean forward speed after the warm-up (m/s).
+    pub mean_speed: f64,
+    /// (mean_speed − command) / command.
+    pub rel_error: f64,
+    /// Fraction of agents whose episode ended before `seconds` (fell or blew up).
+    pub fell_fraction: f64,
+    /// When each of those episodes ended (s after the start, ascending).
+    pub fall_times_secs: Vec<f64>,
+    /// Mean over agents with ≥ 2 reference-foot lift-offs of 1 / (mean time between them) (Hz).
+    pub cycle_hz: f64,
+    /// Fraction of agent-steps with each foot on the ground (the robot's foot order).
+    pub contact_fraction: Vec<f64>,
+    /// Lift-offs of each foot per second.
+    pub lift_offs_per_sec: Vec<f64>,
+    /// Fraction of agent-steps with no foot on the ground.
+    pub flight_fraction: f64,
+}
+
+/// The evaluation's report (serialises to `tanglelab eval --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub robot: Robot,
+    pub speeds: Vec<SpeedResult>,
+}
+
+/// Bad evaluation requests.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("invalid evaluation config: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
+}
+
+/// Runs the policy's mean action for `seconds` at each commanded speed (see the module docs).
+pub fn evaluate(robot: Robot, weights: &PolicyWeights, config: &EvalConfig) -> Result<EvalReport, EvalError> {
+    if config.speeds_mps.is_empty() || config.n_agents == 0 {
+        return Err(EvalError::Config("need at least one speed and one agent".into()));
+    }
+    if !(config.seconds.is_finite() && config.seconds > 0.0) {
+        return Err(EvalError::Config(format!("seconds must be positive, got {}", config.seconds)));
+    }
+    if !(config.warmup_secs.is_finite() && config.warmup_secs >= 0.0 && config.warmup_secs < config.seconds) {
+        return Err(EvalError::Config(format!("warm-up {} s must be in [0, seconds)", config.warmup_secs)));
+    }
+    if let Some(s) = config.speeds_mps.iter().find(|s| !s.is_finite()) {
+        return Err(EvalError::Config(format!("speed {s} is not finite")));
+    }
+    let speeds = parallel::map_collect(config.speeds_mps.len(), |k| {
+        evaluate_speed(robot, weights, config, config.speeds_mps[k], config.seed.wrapping_add(k as u64))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(EvalReport { robot, speeds })
+}
+
+/// The command vector of a forward speed: (u, 0, …) over the robot's command components.
+pub fn forward_command(robot: Robot, speed_mps: f64) -> Vec<f64> {
+    let mut command = vec![0.0; robot.spec().n_command()];
+    command[0] = speed_mps;
+    command
+}
+
+/// Gait-cycle frequency from the steps at which the reference foot lifted off: cycles counted
+/// between the first and the last lift-off over the time between them (None below 2 lift-offs).
+pub fn cycle_frequency_hz(lift_off_steps: &[usize], dt_secs: f64) -> Option<f64> {
+    match lift_off_steps {
+        [first, .., last] if last > first => {
+            Some((lift_off_steps.len() - 1) as f64 / ((last - first) as f64 * dt_secs))
+        }
+        _ => None,
+    }
+}
+
+fn evaluate_speed(
+    robot: Robot,
+    weights: &PolicyWeights,
+    config: &EvalConfig,
+    speed: f64,
+    seed: u64,
+) -> Result<SpeedResult, EvalError> {
+    let n = config.n_agents;
+    let settings = EpisodeSettings {
+        obs_noise_std: config.obs_noise_std,
+        push: config.push.clone(),
+        ..EpisodeSettings::evaluation(&forward_command(robot, speed))
+    };
+    let task = robot.task(n, &settings, seed).map_err(RolloutError::from)?;
+    let dt = task.spec().control_dt_secs;
+    let n_feet = task.spec().n_feet();
+    let mut rollout = ClosedLoop::new(task, Vec::new(), None)?;
+    let mut policy = CpuPolicy::new(weights, n).map_err(RolloutError::from)?;
+    let n_steps = (config.seconds / dt).round().max(1.0) as usize;
+    let warmup_steps = (config.warmup_secs / dt).round() as usize;
+    let mut alive = vec![true; n];
+    let mut fall_times_secs = Vec::new();
+    let mut speed_sum = vec![0.0; n];
+    let mut speed_count = vec![0usize; n];
+    let mut reference_lift_offs: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut previous: Vec<Option<FeetTrack>> = vec![None; n];
+    let mut counters = GaitCounters::new(n_feet);
+    let mut scratch = GaitCounters::new(n_feet);
+    for t in 0..n_steps {
+        let out = rollout.step_cpu(&mut policy)?;
+        for i in 0..n {
+            if !alive[i] {
+                continue;
+            }
+            if out.done[i].is_done() {
+                alive[i] = false;
+                fall_times_secs.push((t + 1) as f64 * dt);
+                // The motion of a falling step counts in the speed (a blow-up's does not).
+                if t >= warmup_steps && matches!(out.done[i], Done::Terminated(TerminationReason::Fell)) {
+                    speed_sum[i] += f64::from(out.forward_speed_mps[i]);
+                    speed_count[i] += 1;
+                }
+                continue;
+            }
+            // The warm-up steps update the feet's history but are not counted.
+            let sink = if t >= warmup_steps { &mut counters } else { &mut scratch };
+            let lift_off = sink.record(&mut previous[i], out.feet(i));
+            if t >= warmup_steps {
+                speed_sum[i] += f64::from(out.forward_speed_mps[i]);
+                speed_count[i] += 1;
+                if lift_off.contains(0) {
+                    reference_lift_offs[i].push(t);
+                }
+            }
+        }
+    }
+    let mean = |xs: &[f64]| if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 };
+    let agent_speeds: Vec<f64> =
+        (0..n).filter(|&i| speed_count[i] > 0).map(|i| speed_sum[i] / speed_count[i] as f64).collect();
+    let cycle_hz: Vec<f64> = reference_lift_offs.iter().filter_map(|times| cycle_frequency_hz(times, dt)).collect();
+    let mean_speed = mean(&agent_speeds);
+    let gait = counters.summary(dt);
+    Ok(SpeedResult {
+        command: speed,
+        mean_speed,
+        rel_error: (mean_speed - speed) / speed,
+        fell_fraction: alive.iter().filter(|a| !**a).count() as f64 / n as f64,
+        fall_times_secs,
+        cycle_hz: mean(&cycle_hz),
+        contact_fraction: gait.contact_fraction,
+        lift_offs_per_sec: gait.lift_offs_per_sec,
+        flight_fraction: gait.flight_fraction,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ObsNorm, PolicyShape};
+    use crate::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+    use crate::task::Task;
+
+    #[test]
+    fn cycle_frequency_by_hand() {
+        // Lift-offs at steps 10, 35, 60 with 8 ms steps: 2 cycles in 0.4 s.
+        assert!((cycle_frequency_hz(&[10, 35, 60], 0.008).unwrap() - 5.0).abs() < 1e-12);
+        assert_eq!(cycle_frequency_hz(&[10], 0.008), None);
+        assert_eq!(cycle_frequency_hz(&[], 0.008), None);
+    }
+
+    /// A small policy whose head is zero, so it always outputs zero actions.
+    fn zero_policy() -> PolicyWeights {
+        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![8], n_hidden: 4, n_actions: 6 };
+        let mut w = PolicyWeights::random(&shape, 1);
+        w.head.weight.fill(0.0);
+        w.head.bias.fill(0.0);
+        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
+        w
+    }
+
+    #[test]
+    fn eval_of_a_zero_policy_matches_positions_of_a_plain_rollout() {
+        let config = EvalConfig {
+            speeds_mps: vec![1.0, 1.5],
+            n_agents: 3,
+            seconds: 2.4,
+            warmup_secs: 0.08,
+            seed: 7,
+            ..EvalConfig::default()
+        };
+        let report = evaluate(Robot::Walker2d, &zero_policy(), &config).unwrap();
+        assert_eq!(report.speeds.len(), 2);
+        for (k, result) in report.speeds.iter().enumerate() {
+            // The same agents stepped with zero actions: speed from the positions.
+            let env_config = Walker2dEnvConfig {
+                speed_range_mps: (config.speeds_mps[k], config.speeds_mps[k]),
+                auto_reset: false,
+                max_episode_steps: usize::MAX,
+                ..Walker2dEnvConfig::default()
+            };
+            let mut batch = Walker2dBatch::new(3, env_config, 7 + k as u64).unwrap();
+            let (n_steps, warmup) = (300, 10);
+            let mut x0 = [0.0; 3];
+            let mut counted = [0usize; 3];
+            let mut fell = [false; 3];
+            let mut fall_times = Vec::new();
+            for t in 0..n_steps {
+                if t == warmup {
+                    (0..3).for_each(|i| x0[i] = batch.privileged_state(i).unwrap()[0]);
+                }
+                let out = batch.step(&[0.0; 18]).clone();
+                for i in 0..3 {
+                    if !fell[i] && t >= warmup {
+                        counted[i] += 1;
+                    }
+                    if !fell[i] && out.done[i].is_done() {
+                        fall_times.push((t + 1) as f64 * 0.008);
+                    }
+                    fell[i] |= out.done[i].is_done();
+                }
+            }
+            let speeds: Vec<f64> =
+                (0..3).map(|i| (batch.privileged_state(i).unwrap()[0] - x0[i]) / (counted[i] as f64 * 0.008)).collect();
+            let mean = speeds.iter().sum::<f64>() / 3.0;
+            assert!((result.mean_speed - mean).abs() < 1e-4, "{} vs {mean}", result.mean_speed);
+            assert_eq!(result.command, config.speeds_mps[k]);
+            assert!((result.rel_error - (mean - result.command) / result.command).abs() < 1e-4);
+            assert_eq!(result.fell_fraction, fell.iter().filter(|f| **f).count() as f64 / 3.0);
+            assert_eq!(result.fall_times_secs.len(), fall_times.len());
+            for (a, b) in result.fall_times_secs.iter().zip(&fall_times) {
+                assert!((a - b).abs() < 1e-9, "fall at {a} s vs {b} s");
+            }
+        }
+        // A policy that does nothing falls within the 2.4 s, so the fall times were compared.
+        assert!(report.speeds.iter().all(|s| !s.fall_times_secs.is_empty()), "no fall to compare");
+        // Deterministic, and the JSON has the fields.
+        let again = evaluate(Robot::Walker2d, &zero_policy(), &config).unwrap();
+        assert_eq!(format!("{again:?}"), format!("{report:?}"), "NaN-aware bitwise comparison");
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["robot"], Robot::Walker2d.name());
+        for key in
+            ["command", "mean_speed", "rel_error", "fell_fraction", "cycle_hz", "contact_fraction", "flight_fraction"]
+        {
+            assert!(json["speeds"][0].get(key).is_some(), "missing {key}");
+        }
+    }
+
+    #[test]
+    fn eval_rejects_bad_requests() {
+        let w = zero_policy();
+        let bad = |c: EvalConfig| evaluate(Robot::Walker2d, &w, &c).is_err();
+        assert!(bad(EvalConfig { speeds_mps: vec![], ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { n_agents: 0, ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { seconds: -1.0, ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { speeds_mps: vec![f64::NAN], ..EvalConfig::default() }));
+        let shape = PolicyShape { n_obs: 5, mlp_widths: vec![4], n_hidden: 2, n_actions: 6 };
+        assert!(matches!(
+            evaluate(Robot::Walker2d, &PolicyWeights::random(&shape, 0), &EvalConfig::default()),
+            Err(EvalError::Rollout(RolloutError::Shape { .. }))
+        ));
+    }
+}

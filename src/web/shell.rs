@@ -1,0 +1,32 @@
+//! The page's small platform helpers, shared by the cells: the clock, fetching bytes, and turning
+//! JavaScript errors into text.
+
+use leptos::prelude::window;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
+
+/// Milliseconds since the page loaded (`performance.now()`; NaN without a performance clock).
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(f64::NAN)
+}
+
+/// The message of a JavaScript error value.
+pub fn js_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// The body of `url`, or a message naming the URL and what went wrong.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
+    let response: Response = response.dyn_into().map_err(|_| format!("{url}: the fetch did not give a response"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {} {}", response.status(), response.status_text()));
+    }
+    let promise = response.array_buffer().map_err(|e| format!("{url}: {}", js_text(&e)))?;
+    let buffer = JsFuture::from(promise).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
