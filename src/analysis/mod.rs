@@ -7,6 +7,7 @@
 pub mod bench_scenario;
 pub mod cka;
 pub mod cycles;
+pub mod drift;
 pub mod jpca;
 pub mod lissajous;
 pub mod normalize;

@@ -73,6 +73,9 @@ pub struct SpeedResult {
 pub struct EvalReport {
     pub robot: Robot,
     pub speeds: Vec<SpeedResult>,
+    /// The recurrent-state and gait-symmetry check, when asked for (`--state-check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_check: Option<super::state_check::StateCheckReport>,
 }
 
 /// Bad evaluation requests.
@@ -103,7 +106,7 @@ pub fn evaluate(robot: Robot, weights: &PolicyWeights, config: &EvalConfig) -> R
     })
     .into_iter()
     .collect::<Result<Vec<_>, _>>()?;
-    Ok(EvalReport { robot, speeds })
+    Ok(EvalReport { robot, speeds, state_check: None })
 }
 
 /// The command vector of a forward speed: (u, 0, …) over the robot's command components.

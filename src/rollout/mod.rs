@@ -1,6 +1,6 @@
 //! N agents of a task driven by a policy, one control step at a time: the one closed loop behind
-//! the evaluation ([`eval`]), the page's live walker ([`session`]), the study and any later
-//! caller. Builds for wasm32: no threads of its own, no files, no clocks.
+//! the evaluation ([`eval`]), the page's live walker ([`session`]), the recurrent-state check
+//! ([`state_check`]), the study and any later caller. Builds for wasm32: no threads of its own, no files, no clocks.
 //!
 //! A step of [`ClosedLoop`]: apply the events scheduled for this step (command changes, pushes),
 //! run the policy on the current observations (its mean action; no sampling), step the task with
@@ -18,6 +18,7 @@
 pub mod eval;
 pub mod record;
 pub mod session;
+pub mod state_check;
 
 use ndarray::ArrayView2;
 

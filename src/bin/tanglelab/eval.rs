@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::policy::read_weights;
 use tanglelab::policy::PolicyWeights;
 use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport};
+use tanglelab::rollout::state_check::{state_check, StateCheckConfig, StateCheckReport};
 use tanglelab::task::Robot;
 use tanglelab::train::checkpoint;
 
@@ -37,6 +38,15 @@ pub struct EvalArgs {
     /// Seed of the agents' reset noise (speed k uses seed + k).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also run the recurrent-state check: `--agents` agents for `--state-check-secs` at
+    /// `--state-check-speed`, recorded every step (‖c‖ early vs late, drifting cells, cycle
+    /// return error, h saturation, lift-offs per reference-foot cycle, stance per foot).
+    #[arg(long)]
+    state_check: bool,
+    #[arg(long, default_value_t = 30.0)]
+    state_check_secs: f64,
+    #[arg(long, default_value_t = 2.0)]
+    state_check_speed: f64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -66,11 +76,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         warmup_secs: args.warmup,
         ..EvalConfig::default()
     };
-    let report = evaluate(args.robot, &weights, &config)?;
+    let mut report = evaluate(args.robot, &weights, &config)?;
+    if args.state_check {
+        let check = StateCheckConfig {
+            speed_mps: args.state_check_speed,
+            seconds: args.state_check_secs,
+            n_agents: args.agents,
+            seed: args.seed,
+            ..StateCheckConfig::default()
+        };
+        report.state_check = Some(state_check(args.robot, &weights, &check)?);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&report);
+        if let Some(check) = &report.state_check {
+            print_state_check(check);
+        }
     }
     Ok(())
 }
@@ -92,4 +115,28 @@ fn print_table(report: &EvalReport) {
             s.flight_fraction
         );
     }
+}
+
+fn print_state_check(c: &StateCheckReport) {
+    println!();
+    println!(
+        "recurrent state over {} s at {} m/s, {} agents ({} fell, left out):",
+        c.seconds, c.command, c.n_agents, c.n_fell
+    );
+    let spread =
+        |s: &tanglelab::rollout::state_check::Spread| format!("{:.3} (min {:.3}, max {:.3})", s.median, s.min, s.max);
+    println!("  |c| at {} s: {}; at the end: {}", c.norm_at_secs, spread(&c.cell_norm_early), spread(&c.cell_norm_end));
+    println!("  |c| end / early: {}", spread(&c.cell_norm_ratio));
+    println!(
+        "  cells drifting > {} of their swing per cycle: {} per agent; in most agents: {:?}",
+        c.drift_threshold,
+        spread(&c.drifting_cells),
+        c.cells_drifting_in_most_agents
+    );
+    println!("  cycle return error |c(+1 cycle) - c| / RMS radius: {}", spread(&c.cycle_return_error));
+    println!("  |h| > 0.99: {:.3} of samples", c.hidden_saturated_fraction);
+    println!(
+        "  lift-offs per reference-foot cycle, per foot: {:?}; stance fraction: {:?}",
+        c.lift_offs_per_reference_cycle, c.stance_fraction
+    );
 }

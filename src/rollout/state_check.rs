@@ -1,0 +1,285 @@
+//! Does the policy's recurrent state cycle or drift, and is its gait symmetric? The check behind
+//! `tanglelab eval --state-check` (issue 17's measures), on a long run at one commanded speed.
+//!
+//! `n_agents` agents at `speed_mps` with the evaluation's settings, recorded every control step
+//! for `seconds`. Agents that fall are counted and left out of everything else. Per standing
+//! agent:
+//! - ‖c‖ (the LSTM cell state's Euclidean norm) at `norm_at_secs` and at the end, and their ratio;
+//! - [`analysis::drift`](crate::analysis::drift) of c over its reference-foot cycles after
+//!   `warmup_secs`: how many cells trend by more than `drift_threshold` × their within-cycle
+//!   swing per cycle, and the cycles' return error;
+//! - the fraction of h samples beyond ±0.99 (tanh saturation);
+//! - per foot, lift-offs per reference-foot cycle and the stance (contact) fraction after the
+//!   warm-up. Lift-offs here are DESIGN.md's plain ones (on the ground at the sample before, off
+//!   now), as the study cuts cycles; the evaluation's gait rates ignore bounces shorter than
+//!   3 steps, so the two can differ a little.
+
+use ndarray::Array2;
+use serde::Serialize;
+
+use super::{ClosedLoop, RecordSpec, Recording, RolloutError};
+use crate::analysis::cycles::lift_offs;
+use crate::analysis::drift::drift;
+use crate::policy::{CpuPolicy, PolicyWeights};
+use crate::task::{EpisodeSettings, Robot};
+
+/// What [`state_check`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateCheckConfig {
+    pub speed_mps: f64,
+    pub seconds: f64,
+    pub n_agents: usize,
+    pub seed: u64,
+    /// Samples before this are left out of the drift and gait measures.
+    pub warmup_secs: f64,
+    /// ‖c‖ is compared between this time and the end.
+    pub norm_at_secs: f64,
+    /// A cell drifts when its trend per cycle exceeds this fraction of its swing.
+    pub drift_threshold: f64,
+}
+
+impl Default for StateCheckConfig {
+    fn default() -> Self {
+        Self {
+            speed_mps: 2.0,
+            seconds: 30.0,
+            n_agents: 20,
+            seed: 0,
+            warmup_secs: 2.0,
+            norm_at_secs: 5.0,
+            drift_threshold: 0.1,
+        }
+    }
+}
+
+/// Median, minimum and maximum of a per-agent measure (NaN when no agent stood).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Self {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        if sorted.is_empty() {
+            return Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN };
+        }
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
+        Spread { median, min: sorted[0], max: sorted[n - 1] }
+    }
+}
+
+/// What [`state_check`] found (serialised into `tanglelab eval --json` as `state_check`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateCheckReport {
+    pub command: f64,
+    pub seconds: f64,
+    pub n_agents: usize,
+    /// Agents whose episode ended (left out of the rest).
+    pub n_fell: usize,
+    pub norm_at_secs: f64,
+    /// ‖c‖ at `norm_at_secs`, over standing agents.
+    pub cell_norm_early: Spread,
+    /// ‖c‖ at the end.
+    pub cell_norm_end: Spread,
+    /// ‖c‖ at the end / ‖c‖ at `norm_at_secs`.
+    pub cell_norm_ratio: Spread,
+    pub drift_threshold: f64,
+    /// Cells (of the LSTM's) that drift, per agent.
+    pub drifting_cells: Spread,
+    /// Cells that drift in at least half of the standing agents.
+    pub cells_drifting_in_most_agents: Vec<usize>,
+    /// ‖c one cycle later − c‖ / RMS radius of c, per agent.
+    pub cycle_return_error: Spread,
+    /// Fraction of h samples with |h| > 0.99.
+    pub hidden_saturated_fraction: f64,
+    /// Per foot (the robot's order), lift-offs per reference-foot cycle, over standing agents.
+    pub lift_offs_per_reference_cycle: Vec<f64>,
+    /// Per foot, the fraction of samples on the ground.
+    pub stance_fraction: Vec<f64>,
+}
+
+/// Runs the check (see the module documentation).
+pub fn state_check(
+    robot: Robot,
+    weights: &PolicyWeights,
+    config: &StateCheckConfig,
+) -> Result<StateCheckReport, RolloutError> {
+    let bad = |what: String| Err(RolloutError::Config(what));
+    if config.n_agents == 0 || !(config.seconds.is_finite() && config.seconds > 0.0) {
+        return bad("the state check needs at least one agent and a positive duration".into());
+    }
+    if !(0.0 <= config.warmup_secs && config.warmup_secs < config.seconds)
+        || !(0.0 <= config.norm_at_secs && config.norm_at_secs < config.seconds)
+    {
+        return bad(format!(
+            "warm-up {} s and norm time {} s must lie within the {} s run",
+            config.warmup_secs, config.norm_at_secs, config.seconds
+        ));
+    }
+    let settings = EpisodeSettings::evaluation(&super::eval::forward_command(robot, config.speed_mps));
+    let task = robot.task(config.n_agents, &settings, config.seed)?;
+    let dt = task.spec().control_dt_secs;
+    let n_steps = (config.seconds / dt).round().max(1.0) as usize;
+    let n_hidden = weights.shape().n_hidden;
+    let spec = RecordSpec { every_steps: 1, n_steps, n_hidden };
+    let mut rollout = ClosedLoop::new(task, Vec::new(), Some(spec))?;
+    let mut policy = CpuPolicy::new(weights, config.n_agents)?;
+    for _ in 0..n_steps {
+        rollout.step_cpu(&mut policy)?;
+    }
+    let standing: Vec<usize> = (0..config.n_agents).filter(|&a| rollout.is_alive(a)).collect();
+    let recording = rollout.into_recording().expect("a recording was asked for");
+    Ok(summarize(config, &recording, &standing, dt))
+}
+
+fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f64) -> StateCheckReport {
+    let (t, h, n_feet) = (r.n_samples, r.n_hidden, r.n_feet);
+    let warmup = ((config.warmup_secs / dt).round() as usize).min(t);
+    let early = ((config.norm_at_secs / dt).round() as usize).min(t - 1);
+    let cell_of = |agent: usize| -> Array2<f64> {
+        Array2::from_shape_fn((t, h), |(s, u)| f64::from(r.cell[(agent * t + s) * h + u]))
+    };
+    let norm = |c: &Array2<f64>, s: usize| c.row(s).iter().map(|v| v * v).sum::<f64>().sqrt();
+    let (mut early_norms, mut end_norms, mut ratios, mut drifting, mut returns) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut drift_votes = vec![0usize; h];
+    let mut lift_off_counts = vec![0usize; n_feet];
+    let mut reference_cycles = 0usize;
+    let mut stance = vec![0usize; n_feet];
+    let (mut saturated, mut hidden_samples) = (0usize, 0usize);
+    for &agent in standing {
+        let c = cell_of(agent);
+        early_norms.push(norm(&c, early));
+        end_norms.push(norm(&c, t - 1));
+        ratios.push(norm(&c, t - 1) / norm(&c, early));
+        let foot = |f: usize| (warmup..t).map(move |s| r.contacts[(agent * t + s) * n_feet + f] == 1);
+        let reference: Vec<usize> = lift_offs(foot(0)).into_iter().map(|s| s + warmup).collect();
+        reference_cycles += reference.len().saturating_sub(1);
+        for (f, count) in lift_off_counts.iter_mut().enumerate() {
+            // Lift-offs of foot f within the reference foot's complete cycles.
+            if let (Some(&first), Some(&last)) = (reference.first(), reference.last()) {
+                *count +=
+                    lift_offs(foot(f)).into_iter().map(|s| s + warmup).filter(|&s| first <= s && s < last).count();
+            }
+            stance[f] += foot(f).filter(|&down| down).count();
+        }
+        if let Some(report) = drift(c.view(), &reference, config.drift_threshold) {
+            drifting.push(report.drifting_units.len() as f64);
+            report.drifting_units.iter().for_each(|&u| drift_votes[u] += 1);
+            returns.push(report.return_error);
+        }
+        let hidden = &r.hidden[agent * t * h..(agent + 1) * t * h];
+        saturated += hidden.iter().filter(|v| v.abs() > 0.99).count();
+        hidden_samples += hidden.len();
+    }
+    let n_standing = standing.len();
+    let per = |k: usize, n: usize| if n == 0 { f64::NAN } else { k as f64 / n as f64 };
+    StateCheckReport {
+        command: config.speed_mps,
+        seconds: config.seconds,
+        n_agents: r.n_agents,
+        n_fell: r.n_agents - n_standing,
+        norm_at_secs: config.norm_at_secs,
+        cell_norm_early: Spread::of(&early_norms),
+        cell_norm_end: Spread::of(&end_norms),
+        cell_norm_ratio: Spread::of(&ratios),
+        drift_threshold: config.drift_threshold,
+        drifting_cells: Spread::of(&drifting),
+        cells_drifting_in_most_agents: (0..h).filter(|&u| n_standing > 0 && 2 * drift_votes[u] >= n_standing).collect(),
+        cycle_return_error: Spread::of(&returns),
+        hidden_saturated_fraction: per(saturated, hidden_samples),
+        lift_offs_per_reference_cycle: lift_off_counts.iter().map(|&k| per(k, reference_cycles)).collect(),
+        stance_fraction: stance.iter().map(|&k| per(k, n_standing * (t - warmup))).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ObsNorm, PolicyShape};
+
+    #[test]
+    fn spread_by_hand() {
+        assert_eq!(Spread::of(&[3.0, 1.0, 2.0]), Spread { median: 2.0, min: 1.0, max: 3.0 });
+        assert_eq!(Spread::of(&[4.0, 1.0, f64::NAN, 2.0, 3.0]).median, 2.5);
+        assert!(Spread::of(&[]).median.is_nan());
+    }
+
+    #[test]
+    fn summaries_follow_a_recording_made_by_hand() {
+        // A synthetic recording: two agents, one unit of c growing linearly (drifts), one
+        // cycling; the reference foot down 6 samples of every 10, the other foot the opposite
+        // phase; h all 0.5 except agent 1's, saturated at 1.
+        let (t, h, n_feet) = (400usize, 2usize, 2usize);
+        let mut r = Recording {
+            n_agents: 2,
+            n_samples: t,
+            every_steps: 1,
+            interval_secs: 0.1,
+            n_hidden: h,
+            n_actions: 0,
+            n_obs: 0,
+            n_feet,
+            cell: vec![0.0; 2 * t * h],
+            hidden: vec![0.5; 2 * t * h],
+            actions: vec![],
+            actions_clipped: vec![],
+            obs: vec![],
+            contacts: vec![0; 2 * t * n_feet],
+            base_velocity: vec![0.0; 2 * t * 3],
+            alive: vec![1; 2 * t],
+            filled: t,
+        };
+        for agent in 0..2 {
+            for s in 0..t {
+                let phase = std::f64::consts::TAU * s as f64 / 10.0;
+                r.cell[(agent * t + s) * h] = (1.0 + s as f64 / 10.0) as f32; // +1 per cycle
+                r.cell[(agent * t + s) * h + 1] = (3.0 * phase.sin()) as f32;
+                r.contacts[(agent * t + s) * n_feet] = u8::from(s % 10 < 6);
+                r.contacts[(agent * t + s) * n_feet + 1] = u8::from((s + 5) % 10 < 6);
+            }
+        }
+        r.hidden[t * h..].iter_mut().for_each(|v| *v = 1.0);
+        let config = StateCheckConfig { seconds: 40.0, warmup_secs: 2.0, norm_at_secs: 5.0, ..Default::default() };
+        let report = summarize(&config, &r, &[0, 1], 0.1);
+        assert_eq!(report.n_fell, 0);
+        // Unit 0 rises by 1 per 10-sample cycle against a within-cycle swing of 0.9: drifts.
+        assert_eq!(report.cells_drifting_in_most_agents, vec![0]);
+        assert_eq!(report.drifting_cells, Spread { median: 1.0, min: 1.0, max: 1.0 });
+        // ‖c‖ at sample 50 and 399 from the formulas above.
+        let c = |s: usize| {
+            let phase = std::f64::consts::TAU * s as f64 / 10.0;
+            (((1.0 + s as f64 / 10.0) as f32 as f64).powi(2) + ((3.0 * phase.sin()) as f32 as f64).powi(2)).sqrt()
+        };
+        assert!((report.cell_norm_early.median - c(50)).abs() < 1e-12);
+        assert!((report.cell_norm_ratio.max - c(399) / c(50)).abs() < 1e-12);
+        assert_eq!(report.hidden_saturated_fraction, 0.5);
+        // One lift-off of each foot per reference cycle; feet down 6 of 10 samples.
+        for f in 0..2 {
+            assert!((report.lift_offs_per_reference_cycle[f] - 1.0).abs() < 1e-12, "{report:?}");
+            assert!((report.stance_fraction[f] - 0.6).abs() < 0.01, "{report:?}");
+        }
+    }
+
+    #[test]
+    fn a_short_run_of_a_random_policy_reports_its_falls() {
+        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![8], n_hidden: 4, n_actions: 6 };
+        let mut w = PolicyWeights::random(&shape, 1);
+        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
+        let config =
+            StateCheckConfig { seconds: 3.0, n_agents: 3, warmup_secs: 0.5, norm_at_secs: 1.0, ..Default::default() };
+        let report = state_check(Robot::Walker2d, &w, &config).unwrap();
+        assert_eq!(report.n_agents, 3);
+        assert!(report.n_fell <= 3);
+        if report.n_fell == 3 {
+            assert!(report.cell_norm_end.median.is_nan(), "no standing agent: no numbers");
+        }
+        let bad = StateCheckConfig { norm_at_secs: 5.0, seconds: 3.0, ..Default::default() };
+        assert!(state_check(Robot::Walker2d, &w, &bad).is_err());
+    }
+}
