@@ -21,6 +21,11 @@ pub struct LossConfig {
     pub critic_coef: f64,
     pub entropy_coef: f64,
     pub bounds_coef: f64,
+    /// Weight of the cell-state penalty: the mean over the LSTM's units of c² after each step
+    /// (0: off). An activity penalty on the recurrent state, as neuroscience RNN models put on
+    /// rates: the reward cannot see cells that integrate without bound once tanh saturates, and
+    /// truncated BPTT cannot see their growth either.
+    pub cell_coef: f64,
 }
 
 /// One chunk of a minibatch: `n_seq` sequences of `seq_len` steps, time-major rows.
@@ -58,6 +63,8 @@ pub struct LossSums {
     pub value: f64,
     pub entropy: f64,
     pub bounds: f64,
+    /// Mean over units of c², summed over transitions.
+    pub cell: f64,
     /// KL(π_old ‖ π) summed over transitions.
     pub kl: f64,
     /// Transitions whose ratio fell outside [1 − ε, 1 + ε].
@@ -71,6 +78,7 @@ impl std::ops::AddAssign for LossSums {
         self.value += o.value;
         self.entropy += o.entropy;
         self.bounds += o.bounds;
+        self.cell += o.cell;
         self.kl += o.kl;
         self.clipped += o.clipped;
     }
@@ -161,12 +169,21 @@ pub fn loss_and_grad<T: Real>(
         dvalue[r] = T::from_f64(k * d_v * inv_n);
     }
     sums.entropy = entropy_row * rows as f64;
+    // dL/dc of cell_coef · mean_j c_j² per transition, over n_total transitions.
+    let n_h = layout.actor.n_hidden;
+    let mut dcell = Vec::new();
+    if config.cell_coef > 0.0 {
+        let scale = 2.0 * config.cell_coef * inv_n / n_h as f64;
+        dcell = actor.c.iter().map(|&c| T::from_f64(scale * c.to_f64())).collect();
+        sums.cell = actor.c.iter().map(|c| c.to_f64().powi(2)).sum::<f64>() / n_h as f64;
+    }
     sums.total = sums.policy + 0.5 * config.critic_coef * sums.value - config.entropy_coef * sums.entropy
-        + config.bounds_coef * sums.bounds;
+        + config.bounds_coef * sums.bounds
+        + config.cell_coef * sums.cell;
     for (g, d) in layout.log_std.of_mut(grad).iter_mut().zip(&dlog_std) {
         *g += T::from_f64(*d);
     }
-    actor_backward_seq(layout, params, batch.obs, &actor, &dmean, grad);
+    actor_backward_seq(layout, params, batch.obs, &actor, &dmean, &dcell, grad);
     critic_backward(layout, params, batch.critic_in, &critic, &dvalue, grad);
     sums
 }

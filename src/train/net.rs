@@ -296,8 +296,8 @@ pub struct ActorCache<T> {
     /// State entering each step after resets `(rows x H)`.
     h_prev: Vec<T>,
     c_prev: Vec<T>,
-    /// `(rows x H)`
-    c: Vec<T>,
+    /// Cell and hidden state after each step `(rows x H)`.
+    pub c: Vec<T>,
     h: Vec<T>,
     reset: Vec<bool>,
     /// Action means `(rows x n_actions)`.
@@ -364,14 +364,16 @@ pub fn actor_forward_seq<T: Real>(layout: &NetLayout, params: &[T], input: &SeqI
     ActorCache { n_seq, seq_len, mlp_outs, gates, h_prev, c_prev, c, h, reset: reset[..rows].to_vec(), mean }
 }
 
-/// Actor backward: from dL/dmean `(rows x n_actions)` accumulates every actor weight's gradient
-/// into `grad` (log-std excluded: its gradient does not go through the network).
+/// Actor backward: from dL/dmean `(rows x n_actions)` and a direct dL/dc `(rows x H)` (for a
+/// penalty on the cell state; empty: none) accumulates every actor weight's gradient into `grad`
+/// (log-std excluded: its gradient does not go through the network).
 pub fn actor_backward_seq<T: Real>(
     layout: &NetLayout,
     params: &[T],
     obs: &[T],
     cache: &ActorCache<T>,
     dmean: &[T],
+    dcell: &[T],
     grad: &mut [T],
 ) {
     let (n_seq, seq_len) = (cache.n_seq, cache.seq_len);
@@ -399,7 +401,8 @@ pub fn actor_backward_seq<T: Real>(
                 );
                 let tc = cache.c[r * n_h + j].tanh();
                 let dh = dh_out[r * n_h + j] + dh_next[s * n_h + j];
-                let dc = dc_next[s * n_h + j] + dh * o * (one - tc * tc);
+                let direct = if dcell.is_empty() { T::zero() } else { dcell[r * n_h + j] };
+                let dc = dc_next[s * n_h + j] + dh * o * (one - tc * tc) + direct;
                 let dg_row = &mut dgates[g_idx..g_idx + 4 * n_h];
                 dg_row[j] = dc * g * i * (one - i);
                 dg_row[n_h + j] = dc * cache.c_prev[r * n_h + j] * f * (one - f);

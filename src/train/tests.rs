@@ -127,6 +127,9 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
     if config.bounds_coef > 0.0 {
         assert!(sums.bounds > 0.0, "some means must lie outside ±1.1 for the bounds term to be checked");
     }
+    if config.cell_coef > 0.0 {
+        assert!(sums.cell > 0.0, "the cell penalty must be active to be checked");
+    }
     let h = 1e-6;
     let mut worst = 0.0f64;
     for k in 0..layout.n_params {
@@ -148,14 +151,42 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
 
 #[test]
 fn ppo_gradient_matches_finite_differences() {
-    let config = LossConfig { clip: 0.2, clip_value: true, critic_coef: 2.0, entropy_coef: 0.01, bounds_coef: 0.5 };
+    let config = LossConfig {
+        clip: 0.2,
+        clip_value: true,
+        critic_coef: 2.0,
+        entropy_coef: 0.01,
+        bounds_coef: 0.5,
+        cell_coef: 0.0,
+    };
     check_gradient(config, 3, 11);
 }
 
 #[test]
 fn gradient_without_value_clipping_and_with_a_privileged_critic() {
-    let config = LossConfig { clip: 0.1, clip_value: false, critic_coef: 1.0, entropy_coef: 0.0, bounds_coef: 0.0 };
+    let config = LossConfig {
+        clip: 0.1,
+        clip_value: false,
+        critic_coef: 1.0,
+        entropy_coef: 0.0,
+        bounds_coef: 0.0,
+        cell_coef: 0.0,
+    };
     check_gradient(config, 6, 23);
+}
+
+#[test]
+fn gradient_with_the_cell_state_penalty() {
+    // A weight large enough that the penalty's gradient dominates some parameters.
+    let config = LossConfig {
+        clip: 0.2,
+        clip_value: true,
+        critic_coef: 1.0,
+        entropy_coef: 0.01,
+        bounds_coef: 0.5,
+        cell_coef: 3.0,
+    };
+    check_gradient(config, 3, 31);
 }
 
 #[test]

@@ -50,6 +50,10 @@ pub struct TrainConfig {
     pub critic_coef: f64,
     pub entropy_coef: f64,
     pub bounds_coef: f64,
+    /// Weight of the cell-state penalty (`LossConfig::cell_coef`; 0: off, and in checkpoints
+    /// written before it existed).
+    #[serde(default)]
+    pub cell_coef: f64,
     pub learning_rate: f64,
     /// Adapt the rate to keep KL(π_old ‖ π) near `kl_target` (rl_games' "adaptive" schedule).
     pub adaptive_lr: bool,
@@ -85,6 +89,7 @@ impl Default for TrainConfig {
             critic_coef: 4.0,
             entropy_coef: 0.0,
             bounds_coef: 1e-4,
+            cell_coef: 0.0,
             learning_rate: 3e-4,
             adaptive_lr: true,
             kl_target: 0.008,
@@ -494,6 +499,7 @@ impl Trainer {
             critic_coef: c.critic_coef,
             entropy_coef: c.entropy_coef,
             bounds_coef: c.bounds_coef,
+            cell_coef: c.cell_coef,
         };
         let mut order: Vec<usize> = (0..n_seq).collect();
         let mut stats = UpdateStats { kl_before: f64::NAN, ..UpdateStats::default() };

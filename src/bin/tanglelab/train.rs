@@ -226,6 +226,10 @@ pub struct TrainArgs {
     /// KL(π_old ‖ π) the adaptive schedule aims at.
     #[arg(long, default_value_t = TrainConfig::default().kl_target)]
     kl_target: f64,
+    /// Weight of the cell-state penalty: mean over LSTM units of c² per transition, added to the
+    /// loss (0: off). Set at a fresh start and by each `--new-stage`.
+    #[arg(long, default_value_t = 0.0)]
+    cell_penalty: f64,
     /// The adaptive schedule's floor.
     #[arg(long, default_value_t = TrainConfig::default().min_lr)]
     min_lr: f64,
@@ -325,6 +329,9 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
     if !(args.minutes > 0.0 && args.checkpoint_minutes > 0.0) {
         bail!("--minutes and --checkpoint-minutes must be positive");
     }
+    if !(args.cell_penalty.is_finite() && args.cell_penalty >= 0.0) {
+        bail!("--cell-penalty must be a finite number ≥ 0, got {}", args.cell_penalty);
+    }
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let ckpt_path = args.out_dir.join(CHECKPOINT);
     let log_path = args.out_dir.join(LOG);
@@ -372,6 +379,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
             kl_target: args.kl_target,
             min_lr: args.min_lr,
             max_lr: args.learning_rate,
+            cell_coef: args.cell_penalty,
             ..TrainConfig::default()
         };
         let mut probe = make_env(robot, &walker, 1, args.seed, 0)?;
@@ -385,6 +393,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         c.max_lr = args.learning_rate;
         c.kl_target = args.kl_target;
         c.min_lr = args.min_lr;
+        c.cell_coef = args.cell_penalty;
         trainer.learning_rate = args.learning_rate;
     }
     if !args.resume || args.new_stage {
@@ -396,6 +405,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
             "learning_rate": c.learning_rate,
             "kl_target": c.kl_target,
             "min_lr": c.min_lr,
+            "cell_coef": c.cell_coef,
         });
         let record = serde_json::json!({
             "iteration": trainer.iteration,
