@@ -113,9 +113,8 @@ pub fn state_check(
     if config.n_agents == 0 || !(config.seconds.is_finite() && config.seconds > 0.0) {
         return bad("the state check needs at least one agent and a positive duration".into());
     }
-    if !(0.0 <= config.warmup_secs && config.warmup_secs < config.seconds)
-        || !(0.0 <= config.norm_at_secs && config.norm_at_secs < config.seconds)
-    {
+    let within_run = |secs: f64| (0.0..config.seconds).contains(&secs);
+    if !within_run(config.warmup_secs) || !within_run(config.norm_at_secs) {
         return bad(format!(
             "warm-up {} s and norm time {} s must lie within the {} s run",
             config.warmup_secs, config.norm_at_secs, config.seconds
