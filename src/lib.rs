@@ -24,6 +24,7 @@
 //!   (observations, reward, termination, commands, pushes) and the one [`task::Robot`] enum.
 //! - [`rollout`]: N agents of a task under a policy, with events and recording; the evaluation
 //!   and the page's live session.
+//! - [`study`]: the paper's experiments as protocols over `rollout` (recordings and findings to come).
 //! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way.
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
@@ -39,6 +40,7 @@ pub mod plot;
 pub mod policy;
 pub mod rollout;
 pub mod sim;
+pub mod study;
 pub mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

@@ -1,0 +1,237 @@
+//! The experiments of Rush, Jayaram & Humbert (Methods 2.2) as plain values: a [`Protocol`] says
+//! everything needed to run (and rerun) a study — robot, policy, conditions, agents, duration,
+//! warm-up, seed, recording interval, sensor noise, pushes — and serialises into the notebook
+//! document and `protocol.json`.
+//!
+//! Defaults follow the paper: 100 agents per condition, 10 s, a 2 s warm-up (recorded, not used
+//! for cycle averages), every control step recorded, sensor noise as in training, no random
+//! pushes. The kinds:
+//! - `single` (Fig. 2): u* = 2.0 m/s;
+//! - `push` (Fig. 3): the single condition, and at 1.5 s a one-step change of the base's forward
+//!   velocity drawn per agent from U(−Δ, Δ) (Δ = 1 m/s by default); the unpushed twin with the
+//!   same seed is the reference;
+//! - `opposing` (Fig. 4): the robot's opposing command pairs, where its policy was trained for
+//!   them (a clear error names the missing range otherwise);
+//! - `speed-sweep` (Figs. 5, 6): u* = 0.8, 1.0, …, 2.0 m/s by default, any list allowed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::task::Robot;
+
+/// Which experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProtocolKind {
+    Single,
+    Push,
+    Opposing,
+    SpeedSweep,
+}
+
+impl std::str::FromStr for ProtocolKind {
+    type Err = ProtocolError;
+    fn from_str(name: &str) -> Result<Self, ProtocolError> {
+        match name {
+            "single" => Ok(ProtocolKind::Single),
+            "push" => Ok(ProtocolKind::Push),
+            "opposing" => Ok(ProtocolKind::Opposing),
+            "speed-sweep" => Ok(ProtocolKind::SpeedSweep),
+            other => Err(ProtocolError::UnknownKind(other.to_string())),
+        }
+    }
+}
+
+/// The commanded speeds of the paper's speed sweep (m/s).
+pub const PAPER_SPEEDS_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
+/// The single condition's commanded speed (m/s).
+pub const SINGLE_SPEED_MPS: f64 = 2.0;
+
+/// The push of the `push` protocol: a one-step change of the base's forward velocity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VelocityPush {
+    /// When (s after the start).
+    pub at_secs: f64,
+    /// The change is drawn per agent from U(−max, max) (m/s).
+    pub max_change_mps: f64,
+}
+
+/// One study (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Protocol {
+    pub kind: ProtocolKind,
+    pub robot: Robot,
+    /// sha256 of the policy's weights file (hex), so a rerun can check it has the same policy.
+    pub model_sha256: String,
+    /// One command per condition (the robot's command components).
+    pub conditions: Vec<Vec<f64>>,
+    pub agents_per_condition: usize,
+    pub seconds: f64,
+    pub warmup_secs: f64,
+    pub seed: u64,
+    /// Record every this many control steps.
+    pub record_every: usize,
+    /// Standard deviation of the sensor noise (as in training).
+    pub obs_noise_std: f64,
+    /// The `push` protocol's push.
+    pub push: Option<VelocityPush>,
+}
+
+/// Why a protocol cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("unknown protocol {0:?} (known: single, push, opposing, speed-sweep)")]
+    UnknownKind(String),
+    #[error(
+        "the {robot} policy was trained for forward speeds only ({range}); the opposing protocol needs \
+         ±u, ±v and ±r commands: use a robot whose policy has them (the quadruped)"
+    )]
+    NoOpposingCommands { robot: String, range: String },
+    #[error("invalid protocol: {0}")]
+    Invalid(String),
+}
+
+/// Sensor noise of the shipped policies' training (`tanglelab train --obs-noise`'s default).
+pub const TRAINING_OBS_NOISE_STD: f64 = 0.01;
+
+impl Protocol {
+    /// The paper's version of `kind` for `robot` (speed sweep at `PAPER_SPEEDS_MPS`, or the
+    /// `speeds` given).
+    pub fn paper(
+        kind: ProtocolKind,
+        robot: Robot,
+        model_sha256: &str,
+        speeds: Option<&[f64]>,
+    ) -> Result<Self, ProtocolError> {
+        let forward = |u: f64| {
+            let mut command = vec![0.0; robot.spec().n_command()];
+            command[0] = u;
+            command
+        };
+        let conditions = match kind {
+            ProtocolKind::Single | ProtocolKind::Push => vec![forward(SINGLE_SPEED_MPS)],
+            ProtocolKind::SpeedSweep => speeds.unwrap_or(&PAPER_SPEEDS_MPS).iter().map(|&u| forward(u)).collect(),
+            ProtocolKind::Opposing => {
+                if robot.spec().n_command() < 3 {
+                    return Err(ProtocolError::NoOpposingCommands {
+                        robot: robot.name().into(),
+                        range: format!("{} only", robot.spec().command_names.join(", ")),
+                    });
+                }
+                // u* = ±2, v* = ±2, r* = ±0.25 at u* = 2.
+                vec![
+                    vec![2.0, 0.0, 0.0],
+                    vec![-2.0, 0.0, 0.0],
+                    vec![0.0, 2.0, 0.0],
+                    vec![0.0, -2.0, 0.0],
+                    vec![2.0, 0.0, 0.25],
+                    vec![2.0, 0.0, -0.25],
+                ]
+            }
+        };
+        let protocol = Self {
+            kind,
+            robot,
+            model_sha256: model_sha256.into(),
+            conditions,
+            agents_per_condition: 100,
+            seconds: 10.0,
+            warmup_secs: 2.0,
+            seed: 0,
+            record_every: 1,
+            obs_noise_std: TRAINING_OBS_NOISE_STD,
+            push: (kind == ProtocolKind::Push).then_some(VelocityPush { at_secs: 1.5, max_change_mps: 1.0 }),
+        };
+        protocol.validate()?;
+        Ok(protocol)
+    }
+
+    /// Checks every number (finite, in range, consistent with the robot).
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        let bad = |what: String| Err(ProtocolError::Invalid(what));
+        let n_command = self.robot.spec().n_command();
+        if self.conditions.is_empty() {
+            return bad("at least one condition".into());
+        }
+        if let Some(c) = self.conditions.iter().find(|c| c.len() != n_command || c.iter().any(|v| !v.is_finite())) {
+            return bad(format!("condition {c:?}: {} takes {n_command} finite command values", self.robot));
+        }
+        if self.agents_per_condition == 0 {
+            return bad("at least one agent per condition".into());
+        }
+        if !(self.seconds.is_finite() && self.seconds > 0.0) {
+            return bad(format!("seconds must be positive, got {}", self.seconds));
+        }
+        if !(0.0..self.seconds).contains(&self.warmup_secs) {
+            return bad(format!("the warm-up ({} s) must be within the run ({} s)", self.warmup_secs, self.seconds));
+        }
+        if self.record_every == 0 {
+            return bad("record every K ≥ 1 control steps".into());
+        }
+        if !(self.obs_noise_std.is_finite() && self.obs_noise_std >= 0.0) {
+            return bad(format!("sensor noise must be ≥ 0, got {}", self.obs_noise_std));
+        }
+        if let Some(push) = &self.push {
+            if !(0.0..self.seconds).contains(&push.at_secs)
+                || !(push.max_change_mps.is_finite() && push.max_change_mps >= 0.0)
+            {
+                return bad(format!(
+                    "push at {} s of ±{} m/s must be within the run and ≥ 0",
+                    push.at_secs, push.max_change_mps
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Control steps of the run for a control step of `dt_secs`.
+    pub fn n_steps(&self, dt_secs: f64) -> usize {
+        (self.seconds / dt_secs).round().max(1.0) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paper_protocols_and_their_json() {
+        let p = Protocol::paper(ProtocolKind::SpeedSweep, Robot::Walker2d, "ab", None).unwrap();
+        assert_eq!(p.conditions, PAPER_SPEEDS_MPS.map(|u| vec![u]).to_vec());
+        assert_eq!((p.agents_per_condition, p.seconds, p.warmup_secs, p.record_every), (100, 10.0, 2.0, 1));
+        assert_eq!(p.push, None);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"kind\":\"speed-sweep\"") && json.contains("\"robot\":\"walker2d\""), "{json}");
+        assert_eq!(serde_json::from_str::<Protocol>(&json).unwrap(), p);
+        let push = Protocol::paper(ProtocolKind::Push, Robot::Walker2d, "ab", None).unwrap();
+        assert_eq!(push.conditions, vec![vec![2.0]]);
+        assert_eq!(push.push, Some(VelocityPush { at_secs: 1.5, max_change_mps: 1.0 }));
+        let custom = Protocol::paper(ProtocolKind::SpeedSweep, Robot::Walker2d, "ab", Some(&[1.0, 1.5])).unwrap();
+        assert_eq!(custom.conditions, vec![vec![1.0], vec![1.5]]);
+        // 10 s of 8 ms steps.
+        assert_eq!(p.n_steps(0.008), 1250);
+    }
+
+    #[test]
+    fn bad_protocols_are_clear_errors() {
+        assert_eq!("sideways".parse::<ProtocolKind>(), Err(ProtocolError::UnknownKind("sideways".into())));
+        assert_eq!("speed-sweep".parse::<ProtocolKind>(), Ok(ProtocolKind::SpeedSweep));
+        let opposing = Protocol::paper(ProtocolKind::Opposing, Robot::Walker2d, "ab", None).unwrap_err();
+        assert!(opposing.to_string().contains("forward_speed_mps only"), "{opposing}");
+        let good = Protocol::paper(ProtocolKind::Single, Robot::Walker2d, "ab", None).unwrap();
+        let broken = [
+            Protocol { conditions: vec![], ..good.clone() },
+            Protocol { conditions: vec![vec![1.0, 0.0]], ..good.clone() },
+            Protocol { conditions: vec![vec![f64::NAN]], ..good.clone() },
+            Protocol { agents_per_condition: 0, ..good.clone() },
+            Protocol { seconds: 0.0, ..good.clone() },
+            Protocol { warmup_secs: 10.0, ..good.clone() },
+            Protocol { record_every: 0, ..good.clone() },
+            Protocol { obs_noise_std: -1.0, ..good.clone() },
+            Protocol { push: Some(VelocityPush { at_secs: 20.0, max_change_mps: 1.0 }), ..good.clone() },
+        ];
+        for p in broken {
+            assert!(matches!(p.validate(), Err(ProtocolError::Invalid(_))), "{p:?}");
+        }
+        assert!(Protocol::paper(ProtocolKind::SpeedSweep, Robot::Walker2d, "ab", Some(&[f64::INFINITY])).is_err());
+    }
+}
