@@ -51,6 +51,8 @@ pub enum EventKind {
     SetCommand(Vec<f64>),
     /// Applies an impulse (N·s, world x, y, z) at the base's centre of mass.
     Push([f64; 3]),
+    /// Changes the base's velocity (forward, lateral m/s; yaw rate rad/s) at once.
+    ChangeVelocity([f64; 3]),
 }
 
 /// Something that happens just before control step `at_step` (0-based) runs.
@@ -199,7 +201,10 @@ impl ClosedLoop {
                 match &event.kind {
                     EventKind::SetCommand(command) => self.task.set_command(agent, command)?,
                     EventKind::Push(impulse) if self.ended[agent].is_none() => self.task.push(agent, *impulse)?,
-                    EventKind::Push(_) => {}
+                    EventKind::ChangeVelocity(dv) if self.ended[agent].is_none() => {
+                        self.task.change_base_velocity(agent, *dv)?
+                    }
+                    EventKind::Push(_) | EventKind::ChangeVelocity(_) => {}
                 }
             }
         }

@@ -89,6 +89,10 @@ pub trait Task: Send {
     fn set_command(&mut self, agent_idx: usize, command: &[f64]) -> Result<(), TaskError>;
     /// Applies a linear impulse (N·s, world x, y, z) at the base's centre of mass now.
     fn push(&mut self, agent_idx: usize, impulse_ns: [f64; 3]) -> Result<(), TaskError>;
+    /// Changes the base's velocity by `dv` (forward m/s, lateral m/s, yaw rate rad/s, in its
+    /// heading frame) at once, the whole body moving with it: the paper's one-step "random
+    /// change in linear body velocity". A component the robot cannot have is an error.
+    fn change_base_velocity(&mut self, agent_idx: usize, dv: [f64; 3]) -> Result<(), TaskError>;
     /// The base's velocity (forward u m/s, lateral v m/s, yaw rate r rad/s) in its heading frame.
     fn base_velocity(&self, agent_idx: usize) -> Result<[f64; 3], TaskError>;
     /// qpos `(nq)` and qvel `(nv)` of an agent, noise-free.

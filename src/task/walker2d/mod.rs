@@ -627,6 +627,23 @@ impl Task for Walker2dBatch {
             .map_err(|e| TaskError::Dynamics(e.to_string()))
     }
 
+    /// Adds dv[0] to the root's forward slide velocity (qvel[0]), which moves every body of the
+    /// planar walker: the whole body's forward velocity changes by dv[0]. It has no lateral or
+    /// yaw velocity, so dv[1] and dv[2] must be 0.
+    fn change_base_velocity(&mut self, agent_idx: usize, dv: [f64; 3]) -> Result<(), TaskError> {
+        self.check(agent_idx)?;
+        if let Some(value) = dv.iter().copied().find(|v| !v.is_finite()) {
+            return Err(TaskError::NotFinite { what: "velocity change", value });
+        }
+        if dv[1] != 0.0 || dv[2] != 0.0 {
+            return Err(TaskError::Config(format!(
+                "the planar walker has no lateral or yaw velocity to change (got {dv:?})"
+            )));
+        }
+        self.agents[agent_idx].data.qvel[0] += dv[0];
+        Ok(())
+    }
+
     /// (qvel[0], 0, 0): the torso's forward velocity; a planar walker neither side-steps nor turns.
     fn base_velocity(&self, agent_idx: usize) -> Result<[f64; 3], TaskError> {
         self.check(agent_idx)?;
@@ -802,6 +819,31 @@ mod tests {
         assert_eq!(batch.privileged_state(0).unwrap(), frozen);
         batch.reset_agent(0).unwrap();
         assert_eq!(batch.step(&[0.0; 12]).done[0], Done::Running);
+    }
+
+    #[test]
+    fn a_velocity_change_moves_the_whole_body() {
+        let mut batch = Walker2dBatch::new(1, Walker2dEnvConfig::default(), 0).unwrap();
+        batch
+            .set_state(
+                0,
+                &[0.0, 1.6, 0.1, -0.3, -0.2, 0.1, -0.5, -0.4, 0.2],
+                &[0.5, 0.1, 0.3, 0.0, 1.0, 0.0, -1.0, 0.0, 0.0],
+            )
+            .unwrap();
+        let model = batch.model().clone();
+        let total_mass: f64 = model.body_mass[1..].iter().sum();
+        let momentum = |batch: &Walker2dBatch| {
+            crate::sim::kinematics::linear_momentum(&model, &batch.privileged_state(0).unwrap())
+        };
+        let before = momentum(&batch);
+        batch.change_base_velocity(0, [-0.7, 0.0, 0.0]).unwrap();
+        // Every body's x-velocity changes by −0.7 m/s: the momentum by −0.7 × the total mass.
+        let change = momentum(&batch) - before;
+        assert!((change - Vector3::new(-0.7 * total_mass, 0.0, 0.0)).norm() < 1e-9, "{change:?}");
+        assert!(batch.change_base_velocity(0, [0.0, 0.5, 0.0]).is_err());
+        assert!(batch.change_base_velocity(0, [f64::NAN, 0.0, 0.0]).is_err());
+        assert!(batch.change_base_velocity(3, [0.1, 0.0, 0.0]).is_err());
     }
 
     #[test]

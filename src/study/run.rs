@@ -1,0 +1,148 @@
+//! Running a [`Protocol`]: each condition's agents walk under the policy and are recorded.
+//!
+//! Condition k runs its agents as one batch of the robot's task with evaluation settings (command
+//! fixed, no auto-reset, no truncation, no random pushes) plus the protocol's sensor noise; the
+//! reset noise is seeded with `seed + k` (as `tanglelab eval` seeds speed k). The `push`
+//! protocol changes each agent's forward velocity once, at the control step nearest `at_secs`,
+//! by an amount drawn from U(−Δ, Δ) with a generator seeded from (seed, condition, agent) alone,
+//! so an agent's push does not depend on how many agents run beside it; [`run_condition`] with
+//! `pushed = false` runs the unpushed twins (same seeds, no push).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::Protocol;
+use crate::policy::{CpuPolicy, PolicyWeights};
+use crate::rollout::{ClosedLoop, Event, EventKind, RecordSpec, Recording, RolloutError};
+use crate::task::EpisodeSettings;
+
+/// The forward-velocity change of agent `agent_idx` of condition `condition_idx` (m/s).
+pub fn push_change_mps(protocol: &Protocol, condition_idx: usize, agent_idx: usize) -> f64 {
+    let Some(push) = &protocol.push else { return 0.0 };
+    let stream = (protocol.seed ^ 0x5055_5348) // "PUSH"
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((condition_idx as u64) << 32 | agent_idx as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(stream);
+    if push.max_change_mps > 0.0 {
+        rng.random_range(-push.max_change_mps..=push.max_change_mps)
+    } else {
+        0.0
+    }
+}
+
+/// Runs condition `condition_idx` of `protocol` (its pushes if `pushed`) and returns what was
+/// recorded, every `record_every`-th control step for the whole run.
+pub fn run_condition(
+    protocol: &Protocol,
+    weights: &PolicyWeights,
+    condition_idx: usize,
+    pushed: bool,
+) -> Result<Recording, RolloutError> {
+    protocol.validate().map_err(|e| RolloutError::Config(e.to_string()))?;
+    let command = protocol
+        .conditions
+        .get(condition_idx)
+        .ok_or_else(|| RolloutError::Config(format!("no condition {condition_idx}")))?;
+    let n_agents = protocol.agents_per_condition;
+    let settings = EpisodeSettings { obs_noise_std: protocol.obs_noise_std, ..EpisodeSettings::evaluation(command) };
+    let task = protocol.robot.task(n_agents, &settings, protocol.seed.wrapping_add(condition_idx as u64))?;
+    let dt = task.spec().control_dt_secs;
+    let n_steps = protocol.n_steps(dt);
+    let mut events = Vec::new();
+    if let (true, Some(push)) = (pushed, &protocol.push) {
+        let at_step = (push.at_secs / dt).round() as usize;
+        for agent in 0..n_agents {
+            let dv = push_change_mps(protocol, condition_idx, agent);
+            events.push(Event { at_step, agent: Some(agent), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
+        }
+    }
+    let record = RecordSpec { every_steps: protocol.record_every, n_steps, n_hidden: weights.shape().n_hidden };
+    let mut rollout = ClosedLoop::new(task, events, Some(record))?;
+    let mut policy = CpuPolicy::new(weights, n_agents)?;
+    for _ in 0..n_steps {
+        rollout.step_cpu(&mut policy)?;
+    }
+    Ok(rollout.into_recording().expect("a recording was asked for"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ObsNorm, PolicyShape};
+    use crate::study::ProtocolKind;
+    use crate::task::Robot;
+
+    /// A policy whose head is zero: every action is 0, so the walkers stand and slump the same
+    /// way whatever their LSTM does.
+    fn zero_policy() -> PolicyWeights {
+        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![8], n_hidden: 4, n_actions: 6 };
+        let mut w = PolicyWeights::random(&shape, 3);
+        w.head.weight.fill(0.0);
+        w.head.bias.fill(0.0);
+        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
+        w
+    }
+
+    fn small(kind: ProtocolKind) -> Protocol {
+        Protocol {
+            agents_per_condition: 3,
+            seconds: 0.4,
+            warmup_secs: 0.1,
+            record_every: 2,
+            ..Protocol::paper(kind, Robot::Walker2d, "test", Some(&[1.0, 1.5])).unwrap()
+        }
+    }
+
+    #[test]
+    fn a_condition_is_recorded_with_the_protocol_s_sizes_and_seeds() {
+        let p = small(ProtocolKind::SpeedSweep);
+        let r = run_condition(&p, &zero_policy(), 1, true).unwrap();
+        // 0.4 s of 8 ms steps, every 2nd recorded.
+        assert_eq!((r.n_agents, r.n_samples, r.every_steps, r.n_hidden), (3, 25, 2, 4));
+        assert!((r.interval_secs - 0.016).abs() < 1e-15);
+        // The commanded speed is the condition's, in the last observation value.
+        assert!(r.obs.chunks(18).all(|o| o[17] == 1.5));
+        // Same protocol, same bits; another seed, other reset noise.
+        assert_eq!(run_condition(&p, &zero_policy(), 1, true).unwrap(), r);
+        let other = Protocol { seed: 5, ..p.clone() };
+        assert_ne!(run_condition(&other, &zero_policy(), 1, true).unwrap().obs, r.obs);
+        assert!(run_condition(&p, &zero_policy(), 2, true).is_err(), "no third condition");
+    }
+
+    #[test]
+    fn the_push_changes_each_agent_s_velocity_by_its_own_draw() {
+        let p = Protocol {
+            seconds: 0.5,
+            record_every: 1,
+            obs_noise_std: 0.0,
+            push: Some(crate::study::VelocityPush { at_secs: 0.2, max_change_mps: 1.0 }),
+            ..small(ProtocolKind::Push)
+        };
+        let pushed = run_condition(&p, &zero_policy(), 0, true).unwrap();
+        let twin = run_condition(&p, &zero_policy(), 0, false).unwrap();
+        let push = p.push.as_ref().unwrap();
+        let step = (push.at_secs / 0.008_f64).round() as usize; // the push acts before this step
+        let t = pushed.n_samples;
+        let mut draws = vec![];
+        for agent in 0..3 {
+            let dv = push_change_mps(&p, 0, agent);
+            assert!(dv.abs() <= 1.0);
+            draws.push(dv);
+            // Identical before the push.
+            for s in 0..step {
+                let at = (agent * t + s) * 3;
+                assert_eq!(pushed.base_velocity[at], twin.base_velocity[at], "agent {agent}, sample {s}");
+            }
+            // The policy sees the change in the torso's forward velocity (observation 8) at the
+            // next step, one control step (8 ms) of dynamics later: about dv.
+            let obs = |r: &Recording, s: usize| f64::from(r.obs[(agent * t + s) * 18 + 8]);
+            assert_eq!(obs(&pushed, step), obs(&twin, step), "not before the step it acts in");
+            let seen = obs(&pushed, step + 1) - obs(&twin, step + 1);
+            assert!((seen - dv).abs() < 0.05 + 0.05 * dv.abs(), "agent {agent}: {seen} vs {dv}");
+        }
+        assert!(draws.windows(2).all(|w| w[0] != w[1]), "each agent draws its own push: {draws:?}");
+        // An agent's draw does not depend on how many agents run.
+        let more = Protocol { agents_per_condition: 5, ..p.clone() };
+        assert_eq!(push_change_mps(&more, 0, 2), draws[2]);
+    }
+}
