@@ -171,9 +171,8 @@ impl Protocol {
             return bad(format!("sensor noise must be ≥ 0, got {}", self.obs_noise_std));
         }
         if let Some(push) = &self.push {
-            if !(0.0..self.seconds).contains(&push.at_secs)
-                || !(push.max_change_mps.is_finite() && push.max_change_mps >= 0.0)
-            {
+            let size_ok = push.max_change_mps.is_finite() && push.max_change_mps >= 0.0;
+            if !size_ok || !(0.0..self.seconds).contains(&push.at_secs) {
                 return bad(format!(
                     "push at {} s of ±{} m/s must be within the run and ≥ 0",
                     push.at_secs, push.max_change_mps
