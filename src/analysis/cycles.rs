@@ -107,7 +107,7 @@ pub fn lift_offs(contact: impl Iterator<Item = bool>) -> Vec<usize> {
 }
 
 /// The most frequent value; the smallest among equally frequent ones. `None` if empty.
-fn most_common_length(lengths: impl Iterator<Item = usize>) -> Option<usize> {
+pub fn most_common_length(lengths: impl Iterator<Item = usize>) -> Option<usize> {
     let mut sorted: Vec<usize> = lengths.collect();
     sorted.sort_unstable();
     let mut best: Option<(usize, usize)> = None;

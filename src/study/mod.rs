@@ -1,8 +1,9 @@
-//! The study of Rush, Jayaram & Humbert over `rollout`: protocols ([`protocol`]) and their
-//! recordings ([`run`]); cycle averages and the paper's findings as numbers are next (issue 11,
-//! in progress).
+//! The study of Rush, Jayaram & Humbert over `rollout`: protocols ([`protocol`]), their
+//! recordings ([`run`]), each condition's gait cycles and intra-condition tangling
+//! ([`cycles`]); the findings, files and CLI are next (issue 11, in progress).
 //! Builds for wasm32: the page will call exactly this core.
 
+pub mod cycles;
 pub mod protocol;
 pub mod run;
 
