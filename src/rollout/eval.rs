@@ -205,7 +205,7 @@ fn evaluate_speed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{ObsNorm, PolicyShape};
+    use crate::policy::PolicyShape;
     use crate::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
     use crate::task::Task;
 
@@ -219,12 +219,7 @@ mod tests {
 
     /// A small policy whose head is zero, so it always outputs zero actions.
     fn zero_policy() -> PolicyWeights {
-        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![8], n_hidden: 4, n_actions: 6 };
-        let mut w = PolicyWeights::random(&shape, 1);
-        w.head.weight.fill(0.0);
-        w.head.bias.fill(0.0);
-        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
-        w
+        crate::rollout::test_policies::zero_walker_policy(1)
     }
 
     #[test]

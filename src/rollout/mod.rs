@@ -19,6 +19,8 @@ pub mod eval;
 pub mod record;
 pub mod session;
 pub mod state_check;
+#[cfg(test)]
+pub(crate) mod test_policies;
 
 use ndarray::ArrayView2;
 
@@ -250,18 +252,10 @@ impl ClosedLoop {
 
 #[cfg(test)]
 mod tests {
+    use super::test_policies::random_walker_policy as random_policy;
     use super::*;
-    use crate::policy::{ObsNorm, PolicyShape, PolicyWeights};
+    use crate::policy::PolicyWeights;
     use crate::task::{EpisodeSettings, Robot};
-
-    /// Seeded random weights (unit observation normalisation): the walkers flail and most fall
-    /// within a second or two.
-    fn random_policy(seed: u64) -> PolicyWeights {
-        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![32], n_hidden: 16, n_actions: 6 };
-        let mut w = PolicyWeights::random(&shape, seed);
-        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
-        w
-    }
 
     const N_AGENTS: usize = 4;
     /// 2 s of 8 ms control steps.

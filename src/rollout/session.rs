@@ -226,24 +226,13 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{ObsNorm, PolicyShape};
+    use crate::policy::PolicyShape;
+    use crate::rollout::test_policies::random_walker_policy as random_policy;
     use crate::sim::kinematics;
     use crate::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
     use crate::task::{Done, Task};
     use nalgebra::Vector3;
     use ndarray::ArrayView2;
-
-    fn small_shape() -> PolicyShape {
-        PolicyShape { n_obs: 18, mlp_widths: vec![32], n_hidden: 16, n_actions: 6 }
-    }
-
-    /// Seeded random weights with unit observation normalisation: the walker flails and falls
-    /// within a second or so.
-    fn random_policy(seed: u64) -> PolicyWeights {
-        let mut w = PolicyWeights::random(&small_shape(), seed);
-        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
-        w
-    }
 
     fn session(weights: &PolicyWeights, command_mps: f64, seed: u64) -> Session {
         Session::new(Robot::Walker2d, weights, SessionConfig { command: vec![command_mps], seed, ..Default::default() })

@@ -68,19 +68,13 @@ pub fn run_condition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{ObsNorm, PolicyShape};
     use crate::study::ProtocolKind;
     use crate::task::Robot;
 
     /// A policy whose head is zero: every action is 0, so the walkers stand and slump the same
     /// way whatever their LSTM does.
     fn zero_policy() -> PolicyWeights {
-        let shape = PolicyShape { n_obs: 18, mlp_widths: vec![8], n_hidden: 4, n_actions: 6 };
-        let mut w = PolicyWeights::random(&shape, 3);
-        w.head.weight.fill(0.0);
-        w.head.bias.fill(0.0);
-        w.obs_norm = ObsNorm { mean: ndarray::Array1::zeros(18), var: ndarray::Array1::ones(18) };
-        w
+        crate::rollout::test_policies::zero_walker_policy(3)
     }
 
     fn small(kind: ProtocolKind) -> Protocol {
