@@ -14,7 +14,10 @@ use super::{ClosedLoop, RolloutError};
 use crate::parallel;
 use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::task::gait::{FeetTrack, GaitCounters};
-use crate::task::{Done, EpisodeSettings, PushConfig, Robot, TerminationReason};
+use crate::task::{EpisodeSettings, PushConfig, Robot, TerminationReason};
+
+/// The commanded forward speeds of the evaluation grid (m/s): the paper's speed sweep.
+pub const SPEED_GRID_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 
 /// What [`evaluate`] measures.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +38,7 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         Self {
-            speeds_mps: vec![0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0],
+            speeds_mps: SPEED_GRID_MPS.to_vec(),
             n_agents: 20,
             seconds: 10.0,
             seed: 0,
@@ -147,8 +150,6 @@ fn evaluate_speed(
     let mut policy = CpuPolicy::new(weights, n).map_err(RolloutError::from)?;
     let n_steps = (config.seconds / dt).round().max(1.0) as usize;
     let warmup_steps = (config.warmup_secs / dt).round() as usize;
-    let mut alive = vec![true; n];
-    let mut fall_times_secs = Vec::new();
     let mut speed_sum = vec![0.0; n];
     let mut speed_count = vec![0usize; n];
     let mut reference_lift_offs: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -156,20 +157,22 @@ fn evaluate_speed(
     let mut counters = GaitCounters::new(n_feet);
     let mut scratch = GaitCounters::new(n_feet);
     for t in 0..n_steps {
-        let out = rollout.step_cpu(&mut policy)?;
-        for i in 0..n {
-            if !alive[i] {
-                continue;
-            }
-            if out.done[i].is_done() {
-                alive[i] = false;
-                fall_times_secs.push((t + 1) as f64 * dt);
-                // The motion of a falling step counts in the speed (a blow-up's does not).
-                if t >= warmup_steps && matches!(out.done[i], Done::Terminated(TerminationReason::Fell)) {
-                    speed_sum[i] += f64::from(out.forward_speed_mps[i]);
-                    speed_count[i] += 1;
+        rollout.step_cpu(&mut policy)?;
+        let out = rollout.task().last_output();
+        for (i, end) in rollout.ends().iter().enumerate() {
+            match end {
+                // Ended in an earlier step: no longer counted.
+                Some(end) if end.step < t => continue,
+                // Ended in this step: the motion of a falling step counts in the speed (a
+                // blow-up's does not).
+                Some(end) => {
+                    if t >= warmup_steps && end.reason == TerminationReason::Fell {
+                        speed_sum[i] += f64::from(out.forward_speed_mps[i]);
+                        speed_count[i] += 1;
+                    }
+                    continue;
                 }
-                continue;
+                None => {}
             }
             // The warm-up steps update the feet's history but are not counted.
             let sink = if t >= warmup_steps { &mut counters } else { &mut scratch };
@@ -183,6 +186,10 @@ fn evaluate_speed(
             }
         }
     }
+    // When each ended episode ended, in time order (agents in index order within a step).
+    let mut ended_steps: Vec<usize> = rollout.ends().iter().flatten().map(|end| end.step).collect();
+    ended_steps.sort_unstable();
+    let fall_times_secs: Vec<f64> = ended_steps.iter().map(|&step| (step + 1) as f64 * dt).collect();
     let mean = |xs: &[f64]| if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 };
     let agent_speeds: Vec<f64> =
         (0..n).filter(|&i| speed_count[i] > 0).map(|i| speed_sum[i] / speed_count[i] as f64).collect();
@@ -193,7 +200,7 @@ fn evaluate_speed(
         command: speed,
         mean_speed,
         rel_error: (mean_speed - speed) / speed,
-        fell_fraction: alive.iter().filter(|a| !**a).count() as f64 / n as f64,
+        fell_fraction: ended_steps.len() as f64 / n as f64,
         fall_times_secs,
         cycle_hz: mean(&cycle_hz),
         contact_fraction: gait.contact_fraction,

@@ -26,8 +26,28 @@ use ndarray::ArrayView2;
 
 pub use record::{RecordSpec, Recorder, Recording};
 
-use crate::policy::{CpuPolicy, Policy, PolicyError};
+use crate::policy::{CpuPolicy, Policy, PolicyError, PolicyWeights};
 use crate::task::{StepOutput, Task, TaskError, TerminationReason};
+
+/// Runs `task`'s agents for `n_steps` control steps under the CPU policy of `weights`, with
+/// `events`, recorded every `every_steps` steps: the recorded run the state check and the study
+/// share.
+pub fn record_cpu(
+    task: Box<dyn Task>,
+    weights: &PolicyWeights,
+    events: Vec<Event>,
+    n_steps: usize,
+    every_steps: usize,
+) -> Result<Recording, RolloutError> {
+    let n_agents = task.n_agents();
+    let spec = RecordSpec { every_steps, n_steps, n_hidden: weights.shape().n_hidden };
+    let mut rollout = ClosedLoop::new(task, events, Some(spec))?;
+    let mut policy = CpuPolicy::new(weights, n_agents)?;
+    for _ in 0..n_steps {
+        rollout.step_cpu(&mut policy)?;
+    }
+    Ok(rollout.into_recording().expect("a recording was asked for"))
+}
 
 /// Why a rollout could not run.
 #[derive(Debug, thiserror::Error)]
@@ -160,14 +180,8 @@ impl ClosedLoop {
 
     /// One control step under the CPU policy.
     pub fn step_cpu(&mut self, policy: &mut CpuPolicy) -> Result<&StepOutput, RolloutError> {
-        self.check_policy(policy.shape().n_obs, policy.shape().n_actions, policy.n_agents())?;
-        self.apply_events()?;
-        let n_obs = self.task.spec().n_obs();
-        let obs = ArrayView2::from_shape((self.task.n_agents(), n_obs), self.task.observations())
-            .expect("a task's observations are (n_agents x n_obs)");
-        if let Some(recorder) = &mut self.recorder {
-            recorder.note_observations(self.steps_done, obs);
-        }
+        let shape = policy.shape();
+        let obs = self.begin_step(shape.n_obs, shape.n_actions, policy.n_agents())?;
         policy.step(obs)?;
         let activity = policy.activity();
         self.advance(activity.actions, activity.h, activity.c)
@@ -175,18 +189,29 @@ impl ClosedLoop {
 
     /// One control step under either backend.
     pub async fn step_policy(&mut self, policy: &mut Policy) -> Result<&StepOutput, RolloutError> {
-        self.check_policy(policy.shape().n_obs, policy.shape().n_actions, policy.n_agents())?;
-        self.apply_events()?;
-        let n_obs = self.task.spec().n_obs();
-        let obs = ArrayView2::from_shape((self.task.n_agents(), n_obs), self.task.observations())
-            .expect("a task's observations are (n_agents x n_obs)")
-            .to_owned();
-        if let Some(recorder) = &mut self.recorder {
-            recorder.note_observations(self.steps_done, obs.view());
-        }
-        policy.step(obs.view()).await?;
+        let shape = policy.shape();
+        let obs = self.begin_step(shape.n_obs, shape.n_actions, policy.n_agents())?;
+        policy.step(obs).await?;
         let activity = policy.activity().await?;
         self.advance(activity.actions.view(), activity.h.view(), activity.c.view())
+    }
+
+    /// What every step does before the policy acts: checks the policy fits, applies this step's
+    /// events, notes the observations for the recorder and returns them `(n_agents x n_obs)`.
+    fn begin_step(
+        &mut self,
+        policy_obs: usize,
+        policy_actions: usize,
+        policy_agents: usize,
+    ) -> Result<ArrayView2<'_, f32>, RolloutError> {
+        self.check_policy(policy_obs, policy_actions, policy_agents)?;
+        self.apply_events()?;
+        let obs = ArrayView2::from_shape((self.task.n_agents(), self.task.spec().n_obs()), self.task.observations())
+            .expect("a task's observations are (n_agents x n_obs)");
+        if let Some(recorder) = &mut self.recorder {
+            recorder.note_observations(self.steps_done, obs);
+        }
+        Ok(obs)
     }
 
     fn apply_events(&mut self) -> Result<(), RolloutError> {

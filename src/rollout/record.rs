@@ -72,35 +72,46 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Buffers for `n_agents` agents of a task with `spec`.
+    /// Buffers for `n_agents` agents of a task with `spec`, refused above
+    /// [`MAX_RECORDING_BYTES`].
     pub fn new(spec: RecordSpec, task: &TaskSpec, n_agents: usize) -> Result<Self, RolloutError> {
         if spec.every_steps == 0 {
             return Err(RolloutError::Config("record every K ≥ 1 control steps".into()));
         }
         let n_samples = spec.n_steps / spec.every_steps;
-        let mut recorder = Self {
+        let (n_hidden, n_actions, n_obs, n_feet) = (spec.n_hidden, task.n_actions(), task.n_obs(), task.n_feet());
+        let per_sample_bytes = 4 * (2 * n_hidden + 2 * n_actions + n_obs + 3) + n_feet + 1;
+        let bytes = (n_agents as u128) * (n_samples as u128) * (per_sample_bytes as u128);
+        if bytes > MAX_RECORDING_BYTES as u128 {
+            return Err(RolloutError::Config(format!(
+                "recording {n_agents} agents × {n_samples} samples would take {:.1} GiB (at most {} GiB): record \
+                 fewer agents, a shorter run or every K-th step",
+                bytes as f64 / f64::from(1u32 << 30),
+                MAX_RECORDING_BYTES >> 30
+            )));
+        }
+        let cells = n_agents * n_samples;
+        Ok(Self {
             recording: Recording {
                 n_agents,
                 n_samples,
                 every_steps: spec.every_steps,
                 interval_secs: spec.every_steps as f64 * task.control_dt_secs,
-                n_hidden: 0,
-                n_actions: task.n_actions(),
-                n_obs: task.n_obs(),
-                n_feet: task.n_feet(),
-                cell: Vec::new(),
-                hidden: Vec::new(),
-                actions: Vec::new(),
-                actions_clipped: Vec::new(),
-                obs: Vec::new(),
-                contacts: Vec::new(),
-                base_velocity: Vec::new(),
-                alive: Vec::new(),
+                n_hidden,
+                n_actions,
+                n_obs,
+                n_feet,
+                cell: vec![0.0; cells * n_hidden],
+                hidden: vec![0.0; cells * n_hidden],
+                actions: vec![0.0; cells * n_actions],
+                actions_clipped: vec![0.0; cells * n_actions],
+                obs: vec![0.0; cells * n_obs],
+                contacts: vec![0; cells * n_feet],
+                base_velocity: vec![0.0; cells * 3],
+                alive: vec![0; cells],
                 filled: 0,
             },
-        };
-        recorder.allocate(spec.n_hidden)?;
-        Ok(recorder)
+        })
     }
 
     /// The sample that control step `step` fills, if any.
@@ -110,39 +121,10 @@ impl Recorder {
         ((step + 1).is_multiple_of(k) && sample >= 1 && sample <= self.recording.n_samples).then(|| sample - 1)
     }
 
-    /// Allocates the buffers once the hidden size is known.
-    fn allocate(&mut self, n_hidden: usize) -> Result<(), RolloutError> {
-        let r = &mut self.recording;
-        let per_sample_f32 = 2 * n_hidden + 2 * r.n_actions + r.n_obs + 3;
-        let per_sample_bytes = 4 * per_sample_f32 + r.n_feet + 1;
-        let bytes = (r.n_agents as u128) * (r.n_samples as u128) * (per_sample_bytes as u128);
-        if bytes > MAX_RECORDING_BYTES as u128 {
-            return Err(RolloutError::Config(format!(
-                "recording {} agents × {} samples would take {:.1} GiB (at most {} GiB): record fewer agents, \
-                 a shorter run or every K-th step",
-                r.n_agents,
-                r.n_samples,
-                bytes as f64 / f64::from(1u32 << 30),
-                MAX_RECORDING_BYTES >> 30
-            )));
-        }
-        let cells = r.n_agents * r.n_samples;
-        r.n_hidden = n_hidden;
-        r.cell = vec![0.0; cells * n_hidden];
-        r.hidden = vec![0.0; cells * n_hidden];
-        r.actions = vec![0.0; cells * r.n_actions];
-        r.actions_clipped = vec![0.0; cells * r.n_actions];
-        r.obs = vec![0.0; cells * r.n_obs];
-        r.contacts = vec![0; cells * r.n_feet];
-        r.base_velocity = vec![0.0; cells * 3];
-        r.alive = vec![0; cells];
-        Ok(())
-    }
-
     /// The observations the policy sees at control step `step` `(n_agents x n_obs)`.
     pub(super) fn note_observations(&mut self, step: usize, obs: ArrayView2<'_, f32>) {
         if let Some(sample) = self.sample_of(step) {
-            write_rows(&mut self.recording.obs, self.recording.n_samples, sample, obs);
+            write_rows(&mut self.recording.obs, self.recording.n_samples, sample, obs, |v| v);
         }
     }
 
@@ -166,10 +148,10 @@ impl Recorder {
         }
         let r = &mut self.recording;
         let t = r.n_samples;
-        write_rows(&mut r.cell, t, sample, c);
-        write_rows(&mut r.hidden, t, sample, h);
-        write_rows(&mut r.actions, t, sample, actions);
-        write_rows(&mut r.actions_clipped, t, sample, actions.mapv(|a| a.clamp(-1.0, 1.0)).view());
+        write_rows(&mut r.cell, t, sample, c, |v| v);
+        write_rows(&mut r.hidden, t, sample, h, |v| v);
+        write_rows(&mut r.actions, t, sample, actions, |v| v);
+        write_rows(&mut r.actions_clipped, t, sample, actions, |a| a.clamp(-1.0, 1.0));
         let out = task.last_output();
         for (agent, end) in ended.iter().enumerate().take(r.n_agents) {
             let slot = agent * t + sample;
@@ -195,13 +177,13 @@ impl Recorder {
     }
 }
 
-/// Writes one sample of every agent: `rows` `(n_agents x U)` into `buffer` `[N, T, U]`.
-fn write_rows(buffer: &mut [f32], n_samples: usize, sample: usize, rows: ArrayView2<'_, f32>) {
+/// Writes one sample of every agent: `f` of `rows` `(n_agents x U)` into `buffer` `[N, T, U]`.
+fn write_rows(buffer: &mut [f32], n_samples: usize, sample: usize, rows: ArrayView2<'_, f32>, f: impl Fn(f32) -> f32) {
     let width = rows.ncols();
     for (agent, row) in rows.outer_iter().enumerate() {
         let start = (agent * n_samples + sample) * width;
-        for (dst, v) in buffer[start..start + width].iter_mut().zip(row) {
-            *dst = *v;
+        for (dst, &v) in buffer[start..start + width].iter_mut().zip(row) {
+            *dst = f(v);
         }
     }
 }

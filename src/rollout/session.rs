@@ -19,7 +19,7 @@ use super::{ClosedLoop, RolloutError};
 use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::task::gait::{GaitSummary, GaitWindow};
 use crate::task::side_view::{SidePose, SideView};
-use crate::task::{EpisodeSettings, Robot, TerminationReason};
+use crate::task::{Done, EpisodeSettings, Robot, TerminationReason};
 
 /// How a session starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,18 +170,15 @@ impl Session {
     /// started).
     pub fn step(&mut self) -> Result<Option<EpisodeEnd>, RolloutError> {
         let out = self.rollout.step_cpu(&mut self.policy)?;
-        let (done, speed) = (out.done[0].clone(), out.forward_speed_mps[0]);
-        let mut feet = [false; crate::task::gait::MAX_FEET];
-        let n_feet = out.n_feet;
-        feet[..n_feet].copy_from_slice(out.feet(0));
         self.episode_steps += 1;
-        let reason = match done {
-            crate::task::Done::Running | crate::task::Done::Truncated => {
-                self.gait.record(&feet[..n_feet]);
+        let reason = match &out.done[0] {
+            Done::Running | Done::Truncated => {
+                self.gait.record(out.feet(0));
+                let speed = out.forward_speed_mps[0];
                 self.record_speed(speed);
                 return Ok(None);
             }
-            crate::task::Done::Terminated(reason) => reason,
+            Done::Terminated(reason) => reason.clone(),
         };
         let after_secs = self.episode_secs();
         self.episodes_ended += 1;
@@ -230,7 +227,7 @@ mod tests {
     use crate::rollout::test_policies::random_walker_policy as random_policy;
     use crate::sim::kinematics;
     use crate::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
-    use crate::task::{Done, Task};
+    use crate::task::Task;
     use nalgebra::Vector3;
     use ndarray::ArrayView2;
 

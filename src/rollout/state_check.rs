@@ -17,10 +17,10 @@
 use ndarray::Array2;
 use serde::Serialize;
 
-use super::{ClosedLoop, RecordSpec, Recording, RolloutError};
+use super::{record_cpu, Recording, RolloutError};
 use crate::analysis::cycles::lift_offs;
 use crate::analysis::drift::drift;
-use crate::policy::{CpuPolicy, PolicyWeights};
+use crate::policy::PolicyWeights;
 use crate::task::{EpisodeSettings, Robot};
 
 /// What [`state_check`] runs.
@@ -124,15 +124,10 @@ pub fn state_check(
     let task = robot.task(config.n_agents, &settings, config.seed)?;
     let dt = task.spec().control_dt_secs;
     let n_steps = (config.seconds / dt).round().max(1.0) as usize;
-    let n_hidden = weights.shape().n_hidden;
-    let spec = RecordSpec { every_steps: 1, n_steps, n_hidden };
-    let mut rollout = ClosedLoop::new(task, Vec::new(), Some(spec))?;
-    let mut policy = CpuPolicy::new(weights, config.n_agents)?;
-    for _ in 0..n_steps {
-        rollout.step_cpu(&mut policy)?;
-    }
-    let standing: Vec<usize> = (0..config.n_agents).filter(|&a| rollout.is_alive(a)).collect();
-    let recording = rollout.into_recording().expect("a recording was asked for");
+    let recording = record_cpu(task, weights, Vec::new(), n_steps, 1)?;
+    // Recorded every step: the last sample says who is still standing at the end.
+    let t = recording.n_samples;
+    let standing: Vec<usize> = (0..config.n_agents).filter(|&a| recording.alive[a * t + t - 1] == 1).collect();
     Ok(summarize(config, &recording, &standing, dt))
 }
 

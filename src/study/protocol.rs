@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rollout::eval::forward_command;
 use crate::task::Robot;
 
 /// Which experiment.
@@ -41,8 +42,8 @@ impl std::str::FromStr for ProtocolKind {
     }
 }
 
-/// The commanded speeds of the paper's speed sweep (m/s).
-pub const PAPER_SPEEDS_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
+/// The commanded speeds of the paper's speed sweep (m/s), the evaluation's grid.
+pub const PAPER_SPEEDS_MPS: [f64; 7] = crate::rollout::eval::SPEED_GRID_MPS;
 /// The single condition's commanded speed (m/s).
 pub const SINGLE_SPEED_MPS: f64 = 2.0;
 
@@ -102,11 +103,7 @@ impl Protocol {
         model_sha256: &str,
         speeds: Option<&[f64]>,
     ) -> Result<Self, ProtocolError> {
-        let forward = |u: f64| {
-            let mut command = vec![0.0; robot.spec().n_command()];
-            command[0] = u;
-            command
-        };
+        let forward = |u: f64| forward_command(robot, u);
         let conditions = match kind {
             ProtocolKind::Single | ProtocolKind::Push => vec![forward(SINGLE_SPEED_MPS)],
             ProtocolKind::SpeedSweep => speeds.unwrap_or(&PAPER_SPEEDS_MPS).iter().map(|&u| forward(u)).collect(),

@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Protocol;
-use crate::policy::{CpuPolicy, PolicyWeights};
-use crate::rollout::{ClosedLoop, Event, EventKind, RecordSpec, Recording, RolloutError};
+use crate::policy::PolicyWeights;
+use crate::rollout::{record_cpu, Event, EventKind, Recording, RolloutError};
 use crate::task::EpisodeSettings;
 
 /// The forward-velocity change of agent `agent_idx` of condition `condition_idx` (m/s).
@@ -56,13 +56,7 @@ pub fn run_condition(
             events.push(Event { at_step, agent: Some(agent), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
         }
     }
-    let record = RecordSpec { every_steps: protocol.record_every, n_steps, n_hidden: weights.shape().n_hidden };
-    let mut rollout = ClosedLoop::new(task, events, Some(record))?;
-    let mut policy = CpuPolicy::new(weights, n_agents)?;
-    for _ in 0..n_steps {
-        rollout.step_cpu(&mut policy)?;
-    }
-    Ok(rollout.into_recording().expect("a recording was asked for"))
+    record_cpu(task, weights, events, n_steps, protocol.record_every)
 }
 
 #[cfg(test)]

@@ -65,13 +65,6 @@ impl Robot {
             }
         }
     }
-
-    /// The commands an evaluation grid runs by default (one per condition).
-    pub fn default_eval_commands(self) -> Vec<Vec<f64>> {
-        match self {
-            Robot::Walker2d => walker2d::EVAL_SPEEDS_MPS.iter().map(|&u| vec![u]).collect(),
-        }
-    }
 }
 
 impl fmt::Display for Robot {

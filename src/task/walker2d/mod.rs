@@ -90,8 +90,6 @@ pub const BLOW_UP_SPEED: f64 = 1e3;
 pub const FOOT_NAMES: [&str; 2] = ["right", "left"];
 /// The command: forward speed.
 pub const COMMAND_NAMES: [&str; 1] = ["forward_speed_mps"];
-/// Commanded speeds of the evaluation grid (m/s).
-pub const EVAL_SPEEDS_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 /// Critic input per agent: qpos | qvel | [`Walker2dBatch::reward_context`].
 pub const N_CRITIC_STATE: usize = N_PRIVILEGED + N_REWARD_CONTEXT;
 /// Gymnasium clips observed velocities to this.
