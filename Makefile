@@ -1,8 +1,15 @@
 # The two commands of README.md. Both install what is missing first (scripts/setup.sh).
-.PHONY: serve test
+.PHONY: serve dev test
 
-# Build the notebook and serve it on http://127.0.0.1:8080 (rebuilds on change).
+# Build the notebook and serve it on http://127.0.0.1:8080 (a static server without a file
+# watcher: Trunk's watcher can panic on a fresh clone; see scripts/serve_dist.mjs).
 serve:
+	scripts/setup.sh serve
+	trunk build --release --offline
+	node scripts/serve_dist.mjs 8080
+
+# For developers: Trunk's server, rebuilding on change.
+dev:
 	scripts/setup.sh serve
 	trunk serve --release --offline
 
