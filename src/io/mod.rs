@@ -4,4 +4,7 @@
 
 pub mod npy;
 
-pub use npy::{read_npy_f64, to_conditions, write_npy_f32, write_npy_f64, ArrayError, Conditions};
+pub use npy::{
+    npy_header, parse_npy_header, read_npy_f64, to_conditions, write_npy_f32, write_npy_f64, ArrayError, Conditions,
+    NpyLayout,
+};

@@ -86,6 +86,64 @@ pub fn write_npy_f32<D: ndarray::Dimension>(array: &ndarray::Array<f32, D>) -> R
     Ok(out)
 }
 
+/// The header of an NPY (version 1.0) file of little-endian `descr` values (`<f4`, `<f8`,
+/// `|u1`) of `shape` in C order, for writers that stream the data after it.
+pub fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // Magic (6) + version (2) + length (2) + dict + '\n', padded with spaces to a multiple of 64.
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+/// What an NPY header says: the dtype, the shape (C order only) and where the data starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyLayout {
+    pub descr: String,
+    pub shape: Vec<usize>,
+    pub data_offset: usize,
+}
+
+/// Parses the header at the start of `bytes` (at least the whole header), refusing Fortran
+/// order and anything but version 1 or 2.
+pub fn parse_npy_header(bytes: &[u8]) -> Result<NpyLayout, ArrayError> {
+    let bad = |what: &str| ArrayError::NotNpy(what.to_string());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("no NPY magic"));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return Err(bad("unsupported NPY version")),
+    };
+    let text = bytes.get(start..start + len).ok_or_else(|| bad("truncated header"))?;
+    let text = std::str::from_utf8(text).map_err(|_| bad("header is not text"))?;
+    let field = |key: &str| -> Result<&str, ArrayError> {
+        let at = text.find(&format!("'{key}':")).ok_or_else(|| bad(&format!("header has no {key}")))?;
+        Ok(text[at + key.len() + 3..].trim_start())
+    };
+    let descr = field("descr")?.trim_start_matches('\'').split('\'').next().unwrap_or("").to_string();
+    if field("fortran_order")?.starts_with("True") {
+        return Err(bad("Fortran order is not supported here"));
+    }
+    let shape_text = field("shape")?;
+    let inner = shape_text.trim_start_matches('(').split(')').next().unwrap_or("");
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse::<usize>().map_err(|_| bad("bad shape")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(NpyLayout { descr, shape, data_offset: start + len })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +156,24 @@ mod tests {
         let from_f32 = read_npy_f64(&write_npy_f32(&a.mapv(|v| v as f32)).unwrap()).unwrap();
         assert_eq!(from_f64, a.clone().into_dyn());
         assert_eq!(from_f32, a.into_dyn());
+    }
+
+    #[test]
+    fn a_streamed_header_reads_back_as_the_array_numpy_would_write() {
+        let a = ndarray::Array3::<f32>::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 100 + j * 10 + k) as f32);
+        let mut bytes = npy_header("<f4", &[2, 3, 4]);
+        assert_eq!(bytes.len() % 64, 0);
+        let layout = parse_npy_header(&bytes).unwrap();
+        assert_eq!(layout, NpyLayout { descr: "<f4".into(), shape: vec![2, 3, 4], data_offset: bytes.len() });
+        for v in &a {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(read_npy_f64(&bytes).unwrap(), a.mapv(f64::from).into_dyn());
+        // ndarray-npy's own header parses the same way.
+        let theirs = write_npy_f32(&a).unwrap();
+        assert_eq!(parse_npy_header(&theirs).unwrap().shape, vec![2, 3, 4]);
+        assert_eq!(parse_npy_header(&npy_header("|u1", &[5])).unwrap().shape, vec![5]);
+        assert!(parse_npy_header(b"\x93NUMPY\x01\x00\xff\x00{").is_err());
     }
 
     #[test]

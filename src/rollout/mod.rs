@@ -271,7 +271,8 @@ impl ClosedLoop {
 
     /// Ends the loop and gives the recording.
     pub fn into_recording(self) -> Option<Recording> {
-        self.recorder.map(Recorder::into_recording)
+        let ends = self.ended;
+        self.recorder.map(|r| Recording { ends, ..r.into_recording() })
     }
 }
 

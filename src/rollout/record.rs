@@ -63,6 +63,9 @@ pub struct Recording {
     pub alive: Vec<u8>,
     /// Samples filled so far.
     pub filled: usize,
+    /// `[N]`: how each agent's episode ended during the run, if it did (the control step and
+    /// why: a fall or a blow-up); filled when the rollout hands the recording over.
+    pub ends: Vec<Option<AgentEnd>>,
 }
 
 /// Fills a [`Recording`] as the closed loop steps.
@@ -110,6 +113,7 @@ impl Recorder {
                 base_velocity: vec![0.0; cells * 3],
                 alive: vec![0; cells],
                 filled: 0,
+                ends: vec![None; n_agents],
             },
         })
     }

@@ -228,6 +228,7 @@ mod tests {
             base_velocity: vec![0.0; 2 * t * 3],
             alive: vec![1; 2 * t],
             filled: t,
+            ends: vec![None; 2],
         };
         for agent in 0..2 {
             for s in 0..t {

@@ -75,6 +75,17 @@ pub struct Protocol {
     pub obs_noise_std: f64,
     /// The `push` protocol's push.
     pub push: Option<VelocityPush>,
+    /// Agents are simulated in groups of this many (`run`): memory grows with a group, not a
+    /// condition, and a shard holds whole groups.
+    #[serde(default = "default_agents_per_group")]
+    pub agents_per_group: usize,
+}
+
+/// Agents per group by default.
+pub const AGENTS_PER_GROUP: usize = 25;
+
+fn default_agents_per_group() -> usize {
+    AGENTS_PER_GROUP
 }
 
 /// Why a protocol cannot run.
@@ -137,6 +148,7 @@ impl Protocol {
             record_every: 1,
             obs_noise_std: TRAINING_OBS_NOISE_STD,
             push: (kind == ProtocolKind::Push).then_some(VelocityPush { at_secs: 1.5, max_change_mps: 1.0 }),
+            agents_per_group: AGENTS_PER_GROUP,
         };
         protocol.validate()?;
         Ok(protocol)
@@ -160,6 +172,9 @@ impl Protocol {
         }
         if !(0.0..self.seconds).contains(&self.warmup_secs) {
             return bad(format!("the warm-up ({} s) must be within the run ({} s)", self.warmup_secs, self.seconds));
+        }
+        if self.agents_per_group == 0 {
+            return bad("at least one agent per group".into());
         }
         if self.record_every == 0 {
             return bad("record every K ≥ 1 control steps".into());
@@ -222,6 +237,7 @@ mod tests {
             Protocol { seconds: 0.0, ..good.clone() },
             Protocol { warmup_secs: 10.0, ..good.clone() },
             Protocol { record_every: 0, ..good.clone() },
+            Protocol { agents_per_group: 0, ..good.clone() },
             Protocol { obs_noise_std: -1.0, ..good.clone() },
             Protocol { push: Some(VelocityPush { at_secs: 20.0, max_change_mps: 1.0 }), ..good.clone() },
         ];

@@ -7,11 +7,20 @@
 //! by an amount drawn from U(−Δ, Δ) with a generator seeded from (seed, condition, agent) alone,
 //! so an agent's push does not depend on how many agents run beside it; [`run_condition`] with
 //! `pushed = false` runs the unpushed twins (same seeds, no push).
+//!
+//! Agents run in groups of `agents_per_group` (the last group of a condition may be smaller):
+//! agent i of a group draws its randomness as agent `first + i` of the condition, so a group
+//! is the same whichever shard or machine runs it. A [`Shard`] `i/n` runs whole groups: the
+//! groups of each condition are split into n contiguous runs, and shard i takes the i-th.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Protocol;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Protocol, ProtocolError};
 use crate::policy::PolicyWeights;
 use crate::rollout::{record_cpu, Event, EventKind, Recording, RolloutError};
 use crate::task::EpisodeSettings;
@@ -30,12 +39,53 @@ pub fn push_change_mps(protocol: &Protocol, condition_idx: usize, agent_idx: usi
     }
 }
 
-/// Runs condition `condition_idx` of `protocol` (its pushes if `pushed`) and returns what was
-/// recorded, every `record_every`-th control step for the whole run.
-pub fn run_condition(
+/// Which part of a study a run does: shard `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole study.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Parses `i/n` (1 ≤ i ≤ n).
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        let bad = || ProtocolError::Invalid(format!("--shard {text:?}: expected i/n with 1 ≤ i ≤ n, e.g. 1/4"));
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The agents of each condition this shard runs, as groups (agent ranges), in order.
+    pub fn groups(self, protocol: &Protocol) -> Vec<Range<usize>> {
+        let (n, g) = (protocol.agents_per_condition, protocol.agents_per_group.max(1));
+        let n_groups = n.div_ceil(g);
+        let (first, end) = ((self.index - 1) * n_groups / self.count, self.index * n_groups / self.count);
+        (first..end).map(|k| k * g..((k + 1) * g).min(n)).collect()
+    }
+
+    /// The agents of each condition this shard runs (one contiguous range).
+    pub fn agents(self, protocol: &Protocol) -> Range<usize> {
+        let groups = self.groups(protocol);
+        match (groups.first(), groups.last()) {
+            (Some(a), Some(b)) => a.start..b.end,
+            _ => 0..0,
+        }
+    }
+}
+
+/// Runs agents `agents` of condition `condition_idx` of `protocol` (their pushes if `pushed`)
+/// and returns what was recorded, every `record_every`-th control step for the whole run.
+pub fn run_group(
     protocol: &Protocol,
     weights: &PolicyWeights,
     condition_idx: usize,
+    agents: Range<usize>,
     pushed: bool,
 ) -> Result<Recording, RolloutError> {
     protocol.validate().map_err(|e| RolloutError::Config(e.to_string()))?;
@@ -43,20 +93,39 @@ pub fn run_condition(
         .conditions
         .get(condition_idx)
         .ok_or_else(|| RolloutError::Config(format!("no condition {condition_idx}")))?;
-    let n_agents = protocol.agents_per_condition;
-    let settings = EpisodeSettings { obs_noise_std: protocol.obs_noise_std, ..EpisodeSettings::evaluation(command) };
-    let task = protocol.robot.task(n_agents, &settings, protocol.seed.wrapping_add(condition_idx as u64))?;
+    if agents.is_empty() || agents.end > protocol.agents_per_condition {
+        return Err(RolloutError::Config(format!(
+            "agents {agents:?} of a condition of {} agents",
+            protocol.agents_per_condition
+        )));
+    }
+    let settings = EpisodeSettings {
+        obs_noise_std: protocol.obs_noise_std,
+        first_agent: agents.start,
+        ..EpisodeSettings::evaluation(command)
+    };
+    let task = protocol.robot.task(agents.len(), &settings, protocol.seed.wrapping_add(condition_idx as u64))?;
     let dt = task.spec().control_dt_secs;
     let n_steps = protocol.n_steps(dt);
     let mut events = Vec::new();
     if let (true, Some(push)) = (pushed, &protocol.push) {
         let at_step = (push.at_secs / dt).round() as usize;
-        for agent in 0..n_agents {
+        for (local, agent) in agents.enumerate() {
             let dv = push_change_mps(protocol, condition_idx, agent);
-            events.push(Event { at_step, agent: Some(agent), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
+            events.push(Event { at_step, agent: Some(local), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
         }
     }
     record_cpu(task, weights, events, n_steps, protocol.record_every)
+}
+
+/// Every agent of condition `condition_idx` as one batch (tests and small runs).
+pub fn run_condition(
+    protocol: &Protocol,
+    weights: &PolicyWeights,
+    condition_idx: usize,
+    pushed: bool,
+) -> Result<Recording, RolloutError> {
+    run_group(protocol, weights, condition_idx, 0..protocol.agents_per_condition, pushed)
 }
 
 #[cfg(test)]
@@ -132,5 +201,38 @@ mod tests {
         // An agent's draw does not depend on how many agents run.
         let more = Protocol { agents_per_condition: 5, ..p.clone() };
         assert_eq!(push_change_mps(&more, 0, 2), draws[2]);
+    }
+
+    #[test]
+    fn a_group_is_the_same_agents_of_one_batch() {
+        let p = Protocol {
+            agents_per_condition: 10,
+            agents_per_group: 5,
+            push: Some(crate::study::VelocityPush { at_secs: 0.2, max_change_mps: 1.0 }),
+            ..small(ProtocolKind::Push)
+        };
+        let whole = run_condition(&p, &zero_policy(), 0, true).unwrap();
+        let second = run_group(&p, &zero_policy(), 0, 5..10, true).unwrap();
+        let t = whole.n_samples;
+        assert_eq!(second.obs[..], whole.obs[5 * t * 18..]);
+        assert_eq!(second.base_velocity[..], whole.base_velocity[5 * t * 3..]);
+        assert_eq!(second.cell[..], whole.cell[5 * t * 4..]);
+        assert!(run_group(&p, &zero_policy(), 0, 8..11, true).is_err());
+    }
+
+    #[test]
+    fn shards_split_whole_groups() {
+        let p = Protocol { agents_per_condition: 10, agents_per_group: 3, ..small(ProtocolKind::Single) };
+        // Groups 0..3, 3..6, 6..9, 9..10.
+        assert_eq!(Shard::WHOLE.groups(&p), vec![0..3, 3..6, 6..9, 9..10]);
+        let halves: Vec<_> = (1..=2).map(|i| Shard { index: i, count: 2 }.groups(&p)).collect();
+        assert_eq!(halves, vec![vec![0..3, 3..6], vec![6..9, 9..10]]);
+        assert_eq!(Shard { index: 2, count: 2 }.agents(&p), 6..10);
+        // More shards than groups: some are empty.
+        assert_eq!(Shard { index: 1, count: 8 }.agents(&p), 0..0);
+        assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/4", "5/4", "x/2", "3"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
     }
 }

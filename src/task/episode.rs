@@ -94,6 +94,10 @@ pub struct EpisodeSettings {
     pub obs_noise_std: f64,
     /// Random pushes, if any.
     pub push: Option<PushConfig>,
+    /// Agent i of the batch draws its randomness (reset noise, sensor noise, pushes) as agent
+    /// `first_agent + i` of one larger batch with the same seed would: a study runs its agents
+    /// in groups and shards with the same bits as one batch.
+    pub first_agent: usize,
 }
 
 impl EpisodeSettings {
@@ -106,6 +110,7 @@ impl EpisodeSettings {
             max_episode_steps: usize::MAX,
             obs_noise_std: 0.0,
             push: None,
+            first_agent: 0,
         }
     }
 }

@@ -26,6 +26,12 @@ mod policy;
 #[cfg(not(target_arch = "wasm32"))]
 mod sim;
 #[cfg(not(target_arch = "wasm32"))]
+mod study;
+#[cfg(not(target_arch = "wasm32"))]
+mod study_report;
+#[cfg(not(target_arch = "wasm32"))]
+mod study_traces;
+#[cfg(not(target_arch = "wasm32"))]
 mod train;
 #[cfg(not(target_arch = "wasm32"))]
 mod train_stages;
@@ -59,6 +65,9 @@ mod cli {
         /// LSTM policies: run on recorded observations, make random weights.
         #[command(subcommand)]
         Policy(super::policy::PolicyCommand),
+        /// The study of Rush, Jayaram & Humbert: run a protocol, merge shards, report.
+        #[command(subcommand)]
+        Study(super::study::StudyCommand),
         /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
@@ -76,6 +85,7 @@ mod cli {
             Command::Eval(args) => super::eval::run(args),
             Command::Export(args) => super::export::run(args),
             Command::Policy(command) => super::policy::run(command),
+            Command::Study(command) => super::study::run(command),
             Command::Bench(command) => super::bench::run(command),
         }
     }

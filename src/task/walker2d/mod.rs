@@ -122,6 +122,9 @@ pub struct Walker2dEnvConfig {
     pub push: Option<PushConfig>,
     /// Reward weights.
     pub reward: RewardWeights,
+    /// Agent i of the batch draws its randomness as agent `first_agent + i` (shards and groups
+    /// of a larger batch).
+    pub first_agent: usize,
 }
 
 impl Walker2dEnvConfig {
@@ -140,6 +143,7 @@ impl Walker2dEnvConfig {
             auto_reset: settings.auto_reset,
             obs_noise_std: settings.obs_noise_std,
             push: settings.push.clone(),
+            first_agent: settings.first_agent,
             ..Self::default()
         })
     }
@@ -155,6 +159,7 @@ impl Default for Walker2dEnvConfig {
             obs_noise_std: 0.0,
             push: None,
             reward: RewardWeights::default(),
+            first_agent: 0,
         }
     }
 }
@@ -240,7 +245,8 @@ impl Agent {
     /// Starts the next episode: Gymnasium's reset noise, a new command, fresh bookkeeping.
     fn reset(&mut self, shared: &Shared, agent_idx: usize) {
         let (model, config) = (shared.model, shared.config);
-        self.rng = ChaCha8Rng::seed_from_u64(episode_seed(shared.seed, agent_idx, self.episode));
+        self.rng =
+            ChaCha8Rng::seed_from_u64(episode_seed(shared.seed, shared.config.first_agent + agent_idx, self.episode));
         self.episode += 1;
         self.data.reset(model);
         let s = config.reset_noise_scale;

@@ -1,0 +1,211 @@
+//! `tanglelab study run | merge | report` end to end on the shipped Walker2D policy: the
+//! findings against an independent numpy re-analysis of the written traces
+//! (tests/oracles/study.py), the same bits on 1 and 2 threads and from merged shards, and clear
+//! errors for bad input.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/walker2d-lstm.safetensors");
+
+fn tanglelab(args: &[&str], threads: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tanglelab"))
+        .env("RAYON_NUM_THREADS", threads)
+        .args(args)
+        .output()
+        .expect("run tanglelab")
+}
+
+fn run_ok(args: &[&str], threads: &str) {
+    let out = tanglelab(args, threads);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A small sweep: 2 speeds × 6 agents × 4 s, warm-up 1 s, groups of 2.
+fn sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "study",
+        "run",
+        "--robot",
+        "walker2d",
+        "--model",
+        MODEL,
+        "--protocol",
+        "speed-sweep",
+        "--speeds",
+        "1.2,2.0",
+        "--agents",
+        "6",
+        "--seconds",
+        "4",
+        "--warmup-secs",
+        "1",
+        "--agents-per-group",
+        "2",
+        "--out-dir",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn the_findings_match_numpy_and_are_the_same_however_they_are_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (one, two) = (path("one"), path("two"));
+    run_ok(&sweep_args(&one, &[]), "1");
+    run_ok(&sweep_args(&two, &[]), "2");
+    let findings = read(&dir.path().join("one/findings.json"));
+    assert_eq!(findings, read(&dir.path().join("two/findings.json")), "1 vs 2 threads");
+    for name in ["cell", "hidden", "actions", "actions_clipped", "obs", "contacts", "alive", "base_velocity"] {
+        let a = std::fs::read(dir.path().join(format!("one/traces/{name}.npy"))).unwrap();
+        assert_eq!(a, std::fs::read(dir.path().join(format!("two/traces/{name}.npy"))).unwrap(), "{name}");
+    }
+    // numpy from the traces alone.
+    let oracle_out = path("oracle.json");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/study.py");
+    let out =
+        Command::new("python3").args([script, &one, &oracle_out]).output().expect("python3 (make test installs it)");
+    assert!(out.status.success(), "numpy oracle: {}", String::from_utf8_lossy(&out.stderr));
+    let oracle = read(Path::new(&oracle_out));
+    let conditions = findings["conditions"].as_array().unwrap();
+    assert_eq!(conditions.len(), 2);
+    for (ours, theirs) in conditions.iter().zip(oracle.as_array().unwrap()) {
+        for key in ["cycle_len", "cycles_kept", "cycles_dropped"] {
+            assert_eq!(ours[key], theirs[key], "{key}");
+        }
+        assert!(ours["cycle_len"].as_u64().is_some(), "the shipped policy walks cycles at {}", ours["command"]);
+        for signal in ["cell", "hidden", "actions"] {
+            for stat in ["mean", "max"] {
+                let (a, b) = (ours["tangling"][signal][stat].as_f64().unwrap(), theirs[signal][stat].as_f64().unwrap());
+                assert!((a - b).abs() <= 1e-9 * b.abs(), "{signal} {stat}: {a} vs numpy {b}");
+            }
+        }
+    }
+    // Two shards, merged: the same findings and traces as the one run.
+    let (s1, s2, merged) = (path("s1"), path("s2"), path("merged"));
+    run_ok(&sweep_args(&s1, &["--shard", "1/2"]), "2");
+    run_ok(&sweep_args(&s2, &["--shard", "2/2"]), "2");
+    run_ok(&["study", "merge", &s2, &s1, "--out-dir", &merged], "2");
+    assert_eq!(read(&dir.path().join("merged/findings.json")), findings, "merged shards vs one run");
+    assert_eq!(
+        std::fs::read(dir.path().join("merged/traces/cell.npy")).unwrap(),
+        std::fs::read(dir.path().join("one/traces/cell.npy")).unwrap()
+    );
+    // The report: a table and figures.
+    let out = tanglelab(&["study", "report", &one], "2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("F1") && table.contains("F5"), "{table}");
+    for figure in ["q-over-cycle.svg", "pc12-cell.svg", "speeds-axis.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join("one/figures").join(figure)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<path"), "{figure}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let out = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["study", "run", "--robot", "walker2d", "--model", MODEL, "--protocol", "sideways", "--out-dir", out],
+            "unknown protocol",
+        ),
+        (
+            &["study", "run", "--robot", "walker2d", "--model", MODEL, "--protocol", "opposing", "--out-dir", out],
+            "opposing protocol needs",
+        ),
+        (
+            &[
+                "study",
+                "run",
+                "--robot",
+                "walker2d",
+                "--model",
+                MODEL,
+                "--protocol",
+                "single",
+                "--seconds",
+                "1",
+                "--warmup-secs",
+                "2",
+                "--out-dir",
+                out,
+            ],
+            "warm-up",
+        ),
+        (
+            &[
+                "study",
+                "run",
+                "--robot",
+                "walker2d",
+                "--model",
+                "/nonexistent.safetensors",
+                "--protocol",
+                "single",
+                "--out-dir",
+                out,
+            ],
+            "cannot read",
+        ),
+        (
+            &[
+                "study",
+                "run",
+                "--robot",
+                "walker2d",
+                "--model",
+                MODEL,
+                "--protocol",
+                "single",
+                "--shard",
+                "5/4",
+                "--out-dir",
+                out,
+            ],
+            "--shard",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = tanglelab(args, "1");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A run too short for one cycle: reported, not a panic.
+    let short = dir.path().join("short");
+    let short = short.to_str().unwrap();
+    run_ok(
+        &[
+            "study",
+            "run",
+            "--robot",
+            "walker2d",
+            "--model",
+            MODEL,
+            "--protocol",
+            "single",
+            "--agents",
+            "2",
+            "--seconds",
+            "0.3",
+            "--warmup-secs",
+            "0.1",
+            "--out-dir",
+            short,
+        ],
+        "1",
+    );
+    let f = read(&Path::new(short).join("findings.json"));
+    assert!(f["conditions"][0]["cycle_len"].is_null());
+    assert_eq!(f["findings"][0]["verdict"], "not-measurable");
+}
