@@ -331,7 +331,14 @@ fn f4(conditions: &[ConditionFindings], global: Option<&GlobalSubspace>, slope: 
     let hz: Vec<String> = conditions
         .iter()
         .map(|c| match c.agent_hz {
-            Some(e) => format!("{} m/s: {:.2} Hz [{:.2}, {:.2}]", c.command[0], e.value, e.ci95[0], e.ci95[1]),
+            Some(e) => format!(
+                "{} m/s: {:.2} Hz [{:.2}, {:.2}] (modal cycle {:.2} Hz)",
+                c.command[0],
+                e.value,
+                e.ci95[0],
+                e.ci95[1],
+                c.cycle_hz.unwrap_or(f64::NAN)
+            ),
             None => format!("{} m/s: no cycle", c.command[0]),
         })
         .collect();
@@ -343,7 +350,7 @@ fn f4(conditions: &[ConditionFindings], global: Option<&GlobalSubspace>, slope: 
         _ => Verdict::NotMeasurable,
     };
     let detail = format!(
-        "frequency per speed {}; slope {:.3} Hz per m/s [{:.3}, {:.3}]; smallest neighbour separation {:.3} of the radius (overlap below {OVERLAP_RATIO}); rule: holds when the slope's interval is above 0 and no neighbours overlap, does not hold when the slope's interval is below 0 or neighbours overlap",
+        "mean over agents of their cycles' frequency, per speed: {}; slope {:.3} Hz per m/s [{:.3}, {:.3}]; smallest neighbour separation {:.3} of the radius (overlap below {OVERLAP_RATIO}); rule: holds when the slope's interval is above 0 and no neighbours overlap, does not hold when the slope's interval is below 0 or neighbours overlap",
         hz.join("; "), slope.value, slope.ci95[0], slope.ci95[1], min_sep
     );
     Finding { id: "F4".into(), claim: claim.into(), verdict, detail }
