@@ -13,6 +13,8 @@ pub enum BenchCommand {
     Train(super::bench_train::BenchTrainArgs),
     /// Policy step throughput (agent-steps/s) on CPU and GPU against the machine's matmul bound.
     Policy(super::bench_policy::PolicyBenchArgs),
+    /// The whole study (speed sweep) vs the policy alone at the same batch, agent-steps/s.
+    Study(super::bench_study::BenchStudyArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -21,5 +23,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sim(args) => super::bench_sim::run(args),
         BenchCommand::Train(args) => super::bench_train::run(args),
         BenchCommand::Policy(args) => super::bench_policy::run(args),
+        BenchCommand::Study(args) => super::bench_study::run(args),
     }
 }

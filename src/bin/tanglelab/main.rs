@@ -14,6 +14,8 @@ mod bench_policy;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_sim;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_study;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_train;
 #[cfg(not(target_arch = "wasm32"))]
 mod eval;

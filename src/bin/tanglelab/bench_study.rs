@@ -1,0 +1,72 @@
+//! `tanglelab bench study`: the whole study (simulate + policy + record + analyse) against the
+//! policy alone at the same batch (its ceiling), in the same run, in agent-steps/s.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::policy::read_weights;
+use tanglelab::policy::CpuPolicy;
+use tanglelab::study::pipeline::run_study;
+use tanglelab::study::{Protocol, ProtocolKind, Shard};
+use tanglelab::task::Robot;
+
+#[derive(Args)]
+pub struct BenchStudyArgs {
+    #[arg(long, default_value = "public/models/walker2d-lstm.safetensors")]
+    model: PathBuf,
+    /// Agents per speed (the paper: 100).
+    #[arg(long, default_value_t = 100)]
+    agents: usize,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = tanglelab::study::protocol::AGENTS_PER_GROUP)]
+    agents_per_group: usize,
+}
+
+pub fn run(args: BenchStudyArgs) -> anyhow::Result<()> {
+    let weights = read_weights(&args.model, None)?;
+    let protocol = Protocol {
+        agents_per_condition: args.agents,
+        seconds: args.seconds,
+        agents_per_group: args.agents_per_group,
+        ..Protocol::paper(ProtocolKind::SpeedSweep, Robot::Walker2d, "bench", None)?
+    };
+    let steps = protocol.n_steps(Robot::Walker2d.spec().control_dt_secs);
+    let agent_steps = (protocol.conditions.len() * args.agents * steps) as f64;
+    let threads = rayon::current_num_threads();
+    let start = Instant::now();
+    let findings = run_study(&protocol, &weights, Shard::WHOLE)?;
+    let study_secs = start.elapsed().as_secs_f64();
+    // The policy alone, the same agent-steps in batches of one group.
+    let n = args.agents_per_group.min(args.agents);
+    let obs =
+        ndarray::Array2::<f32>::from_shape_fn((n, weights.shape().n_obs), |(a, o)| ((a * 7 + o) % 11) as f32 * 0.1);
+    let mut policy = CpuPolicy::new(&weights, n)?;
+    let policy_steps = (agent_steps / n as f64).ceil() as usize;
+    let start = Instant::now();
+    for _ in 0..policy_steps {
+        policy.step(obs.view())?;
+    }
+    let policy_secs = start.elapsed().as_secs_f64();
+    let (study_rate, policy_rate) = (agent_steps / study_secs, (policy_steps * n) as f64 / policy_secs);
+    println!(
+        "speed sweep: {} speeds × {} agents × {} s = {:.0} k agent-steps, groups of {n}, {threads} threads",
+        protocol.conditions.len(),
+        args.agents,
+        args.seconds,
+        agent_steps / 1e3
+    );
+    println!("| what | seconds | agent-steps/s | / policy alone |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| whole study (simulate + policy + record + analyse) | {study_secs:.1} | {study_rate:.0} | {:.2} |",
+        study_rate / policy_rate
+    );
+    println!("| policy alone, batch {n} | {policy_secs:.1} | {policy_rate:.0} | 1.00 |");
+    println!(
+        "(Gymnasium + PyTorch baseline: not measured yet; findings computed for {} conditions)",
+        findings.conditions.len()
+    );
+    Ok(())
+}
