@@ -209,3 +209,36 @@ fn bad_input_is_a_clear_error() {
     assert!(f["conditions"][0]["cycle_len"].is_null());
     assert_eq!(f["findings"][0]["verdict"], "not-measurable");
 }
+
+#[test]
+fn ray_on_two_workers_gives_the_bits_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (one, ray_dir) = (path("one"), path("ray"));
+    run_ok(&sweep_args(&one, &[]), "2");
+    let mut flags = sweep_args("unused", &[]);
+    flags.drain(..2); // "study", "run"
+    let at = flags.iter().position(|f| *f == "--out-dir").unwrap();
+    flags.drain(at..at + 2);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/ray_study.py");
+    let mut args = vec![
+        script,
+        "--shards",
+        "2",
+        "--num-cpus",
+        "2",
+        "--out-dir",
+        &ray_dir,
+        "--tanglelab",
+        env!("CARGO_BIN_EXE_tanglelab"),
+        "--",
+    ];
+    args.extend(flags);
+    let out = Command::new("python3").args(&args).output().expect("python3 with ray (make test installs it)");
+    assert!(out.status.success(), "ray_study.py: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read(&dir.path().join("ray/findings.json")), read(&dir.path().join("one/findings.json")));
+    assert_eq!(
+        std::fs::read(dir.path().join("ray/traces/cell.npy")).unwrap(),
+        std::fs::read(dir.path().join("one/traces/cell.npy")).unwrap()
+    );
+}

@@ -21,4 +21,4 @@ pub mod tangling;
 pub(crate) mod test_util;
 pub mod tsne;
 
-pub use tangling::{tangling, TanglingConfig, TanglingError};
+pub use tangling::{tangling, tangling_ragged, TanglingConfig, TanglingError};

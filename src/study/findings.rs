@@ -212,6 +212,48 @@ pub struct Finding {
     pub detail: String,
 }
 
+/// Mean and max of Q over some samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanMax {
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// Tangling across conditions: the cycle averages of every condition with cycles, together
+/// (`analysis::tangling_ragged`: z-scored over all of them, cyclic within each, Δt = the
+/// recording interval); per condition, the mean and max of its samples' Q, and over all samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcrossConditions {
+    /// Indices into `conditions`.
+    pub conditions: Vec<usize>,
+    pub cell: Vec<MeanMax>,
+    pub actions: Vec<MeanMax>,
+    pub cell_all: MeanMax,
+    pub actions_all: MeanMax,
+}
+
+fn across_conditions(picked: &[usize], cycles: &[ConditionCycles], interval_secs: f64) -> Option<AcrossConditions> {
+    if picked.len() < 2 {
+        return None;
+    }
+    let config =
+        crate::analysis::TanglingConfig { dt_secs: interval_secs, cyclic: true, zscore: true, ..Default::default() };
+    let q_of = |signal: Signal| -> Option<(Vec<MeanMax>, MeanMax)> {
+        let averages: Vec<ndarray::Array2<f64>> =
+            picked.iter().map(|&k| cycles[k].average(signal).map(|a| a.0)).collect::<Option<_>>()?;
+        let views: Vec<_> = averages.iter().map(|a| a.view()).collect();
+        let q = crate::analysis::tangling_ragged(&views, &config).ok()?;
+        let summary = |v: &[f64]| {
+            let s = crate::analysis::tangling::summarize(v);
+            MeanMax { mean: s.mean, max: s.max }
+        };
+        Some((q.iter().map(|v| summary(v)).collect(), summary(&q.concat())))
+    };
+    let (cell, cell_all) = q_of(Signal::Cell)?;
+    let (actions, actions_all) = q_of(Signal::Actions)?;
+    Some(AcrossConditions { conditions: picked.to_vec(), cell, actions, cell_all, actions_all })
+}
+
 /// Everything across conditions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyFindings {
@@ -219,6 +261,7 @@ pub struct StudyFindings {
     pub conditions: Vec<ConditionFindings>,
     /// The cycle averages of c across conditions (≥ 2 conditions with cycles).
     pub global_cell: Option<GlobalSubspace>,
+    pub across_conditions: Option<AcrossConditions>,
     pub push: Option<PushFindings>,
     pub findings: Vec<Finding>,
 }
@@ -297,8 +340,10 @@ fn f2(push: Option<&PushFindings>) -> Finding {
     Finding { id: "F2".into(), claim: claim.into(), verdict, detail }
 }
 
-/// F3: over the opposing conditions, c is less tangled across conditions than the actions.
-fn f3(protocol: &Protocol) -> Finding {
+/// F3: over the opposing conditions, c is less tangled across conditions than the actions:
+/// holds when both the mean and the max of Q over all the conditions' samples are lower for c
+/// (no interval yet), does not hold when both are higher.
+fn f3(protocol: &Protocol, across: Option<&AcrossConditions>) -> Finding {
     let claim = "over opposing commands (±u, ±v, ±r) c is less tangled across conditions than the actions";
     let detail = if protocol.robot.spec().n_command() < 3 {
         format!(
@@ -307,8 +352,22 @@ fn f3(protocol: &Protocol) -> Finding {
         )
     } else if protocol.kind != ProtocolKind::Opposing {
         "measured by the opposing protocol".into()
+    } else if let Some(a) = across {
+        let (c, x) = (a.cell_all, a.actions_all);
+        let verdict = if c.mean < x.mean && c.max < x.max {
+            Verdict::Holds
+        } else if c.mean > x.mean && c.max > x.max {
+            Verdict::DoesNotHold
+        } else {
+            Verdict::NotMeasurable
+        };
+        let detail = format!(
+            "Q across the {} opposing conditions: c mean {:.1}, max {:.1}; actions mean {:.1}, max {:.1} (no interval yet); rule: holds when both are lower for c, does not hold when both are higher",
+            a.conditions.len(), c.mean, c.max, x.mean, x.max
+        );
+        return Finding { id: "F3".into(), claim: claim.into(), verdict, detail };
     } else {
-        "the inter-condition tangling of opposing conditions is not computed yet (issue 11: in progress)".into()
+        "fewer than two opposing conditions have cycles".into()
     };
     Finding { id: "F3".into(), claim: claim.into(), verdict: Verdict::NotMeasurable, detail }
 }
@@ -440,12 +499,13 @@ pub fn study_findings(
     } else {
         None
     };
+    let across = across_conditions(&sweep, cycles, interval_secs);
     let findings = vec![
         f1(protocol, &conditions),
         f2(push.as_ref()),
-        f3(protocol),
+        f3(protocol, across.as_ref()),
         f4(&conditions, global_cell.as_ref().filter(|_| is_sweep), slope_estimate),
         f5(global_cell.as_ref().filter(|_| is_sweep), ratio_estimate),
     ];
-    StudyFindings { protocol: protocol.clone(), conditions, global_cell, push, findings }
+    StudyFindings { protocol: protocol.clone(), conditions, global_cell, across_conditions: across, push, findings }
 }

@@ -29,7 +29,7 @@
 //!   tile of pairs; a tile whose upper bound is below what each of its points' Q already reaches
 //!   is skipped. Skipped ratios could not have been a maximum, so this changes no bit either.
 
-use ndarray::{Array2, ArrayView3};
+use ndarray::{Array2, ArrayView2, ArrayView3};
 
 use super::normalize;
 
@@ -78,6 +78,48 @@ pub fn tangling(x: ArrayView3<f64>, config: &TanglingConfig) -> Result<Array2<f6
     let prepared = prepare(x, config)?;
     let q_flat = prepared.points.max_ratios(prepared.eps);
     Ok(prepared.scatter(&q_flat))
+}
+
+/// Tangling across conditions of different lengths (`conditions[c]` is `(len_c x n_dims)`):
+/// `DESIGN.md`'s definition over all their samples together (z-scored over all of them, ε from
+/// their total variance, a cyclic condition wrapping within its own samples). Returns Q per
+/// condition, `len_c` values each (NaN where undefined). With equal lengths it is bitwise
+/// [`tangling`] of the stacked array.
+pub fn tangling_ragged(
+    conditions: &[ArrayView2<f64>],
+    config: &TanglingConfig,
+) -> Result<Vec<Vec<f64>>, TanglingError> {
+    let n_dims = conditions.first().map_or(0, |c| c.ncols());
+    let lengths: Vec<usize> = conditions.iter().map(|c| c.nrows()).collect();
+    if conditions.iter().any(|c| c.ncols() != n_dims) {
+        return Err(TanglingError::TooFewSamples(vec![conditions.len(), 0, n_dims]));
+    }
+    if !(config.dt_secs.is_finite() && config.dt_secs > 0.0) {
+        return Err(TanglingError::BadDt(config.dt_secs));
+    }
+    if !(config.eps_frac.is_finite() && config.eps_frac > 0.0) {
+        return Err(TanglingError::BadEpsFrac(config.eps_frac));
+    }
+    if conditions.is_empty() || lengths.iter().any(|&l| l < 2) || n_dims == 0 {
+        return Err(TanglingError::TooFewSamples(lengths));
+    }
+    let views: Vec<_> = conditions.to_vec();
+    let stacked = ndarray::concatenate(ndarray::Axis(0), &views).expect("same number of dims");
+    let total = stacked.nrows();
+    let x3 = stacked.into_shape_with_order((1, total, n_dims)).expect("one block");
+    let x3 = if config.zscore { normalize::zscore(x3.view()) } else { x3 };
+    let eps = config.eps_frac * normalize::total_variance(x3.view());
+    if eps <= 0.0 || !eps.is_finite() {
+        return Err(TanglingError::ZeroVariance);
+    }
+    let flat = x3.to_shape((total, n_dims)).expect("contiguous reshape");
+    let points = StatesAndDerivatives::new_ragged(flat.view(), &lengths, config);
+    let q_flat = points.max_ratios(eps);
+    let mut out: Vec<Vec<f64>> = lengths.iter().map(|&l| vec![f64::NAN; l]).collect();
+    for (&(c, t), &q) in points.origin.iter().zip(&q_flat) {
+        out[c][t] = q;
+    }
+    Ok(out)
 }
 
 /// Validated, normalised input: the points with a derivative and ε. Shared by the GPU path.
@@ -153,10 +195,19 @@ pub(crate) struct StatesAndDerivatives {
 impl StatesAndDerivatives {
     pub fn new(x: ArrayView3<f64>, config: &TanglingConfig) -> Self {
         let (n_conditions, n_samples, n_dims) = x.dim();
+        let flat = x.to_shape((n_conditions * n_samples, n_dims)).expect("contiguous reshape");
+        Self::new_ragged(flat.view(), &vec![n_samples; n_conditions], config)
+    }
+
+    /// Conditions of their own lengths, stacked as the rows of `x` (condition c's samples follow
+    /// condition c − 1's); a cyclic condition wraps around within its own samples.
+    pub fn new_ragged(x: ArrayView2<f64>, lengths: &[usize], config: &TanglingConfig) -> Self {
+        let n_dims = x.ncols();
         let mut states = Vec::with_capacity(x.len());
         let mut derivatives = Vec::with_capacity(x.len());
-        let mut origin = Vec::with_capacity(n_conditions * n_samples);
-        for cond_idx in 0..n_conditions {
+        let mut origin = Vec::with_capacity(x.nrows());
+        let mut first = 0;
+        for (cond_idx, &n_samples) in lengths.iter().enumerate() {
             for sample_idx in 0..n_samples {
                 let prev_idx = match (sample_idx, config.cyclic) {
                     (0, true) => n_samples - 1,
@@ -164,12 +215,13 @@ impl StatesAndDerivatives {
                     (t, _) => t - 1,
                 };
                 for dim_idx in 0..n_dims {
-                    let now = x[[cond_idx, sample_idx, dim_idx]];
+                    let now = x[[first + sample_idx, dim_idx]];
                     states.push(now);
-                    derivatives.push((now - x[[cond_idx, prev_idx, dim_idx]]) / config.dt_secs);
+                    derivatives.push((now - x[[first + prev_idx, dim_idx]]) / config.dt_secs);
                 }
                 origin.push((cond_idx, sample_idx));
             }
+            first += n_samples;
         }
         Self { n_dims, states, derivatives, origin }
     }
@@ -573,5 +625,46 @@ mod tests {
         assert!(matches!(tangling(one.view(), &Default::default()), Err(TanglingError::TooFewSamples(_))));
         let flat = Array3::<f64>::ones((1, 5, 2));
         assert_eq!(tangling(flat.view(), &Default::default()).unwrap_err(), TanglingError::ZeroVariance);
+    }
+
+    #[test]
+    fn ragged_conditions_are_the_stacked_definition() {
+        use ndarray::{s, Array3};
+        let x =
+            Array3::from_shape_fn((3, 20, 4), |(c, t, d)| ((c * 31 + t * 7 + d * 3) as f64 * 0.37).sin() + c as f64);
+        for cyclic in [true, false] {
+            let config = TanglingConfig { dt_secs: 0.01, cyclic, ..TanglingConfig::default() };
+            let stacked = tangling(x.view(), &config).unwrap();
+            let views: Vec<_> = (0..3).map(|c| x.slice(s![c, .., ..])).collect();
+            let ragged = tangling_ragged(&views, &config).unwrap();
+            for (c, q) in ragged.iter().enumerate() {
+                let a: Vec<u64> = q.iter().map(|v| v.to_bits()).collect();
+                let b: Vec<u64> = stacked.row(c).iter().map(|v| v.to_bits()).collect();
+                assert_eq!(a, b, "cyclic {cyclic}, condition {c}");
+            }
+        }
+        // Different lengths: the brute-force definition over all samples.
+        let a = x.slice(s![0, ..12, ..]).to_owned();
+        let b = x.slice(s![1, .., ..]).to_owned();
+        let config = TanglingConfig { dt_secs: 0.01, cyclic: true, zscore: false, ..TanglingConfig::default() };
+        let q = tangling_ragged(&[a.view(), b.view()], &config).unwrap();
+        let all: Vec<(ndarray::Array1<f64>, ndarray::Array1<f64>)> = [&a, &b]
+            .iter()
+            .flat_map(|m| {
+                let n = m.nrows();
+                (0..n).map(move |t| (m.row(t).to_owned(), (&m.row(t) - &m.row((t + n - 1) % n)) / 0.01))
+            })
+            .collect();
+        let mean = all.iter().fold(ndarray::Array1::<f64>::zeros(4), |acc, (x, _)| acc + x) / all.len() as f64;
+        let eps = 0.1 * all.iter().map(|(x, _)| (x - &mean).mapv(|v| v * v).sum()).sum::<f64>() / all.len() as f64;
+        let flat: Vec<f64> = q.concat();
+        for (i, (xi, di)) in all.iter().enumerate() {
+            let expected = all
+                .iter()
+                .map(|(xj, dj)| (di - dj).mapv(|v| v * v).sum() / ((xi - xj).mapv(|v| v * v).sum() + eps))
+                .fold(0.0, f64::max);
+            assert!((flat[i] - expected).abs() <= 1e-9 * expected, "{i}: {} vs {expected}", flat[i]);
+        }
+        assert_eq!((q[0].len(), q[1].len()), (12, 20));
     }
 }
