@@ -69,7 +69,7 @@ pub fn average_cycles(
     // (agent, start step, length) of every complete cycle, per condition.
     let mut cycles: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n_conditions];
     for (agent_idx, &condition_idx) in condition_of_agent.iter().enumerate() {
-        let lift_offs = lift_offs(contacts.row(agent_idx).iter().copied());
+        let lift_offs = lift_offs(contacts.row(agent_idx).iter().copied(), 1);
         for pair in lift_offs.windows(2) {
             cycles[condition_idx].push((agent_idx, pair[0], pair[1] - pair[0]));
         }
@@ -93,17 +93,30 @@ pub fn average_cycles(
     Ok(result)
 }
 
-/// Steps at which the foot leaves the ground (on the ground at the step before, off now).
-pub fn lift_offs(contact: impl Iterator<Item = bool>) -> Vec<usize> {
+/// Steps at which the foot leaves the ground after at least `min_stance` steps on it (on the
+/// ground at the step before, off now; `min_stance` ≤ 1: every such step). A longer minimum
+/// ignores bounces: contact chatter of a step or two would otherwise cut a stride into many
+/// "cycles" of a sample or two.
+pub fn lift_offs(contact: impl Iterator<Item = bool>, min_stance: usize) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut previous = None;
+    let mut stance = 0usize;
     for (step, now) in contact.enumerate() {
-        if previous == Some(true) && !now {
-            out.push(step);
+        if now {
+            stance += 1;
+        } else {
+            if stance >= min_stance.max(1) {
+                out.push(step);
+            }
+            stance = 0;
         }
-        previous = Some(now);
     }
     out
+}
+
+/// The minimum stance, in samples recorded every `every_steps` control steps, of the gait
+/// counters' [`crate::task::gait::MIN_STANCE_STEPS`] (at least one sample).
+pub fn min_stance_samples(every_steps: usize) -> usize {
+    (crate::task::gait::MIN_STANCE_STEPS as usize).div_ceil(every_steps.max(1)).max(1)
 }
 
 /// The most frequent value; the smallest among equally frequent ones. `None` if empty.
@@ -155,8 +168,14 @@ mod tests {
     #[test]
     fn finds_lift_offs() {
         let contact = [false, true, true, false, false, true, false, true];
-        assert_eq!(lift_offs(contact.into_iter()), vec![3, 6]);
-        assert_eq!(lift_offs([true, true].into_iter()), Vec::<usize>::new());
+        assert_eq!(lift_offs(contact.into_iter(), 1), vec![3, 6]);
+        assert_eq!(lift_offs([true, true].into_iter(), 1), Vec::<usize>::new());
+        // A bounce (one step of contact) is not a lift-off with a minimum stance of 2.
+        let bouncy = [true, true, true, false, true, false, false, true, true, false];
+        assert_eq!(lift_offs(bouncy.into_iter(), 1), vec![3, 5, 9]);
+        assert_eq!(lift_offs(bouncy.into_iter(), 2), vec![3, 9]);
+        assert_eq!(lift_offs(bouncy.into_iter(), 3), vec![3]);
+        assert_eq!((min_stance_samples(1), min_stance_samples(2), min_stance_samples(5)), (3, 2, 1));
     }
 
     #[test]

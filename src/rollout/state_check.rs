@@ -18,7 +18,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 use super::{record_cpu, Recording, RolloutError};
-use crate::analysis::cycles::lift_offs;
+use crate::analysis::cycles::{lift_offs, min_stance_samples};
 use crate::analysis::drift::drift;
 use crate::policy::PolicyWeights;
 use crate::task::{EpisodeSettings, Robot};
@@ -146,19 +146,23 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
     let mut reference_cycles = 0usize;
     let mut stance = vec![0usize; n_feet];
     let (mut saturated, mut hidden_samples) = (0usize, 0usize);
+    let min_stance = min_stance_samples(r.every_steps);
     for &agent in standing {
         let c = cell_of(agent);
         early_norms.push(norm(&c, early));
         end_norms.push(norm(&c, t - 1));
         ratios.push(norm(&c, t - 1) / norm(&c, early));
         let foot = |f: usize| (warmup..t).map(move |s| r.contacts[(agent * t + s) * n_feet + f] == 1);
-        let reference: Vec<usize> = lift_offs(foot(0)).into_iter().map(|s| s + warmup).collect();
+        let reference: Vec<usize> = lift_offs(foot(0), min_stance).into_iter().map(|s| s + warmup).collect();
         reference_cycles += reference.len().saturating_sub(1);
         for (f, count) in lift_off_counts.iter_mut().enumerate() {
             // Lift-offs of foot f within the reference foot's complete cycles.
             if let (Some(&first), Some(&last)) = (reference.first(), reference.last()) {
-                *count +=
-                    lift_offs(foot(f)).into_iter().map(|s| s + warmup).filter(|&s| first <= s && s < last).count();
+                *count += lift_offs(foot(f), min_stance)
+                    .into_iter()
+                    .map(|s| s + warmup)
+                    .filter(|&s| first <= s && s < last)
+                    .count();
             }
             stance[f] += foot(f).filter(|&down| down).count();
         }

@@ -1,7 +1,9 @@
 //! One condition's gait cycles, collected agent by agent as its groups of agents finish, as
 //! issue 11 and `DESIGN.md` define them:
 //!
-//! - a lift-off is a sample t with the reference foot's contact at t − 1 and none at t;
+//! - a lift-off is a sample t with the reference foot's contact at t − 1 and none at t, after a
+//!   stance of at least `MIN_STANCE_STEPS` control steps (the gait counters' bounce rule: 3
+//!   samples when every step is recorded; `analysis::cycles::min_stance_samples`);
 //! - a cycle runs from one lift-off to the sample before the next;
 //! - a cycle is used when it starts at or after the end of the warm-up and the agent is alive
 //!   through its last sample;
@@ -21,7 +23,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array2, Array3, ArrayView2};
 
-use crate::analysis::cycles::{lift_offs, most_common_length};
+use crate::analysis::cycles::{lift_offs, min_stance_samples, most_common_length};
 use crate::analysis::drift::drift;
 use crate::analysis::tangling::{summarize, QSummary};
 use crate::analysis::{tangling, TanglingConfig, TanglingError};
@@ -97,7 +99,7 @@ pub struct AgentCycles {
 pub fn used_cycles(recording: &Recording, agent: usize, warmup_samples: usize) -> Vec<(usize, usize)> {
     let (t, f) = (recording.n_samples, recording.n_feet);
     let contact = (0..t).map(|s| recording.contacts[(agent * t + s) * f] == 1);
-    lift_offs(contact)
+    lift_offs(contact, min_stance_samples(recording.every_steps))
         .windows(2)
         .filter(|pair| pair[0] >= warmup_samples && (pair[0]..pair[1]).all(|s| recording.alive[agent * t + s] == 1))
         .map(|pair| (pair[0], pair[1] - pair[0]))

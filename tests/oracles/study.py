@@ -2,8 +2,8 @@
 
 Usage: python3 study.py DIR OUT.json
 Reads DIR/protocol.json and DIR/traces/*.npy and recomputes, per trace condition, from the
-definitions in docs/DESIGN.md alone: used cycles (reference-foot lift-offs after the warm-up,
-alive through), the modal length (the shorter on a tie), the cycle averages of c, h and the
+definitions in docs/DESIGN.md alone: used cycles (reference-foot lift-offs after a stance of at least 3 control steps, after
+the warm-up, alive through), the modal length (the shorter on a tie), the cycle averages of c, h and the
 actions, and the intra-condition tangling (z-scored over the average's own samples, cyclic,
 dt = the recording interval, eps = 0.1 x total variance): mean and max Q. Writes them as JSON.
 """
@@ -16,22 +16,31 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from tangling import tangling  # noqa: E402
 
 
-def lift_offs(contact):
-    c = contact.astype(bool)
-    return [t for t in range(1, len(c)) if c[t - 1] and not c[t]]
+def lift_offs(contact, min_stance):
+    # Off at t after at least min_stance samples on the ground (bounces are not lift-offs).
+    out, stance = [], 0
+    for t, down in enumerate(contact.astype(bool)):
+        if down:
+            stance += 1
+        else:
+            if stance >= max(min_stance, 1):
+                out.append(t)
+            stance = 0
+    return out
 
 
 def main(directory, out):
     proto = json.load(open(f"{directory}/protocol.json"))
     interval = proto["record_interval_secs"]
     warmup = int(round(proto["warmup_secs"] / interval))
+    min_stance = -(-3 // proto["protocol"]["record_every"])  # MIN_STANCE_STEPS = 3 control steps
     tr = {k: np.load(f"{directory}/traces/{k}.npy") for k in ["cell", "hidden", "actions", "contacts", "alive"]}
     n_cond, n_agents, _ = tr["alive"].shape
     result = []
     for c in range(n_cond):
         used = []
         for a in range(n_agents):
-            lo = lift_offs(tr["contacts"][c, a, :, 0])
+            lo = lift_offs(tr["contacts"][c, a, :, 0], min_stance)
             for s, e in zip(lo[:-1], lo[1:]):
                 if s >= warmup and tr["alive"][c, a, s:e].all():
                     used.append((a, s, e - s))
