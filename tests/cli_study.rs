@@ -242,3 +242,46 @@ fn ray_on_two_workers_gives_the_bits_of_one_run() {
         std::fs::read(dir.path().join("one/traces/cell.npy")).unwrap()
     );
 }
+
+#[test]
+fn the_push_protocol_reports_each_agent_s_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("push");
+    let out = out.to_str().unwrap();
+    run_ok(
+        &[
+            "study",
+            "run",
+            "--robot",
+            "walker2d",
+            "--model",
+            MODEL,
+            "--protocol",
+            "push",
+            "--agents",
+            "4",
+            "--seconds",
+            "5",
+            "--warmup-secs",
+            "1",
+            "--agents-per-group",
+            "2",
+            "--out-dir",
+            out,
+        ],
+        "2",
+    );
+    let f = read(&Path::new(out).join("findings.json"));
+    let conditions = f["conditions"].as_array().unwrap();
+    assert_eq!(conditions.iter().map(|c| c["pushed"].as_bool().unwrap()).collect::<Vec<_>>(), [false, true]);
+    let push = &f["push"];
+    let per_agent = push["per_agent"].as_array().unwrap();
+    assert_eq!(per_agent.len(), 4);
+    for a in per_agent {
+        assert!(a["change_mps"].as_f64().unwrap().abs() <= 1.0);
+    }
+    assert!(push["tolerance"].as_f64().unwrap() > 0.0);
+    // The traces hold the unpushed twin and the pushed run.
+    let alive = std::fs::read(Path::new(out).join("traces/alive.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&alive[..128]).contains("(2, 4, 625)"));
+}

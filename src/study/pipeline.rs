@@ -15,8 +15,8 @@ use std::ops::Range;
 
 use super::bootstrap::percentile;
 use super::cycles::{ConditionCycles, Signal};
-use super::findings::{condition_findings, study_findings, StudyFindings};
-use super::push::{agent_recovery, push_findings, unpushed_distances};
+use super::findings::{condition_findings, study_findings, ConditionFindings, StudyFindings};
+use super::push::{agent_recovery, push_findings, unpushed_distances, AgentRecovery};
 use super::run::{push_change_mps, run_group};
 use super::{Protocol, ProtocolError, ProtocolKind, Shard};
 use crate::policy::PolicyWeights;
@@ -102,6 +102,154 @@ pub fn total_groups(protocol: &Protocol, shard: Shard) -> usize {
     }
 }
 
+/// Where a [`StudyRunner`] is: pass 1 over (trace condition, group), then for the push protocol
+/// pass 2 over the unpushed groups (spread) and the pushed groups (recovery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Record { condition: usize, group: usize },
+    Spread { group: usize },
+    Recover { group: usize },
+    Finished,
+}
+
+/// A study one group at a time: [`Self::step`] does one group's work and returns, so a caller
+/// that must not block (the page, between animation frames or in a worker) can show progress
+/// and cancel between groups; [`analyze`] loops over it.
+pub struct StudyRunner<'a> {
+    protocol: Protocol,
+    groups: Vec<Range<usize>>,
+    source: &'a mut dyn GroupSource,
+    stage: Stage,
+    done: usize,
+    total: usize,
+    current: ConditionCycles,
+    cycles: Vec<ConditionCycles>,
+    conditions: Vec<ConditionFindings>,
+    nominal: Option<ndarray::Array2<f64>>,
+    spread: Vec<f64>,
+    per_agent: Vec<AgentRecovery>,
+}
+
+impl<'a> StudyRunner<'a> {
+    /// Checks the protocol and the shard; nothing runs yet.
+    pub fn new(protocol: &Protocol, shard: Shard, source: &'a mut dyn GroupSource) -> Result<Self, StudyError> {
+        protocol.validate()?;
+        let groups = shard.groups(protocol);
+        if groups.is_empty() {
+            let per_group = protocol.agents_per_group;
+            let n_groups = protocol.agents_per_condition.div_ceil(per_group);
+            return Err(StudyError::EmptyShard { index: shard.index, count: shard.count, groups: n_groups, per_group });
+        }
+        Ok(Self {
+            protocol: protocol.clone(),
+            groups,
+            source,
+            stage: Stage::Record { condition: 0, group: 0 },
+            done: 0,
+            total: total_groups(protocol, shard),
+            current: ConditionCycles::default(),
+            cycles: Vec::new(),
+            conditions: Vec::new(),
+            nominal: None,
+            spread: Vec::new(),
+            per_agent: Vec::new(),
+        })
+    }
+
+    /// Groups done and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done, self.total)
+    }
+
+    /// Does the next group (`sink` sees each group of pass 1); returns the outcome after the last.
+    pub fn step(
+        &mut self,
+        sink: &mut dyn FnMut(usize, usize, &Recording) -> Result<(), StudyError>,
+    ) -> Result<Option<StudyOutcome>, StudyError> {
+        let p = &self.protocol;
+        let dt = p.robot.spec().control_dt_secs;
+        let interval = dt * p.record_every as f64;
+        let warmup = warmup_samples(p, dt);
+        let n_groups = self.groups.len();
+        match self.stage {
+            Stage::Record { condition, group } => {
+                let g = self.groups[group].clone();
+                let recording = self.source.group(condition, g.clone())?;
+                sink(condition, g.start, &recording)?;
+                self.current.add_group(&recording, g.start, warmup);
+                if group + 1 < n_groups {
+                    self.stage = Stage::Record { condition, group: group + 1 };
+                } else {
+                    let mut finished = std::mem::take(&mut self.current);
+                    finished.keep_modal();
+                    let tc = &trace_conditions(p)[condition];
+                    let command = &p.conditions[tc.condition];
+                    self.conditions.push(condition_findings(
+                        command,
+                        tc.pushed,
+                        &finished,
+                        interval,
+                        dt,
+                        p.seed,
+                        condition as u64,
+                    ));
+                    self.cycles.push(finished);
+                    self.stage = if condition + 1 < trace_conditions(p).len() {
+                        Stage::Record { condition: condition + 1, group: 0 }
+                    } else if p.kind == ProtocolKind::Push && p.push.is_some() {
+                        self.nominal = self.cycles[0].average(Signal::Cell).map(|a| a.0);
+                        if self.nominal.is_some() {
+                            Stage::Spread { group: 0 }
+                        } else {
+                            Stage::Finished
+                        }
+                    } else {
+                        Stage::Finished
+                    };
+                }
+            }
+            Stage::Spread { group } => {
+                let nominal = self.nominal.as_ref().expect("set before the spread");
+                let recording = self.source.group(0, self.groups[group].clone())?;
+                self.spread.extend(unpushed_distances(&recording, warmup, nominal));
+                self.stage =
+                    if group + 1 < n_groups { Stage::Spread { group: group + 1 } } else { Stage::Recover { group: 0 } };
+            }
+            Stage::Recover { group } => {
+                let nominal = self.nominal.as_ref().expect("set before the recovery");
+                let push = p.push.as_ref().expect("the push protocol");
+                let tolerance = percentile(&self.spread, 95.0);
+                let at = push_sample(push.at_secs, dt, p.record_every);
+                let g = self.groups[group].clone();
+                let recording = self.source.group(1, g.clone())?;
+                for (local, agent) in g.enumerate() {
+                    let dv = push_change_mps(p, 0, agent);
+                    self.per_agent.push(agent_recovery(&recording, local, agent, dv, at, nominal, tolerance));
+                }
+                self.stage = if group + 1 < n_groups { Stage::Recover { group: group + 1 } } else { Stage::Finished };
+            }
+            Stage::Finished => {}
+        }
+        self.done = (self.done + 1).min(self.total);
+        if self.stage != Stage::Finished {
+            return Ok(None);
+        }
+        let push = match (&p.push, self.nominal.is_some() && !self.per_agent.is_empty()) {
+            (Some(push), true) => Some(push_findings(
+                push.at_secs,
+                push.max_change_mps,
+                percentile(&self.spread, 95.0),
+                std::mem::take(&mut self.per_agent),
+                p.seed,
+            )),
+            _ => None,
+        };
+        let cycles = std::mem::take(&mut self.cycles);
+        let conditions = std::mem::take(&mut self.conditions);
+        Ok(Some(StudyOutcome { findings: study_findings(p, interval, conditions, &cycles, push), cycles }))
+    }
+}
+
 /// Runs (or reads) the groups of `shard` from `source` and computes the findings over them.
 /// `sink` sees every group of pass 1 in order (trace condition, first agent, recording);
 /// `progress(done, total)` after every group returns false to cancel.
@@ -112,69 +260,18 @@ pub fn analyze(
     sink: &mut dyn FnMut(usize, usize, &Recording) -> Result<(), StudyError>,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<StudyOutcome, StudyError> {
-    protocol.validate()?;
-    let groups = shard.groups(protocol);
-    if groups.is_empty() {
-        let per_group = protocol.agents_per_group;
-        let n_groups = protocol.agents_per_condition.div_ceil(per_group);
-        return Err(StudyError::EmptyShard { index: shard.index, count: shard.count, groups: n_groups, per_group });
+    let mut runner = StudyRunner::new(protocol, shard, source)?;
+    loop {
+        let outcome = runner.step(sink)?;
+        let (done, total) = runner.progress();
+        if let Some(outcome) = outcome {
+            progress(total, total);
+            return Ok(outcome);
+        }
+        if !progress(done, total) {
+            return Err(StudyError::Cancelled);
+        }
     }
-    let dt = protocol.robot.spec().control_dt_secs;
-    let interval = dt * protocol.record_every as f64;
-    let warmup = warmup_samples(protocol, dt);
-    let (total, mut done) = (total_groups(protocol, shard), 0usize);
-    let mut tick = |done: &mut usize| {
-        *done += 1;
-        if progress(*done, total) {
-            Ok(())
-        } else {
-            Err(StudyError::Cancelled)
-        }
-    };
-    let traces = trace_conditions(protocol);
-    let mut cycles = Vec::with_capacity(traces.len());
-    let mut conditions = Vec::with_capacity(traces.len());
-    for (k, tc) in traces.iter().enumerate() {
-        let mut condition = ConditionCycles::default();
-        for g in &groups {
-            let recording = source.group(k, g.clone())?;
-            sink(k, g.start, &recording)?;
-            condition.add_group(&recording, g.start, warmup);
-            tick(&mut done)?;
-        }
-        condition.keep_modal();
-        let command = &protocol.conditions[tc.condition];
-        conditions.push(condition_findings(command, tc.pushed, &condition, interval, dt, protocol.seed, k as u64));
-        cycles.push(condition);
-    }
-    let push = match (&protocol.push, protocol.kind) {
-        (Some(push), ProtocolKind::Push) => {
-            let nominal = cycles[0].average(Signal::Cell).map(|a| a.0);
-            let mut spread = Vec::new();
-            let mut per_agent = Vec::new();
-            if let Some(nominal) = &nominal {
-                for g in &groups {
-                    spread.extend(unpushed_distances(&source.group(0, g.clone())?, warmup, nominal));
-                    tick(&mut done)?;
-                }
-                let tolerance = percentile(&spread, 95.0);
-                let at = push_sample(push.at_secs, dt, protocol.record_every);
-                for g in &groups {
-                    let recording = source.group(1, g.clone())?;
-                    for (local, agent) in g.clone().enumerate() {
-                        let dv = push_change_mps(protocol, 0, agent);
-                        per_agent.push(agent_recovery(&recording, local, agent, dv, at, nominal, tolerance));
-                    }
-                    tick(&mut done)?;
-                }
-                Some(push_findings(push.at_secs, push.max_change_mps, tolerance, per_agent, protocol.seed))
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    Ok(StudyOutcome { findings: study_findings(protocol, interval, conditions, &cycles, push), cycles })
 }
 
 /// [`analyze`] of a simulated study without traces or progress (tests, small runs).
