@@ -15,6 +15,7 @@ mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
 mod shell;
+mod study_cell;
 mod walker_cell;
 
 /// Mounts the notebook on the page body.

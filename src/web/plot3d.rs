@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
+use super::shell::download;
 use crate::plot::camera::OrbitCamera;
 use crate::plot::lines3d::{LineRenderer, Segment};
 
@@ -185,23 +186,6 @@ impl GpuView {
             .map_err(|e| e.to_string())?;
         crate::plot::png::encode_rgba(width, height, &rgba).map_err(|e| e.to_string())
     }
-}
-
-/// Offers `bytes` to the user as a file download.
-fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
-    let array = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&array);
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let anchor: web_sys::HtmlAnchorElement =
-        document().create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
-    anchor.set_href(&url);
-    anchor.set_download(file_name);
-    anchor.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
 }
 
 fn default_camera() -> OrbitCamera {

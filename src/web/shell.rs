@@ -1,5 +1,5 @@
-//! The page's small platform helpers, shared by the cells: the clock, fetching bytes, and turning
-//! JavaScript errors into text.
+//! The page's small platform helpers, shared by the cells: the clock, fetching bytes, offering a
+//! download, and turning JavaScript errors into text.
 
 use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
@@ -29,4 +29,21 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let promise = response.array_buffer().map_err(|e| format!("{url}: {}", js_text(&e)))?;
     let buffer = JsFuture::from(promise).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Offers `bytes` to the user as a file download.
+pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let anchor: web_sys::HtmlAnchorElement =
+        leptos::prelude::document().create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }

@@ -22,8 +22,8 @@ use crate::task::gait::GaitSummary;
 use crate::task::side_view::{Limb, SidePose};
 use crate::task::{Robot, TerminationReason};
 
-const MODEL_URL: &str = "models/walker2d-lstm.safetensors";
-const CARD_URL: &str = "models/walker2d-lstm.card.json";
+pub(crate) const MODEL_URL: &str = "models/walker2d-lstm.safetensors";
+pub(crate) const CARD_URL: &str = "models/walker2d-lstm.card.json";
 /// Size of a push (N·s): the top of the trainer's default push range.
 const PUSH_IMPULSE_NS: f64 = 8.0;
 /// At 60 frames/s a frame holds about 2 control steps; this many leaves room for slow frames.

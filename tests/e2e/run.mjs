@@ -381,6 +381,42 @@ await test('a missing or corrupt walker model gives a clear message; the other c
   }
 });
 
+await test('the study cell runs the single protocol on the shipped policy and gives the five verdicts; cancel stops a sweep', async () => {
+  const page = await openPage(base);
+  await page.locator('#study-agents').fill('4');
+  await page.locator('#study-agents').dispatchEvent('change');
+  await page.locator('#study-seconds').fill('4');
+  await page.locator('#study-seconds').dispatchEvent('change');
+  await page.click('#study-run');
+  await page.waitForFunction(() => document.querySelectorAll('#study-findings li').length === 5, null, { timeout: 120_000 });
+  const rows = await page.locator('#study-table tbody tr').count();
+  assert.equal(rows, 1);
+  const cells = await page.locator('#study-table tbody tr td').allTextContents();
+  assert.equal(cells[0], '[2.0]');
+  assert.ok(Number(cells[1]) >= 0 && Number(cells[1]) <= 4, `fell ${cells[1]}`);
+  const findings = await page.locator('#study-findings li').allTextContents();
+  assert.match(findings[0], /^F1 (holds|does-not-hold|not-measurable)/);
+  assert.match(findings[2], /F3 not-measurable/);
+  assert.match(await page.textContent('#study-status'), /ran in/);
+  assert.equal(await page.isDisabled('#study-export'), false);
+  // A speed sweep long enough to be cancelled after its first group (28 groups of 25 agents × 10 s).
+  await page.locator('#study-agents').fill('100');
+  await page.locator('#study-agents').dispatchEvent('change');
+  await page.locator('#study-seconds').fill('10');
+  await page.locator('#study-seconds').dispatchEvent('change');
+  await page.selectOption('#study-protocol', 'speed-sweep');
+  await page.click('#study-run');
+  await page.waitForFunction(() => /group [1-9]/.test(document.querySelector('#study-status').textContent), null, { timeout: 60_000 });
+  // A group holds the page's thread for seconds (no worker yet): Playwright's click waits for
+  // animation frames, so the button is clicked from the page, between two groups.
+  await page.evaluate(() => document.querySelector('#study-cancel').click());
+  await page.waitForFunction(() => document.querySelector('#study-status').textContent === 'cancelled', null, { timeout: 60_000 });
+  await page.locator('#cell-study').screenshot({ path: path.join(artifacts, 'study-cell.png') });
+  console.log(`     study: ${cells.join(' | ')}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
 await browser.close();
 
 // Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.
