@@ -95,6 +95,9 @@ pub fn evaluate(robot: Robot, weights: &PolicyWeights, config: &EvalConfig) -> R
     if config.speeds_mps.is_empty() || config.n_agents == 0 {
         return Err(EvalError::Config("need at least one speed and one agent".into()));
     }
+    if config.n_agents > super::MAX_AGENTS {
+        return Err(EvalError::Config(format!("{} agents per speed: at most {}", config.n_agents, super::MAX_AGENTS)));
+    }
     if !(config.seconds.is_finite() && config.seconds > 0.0) {
         return Err(EvalError::Config(format!("seconds must be positive, got {}", config.seconds)));
     }
@@ -302,6 +305,7 @@ mod tests {
         let bad = |c: EvalConfig| evaluate(Robot::Walker2d, &w, &c).is_err();
         assert!(bad(EvalConfig { speeds_mps: vec![], ..EvalConfig::default() }));
         assert!(bad(EvalConfig { n_agents: 0, ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { n_agents: usize::MAX, ..EvalConfig::default() }));
         assert!(bad(EvalConfig { seconds: -1.0, ..EvalConfig::default() }));
         assert!(bad(EvalConfig { speeds_mps: vec![f64::NAN], ..EvalConfig::default() }));
         let shape = PolicyShape { n_obs: 5, mlp_widths: vec![4], n_hidden: 2, n_actions: 6 };

@@ -49,6 +49,10 @@ pub fn record_cpu(
     Ok(rollout.into_recording().expect("a recording was asked for"))
 }
 
+/// The most agents an evaluation speed or a study condition may have: each agent keeps state
+/// and statistics for the whole run, so no request may make that grow without bound.
+pub const MAX_AGENTS: usize = 10_000;
+
 /// Why a rollout could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {

@@ -164,8 +164,12 @@ impl Protocol {
         if let Some(c) = self.conditions.iter().find(|c| c.len() != n_command || c.iter().any(|v| !v.is_finite())) {
             return bad(format!("condition {c:?}: {} takes {n_command} finite command values", self.robot));
         }
-        if self.agents_per_condition == 0 {
-            return bad("at least one agent per condition".into());
+        if self.agents_per_condition == 0 || self.agents_per_condition > crate::rollout::MAX_AGENTS {
+            return bad(format!(
+                "1 … {} agents per condition, got {}",
+                crate::rollout::MAX_AGENTS,
+                self.agents_per_condition
+            ));
         }
         if !(self.seconds.is_finite() && self.seconds > 0.0) {
             return bad(format!("seconds must be positive, got {}", self.seconds));
@@ -234,6 +238,7 @@ mod tests {
             Protocol { conditions: vec![vec![1.0, 0.0]], ..good.clone() },
             Protocol { conditions: vec![vec![f64::NAN]], ..good.clone() },
             Protocol { agents_per_condition: 0, ..good.clone() },
+            Protocol { agents_per_condition: 1_000_000, ..good.clone() },
             Protocol { seconds: 0.0, ..good.clone() },
             Protocol { warmup_secs: 10.0, ..good.clone() },
             Protocol { record_every: 0, ..good.clone() },
