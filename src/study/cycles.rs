@@ -115,6 +115,13 @@ pub fn agent_trace(recording: &Recording, agent: usize, signal: Signal) -> Array
 }
 
 impl AgentCycles {
+    /// The mean frequency of the agent's used cycles (Hz) for samples `interval_secs` apart;
+    /// None without a used cycle.
+    pub fn mean_hz(&self, interval_secs: f64) -> Option<f64> {
+        let n = self.used.len();
+        (n > 0).then(|| self.used.iter().map(|c| 1.0 / (c.1 as f64 * interval_secs)).sum::<f64>() / n as f64)
+    }
+
     /// Reduces local agent `local` of `recording` (condition agent `agent`) to its sums.
     pub fn collect(recording: &Recording, local: usize, agent: usize, warmup_samples: usize) -> Self {
         let used = used_cycles(recording, local, warmup_samples);

@@ -136,11 +136,7 @@ pub fn condition_findings(
         }
         Some(out)
     })();
-    let per_agent_hz: Vec<f64> = agents
-        .iter()
-        .filter(|a| !a.used.is_empty())
-        .map(|a| mean(&a.used.iter().map(|c| 1.0 / (c.1 as f64 * interval_secs)).collect::<Vec<_>>()))
-        .collect();
+    let per_agent_hz: Vec<f64> = agents.iter().filter_map(|a| a.mean_hz(interval_secs)).collect();
     let agent_hz = (!per_agent_hz.is_empty()).then(|| {
         let idx: Vec<usize> = (0..per_agent_hz.len()).collect();
         let boot: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
@@ -470,14 +466,7 @@ pub fn study_findings(
     // resample redraws every condition's agents.
     let (mut slopes, mut ratios) = (Vec::new(), Vec::new());
     let hz_of = |k: usize, idx: &[usize]| {
-        let v: Vec<f64> = idx
-            .iter()
-            .filter_map(|&i| {
-                let a = &cycles[k].agents[i];
-                (!a.used.is_empty())
-                    .then(|| mean(&a.used.iter().map(|c| 1.0 / (c.1 as f64 * interval_secs)).collect::<Vec<_>>()))
-            })
-            .collect();
+        let v: Vec<f64> = idx.iter().filter_map(|&i| cycles[k].agents[i].mean_hz(interval_secs)).collect();
         mean(&v)
     };
     if is_sweep {

@@ -127,6 +127,8 @@ pub struct StudyRunner<'a> {
     conditions: Vec<ConditionFindings>,
     nominal: Option<ndarray::Array2<f64>>,
     spread: Vec<f64>,
+    /// The 95th percentile of `spread`, once the spread pass is done.
+    tolerance: f64,
     per_agent: Vec<AgentRecovery>,
 }
 
@@ -152,6 +154,7 @@ impl<'a> StudyRunner<'a> {
             conditions: Vec::new(),
             nominal: None,
             spread: Vec::new(),
+            tolerance: f64::NAN,
             per_agent: Vec::new(),
         })
     }
@@ -212,13 +215,17 @@ impl<'a> StudyRunner<'a> {
                 let nominal = self.nominal.as_ref().expect("set before the spread");
                 let recording = self.source.group(0, self.groups[group].clone())?;
                 self.spread.extend(unpushed_distances(&recording, warmup, nominal));
-                self.stage =
-                    if group + 1 < n_groups { Stage::Spread { group: group + 1 } } else { Stage::Recover { group: 0 } };
+                self.stage = if group + 1 < n_groups {
+                    Stage::Spread { group: group + 1 }
+                } else {
+                    self.tolerance = percentile(&self.spread, 95.0);
+                    Stage::Recover { group: 0 }
+                };
             }
             Stage::Recover { group } => {
                 let nominal = self.nominal.as_ref().expect("set before the recovery");
                 let push = p.push.as_ref().expect("the push protocol");
-                let tolerance = percentile(&self.spread, 95.0);
+                let tolerance = self.tolerance;
                 let at = push_sample(push.at_secs, dt, p.record_every);
                 let g = self.groups[group].clone();
                 let recording = self.source.group(1, g.clone())?;
@@ -238,7 +245,7 @@ impl<'a> StudyRunner<'a> {
             (Some(push), true) => Some(push_findings(
                 push.at_secs,
                 push.max_change_mps,
-                percentile(&self.spread, 95.0),
+                self.tolerance,
                 std::mem::take(&mut self.per_agent),
                 p.seed,
             )),
