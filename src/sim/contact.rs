@@ -1,7 +1,9 @@
-//! Collision detection: every capsule against the ground plane (MuJoCo `mjc_PlaneCapsule`).
+//! Collision detection: every capsule and sphere against the ground plane (MuJoCo
+//! `mjc_PlaneCapsule`, `mjc_PlaneSphere`).
 //!
 //! Each end sphere of a capsule that penetrates the plane gives one contact, placed in the middle
-//! of the penetration, so a capsule lying flat gets two. Friction is the larger of the two geoms'
+//! of the penetration, so a capsule lying flat gets two; a sphere is a capsule of length zero
+//! and gives at most one. Friction is the larger of the two geoms'
 //! coefficients, as MuJoCo combines them.
 
 use super::data::{Contact, Data};
@@ -20,13 +22,18 @@ pub fn detect(model: &Model, data: &mut Data) {
         let normal = data.geom_xmat[plane].column(2).into_owned();
         let plane_pos = data.geom_xpos[plane];
         for g in 0..model.geom_type.len() {
-            if model.geom_type[g] != GeomType::Capsule || model.geom_body[g] == model.geom_body[plane] {
+            let ends: &[(usize, f64)] = match model.geom_type[g] {
+                GeomType::Capsule => &[(0, 1.0), (1, -1.0)],
+                GeomType::Sphere => &[(0, 0.0)],
+                GeomType::Plane => continue,
+            };
+            if model.geom_body[g] == model.geom_body[plane] {
                 continue;
             }
             let [radius, half_length] = model.geom_size[g];
             let axis = data.geom_xmat[g].column(2).into_owned();
             let friction = model.geom_friction[g].max(model.geom_friction[plane]);
-            for (end_idx, sign) in [(0, 1.0), (1, -1.0)] {
+            for &(end_idx, sign) in ends {
                 let end = data.geom_xpos[g] + axis * (sign * half_length);
                 let dist = normal.dot(&(end - plane_pos)) - radius;
                 if dist < 0.0 {

@@ -21,6 +21,7 @@ fn geom(out: &mut String, indent: usize, g: &GeomDesc) {
     let (kind, size, affinity) = match g.kind {
         GeomType::Plane => ("plane", list(&[g.size[0], g.size[1], 1.0]), 1),
         GeomType::Capsule => ("capsule", list(&g.size), 0),
+        GeomType::Sphere => ("sphere", list(&g.size[..1]), 0),
     };
     let _ = writeln!(
         out,

@@ -43,6 +43,8 @@ pub enum GeomType {
     Plane,
     /// A capsule along its local z axis; size = (radius, half-length of the segment).
     Capsule,
+    /// A sphere; size = (radius, unused 0).
+    Sphere,
 }
 
 /// A joint as written in MJCF (frames relative to the body).
@@ -69,7 +71,7 @@ pub struct JointDesc {
 pub struct GeomDesc {
     pub name: String,
     pub kind: GeomType,
-    /// Capsule: (radius, half-length) (m).
+    /// Capsule: (radius, half-length); sphere: (radius, 0) (m).
     pub size: [f64; 2],
     /// Position in the body frame (m).
     pub pos: [f64; 3],
@@ -224,6 +226,12 @@ pub fn geom_mass_inertia(geom: &GeomDesc) -> (f64, Vector3<f64>) {
                 + sphere_mass * (0.4 * radius * radius + 0.375 * radius * height + 0.25 * height * height);
             let axial = cylinder_mass * radius * radius / 2.0 + sphere_mass * 0.4 * radius * radius;
             (total, Vector3::new(transverse, transverse, axial))
+        }
+        GeomType::Sphere => {
+            let radius = geom.size[0];
+            let mass = geom.density * 4.0 * std::f64::consts::PI * radius.powi(3) / 3.0;
+            let moment = 0.4 * mass * radius * radius;
+            (mass, Vector3::new(moment, moment, moment))
         }
     }
 }
@@ -419,11 +427,13 @@ impl Model {
         3 * self.max_contacts() + self.jnt_range.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Most contacts a step can produce (both end spheres of every capsule on the plane).
+    /// Most contacts a step can produce (both end spheres of every capsule and every sphere on
+    /// the plane).
     pub fn max_contacts(&self) -> usize {
         let planes = self.geom_type.iter().filter(|t| **t == GeomType::Plane).count();
         let capsules = self.geom_type.iter().filter(|t| **t == GeomType::Capsule).count();
-        2 * planes * capsules
+        let spheres = self.geom_type.iter().filter(|t| **t == GeomType::Sphere).count();
+        planes * (2 * capsules + spheres)
     }
 }
 

@@ -8,13 +8,19 @@
 //! - [`Robot`]: the one enum of robots, and the only place generic code learns a robot's name.
 //! - [`gait`]: contact fractions and lift-offs for any number of feet.
 //! - [`side_view`]: a planar robot's capsules projected for drawing.
-//! - One folder or file per robot: [`walker2d`].
+//! - One folder per robot: [`walker2d`], [`quadruped`].
+//! - Shared by the robots' batches: [`agents`] (index checks, gathering results), [`checks`]
+//!   (blow-ups, settings), [`random`] (per-episode seeds and draws).
 //!
 //! A new robot is a body in `sim/robots/`, a task here and a variant of [`Robot`]; nothing else
 //! in generic code changes.
 
+pub mod agents;
+pub mod checks;
 pub mod episode;
 pub mod gait;
+pub mod quadruped;
+pub mod random;
 mod robot;
 pub mod side_view;
 pub mod walker2d;

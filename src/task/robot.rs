@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{walker2d, EpisodeSettings, Task, TaskError, TaskSpec};
+use super::{quadruped, walker2d, EpisodeSettings, Task, TaskError, TaskSpec};
 use crate::sim::{robots, Model, RobotDescription};
 
 /// The robots TangleLab knows.
@@ -14,6 +14,9 @@ pub enum Robot {
     /// Gymnasium's Walker2d-v5 body, walking at a commanded forward speed.
     #[serde(rename = "walker2d")]
     Walker2d,
+    /// An ANYmal-C-like quadruped following body-velocity commands (u*, v*, r*).
+    #[serde(rename = "quadruped")]
+    Quadruped,
 }
 
 /// A name that is no robot's.
@@ -26,12 +29,13 @@ pub struct UnknownRobot {
 
 impl Robot {
     /// Every robot, in the order help texts list them.
-    pub const ALL: [Robot; 1] = [Robot::Walker2d];
+    pub const ALL: [Robot; 2] = [Robot::Walker2d, Robot::Quadruped];
 
     /// The robot's name (CLI `--robot`, model cards, JSON).
     pub fn name(self) -> &'static str {
         match self {
             Robot::Walker2d => "walker2d",
+            Robot::Quadruped => "quadruped",
         }
     }
 
@@ -39,6 +43,7 @@ impl Robot {
     pub fn spec(self) -> &'static TaskSpec {
         match self {
             Robot::Walker2d => &walker2d::SPEC,
+            Robot::Quadruped => &quadruped::SPEC,
         }
     }
 
@@ -46,6 +51,7 @@ impl Robot {
     pub fn description(self) -> RobotDescription {
         match self {
             Robot::Walker2d => robots::walker2d::description(),
+            Robot::Quadruped => robots::quadruped::description(),
         }
     }
 
@@ -53,6 +59,7 @@ impl Robot {
     pub fn model(self) -> Model {
         match self {
             Robot::Walker2d => robots::walker2d::model(),
+            Robot::Quadruped => robots::quadruped::model(),
         }
     }
 
@@ -62,6 +69,10 @@ impl Robot {
             Robot::Walker2d => {
                 let config = walker2d::Walker2dEnvConfig::from_settings(settings)?;
                 Ok(Box::new(walker2d::Walker2dBatch::new(n_agents, config, seed)?))
+            }
+            Robot::Quadruped => {
+                let config = quadruped::QuadrupedEnvConfig::from_settings(settings)?;
+                Ok(Box::new(quadruped::QuadrupedBatch::new(n_agents, config, seed)?))
             }
         }
     }
@@ -94,6 +105,6 @@ mod tests {
             assert_eq!(serde_json::to_string(&robot).unwrap(), format!("\"{}\"", robot.name()));
         }
         let err = "walker3d".parse::<Robot>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown robot \"walker3d\" (known: walker2d)");
+        assert_eq!(err.to_string(), "unknown robot \"walker3d\" (known: walker2d, quadruped)");
     }
 }

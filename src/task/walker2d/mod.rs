@@ -28,7 +28,7 @@
 //! Episodes end with `Terminated(Fell)` when the torso height leaves (0.8, 2.0) or its angle
 //! leaves (−1, 1) (Gymnasium's `healthy_z_range` and `healthy_angle_range`), with
 //! `Terminated(BlowUp(reason))` when the state or an action is not finite, a velocity exceeds
-//! [`BLOW_UP_SPEED`] or the dynamics fail, and `Truncated` after `max_episode_steps`.
+//! [`super::checks::BLOW_UP_SPEED`] or the dynamics fail, and `Truncated` after `max_episode_steps`.
 //!
 //! Determinism: each agent owns its RNG, reseeded at every episode from (batch seed, agent
 //! index, the agent's episode counter), and agents never share arithmetic, so results are
@@ -43,7 +43,10 @@ pub mod scenario;
 
 pub use reward::{shaped_reward, GaitMemory, RewardInputs, RewardWeights, STANCE_EMA_SECS};
 
+use super::agents::{check_agent, collect_output, gather_observations, AgentResults};
+use super::checks::{blow_up, validate_common, validate_range};
 use super::episode::{Done, EpisodeSettings, PushConfig, StepOutput, TaskError, TerminationReason};
+use super::random::{episode_rng, standard_normal, uniform, uniform_steps};
 use super::{Robot, Task, TaskSpec};
 use crate::parallel::for_each_mut;
 use crate::sim::data::Data;
@@ -85,7 +88,6 @@ pub const N_PRIVILEGED: usize = 2 * walker2d::NQ;
 /// Values of [`Walker2dBatch::reward_context`].
 pub const N_REWARD_CONTEXT: usize = 7;
 /// Any |qvel| above this (m/s or rad/s) ends the episode as a blow-up.
-pub const BLOW_UP_SPEED: f64 = 1e3;
 /// The right and left feet (the right one is the reference foot of gait cycles).
 pub const FOOT_NAMES: [&str; 2] = ["right", "left"];
 /// The command: forward speed.
@@ -184,34 +186,6 @@ struct Agent {
     speed_mps: f32,
 }
 
-/// SplitMix64 finaliser: decorrelates the seeds of agents and episodes.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The seed of episode `episode` of agent `agent_idx` in a batch seeded with `seed`.
-pub fn episode_seed(seed: u64, agent_idx: usize, episode: u64) -> u64 {
-    mix(mix(mix(seed) ^ agent_idx as u64) ^ episode)
-}
-
-fn uniform(rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)) -> f64 {
-    if hi > lo {
-        rng.random_range(lo..=hi)
-    } else {
-        lo
-    }
-}
-
-/// A standard normal sample (Box–Muller; one of the pair is used).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 struct Shared<'a> {
     model: &'a Model,
     config: &'a Walker2dEnvConfig,
@@ -245,8 +219,7 @@ impl Agent {
     /// Starts the next episode: Gymnasium's reset noise, a new command, fresh bookkeeping.
     fn reset(&mut self, shared: &Shared, agent_idx: usize) {
         let (model, config) = (shared.model, shared.config);
-        self.rng =
-            ChaCha8Rng::seed_from_u64(episode_seed(shared.seed, shared.config.first_agent + agent_idx, self.episode));
+        self.rng = episode_rng(shared.seed, shared.config.first_agent + agent_idx, self.episode);
         self.episode += 1;
         self.data.reset(model);
         let s = config.reset_noise_scale;
@@ -356,11 +329,21 @@ impl Agent {
     }
 }
 
-fn uniform_steps(rng: &mut ChaCha8Rng, (lo, hi): (usize, usize)) -> usize {
-    if hi > lo {
-        rng.random_range(lo..=hi)
-    } else {
-        lo
+impl AgentResults for Agent {
+    fn observation(&self) -> &[f32] {
+        &self.obs
+    }
+    fn reward(&self) -> f32 {
+        self.reward
+    }
+    fn done(&self) -> &Done {
+        &self.done
+    }
+    fn step_feet(&self) -> &[bool] {
+        &self.step_feet
+    }
+    fn forward_speed_mps(&self) -> f32 {
+        self.speed_mps
     }
 }
 
@@ -369,17 +352,6 @@ fn feet_on_ground(shared: &Shared, data: &mut Data) -> [bool; 2] {
     kinematics::position(shared.model, data);
     contact::detect(shared.model, data);
     shared.feet.map(|g| contact::geom_in_contact(data, g))
-}
-
-/// Why the state counts as blown up, if it does.
-fn blow_up(data: &Data) -> Option<String> {
-    if let Some(i) = data.qpos.iter().position(|v| !v.is_finite()) {
-        return Some(format!("qpos[{i}] is {}", data.qpos[i]));
-    }
-    if let Some(i) = data.qvel.iter().position(|v| !v.is_finite() || v.abs() > BLOW_UP_SPEED) {
-        return Some(format!("qvel[{i}] is {}", data.qvel[i]));
-    }
-    None
 }
 
 /// The read-only part of a batch, borrowed field by field so the agents stay mutable.
@@ -450,17 +422,11 @@ impl Walker2dBatch {
     }
 
     fn gather_observations(&mut self) {
-        for (chunk, agent) in self.observations.chunks_mut(N_OBS).zip(&self.agents) {
-            chunk.copy_from_slice(&agent.obs);
-        }
+        gather_observations(&self.agents, &mut self.observations);
     }
 
     fn check(&self, agent_idx: usize) -> Result<(), TaskError> {
-        if agent_idx < self.agents.len() {
-            Ok(())
-        } else {
-            Err(TaskError::NoSuchAgent { agent_idx, n_agents: self.agents.len() })
-        }
+        check_agent(agent_idx, self.agents.len())
     }
 
     /// Sets the commanded speed of an agent's current episode (the next episode draws again).
@@ -568,12 +534,7 @@ impl Task for Walker2dBatch {
         );
         let shared = shared!(self);
         for_each_mut(&mut self.agents, |i, agent| agent.step(&shared, i, &actions[i * N_ACTIONS..(i + 1) * N_ACTIONS]));
-        for (i, agent) in self.agents.iter().enumerate() {
-            self.output.reward[i] = agent.reward;
-            self.output.done[i] = agent.done.clone();
-            self.output.foot_contact[2 * i..2 * i + 2].copy_from_slice(&agent.step_feet);
-            self.output.forward_speed_mps[i] = agent.speed_mps;
-        }
+        collect_output(&self.agents, &mut self.output);
         self.gather_observations();
         &self.output
     }
@@ -677,26 +638,11 @@ impl Task for Walker2dBatch {
 
 fn validate(config: &Walker2dEnvConfig) -> Result<(), TaskError> {
     let bad = |message: String| Err(TaskError::Config(message));
-    let (lo, hi) = config.speed_range_mps;
-    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-        return bad(format!("speed_range_mps ({lo}, {hi}) must be finite with min ≤ max"));
-    }
+    validate_range("speed_range_mps", config.speed_range_mps)?;
     if !(config.reset_noise_scale.is_finite() && config.reset_noise_scale >= 0.0) {
         return bad(format!("reset_noise_scale {} must be ≥ 0", config.reset_noise_scale));
     }
-    if !(config.obs_noise_std.is_finite() && config.obs_noise_std >= 0.0) {
-        return bad(format!("obs_noise_std {} must be ≥ 0", config.obs_noise_std));
-    }
-    if config.max_episode_steps == 0 {
-        return bad("max_episode_steps must be ≥ 1".into());
-    }
-    if let Some(push) = &config.push {
-        let (a, b) = push.interval_steps;
-        let (c, d) = push.impulse_ns;
-        if a == 0 || a > b || !(c.is_finite() && d.is_finite() && 0.0 <= c && c <= d) {
-            return bad(format!("push intervals ({a}, {b}) must be 1 ≤ min ≤ max, impulses ({c}, {d}) 0 ≤ min ≤ max"));
-        }
-    }
+    validate_common(config.obs_noise_std, config.max_episode_steps, config.push.as_ref())?;
     let w = &config.reward;
     for (name, value) in [
         ("healthy", w.healthy),

@@ -1,0 +1,157 @@
+//! The quadruped's reward, in the style of legged_gym's flat ANYmal C task
+//! (`legged_robot_config.py` defaults with `anymal_c_flat_config.py`'s overrides): each term's
+//! scale is multiplied by the control step dt, and the sum is clipped at 0 from below
+//! (legged_gym's `only_positive_rewards`).
+//!
+//! ```text
+//! r = dt · max(0, Σ scaleᵢ · termᵢ)
+//! tracking_lin_vel   1.0    exp(−‖(u*, v*) − v_b,xy‖² / σ)        σ = 0.25 (m/s)²
+//! tracking_ang_vel   0.5    exp(−(r* − ω_b,z)² / σ)
+//! lin_vel_z         −2.0    v_b,z²
+//! ang_vel_xy        −0.05   ω_b,x² + ω_b,y²
+//! orientation       −5.0    g_b,x² + g_b,y²                       (projected gravity)
+//! torques           −2.5e-5 Σ τ²                                   (mean over the substeps)
+//! dof_acc           −2.5e-7 Σ ((q̇ − q̇_prev)/dt)²
+//! action_rate       −0.01   Σ (a − a_prev)²
+//! feet_air_time      2.0    Σ_feet (t_air − 0.5) · [first contact] · [‖(u*, v*)‖ > 0.1]
+//! collision         −1.0    number of shanks touching the ground
+//! ```
+//! v_b, ω_b: the base's linear and angular velocity in the base frame. Contacts for the air time
+//! are filtered as legged_gym does (in contact now or at the previous control step).
+
+/// Scales of the reward terms (see the module documentation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuadrupedRewardWeights {
+    pub tracking_lin_vel: f64,
+    pub tracking_ang_vel: f64,
+    /// σ of both tracking terms ((m/s)² and (rad/s)²).
+    pub tracking_sigma: f64,
+    pub lin_vel_z: f64,
+    pub ang_vel_xy: f64,
+    pub orientation: f64,
+    pub torques: f64,
+    pub dof_acc: f64,
+    pub action_rate: f64,
+    pub feet_air_time: f64,
+    pub collision: f64,
+    /// Clip the sum at 0 from below.
+    pub only_positive: bool,
+}
+
+impl Default for QuadrupedRewardWeights {
+    fn default() -> Self {
+        Self {
+            tracking_lin_vel: 1.0,
+            tracking_ang_vel: 0.5,
+            tracking_sigma: 0.25,
+            lin_vel_z: -2.0,
+            ang_vel_xy: -0.05,
+            orientation: -5.0,
+            torques: -2.5e-5,
+            dof_acc: -2.5e-7,
+            action_rate: -0.01,
+            feet_air_time: 2.0,
+            collision: -1.0,
+            only_positive: true,
+        }
+    }
+}
+
+impl QuadrupedRewardWeights {
+    /// Every weight with its name (for validation and model cards).
+    pub fn named(&self) -> [(&'static str, f64); 11] {
+        [
+            ("tracking_lin_vel", self.tracking_lin_vel),
+            ("tracking_ang_vel", self.tracking_ang_vel),
+            ("tracking_sigma", self.tracking_sigma),
+            ("lin_vel_z", self.lin_vel_z),
+            ("ang_vel_xy", self.ang_vel_xy),
+            ("orientation", self.orientation),
+            ("torques", self.torques),
+            ("dof_acc", self.dof_acc),
+            ("action_rate", self.action_rate),
+            ("feet_air_time", self.feet_air_time),
+            ("collision", self.collision),
+        ]
+    }
+}
+
+/// What one control step gives the reward.
+#[derive(Debug, Clone, Copy)]
+pub struct QuadrupedRewardInputs {
+    /// Command (u*, v*, r*).
+    pub command: [f64; 3],
+    /// Base linear and angular velocity in the base frame.
+    pub lin_vel: [f64; 3],
+    pub ang_vel: [f64; 3],
+    /// Gravity direction in the base frame (unit).
+    pub gravity: [f64; 3],
+    /// Mean over the substeps of Σ τ² (N·m)².
+    pub torque_sq: f64,
+    /// Σ ((q̇ − q̇_prev)/dt)² over the leg joints.
+    pub joint_acc_sq: f64,
+    /// Σ (a − a_prev)².
+    pub action_rate_sq: f64,
+    /// Σ over feet touching down this step of (air time − 0.5 s).
+    pub air_time_at_touchdown: f64,
+    /// Shanks touching the ground.
+    pub collisions: usize,
+    /// Control step (s).
+    pub dt_secs: f64,
+}
+
+/// The reward of one control step.
+pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -> f64 {
+    let [u, v, r] = x.command;
+    let lin_error = (u - x.lin_vel[0]).powi(2) + (v - x.lin_vel[1]).powi(2);
+    let moving = (u * u + v * v).sqrt() > 0.1;
+    let sum = w.tracking_lin_vel * (-lin_error / w.tracking_sigma).exp()
+        + w.tracking_ang_vel * (-(r - x.ang_vel[2]).powi(2) / w.tracking_sigma).exp()
+        + w.lin_vel_z * x.lin_vel[2].powi(2)
+        + w.ang_vel_xy * (x.ang_vel[0].powi(2) + x.ang_vel[1].powi(2))
+        + w.orientation * (x.gravity[0].powi(2) + x.gravity[1].powi(2))
+        + w.torques * x.torque_sq
+        + w.dof_acc * x.joint_acc_sq
+        + w.action_rate * x.action_rate_sq
+        + if moving { w.feet_air_time * x.air_time_at_touchdown } else { 0.0 }
+        + w.collision * x.collisions as f64;
+    x.dt_secs * if w.only_positive { sum.max(0.0) } else { sum }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn still() -> QuadrupedRewardInputs {
+        QuadrupedRewardInputs {
+            command: [0.0; 3],
+            lin_vel: [0.0; 3],
+            ang_vel: [0.0; 3],
+            gravity: [0.0, 0.0, -1.0],
+            torque_sq: 0.0,
+            joint_acc_sq: 0.0,
+            action_rate_sq: 0.0,
+            air_time_at_touchdown: 0.0,
+            collisions: 0,
+            dt_secs: 0.02,
+        }
+    }
+
+    #[test]
+    fn terms_by_hand() {
+        let w = QuadrupedRewardWeights::default();
+        // Perfect tracking, nothing else: dt · (1 + 0.5).
+        assert!((quadruped_reward(&w, &still()) - 0.02 * 1.5).abs() < 1e-15);
+        // 0.5 m/s short of u* = 1: exp(−0.25/0.25) = e⁻¹; air time ignored below 0.1 m/s command.
+        let x = QuadrupedRewardInputs { command: [1.0, 0.0, 0.0], lin_vel: [0.5, 0.0, 0.0], ..still() };
+        assert!((quadruped_reward(&w, &x) - 0.02 * ((-1.0f64).exp() + 0.5)).abs() < 1e-15);
+        let x = QuadrupedRewardInputs { air_time_at_touchdown: 0.3, collisions: 1, ..x };
+        let expected = 0.02 * ((-1.0f64).exp() + 0.5 + 2.0 * 0.3 - 1.0);
+        assert!((quadruped_reward(&w, &x) - expected).abs() < 1e-15);
+        // Large penalties are clipped at 0 unless asked not to (vertical velocity is not tracked).
+        let x = QuadrupedRewardInputs { lin_vel: [0.0, 0.0, 3.0], ..still() };
+        assert_eq!(quadruped_reward(&w, &x), 0.0);
+        let w = QuadrupedRewardWeights { only_positive: false, ..w };
+        assert!((quadruped_reward(&w, &x) - 0.02 * (1.0 + 0.5 - 18.0)).abs() < 1e-12);
+    }
+}
