@@ -85,7 +85,7 @@ pub fn to_mjcf(d: &RobotDescription) -> String {
     let _ = writeln!(out, "  <compiler angle=\"radian\" inertiafromgeom=\"true\"/>");
     let _ = writeln!(
         out,
-        "  <option timestep=\"{:?}\" gravity=\"{}\" integrator=\"Euler\"/>",
+        "  <option timestep=\"{:?}\" gravity=\"{}\" integrator=\"Euler\" cone=\"elliptic\"/>",
         o.timestep_secs,
         list(&o.gravity)
     );

@@ -3,7 +3,7 @@
 //!
 //! Files in `--out-dir`: `train-state.ckpt` (everything needed to resume, overwritten every
 //! `--checkpoint-minutes` and at the end), `train-log.csv` (one row per iteration, appended on
-//! resume) and `learning-curve.svg`; for Walker2D also `env.json` (the environment's settings,
+//! resume) and `learning-curve.svg`; for a robot also `env.json` (the environment's settings,
 //! reused by `--resume`) and `env-history.jsonl` (the settings of each stage and the iteration it
 //! started at: the first line is the fresh start, later ones `--resume --new-stage`). The log has gait columns (NaN for the toy task): blow-ups, per-foot
 //! contact fraction, lift-offs per foot per second and flight fraction over the rollout.
@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use crate::files::write_bytes;
 use serde::{Deserialize, Serialize};
+use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig};
 use tanglelab::task::walker2d::{RewardWeights, Walker2dBatch, Walker2dEnvConfig};
 use tanglelab::task::{PushConfig, Robot};
 use tanglelab::train::checkpoint;
@@ -121,19 +122,13 @@ fn default_tracking_sharpness() -> f64 {
 }
 
 impl WalkerEnvArgs {
-    /// Each min,max pair has two values (given as `a,b` or `a b`).
     fn check_pairs(&self) -> anyhow::Result<()> {
         let pairs = [
             ("--speed-range", self.speed_range.len()),
             ("--push-interval", self.push_interval.len()),
             ("--push-impulse", self.push_impulse.len()),
         ];
-        for (flag, n) in pairs {
-            if n != 2 {
-                bail!("{flag} needs two values, min,max (got {n})");
-            }
-        }
-        Ok(())
+        check_pair_lengths(&pairs)
     }
 
     fn config(&self) -> Walker2dEnvConfig {
@@ -160,16 +155,102 @@ impl WalkerEnvArgs {
     }
 }
 
-/// What `env.json` holds.
+/// The quadruped environment's settings (saved as `env.json`; the defaults are legged_gym's
+/// flat ANYmal C task: commands redrawn every 10 s, its sensor noise, pushes of up to 1 m/s
+/// every 15 s, 20 s episodes).
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[command(next_help_heading = "Quadruped environment")]
+pub struct QuadrupedEnvArgs {
+    /// Commanded forward speed u* (m/s, body frame) drawn uniformly in [min, max].
+    #[arg(long, default_value = "-2,2", value_delimiter = ',', num_args = 1..=2, allow_hyphen_values = true)]
+    quad_u_range: Vec<f64>,
+    /// Commanded sideways speed v* (m/s, body frame, + to the left) in [min, max].
+    #[arg(long, default_value = "-2,2", value_delimiter = ',', num_args = 1..=2, allow_hyphen_values = true)]
+    quad_v_range: Vec<f64>,
+    /// Commanded yaw rate r* (rad/s, + to the left) in [min, max].
+    #[arg(long, default_value = "-0.5,0.5", value_delimiter = ',', num_args = 1..=2, allow_hyphen_values = true)]
+    quad_r_range: Vec<f64>,
+    /// Probability that a drawn command is one of the study's 12 conditions instead.
+    #[arg(long, default_value_t = 0.5)]
+    quad_study_fraction: f64,
+    /// Redraw the command every this many control steps (20 ms each); 0: once per episode.
+    #[arg(long, default_value_t = 500)]
+    quad_resample_steps: usize,
+    /// Sensor-noise level: multiplies legged_gym's per-observation noise scales (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    quad_noise_level: f64,
+    /// Control steps between random pushes, min,max.
+    #[arg(long, default_value = "750,750", value_delimiter = ',', num_args = 1..=2)]
+    quad_push_interval: Vec<usize>,
+    /// Horizontal impulse of a push on the base (N·s), min,max, random direction; "0,0" turns
+    /// pushes off. (The body weighs about 45 kg: 45 N·s changes its speed by about 1 m/s.)
+    #[arg(long, default_value = "0,45", value_delimiter = ',', num_args = 1..=2)]
+    quad_push_impulse: Vec<f64>,
+    /// Episode length in control steps (1000 = 20 s).
+    #[arg(long, default_value_t = 1000)]
+    quad_episode_steps: usize,
+}
+
+impl QuadrupedEnvArgs {
+    fn check_pairs(&self) -> anyhow::Result<()> {
+        let pairs = [
+            ("--quad-u-range", self.quad_u_range.len()),
+            ("--quad-v-range", self.quad_v_range.len()),
+            ("--quad-r-range", self.quad_r_range.len()),
+            ("--quad-push-interval", self.quad_push_interval.len()),
+            ("--quad-push-impulse", self.quad_push_impulse.len()),
+        ];
+        check_pair_lengths(&pairs)
+    }
+
+    fn config(&self) -> QuadrupedEnvConfig {
+        let push = (self.quad_push_impulse[1] > 0.0).then(|| PushConfig {
+            interval_steps: (self.quad_push_interval[0], self.quad_push_interval[1]),
+            impulse_ns: (self.quad_push_impulse[0], self.quad_push_impulse[1]),
+        });
+        let pair = |v: &[f64]| (v[0], v[1]);
+        QuadrupedEnvConfig {
+            command_ranges: [pair(&self.quad_u_range), pair(&self.quad_v_range), pair(&self.quad_r_range)],
+            command_resample_steps: (self.quad_resample_steps > 0).then_some(self.quad_resample_steps),
+            study_command_fraction: self.quad_study_fraction,
+            max_episode_steps: self.quad_episode_steps,
+            auto_reset: true,
+            obs_noise_std: self.quad_noise_level,
+            push,
+            ..QuadrupedEnvConfig::default()
+        }
+    }
+}
+
+/// Each min,max pair has two values (given as `a,b` or `a b`).
+fn check_pair_lengths(pairs: &[(&str, usize)]) -> anyhow::Result<()> {
+    for &(flag, n) in pairs {
+        if n != 2 {
+            bail!("{flag} needs two values, min,max (got {n})");
+        }
+    }
+    Ok(())
+}
+
+/// The settings of every robot's environment (only the trained robot's are used).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct EnvSettings {
+    walker: WalkerEnvArgs,
+    quadruped: QuadrupedEnvArgs,
+}
+
+/// What `env.json` holds (files written before the quadruped existed lack `quadruped`).
 #[derive(Serialize, Deserialize)]
 struct EnvFile {
     robot: TrainTask,
     walker: WalkerEnvArgs,
+    #[serde(default)]
+    quadruped: Option<QuadrupedEnvArgs>,
 }
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// walker2d, or toy (the trainer's test task).
+    /// walker2d, quadruped, or toy (the trainer's test task).
     #[arg(long)]
     pub(crate) robot: TrainTask,
     #[arg(long, default_value_t = 0)]
@@ -241,6 +322,8 @@ pub struct TrainArgs {
     keep_checkpoints: bool,
     #[command(flatten)]
     walker: WalkerEnvArgs,
+    #[command(flatten)]
+    quadruped: QuadrupedEnvArgs,
 }
 
 pub(crate) const CHECKPOINT: &str = "train-state.ckpt";
@@ -287,7 +370,7 @@ impl AnyEnv {
 
 fn make_env(
     robot: TrainTask,
-    walker: &WalkerEnvArgs,
+    settings: &EnvSettings,
     n_agents: usize,
     seed: u64,
     iteration: u64,
@@ -296,9 +379,16 @@ fn make_env(
     let env_seed = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ iteration.wrapping_add(1);
     Ok(match robot {
         TrainTask::Toy => AnyEnv::Toy(Box::new(ToyEnv::new(ToyConfig { n_agents, ..ToyConfig::default() }, env_seed))),
-        TrainTask::Robot(Robot::Walker2d) => {
-            AnyEnv::Task(Box::new(TaskVecEnv::new(Box::new(Walker2dBatch::new(n_agents, walker.config(), env_seed)?))))
-        }
+        TrainTask::Robot(Robot::Walker2d) => AnyEnv::Task(Box::new(TaskVecEnv::new(Box::new(Walker2dBatch::new(
+            n_agents,
+            settings.walker.config(),
+            env_seed,
+        )?)))),
+        TrainTask::Robot(Robot::Quadruped) => AnyEnv::Task(Box::new(TaskVecEnv::new(Box::new(QuadrupedBatch::new(
+            n_agents,
+            settings.quadruped.config(),
+            env_seed,
+        )?)))),
     })
 }
 
@@ -336,29 +426,35 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
     let ckpt_path = args.out_dir.join(CHECKPOINT);
     let log_path = args.out_dir.join(LOG);
     let env_path = args.out_dir.join(ENV_FILE);
-    let (robot, walker) = if args.resume && env_path.exists() {
+    let from_args = EnvSettings { walker: args.walker.clone(), quadruped: args.quadruped.clone() };
+    let (robot, settings) = if args.resume && env_path.exists() {
         let text = std::fs::read_to_string(&env_path).with_context(|| format!("cannot read {}", env_path.display()))?;
         let file: EnvFile = serde_json::from_str(&text).with_context(|| format!("in {}", env_path.display()))?;
         if file.robot != args.robot {
             bail!("{} was trained on {}, not {}", args.out_dir.display(), file.robot.name(), args.robot.name());
         }
         if args.new_stage {
-            (file.robot, args.walker.clone())
+            (file.robot, from_args)
         } else {
-            if file.walker != args.walker {
+            let saved = EnvSettings {
+                walker: file.walker,
+                quadruped: file.quadruped.unwrap_or_else(|| args.quadruped.clone()),
+            };
+            if saved != from_args {
                 eprintln!(
                     "resuming with the environment settings of {} (command-line ones ignored)",
                     env_path.display()
                 );
             }
-            (file.robot, file.walker)
+            (file.robot, saved)
         }
     } else {
-        (args.robot, args.walker.clone())
+        (args.robot, from_args)
     };
     // Validates the settings before anything is written.
-    walker.check_pairs()?;
-    make_env(robot, &walker, 1, args.seed, 0)?;
+    settings.walker.check_pairs()?;
+    settings.quadruped.check_pairs()?;
+    make_env(robot, &settings, 1, args.seed, 0)?;
     let mut trainer = if args.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("cannot read {}", ckpt_path.display()))?;
         checkpoint::from_bytes(&bytes).with_context(|| format!("in {}", ckpt_path.display()))?
@@ -382,7 +478,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
             cell_coef: args.cell_penalty,
             ..TrainConfig::default()
         };
-        let mut probe = make_env(robot, &walker, 1, args.seed, 0)?;
+        let mut probe = make_env(robot, &settings, 1, args.seed, 0)?;
         let probe = probe.as_vec_env();
         Trainer::new(config, probe.n_obs(), probe.n_actions(), probe.n_privileged())?
     };
@@ -397,7 +493,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         trainer.learning_rate = args.learning_rate;
     }
     if !args.resume || args.new_stage {
-        let file = EnvFile { robot, walker: walker.clone() };
+        let file = EnvFile { robot, walker: settings.walker.clone(), quadruped: Some(settings.quadruped.clone()) };
         write_atomically(&env_path, serde_json::to_string_pretty(&file)?.as_bytes())?;
         let c = &trainer.config;
         let schedule = serde_json::json!({
@@ -422,7 +518,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         writeln!(history, "{record}")?;
     }
     let seed = trainer.config.seed;
-    let mut env = make_env(robot, &walker, args.agents, seed, trainer.iteration)?;
+    let mut env = make_env(robot, &settings, args.agents, seed, trainer.iteration)?;
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -129,6 +129,24 @@ pub fn pd_torques(actions: &[f64; NU], q: &[f64], qd: &[f64], out: &mut [f64]) {
     }
 }
 
+/// The commands (u*, v*, r*) of the study's conditions (Rush et al., Figs. 4–6): seven forward
+/// speeds 0.8 … 2.0 m/s, backward and sideways at 2 m/s, and turning at ±0.25 rad/s while
+/// walking forward at 2 m/s.
+pub const STUDY_COMMANDS: [[f64; 3]; 12] = [
+    [0.8, 0.0, 0.0],
+    [1.0, 0.0, 0.0],
+    [1.2, 0.0, 0.0],
+    [1.4, 0.0, 0.0],
+    [1.6, 0.0, 0.0],
+    [1.8, 0.0, 0.0],
+    [2.0, 0.0, 0.0],
+    [-2.0, 0.0, 0.0],
+    [0.0, 2.0, 0.0],
+    [0.0, -2.0, 0.0],
+    [2.0, 0.0, 0.25],
+    [2.0, 0.0, -0.25],
+];
+
 /// How the batch behaves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuadrupedEnvConfig {
@@ -136,6 +154,10 @@ pub struct QuadrupedEnvConfig {
     pub command_ranges: [(f64, f64); 3],
     /// Redraw the command every this many control steps (None: once per episode).
     pub command_resample_steps: Option<usize>,
+    /// Probability that a drawn command is one of [`STUDY_COMMANDS`] (picked uniformly)
+    /// instead of a uniform draw from `command_ranges`: training weight on the study's
+    /// conditions (issue 13). 0: plain uniform draws.
+    pub study_command_fraction: f64,
     pub max_episode_steps: usize,
     pub auto_reset: bool,
     /// Sensor-noise level (multiplies legged_gym's per-value scales).
@@ -154,6 +176,7 @@ impl Default for QuadrupedEnvConfig {
         Self {
             command_ranges: [(-2.0, 2.0), (-2.0, 2.0), (-0.5, 0.5)],
             command_resample_steps: None,
+            study_command_fraction: 0.0,
             max_episode_steps: 1000,
             auto_reset: true,
             obs_noise_std: 0.0,
@@ -195,6 +218,9 @@ impl QuadrupedEnvConfig {
         let bad = |message: String| Err(TaskError::Config(message));
         if self.command_resample_steps == Some(0) {
             return bad("command_resample_steps must be ≥ 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.study_command_fraction) {
+            return bad(format!("study_command_fraction {} must be in [0, 1]", self.study_command_fraction));
         }
         for (name, value) in
             [("reset_joint_noise", self.reset_joint_noise), ("reset_velocity_noise", self.reset_velocity_noise)]
@@ -336,7 +362,12 @@ impl Agent {
     }
 
     fn draw_command(&mut self, config: &QuadrupedEnvConfig) {
-        self.command = config.command_ranges.map(|range| uniform(&mut self.rng, range));
+        let study = config.study_command_fraction > 0.0 && self.rng.random::<f64>() < config.study_command_fraction;
+        self.command = if study {
+            STUDY_COMMANDS[self.rng.random_range(0..STUDY_COMMANDS.len())]
+        } else {
+            config.command_ranges.map(|range| uniform(&mut self.rng, range))
+        };
     }
 
     fn reset(&mut self, shared: &Shared, agent_idx: usize) {
@@ -491,7 +522,7 @@ impl Agent {
                 return;
             }
             self.finished = true;
-        } else if config.command_resample_steps.is_some_and(|n| self.steps % n == 0) {
+        } else if config.command_resample_steps.is_some_and(|n| self.steps.is_multiple_of(n)) {
             self.draw_command(config);
         }
         self.observe(shared);

@@ -162,6 +162,7 @@ fn bad_arguments_are_errors() {
     assert!(bad(QuadrupedEnvConfig { command_ranges: [(1.0, 0.0), (0.0, 0.0), (0.0, 0.0)], ..still_config() }));
     assert!(bad(QuadrupedEnvConfig { command_resample_steps: Some(0), ..still_config() }));
     assert!(bad(QuadrupedEnvConfig { obs_noise_std: -1.0, ..still_config() }));
+    assert!(bad(QuadrupedEnvConfig { study_command_fraction: 1.5, ..still_config() }));
     let mut batch = QuadrupedBatch::new(1, still_config(), 0).unwrap();
     assert!(batch.set_command(0, &[1.0]).is_err());
     assert!(batch.set_command(0, &[1.0, f64::NAN, 0.0]).is_err());
@@ -170,4 +171,25 @@ fn bad_arguments_are_errors() {
     assert_eq!(&batch.observations()[9..12], &[1.5, -0.5, 0.2]);
     let settings = EpisodeSettings::evaluation(&[1.0]);
     assert!(matches!(QuadrupedEnvConfig::from_settings(&settings), Err(TaskError::CommandLength { .. })));
+}
+
+#[test]
+fn study_command_fraction_draws_the_study_conditions() {
+    let commands = |fraction: f64| {
+        let config = QuadrupedEnvConfig {
+            command_ranges: [(-2.0, 2.0), (-2.0, 2.0), (-0.5, 0.5)],
+            study_command_fraction: fraction,
+            ..QuadrupedEnvConfig::default()
+        };
+        let batch = QuadrupedBatch::new(400, config, 11).unwrap();
+        (0..400).map(|i| <[f64; 3]>::try_from(batch.command(i).unwrap()).unwrap()).collect::<Vec<_>>()
+    };
+    let is_study = |c: &[f64; 3]| STUDY_COMMANDS.contains(c);
+    assert!(commands(1.0).iter().all(is_study));
+    assert!(!commands(0.0).iter().any(is_study), "uniform draws never hit a condition exactly");
+    let half = commands(0.5).iter().filter(|c| is_study(c)).count();
+    // Binomial(400, 0.5): mean 200, sd 10.
+    assert!((160..=240).contains(&half), "{half} of 400 study commands at fraction 0.5");
+    let distinct: std::collections::BTreeSet<String> = commands(1.0).iter().map(|c| format!("{c:?}")).collect();
+    assert_eq!(distinct.len(), STUDY_COMMANDS.len(), "every condition is drawn");
 }
