@@ -132,7 +132,7 @@ fn train_resume_and_eval() {
     assert_eq!(text, eval("3"), "same seed, same report");
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["robot"], "walker2d");
-    let speeds = json["speeds"].as_array().unwrap();
+    let speeds = json["conditions"].as_array().unwrap();
     assert_eq!(speeds.len(), 2);
     assert_eq!(speeds[1]["command"], 1.6);
     for key in [
@@ -184,9 +184,9 @@ fn export_writes_weights_and_card_that_policy_run_loads() {
     let eval =
         ok(tanglelab(&["eval", "--robot", "walker2d", "--model", model.to_str().unwrap(), "--agents", "2", "--json"]));
     let eval: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
-    assert_eq!(eval["speeds"].as_array().unwrap().len(), 7);
-    assert_eq!(eval["speeds"][0]["command"], 0.8);
-    assert_eq!(metrics["eval_0.8_mean_speed"], eval["speeds"][0]["mean_speed"]);
+    assert_eq!(eval["conditions"].as_array().unwrap().len(), 7);
+    assert_eq!(eval["conditions"][0]["command"], 0.8);
+    assert_eq!(metrics["eval_0.8_mean_speed"], eval["conditions"][0]["mean_speed"]);
     assert_eq!(card["architecture"]["n_obs"], 18);
     assert_eq!(card["architecture"]["n_actions"], 6);
     assert_eq!(card["architecture"]["n_hidden"], 8);

@@ -1,5 +1,7 @@
-//! `tanglelab eval`: runs a trained policy deterministically at fixed commanded speeds and prints
-//! speed tracking, falls and gait per speed (as JSON with `--json`, else a table).
+//! `tanglelab eval`: runs a trained policy deterministically at fixed commands and prints
+//! tracking, falls and gait per command (as JSON with `--json`, else a table). The default
+//! commands: the paper's forward speeds for the Walker2D, the study's 12 conditions for the
+//! quadruped.
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -7,14 +9,15 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::read_weights;
 use tanglelab::policy::PolicyWeights;
-use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport};
+use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport, SPEED_GRID_MPS};
 use tanglelab::rollout::state_check::{state_check, StateCheckConfig, StateCheckReport};
+use tanglelab::task::quadruped::STUDY_COMMANDS;
 use tanglelab::task::Robot;
 use tanglelab::train::checkpoint;
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// The robot (walker2d).
+    /// The robot (walker2d, quadruped).
     #[arg(long)]
     robot: Robot,
     /// A training checkpoint (`train-state.ckpt`); its actor and observation statistics are used.
@@ -23,9 +26,14 @@ pub struct EvalArgs {
     /// A shipped policy (safetensors; verified against `<stem>.card.json` when it exists).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Commanded speeds (m/s), comma-separated.
-    #[arg(long, default_value = "0.8,1.0,1.2,1.4,1.6,1.8,2.0", value_delimiter = ',')]
-    speeds: Vec<f64>,
+    /// Commanded forward speeds (m/s), comma-separated (default 0.8,1.0,…,2.0 for the Walker2D).
+    #[arg(long, value_delimiter = ',', conflicts_with = "commands")]
+    speeds: Option<Vec<f64>>,
+    /// Whole commands, `;`-separated, each comma-separated in the robot's command order (the
+    /// quadruped: u*,v*,r*; e.g. "2,0,0.25;0,-2,0"). Default for the quadruped: the study's
+    /// 12 conditions (0.8 … 2.0 forward, −2 backward, ±2 sideways, ±0.25 rad/s turning at 2).
+    #[arg(long, allow_hyphen_values = true)]
+    commands: Option<String>,
     /// Agents per speed.
     #[arg(long, default_value_t = 20)]
     agents: usize,
@@ -59,8 +67,33 @@ pub fn policy_of_checkpoint(path: &Path) -> anyhow::Result<PolicyWeights> {
     Ok(trainer.export_policy())
 }
 
+/// Parses `--commands`: "u,v,r;u,v,r".
+fn parse_commands(text: &str) -> anyhow::Result<Vec<Vec<f64>>> {
+    text.split(';')
+        .map(|command| {
+            command
+                .split(',')
+                .map(|v| v.trim().parse::<f64>().with_context(|| format!("--commands: {v:?} is not a number")))
+                .collect()
+        })
+        .collect()
+}
+
+/// The commands to evaluate: `--speeds`, `--commands`, or the robot's default.
+fn commands_of(args: &EvalArgs) -> anyhow::Result<Vec<Vec<f64>>> {
+    Ok(match (&args.speeds, &args.commands) {
+        (Some(speeds), _) => speeds.iter().map(|&u| vec![u]).collect(),
+        (None, Some(text)) => parse_commands(text)?,
+        (None, None) => match args.robot {
+            Robot::Walker2d => SPEED_GRID_MPS.iter().map(|&u| vec![u]).collect(),
+            Robot::Quadruped => STUDY_COMMANDS.iter().map(|c| c.to_vec()).collect(),
+        },
+    })
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    if args.speeds.is_empty() {
+    let commands = commands_of(&args)?;
+    if commands.is_empty() {
         bail!("--speeds needs at least one speed");
     }
     let weights = match (&args.checkpoint, &args.model) {
@@ -69,7 +102,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (None, None) => bail!("pass --checkpoint or --model"),
     };
     let config = EvalConfig {
-        speeds_mps: args.speeds,
+        commands,
         n_agents: args.agents,
         seconds: args.seconds,
         seed: args.seed,
@@ -100,12 +133,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 
 fn print_table(report: &EvalReport) {
     let feet = report.robot.spec().foot_names.join("/");
-    println!("command  mean_speed  rel_error  fell  cycle_hz  contact {feet}  lift-offs/s {feet}  flight");
+    let names = report.robot.spec().command_names.join(",");
+    println!(
+        "command ({names})  mean_speed  rel_error  mean u,v,r  fell  cycle_hz  contact {feet}  lift-offs/s {feet}  flight  pairs diag/lat/fh"
+    );
     let per_foot = |values: &[f64]| values.iter().map(|v| format!("{v:5.2}")).collect::<Vec<_>>().join(" / ");
-    for s in &report.speeds {
+    for s in &report.conditions {
+        let command = s.commanded.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(",");
+        let [u, v, r] = s.mean_velocity;
+        let pairs =
+            s.foot_pairs.map_or("-".into(), |p| format!("{:.2}/{:.2}/{:.2}", p.diagonal, p.lateral, p.front_hind));
         println!(
-            "{:7.2}  {:10.3}  {:+9.3}  {:4.2}  {:8.2}  {}  {}    {:6.3}",
-            s.command,
+            "{command:>14}  {:10.3}  {:+9.3}  {u:.2},{v:.2},{r:.2}  {:4.2}  {:8.2}  {}  {}    {:6.3}  {pairs}",
             s.mean_speed,
             s.rel_error,
             s.fell_fraction,

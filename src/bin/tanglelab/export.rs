@@ -12,7 +12,7 @@ use crate::files::write_bytes;
 use crate::policy::card_path;
 use tanglelab::policy::card::{ModelCard, Training};
 use tanglelab::policy::safetensors_io::save_safetensors;
-use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport, SpeedResult};
+use tanglelab::rollout::eval::{evaluate, ConditionResult, EvalConfig, EvalReport};
 use tanglelab::task::Robot;
 
 #[derive(Args)]
@@ -55,16 +55,26 @@ fn describe(robot: Robot, card: &mut ModelCard) {
 /// finite are left out.
 fn eval_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
     let mut metrics = BTreeMap::new();
-    for s in &report.speeds {
-        let key = |what: &str| format!("eval_{:.1}_{what}", s.command);
+    for s in &report.conditions {
+        // "eval_1.6_…" for a forward speed, "eval_2.0,0.0,0.25_…" for a whole command.
+        let name = if s.commanded[1..].iter().all(|&v| v == 0.0) {
+            format!("{:.1}", s.command)
+        } else {
+            s.commanded.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(",")
+        };
+        let key = |what: &str| format!("eval_{name}_{what}");
         metrics.insert(key("mean_speed"), s.mean_speed);
         metrics.insert(key("rel_error"), s.rel_error);
         metrics.insert(key("fell_fraction"), s.fell_fraction);
         metrics.insert(key("cycle_hz"), s.cycle_hz);
     }
-    let worst = |f: fn(&SpeedResult) -> f64| report.speeds.iter().map(f).fold(0.0, f64::max);
+    let worst = |f: fn(&ConditionResult) -> f64| report.conditions.iter().map(f).fold(0.0, f64::max);
     metrics.insert("eval_worst_abs_rel_error".into(), worst(|s| s.rel_error.abs()));
     metrics.insert("eval_worst_fell_fraction".into(), worst(|s| s.fell_fraction));
+    metrics.insert(
+        "eval_worst_abs_velocity_rel_error".into(),
+        worst(|s| s.velocity_rel_error.iter().flatten().map(|e| e.abs()).fold(0.0, f64::max)),
+    );
     // JSON has no NaN (e.g. no cycle frequency when a foot never lifted): leave those out.
     metrics.retain(|_, v| v.is_finite());
     metrics
