@@ -38,7 +38,21 @@ pub struct EvalConfig {
     pub warmup_secs: f64,
 }
 
+/// The conditions a robot is evaluated at by default: the paper's forward speeds for the
+/// Walker2D, the study's 12 conditions for the quadruped (`STUDY_COMMANDS`).
+pub fn default_commands(robot: Robot) -> Vec<Vec<f64>> {
+    match robot {
+        Robot::Walker2d => SPEED_GRID_MPS.iter().map(|&u| vec![u]).collect(),
+        Robot::Quadruped => crate::task::quadruped::STUDY_COMMANDS.iter().map(|c| c.to_vec()).collect(),
+    }
+}
+
 impl EvalConfig {
+    /// The defaults with `robot`'s default commands.
+    pub fn for_robot(robot: Robot) -> Self {
+        Self { commands: default_commands(robot), ..Self::default() }
+    }
+
     /// The defaults at these forward speeds of `robot`: commands (u, 0, …).
     pub fn forward_speeds(robot: Robot, speeds_mps: &[f64]) -> Self {
         Self { commands: speeds_mps.iter().map(|&u| forward_command(robot, u)).collect(), ..Self::default() }

@@ -102,8 +102,15 @@ pub enum ProtocolError {
     Invalid(String),
 }
 
-/// Sensor noise of the shipped policies' training (`tanglelab train --obs-noise`'s default).
-pub const TRAINING_OBS_NOISE_STD: f64 = 0.01;
+/// The sensor noise of `robot`'s training (the defaults of `tanglelab train`): the Walker2D's
+/// standard deviation on its body observations (`--obs-noise`), the quadruped's level, which
+/// multiplies legged_gym's per-observation scales (`--quad-noise-level`).
+pub fn training_obs_noise(robot: Robot) -> f64 {
+    match robot {
+        Robot::Walker2d => 0.01,
+        Robot::Quadruped => 1.0,
+    }
+}
 
 impl Protocol {
     /// The paper's version of `kind` for `robot` (speed sweep at `PAPER_SPEEDS_MPS`, or the
@@ -146,7 +153,7 @@ impl Protocol {
             warmup_secs: 2.0,
             seed: 0,
             record_every: 1,
-            obs_noise_std: TRAINING_OBS_NOISE_STD,
+            obs_noise_std: training_obs_noise(robot),
             push: (kind == ProtocolKind::Push).then_some(VelocityPush { at_secs: 1.5, max_change_mps: 1.0 }),
             agents_per_group: AGENTS_PER_GROUP,
         };
@@ -230,6 +237,12 @@ mod tests {
     fn bad_protocols_are_clear_errors() {
         assert_eq!("sideways".parse::<ProtocolKind>(), Err(ProtocolError::UnknownKind("sideways".into())));
         assert_eq!("speed-sweep".parse::<ProtocolKind>(), Ok(ProtocolKind::SpeedSweep));
+        let quadruped = Protocol::paper(ProtocolKind::Opposing, Robot::Quadruped, "ab", None).unwrap();
+        assert_eq!(quadruped.conditions.len(), 6);
+        assert_eq!(quadruped.conditions[5], vec![2.0, 0.0, -0.25]);
+        assert_eq!(quadruped.obs_noise_std, 1.0, "the quadruped's noise level");
+        let sweep = Protocol::paper(ProtocolKind::SpeedSweep, Robot::Quadruped, "ab", None).unwrap();
+        assert_eq!(sweep.conditions[0], vec![0.8, 0.0, 0.0]);
         let opposing = Protocol::paper(ProtocolKind::Opposing, Robot::Walker2d, "ab", None).unwrap_err();
         assert!(opposing.to_string().contains("forward_speed_mps only"), "{opposing}");
         let good = Protocol::paper(ProtocolKind::Single, Robot::Walker2d, "ab", None).unwrap();

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::read_weights;
 use tanglelab::policy::PolicyWeights;
-use tanglelab::rollout::eval::{evaluate, EvalConfig, EvalReport, SPEED_GRID_MPS};
+use tanglelab::rollout::eval::{default_commands, evaluate, EvalConfig, EvalReport};
 use tanglelab::rollout::state_check::{state_check, StateCheckConfig, StateCheckReport};
-use tanglelab::task::quadruped::STUDY_COMMANDS;
 use tanglelab::task::Robot;
 use tanglelab::train::checkpoint;
 
@@ -84,10 +83,7 @@ fn commands_of(args: &EvalArgs) -> anyhow::Result<Vec<Vec<f64>>> {
     Ok(match (&args.speeds, &args.commands) {
         (Some(speeds), _) => speeds.iter().map(|&u| vec![u]).collect(),
         (None, Some(text)) => parse_commands(text)?,
-        (None, None) => match args.robot {
-            Robot::Walker2d => SPEED_GRID_MPS.iter().map(|&u| vec![u]).collect(),
-            Robot::Quadruped => STUDY_COMMANDS.iter().map(|c| c.to_vec()).collect(),
-        },
+        (None, None) => default_commands(args.robot),
     })
 }
 

@@ -87,7 +87,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let mut card = ModelCard::describe(args.robot.name(), &weights, &weights_bytes, training);
     describe(args.robot, &mut card);
     if args.eval_agents > 0 {
-        let config = EvalConfig { n_agents: args.eval_agents, ..EvalConfig::default() };
+        let config = EvalConfig { n_agents: args.eval_agents, ..EvalConfig::for_robot(args.robot) };
         let report = evaluate(args.robot, &weights, &config).context("evaluating the policy for the card")?;
         card.metrics = eval_metrics(&report);
     }
