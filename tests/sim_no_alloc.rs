@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::robots::{quadruped, walker2d};
 use tanglelab::sim::{step, Data};
+use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig};
 use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
 use tanglelab::task::{PushConfig, Task};
 
@@ -76,5 +77,43 @@ fn stepping_does_not_allocate() {
         }
         let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
         assert_eq!(allocated, 0, "Walker2dBatch::step allocated {allocated} times in 300 steps");
+    });
+
+    // The quadruped: its 3-D contacts, pushes, command resampling and falls (auto-reset).
+    let model = quadruped::model();
+    let mut data = Data::new(&model);
+    let run = |data: &mut Data, steps: usize| {
+        for t in 0..steps {
+            for u in 0..12 {
+                data.ctrl[u] = 30.0 * (t as f64 * 0.03 + u as f64).sin();
+            }
+            step(&model, data).unwrap();
+            if data.qpos[2] < 0.25 {
+                data.reset(&model);
+            }
+        }
+    };
+    run(&mut data, 10);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    run(&mut data, 2000);
+    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0, "sim::step allocated (quadruped)");
+    pool.install(|| {
+        COUNTED.with(|c| c.set(true));
+        let config = QuadrupedEnvConfig {
+            push: Some(PushConfig { interval_steps: (5, 10), impulse_ns: (5.0, 40.0) }),
+            command_resample_steps: Some(7),
+            study_command_fraction: 0.5,
+            obs_noise_std: 1.0,
+            ..QuadrupedEnvConfig::default()
+        };
+        let mut batch = QuadrupedBatch::new(4, config, 3).unwrap();
+        let actions: Vec<f32> = (0..48).map(|k| ((k * 7) % 5) as f32 / 2.5 - 1.0).collect();
+        batch.step(&actions);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        for _ in 0..300 {
+            batch.step(&actions);
+        }
+        let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        assert_eq!(allocated, 0, "QuadrupedBatch::step allocated {allocated} times in 300 steps");
     });
 }

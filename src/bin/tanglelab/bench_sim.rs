@@ -1,8 +1,10 @@
-//! `tanglelab bench sim`: Walker2D physics steps per second, ours vs MuJoCo measured in the same
-//! run (Python `mujoco`, `mj_step(m, d, nstep=4)`), on one scenario: sinusoidal torques on all six
-//! motors (so the feet hit the ground), reset on fall (`sim::scenario`). With `--wasm`, also the
-//! same scenario compiled to wasm in the page, timed in headless Chromium by
-//! tests/e2e/bench_wasm.mjs, and the wasm/native ratio. Release builds only.
+//! `tanglelab bench sim`: physics steps per second, ours vs MuJoCo measured in the same run
+//! (Python `mujoco`, `mj_step(m, d, nstep=4)`). Walker2D: sinusoidal torques on all six motors
+//! (so the feet hit the ground), reset on fall (`task::walker2d::scenario`), against Gymnasium's
+//! walker2d_v5.xml; with `--wasm`, also the same scenario compiled to wasm in the page, timed in
+//! headless Chromium by tests/e2e/bench_wasm.mjs, and the wasm/native ratio. Quadruped
+//! (`--robot quadruped`): sinusoidal PD targets on all twelve joints, reset on fall
+//! (`task::quadruped::scenario`), against our own MJCF export. Release builds only.
 
 use anyhow::Context;
 use clap::Args;
@@ -11,11 +13,15 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use tanglelab::sim::robots::walker2d;
+use tanglelab::sim::robots::{quadruped, walker2d};
 use tanglelab::sim::Data;
+use tanglelab::task::quadruped::{scenario as quadruped_scenario, QuadrupedBatch, QuadrupedEnvConfig};
 use tanglelab::task::walker2d::scenario::{run_sinusoid, sinusoid_ctrl};
 use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+use tanglelab::task::Robot;
 use tanglelab::task::Task;
+
+use crate::files::write_bytes;
 
 const MUJOCO_SCRIPT: &str = include_str!("bench_sim_mujoco.py");
 /// Serves dist/, opens the page in headless Chromium and times the exported scenario.
@@ -27,6 +33,9 @@ const CHECK_CONTROL_STEPS: usize = 10_000;
 
 #[derive(Args)]
 pub struct BenchSimArgs {
+    /// walker2d or quadruped.
+    #[arg(long, default_value = "walker2d")]
+    robot: Robot,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 1.0)]
     seconds: f64,
@@ -186,6 +195,89 @@ impl WasmBench {
     }
 }
 
+fn quadruped_single_thread(seconds: f64) -> anyhow::Result<(f64, usize)> {
+    let model = quadruped::model();
+    let mut data = Data::new(&model);
+    quadruped_scenario::reset_to_default_pose(&model, &mut data);
+    let mut resets = 0;
+    let steps_per_second = rate(seconds, || {
+        let counts = quadruped_scenario::run_sinusoid(&model, &mut data, CONTROL_STEPS_PER_ROUND)
+            .context("our simulator failed in the quadruped scenario")?;
+        resets += counts.resets;
+        Ok(counts.physics_steps)
+    })?;
+    Ok((steps_per_second, resets))
+}
+
+/// The quadruped task's batch (PD law, contacts, rewards, observations), sinusoidal actions.
+fn quadruped_batched(seconds: f64, n_agents: usize, threads: usize) -> anyhow::Result<f64> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let mut batch = QuadrupedBatch::new(n_agents, QuadrupedEnvConfig::default(), 0)?;
+    let dt_control = quadruped::FRAME_SKIP as f64 * quadruped::TIMESTEP_SECS;
+    let mut actions = vec![0.0f32; n_agents * quadruped::NU];
+    let mut control_step = 0usize;
+    pool.install(|| {
+        rate(seconds, || {
+            for _ in 0..25 {
+                let t = control_step as f64 * dt_control;
+                for (k, a) in actions.iter_mut().enumerate() {
+                    *a = quadruped_scenario::sinusoid_action(t, k % quadruped::NU) as f32;
+                }
+                batch.step(&actions);
+                control_step += 1;
+            }
+            Ok(25 * n_agents * quadruped::FRAME_SKIP)
+        })
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct MujocoQuadrupedRate {
+    euler: f64,
+    resets: usize,
+    mujoco: String,
+}
+
+fn run_quadruped(args: &BenchSimArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.wasm, "--wasm times the Walker2D scenario only");
+    let xml = std::env::temp_dir().join(format!("tanglelab-bench-quadruped-{}.xml", std::process::id()));
+    write_bytes(&xml, tanglelab::sim::mjcf::to_mjcf(&quadruped::description()).as_bytes())?;
+    let output = Command::new(&args.python)
+        .args(["-c", MUJOCO_SCRIPT, "quadruped"])
+        .arg(&xml)
+        .args([&args.seconds.to_string(), &args.repeats.to_string()])
+        .output();
+    let _ = std::fs::remove_file(&xml);
+    let output = output.with_context(|| format!("cannot run {} (needs the mujoco package)", args.python))?;
+    if !output.status.success() {
+        anyhow::bail!("the MuJoCo baseline failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let reference: MujocoQuadrupedRate =
+        serde_json::from_slice(&output.stdout).context("unexpected output from the MuJoCo baseline")?;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut resets = 0;
+    let mut single = 0.0f64;
+    let (mut batched_one, mut batched_all) = (0.0f64, 0.0f64);
+    for _ in 0..args.repeats {
+        let (rate, falls) = quadruped_single_thread(args.seconds)?;
+        (single, resets) = (single.max(rate), falls);
+        batched_one = batched_one.max(quadruped_batched(args.seconds, args.agents, 1)?);
+        batched_all = batched_all.max(quadruped_batched(args.seconds, args.agents, threads)?);
+    }
+    println!(
+        "quadruped, sinusoidal PD targets on all twelve joints, reset on fall ({resets} falls in our last \
+         1-thread run, {} in MuJoCo's best); best of {} × {} s",
+        reference.resets, args.repeats, args.seconds
+    );
+    println!("{:<62} {:>14} {:>11}", "simulator", "steps/s", "× MuJoCo");
+    let row = |name: &str, rate: f64| println!("{name:<62} {rate:>14.0} {:>11.2}", rate / reference.euler);
+    row(&format!("MuJoCo {} mj_step, Euler, elliptic cone, PD actuators, 1 thread", reference.mujoco), reference.euler);
+    row("tanglelab sim::step + PD law, semi-implicit Euler, 1 thread", single);
+    row(&format!("tanglelab QuadrupedBatch (whole task), {} agents, 1 thread", args.agents), batched_one);
+    row(&format!("tanglelab QuadrupedBatch (whole task), {} agents, {threads} threads", args.agents), batched_all);
+    Ok(())
+}
+
 pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; benchmark with `cargo run --release -- bench sim`");
@@ -194,6 +286,9 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
         args.seconds > 0.0 && args.agents > 0 && args.repeats > 0,
         "--seconds, --agents and --repeats must be positive"
     );
+    if args.robot == Robot::Quadruped {
+        return run_quadruped(&args);
+    }
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let reference = mujoco(args.seconds, args.repeats, &args.python)?;
     let best = |f: &mut dyn FnMut() -> anyhow::Result<f64>| -> anyhow::Result<f64> {

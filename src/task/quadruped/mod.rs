@@ -37,6 +37,7 @@
 //! index, episode counter) (`task::random`), and agents share no arithmetic.
 
 pub mod reward;
+pub mod scenario;
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use rand::Rng;
