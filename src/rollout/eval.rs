@@ -20,7 +20,7 @@ use crate::task::gait::{FeetTrack, GaitCounters};
 use crate::task::{EpisodeSettings, PushConfig, Robot, TerminationReason};
 
 /// The commanded forward speeds of the evaluation grid (m/s): the paper's speed sweep.
-pub const SPEED_GRID_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
+pub const SPEED_GRID_MPS: [f64; 7] = crate::task::walker2d::EVAL_SPEEDS_MPS;
 
 /// What [`evaluate`] measures.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,13 +38,10 @@ pub struct EvalConfig {
     pub warmup_secs: f64,
 }
 
-/// The conditions a robot is evaluated at by default: the paper's forward speeds for the
-/// Walker2D, the study's 12 conditions for the quadruped (`STUDY_COMMANDS`).
+/// The conditions a robot is evaluated at by default (its `TaskSpec::eval_commands`: the
+/// paper's forward speeds for the Walker2D, the study's 12 conditions for the quadruped).
 pub fn default_commands(robot: Robot) -> Vec<Vec<f64>> {
-    match robot {
-        Robot::Walker2d => SPEED_GRID_MPS.iter().map(|&u| vec![u]).collect(),
-        Robot::Quadruped => crate::task::quadruped::STUDY_COMMANDS.iter().map(|c| c.to_vec()).collect(),
-    }
+    (robot.spec().eval_commands)()
 }
 
 impl EvalConfig {

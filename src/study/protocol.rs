@@ -106,10 +106,7 @@ pub enum ProtocolError {
 /// standard deviation on its body observations (`--obs-noise`), the quadruped's level, which
 /// multiplies legged_gym's per-observation scales (`--quad-noise-level`).
 pub fn training_obs_noise(robot: Robot) -> f64 {
-    match robot {
-        Robot::Walker2d => 0.01,
-        Robot::Quadruped => 1.0,
-    }
+    robot.spec().training_obs_noise
 }
 
 impl Protocol {

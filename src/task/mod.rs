@@ -31,7 +31,7 @@ pub use robot::{Robot, UnknownRobot};
 use crate::sim::Model;
 
 /// What a task's numbers mean: sizes, names and the control step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub robot: Robot,
     /// What each observation value is.
@@ -52,6 +52,11 @@ pub struct TaskSpec {
     pub control_dt_secs: f64,
     /// Width of [`Task::critic_state`].
     pub n_critic: usize,
+    /// The sensor noise of the robot's training by default (`EpisodeSettings::obs_noise_std`'s
+    /// meaning for this task), used by studies "as in training".
+    pub training_obs_noise: f64,
+    /// The commands the robot is evaluated at by default (`tanglelab eval`, model cards).
+    pub eval_commands: fn() -> Vec<Vec<f64>>,
 }
 
 impl TaskSpec {

@@ -585,6 +585,9 @@ pub static SPEC: TaskSpec = TaskSpec {
         at every 5 ms substep",
     control_dt_secs: FRAME_SKIP as f64 * TIMESTEP_SECS,
     n_critic: N_CRITIC_STATE,
+    // The level that multiplies legged_gym's per-observation noise scales.
+    training_obs_noise: 1.0,
+    eval_commands: || STUDY_COMMANDS.iter().map(|c| c.to_vec()).collect(),
 };
 
 macro_rules! shared {

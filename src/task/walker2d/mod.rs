@@ -380,7 +380,12 @@ pub static SPEC: TaskSpec = TaskSpec {
     action_description: "motor controls, the Gaussian policy's mean; the environment clamps them to [-1, 1] (gear 100)",
     control_dt_secs: walker2d::FRAME_SKIP as f64 * walker2d::TIMESTEP_SECS,
     n_critic: N_CRITIC_STATE,
+    training_obs_noise: 0.01,
+    eval_commands: || EVAL_SPEEDS_MPS.iter().map(|&u| vec![u]).collect(),
 };
+
+/// The forward speeds of the default evaluation (m/s): the paper's speed sweep.
+pub const EVAL_SPEEDS_MPS: [f64; 7] = [0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 
 /// Many Walker2D agents stepped together (see the module documentation).
 pub struct Walker2dBatch {
