@@ -48,6 +48,10 @@ pub struct Data {
     pub qvel: Vec<f64>,
     /// `(nu)` controls (clamped to the control range when applied).
     pub ctrl: Vec<f64>,
+    /// This agent's world: every contact's friction coefficient and the gravity vector are the
+    /// model's times these (1 by default and after `reset`; tasks randomise them per episode).
+    pub friction_scale: f64,
+    pub gravity_scale: f64,
     /// `(nv)` external generalized forces (cleared by nobody: the caller owns them).
     pub qfrc_applied: Vec<f64>,
 
@@ -139,6 +143,8 @@ impl Data {
             qpos: model.qpos0.clone(),
             qvel: vec![0.0; nv],
             ctrl: vec![0.0; model.nu],
+            friction_scale: 1.0,
+            gravity_scale: 1.0,
             qfrc_applied: vec![0.0; nv],
             frame_origin: Vector3::zeros(),
             xpos: vec![Vector3::zeros(); nb],
@@ -194,6 +200,8 @@ impl Data {
         self.qpos.copy_from_slice(&model.qpos0);
         self.qvel.fill(0.0);
         self.ctrl.fill(0.0);
+        self.friction_scale = 1.0;
+        self.gravity_scale = 1.0;
         self.qfrc_applied.fill(0.0);
         self.warm_id.clear();
         self.warm_force.clear();

@@ -44,7 +44,7 @@ pub fn mass_matrix(model: &Model, data: &mut Data) -> Result<(), DynamicsError> 
 
 /// Coriolis, centrifugal and gravity forces `c(q, q̇)` (MuJoCo `mj_rne` with zero acceleration).
 pub fn bias_forces(model: &Model, data: &mut Data) {
-    let g = model.opt.gravity;
+    let g = model.opt.gravity.map(|v| v * data.gravity_scale);
     data.rne_acc[0] = Motion { angular: nalgebra::Vector3::zeros(), linear: -nalgebra::Vector3::new(g[0], g[1], g[2]) };
     for b in 1..model.nbody {
         let mut acc = data.rne_acc[model.body_parent[b]];
@@ -88,7 +88,8 @@ pub fn solve_mass(model: &Model, data: &Data, x: &mut [f64]) {
 pub fn energy(model: &Model, data: &mut Data) -> Result<(f64, f64), DynamicsError> {
     super::kinematics::position(model, data);
     mass_matrix(model, data)?;
-    let g = nalgebra::Vector3::new(model.opt.gravity[0], model.opt.gravity[1], model.opt.gravity[2]);
+    let g =
+        nalgebra::Vector3::new(model.opt.gravity[0], model.opt.gravity[1], model.opt.gravity[2]) * data.gravity_scale;
     let potential: f64 = (1..model.nbody).map(|b| -model.body_mass[b] * g.dot(&data.xipos[b])).sum();
     let nv = model.nv;
     let mut kinetic = 0.0;

@@ -156,8 +156,8 @@ impl WalkerEnvArgs {
 }
 
 /// The quadruped environment's settings (saved as `env.json`; the defaults are legged_gym's
-/// flat ANYmal C task: commands redrawn every 10 s, its sensor noise, pushes of up to 1 m/s
-/// every 15 s, 20 s episodes).
+/// flat ANYmal C task: commands redrawn every 10 s, its sensor noise, friction ×[0.5, 1.25],
+/// pushes of up to 1 m/s every 15 s, 20 s episodes; and gravity ±5 %).
 #[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[command(next_help_heading = "Quadruped environment")]
 pub struct QuadrupedEnvArgs {
@@ -189,6 +189,20 @@ pub struct QuadrupedEnvArgs {
     /// Episode length in control steps (1000 = 20 s).
     #[arg(long, default_value_t = 1000)]
     quad_episode_steps: usize,
+    /// Per episode, every contact's friction coefficient (1.0) is scaled by a factor drawn in
+    /// [min, max] (legged_gym's range).
+    #[arg(long, default_value = "0.5,1.25", value_delimiter = ',', num_args = 1..=2)]
+    #[serde(default = "unit_range")]
+    quad_friction_range: Vec<f64>,
+    /// Per episode, gravity is scaled by a factor drawn in [min, max].
+    #[arg(long, default_value = "0.95,1.05", value_delimiter = ',', num_args = 1..=2)]
+    #[serde(default = "unit_range")]
+    quad_gravity_range: Vec<f64>,
+}
+
+/// No randomisation (what env.json files written before the flags existed meant).
+fn unit_range() -> Vec<f64> {
+    vec![1.0, 1.0]
 }
 
 impl QuadrupedEnvArgs {
@@ -199,6 +213,8 @@ impl QuadrupedEnvArgs {
             ("--quad-r-range", self.quad_r_range.len()),
             ("--quad-push-interval", self.quad_push_interval.len()),
             ("--quad-push-impulse", self.quad_push_impulse.len()),
+            ("--quad-friction-range", self.quad_friction_range.len()),
+            ("--quad-gravity-range", self.quad_gravity_range.len()),
         ];
         check_pair_lengths(&pairs)
     }
@@ -217,6 +233,8 @@ impl QuadrupedEnvArgs {
             auto_reset: true,
             obs_noise_std: self.quad_noise_level,
             push,
+            friction_scale_range: pair(&self.quad_friction_range),
+            gravity_scale_range: pair(&self.quad_gravity_range),
             ..QuadrupedEnvConfig::default()
         }
     }

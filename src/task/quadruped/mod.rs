@@ -167,6 +167,10 @@ pub struct QuadrupedEnvConfig {
     /// Half-widths of the reset noise on joint angles (rad) and base velocities (m/s, rad/s).
     pub reset_joint_noise: f64,
     pub reset_velocity_noise: f64,
+    /// Per episode, the contacts' friction coefficients and gravity are scaled by factors drawn
+    /// uniformly from these ranges (domain randomisation; (1, 1): none).
+    pub friction_scale_range: (f64, f64),
+    pub gravity_scale_range: (f64, f64),
     pub reward: QuadrupedRewardWeights,
     /// Agent i draws its randomness as agent `first_agent + i` of a larger batch.
     pub first_agent: usize,
@@ -184,6 +188,8 @@ impl Default for QuadrupedEnvConfig {
             push: None,
             reset_joint_noise: 0.1,
             reset_velocity_noise: 0.2,
+            friction_scale_range: (1.0, 1.0),
+            gravity_scale_range: (1.0, 1.0),
             reward: QuadrupedRewardWeights::default(),
             first_agent: 0,
         }
@@ -228,6 +234,13 @@ impl QuadrupedEnvConfig {
         {
             if !(value.is_finite() && value >= 0.0) {
                 return bad(format!("{name} {value} must be ≥ 0"));
+            }
+        }
+        for (name, (lo, hi)) in
+            [("friction_scale_range", self.friction_scale_range), ("gravity_scale_range", self.gravity_scale_range)]
+        {
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
+                return bad(format!("{name} ({lo}, {hi}) must be positive with min ≤ max"));
             }
         }
         if let Some((name, value)) = self.reward.named().into_iter().find(|(_, v)| !v.is_finite()) {
@@ -386,6 +399,9 @@ impl Agent {
             self.data.qvel[v] = uniform(&mut self.rng, (-s, s));
         }
         self.draw_command(config);
+        // Drawn last, and only from non-empty ranges, so the defaults leave the stream as it was.
+        self.data.friction_scale = uniform(&mut self.rng, config.friction_scale_range);
+        self.data.gravity_scale = uniform(&mut self.rng, config.gravity_scale_range);
         self.steps = 0;
         self.finished = false;
         self.air_time_secs = [0.0; 4];

@@ -163,6 +163,8 @@ fn bad_arguments_are_errors() {
     assert!(bad(QuadrupedEnvConfig { command_resample_steps: Some(0), ..still_config() }));
     assert!(bad(QuadrupedEnvConfig { obs_noise_std: -1.0, ..still_config() }));
     assert!(bad(QuadrupedEnvConfig { study_command_fraction: 1.5, ..still_config() }));
+    assert!(bad(QuadrupedEnvConfig { friction_scale_range: (0.0, 1.0), ..still_config() }));
+    assert!(bad(QuadrupedEnvConfig { gravity_scale_range: (1.1, 0.9), ..still_config() }));
     let mut batch = QuadrupedBatch::new(1, still_config(), 0).unwrap();
     assert!(batch.set_command(0, &[1.0]).is_err());
     assert!(batch.set_command(0, &[1.0, f64::NAN, 0.0]).is_err());
@@ -192,4 +194,33 @@ fn study_command_fraction_draws_the_study_conditions() {
     assert!((160..=240).contains(&half), "{half} of 400 study commands at fraction 0.5");
     let distinct: std::collections::BTreeSet<String> = commands(1.0).iter().map(|c| format!("{c:?}")).collect();
     assert_eq!(distinct.len(), STUDY_COMMANDS.len(), "every condition is drawn");
+}
+
+#[test]
+fn friction_and_gravity_are_randomised_per_episode_and_act() {
+    let config = QuadrupedEnvConfig {
+        friction_scale_range: (0.5, 1.25),
+        gravity_scale_range: (0.9, 1.1),
+        reset_velocity_noise: 0.0,
+        ..still_config()
+    };
+    let batch = QuadrupedBatch::new(50, config, 4).unwrap();
+    let scales: Vec<(f64, f64)> = batch.agents.iter().map(|a| (a.data.friction_scale, a.data.gravity_scale)).collect();
+    assert!(scales.iter().all(|&(f, g)| (0.5..=1.25).contains(&f) && (0.9..=1.1).contains(&g)));
+    assert!(scales.iter().any(|&(f, _)| f < 0.7) && scales.iter().any(|&(f, _)| f > 1.05), "{scales:?}");
+    // At rest in the air with no torques, accelerations are gravity's alone: half gravity halves them.
+    let model = body::model();
+    let qacc = |g: f64| {
+        let mut data = Data::new(&model);
+        data.qpos[..7].copy_from_slice(&[0.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0]);
+        data.qpos[7..].copy_from_slice(&DEFAULT_POSE);
+        data.gravity_scale = g;
+        crate::sim::forward(&model, &mut data).unwrap();
+        data.qacc.clone()
+    };
+    let (full, half) = (qacc(1.0), qacc(0.5));
+    assert!((full[2] + 9.81).abs() < 1e-9, "free fall {}", full[2]);
+    for (a, b) in full.iter().zip(&half) {
+        assert!((0.5 * a - b).abs() < 1e-9 * (1.0 + a.abs()), "{a} vs {b}");
+    }
 }
