@@ -239,3 +239,53 @@ fn bad_input_gives_clear_errors() {
         "overlap",
     );
 }
+
+/// Issue 16: a header that lies about its size is an error before any allocation (not an
+/// abort), and a Fortran-order file (what `np.save(X.T)` writes) gives the bits of the same
+/// array in C order, in every verb.
+#[test]
+fn lying_headers_and_fortran_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, shape) in [("huge.npy", vec![1_000_000_000usize, 3]), ("square.npy", vec![1_000_000_000, 1_000_000_000])]
+    {
+        let mut bytes = tanglelab::io::npy_header("<f8", &shape);
+        bytes.extend_from_slice(&[0u8; 80]);
+        std::fs::write(d.join(name), bytes).unwrap();
+        let out = tanglelab(&["analyze", "pca", "--input", p(&d.join(name)), "--out-dir", p(&d.join("out"))]);
+        assert_eq!(out.status.code(), Some(1), "exit code 1, not an abort");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("truncated or its header is wrong"), "{stderr}");
+    }
+    let x = conditions().index_axis(ndarray::Axis(0), 2).to_owned();
+    write_npy(d.join("c.npy"), &x).unwrap();
+    // A transposed view of the transpose is x itself, written in Fortran order.
+    let xt = x.t().as_standard_layout().into_owned();
+    write_npy(d.join("f.npy"), &xt.t()).unwrap();
+    let header = std::fs::read(d.join("f.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&header[..80]).contains("'fortran_order': True"));
+    for verb in [vec!["pca", "--components", "3"], vec!["tsne", "--iterations", "50", "--perplexity", "10"]] {
+        for file in ["c", "f"] {
+            let mut args = vec!["analyze"];
+            args.extend_from_slice(&verb);
+            let out_dir = d.join(format!("{}-{file}", verb[0]));
+            let input = d.join(format!("{file}.npy"));
+            args.extend_from_slice(&["--input", p(&input), "--out-dir", p(&out_dir)]);
+            ok(&args);
+        }
+        let (c_dir, f_dir) = (d.join(format!("{}-c", verb[0])), d.join(format!("{}-f", verb[0])));
+        assert!(std::fs::read_dir(&c_dir).unwrap().count() >= 2);
+        for entry in std::fs::read_dir(&c_dir).unwrap() {
+            let name = entry.unwrap().file_name();
+            if name.to_string_lossy().ends_with(".npy") {
+                let (a, b) = (std::fs::read(c_dir.join(&name)).unwrap(), std::fs::read(f_dir.join(&name)).unwrap());
+                assert!(a == b, "{}/{:?} differs between C and Fortran order input", verb[0], name);
+            }
+        }
+    }
+    for file in ["c", "f"] {
+        let (input, out) = (d.join(format!("{file}.npy")), d.join(format!("q-{file}.npy")));
+        ok(&["analyze", "tangling", "--dt", "0.01", "--input", p(&input), "--out", p(&out)]);
+    }
+    assert!(std::fs::read(d.join("q-c.npy")).unwrap() == std::fs::read(d.join("q-f.npy")).unwrap(), "tangling");
+}

@@ -5,6 +5,6 @@
 pub mod npy;
 
 pub use npy::{
-    npy_header, parse_npy_header, read_npy_f64, to_conditions, write_npy_f32, write_npy_f64, ArrayError, Conditions,
-    NpyLayout,
+    npy_header, parse_npy_header, read_npy_f64, read_npy_f64_with_nan, to_conditions, write_npy_f32, write_npy_f64,
+    ArrayError, Conditions, NpyLayout,
 };

@@ -1,6 +1,10 @@
 //! NPY reading and writing on top of `ndarray-npy`, plus the checks every analysis input needs.
 //!
-//! Inputs may be `<f4` or `<f8` (C or Fortran order); everything is returned as `f64`.
+//! Inputs may be `<f4` or `<f8` (C or Fortran order); everything is returned as `f64` in C
+//! order (a Fortran-order file is transposed once here, so every analysis sees the same layout
+//! and gives the same bits). Before anything is allocated, the header's shape is checked against
+//! the bytes actually there: a header that claims more data than the file holds is an error,
+//! never an allocation of what it claims.
 
 use ndarray::{Array3, ArrayD, Axis, Ix2, Ix3};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
@@ -20,10 +24,24 @@ pub enum ArrayError {
     TooSmall(String),
     #[error("could not write NPY: {0}")]
     Write(String),
+    #[error(
+        "the NPY header declares shape {shape:?} ({declared} bytes of data) but the file holds {actual} bytes \
+         after the header: it is truncated or its header is wrong"
+    )]
+    Truncated { shape: Vec<usize>, declared: String, actual: usize },
 }
 
-/// Reads an NPY array of float32 or float64 from bytes, as f64, and checks every value is finite.
+/// Reads an NPY array of float32 or float64 from bytes, as f64 in C order, and checks every value
+/// is finite.
 pub fn read_npy_f64(bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
+    let array = read_npy_f64_with_nan(bytes)?;
+    check_finite(&array)?;
+    Ok(array)
+}
+
+/// [`read_npy_f64`] without the finiteness check (for files that use NaN as padding).
+pub fn read_npy_f64_with_nan(bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
+    check_declared_size(bytes)?;
     let array = match ArrayD::<f64>::read_npy(bytes) {
         Ok(a) => a,
         Err(ReadNpyError::WrongDescriptor(_)) => match ArrayD::<f32>::read_npy(bytes) {
@@ -33,8 +51,28 @@ pub fn read_npy_f64(bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
         },
         Err(e) => return Err(ArrayError::NotNpy(e.to_string())),
     };
-    check_finite(&array)?;
-    Ok(array)
+    Ok(if array.is_standard_layout() { array } else { array.as_standard_layout().into_owned() })
+}
+
+/// Fails when the header's shape × item size (checked, no overflow) exceeds the bytes after the
+/// header. Headers we cannot parse are left to `ndarray-npy`'s own error.
+fn check_declared_size(bytes: &[u8]) -> Result<(), ArrayError> {
+    let Ok((layout, _)) = parse_header(bytes) else { return Ok(()) };
+    let Some(item) =
+        layout.descr.trim_start_matches(['<', '>', '|', '=']).get(1..).and_then(|n| n.parse::<usize>().ok())
+    else {
+        return Ok(());
+    };
+    let actual = bytes.len().saturating_sub(layout.data_offset);
+    let declared = layout.shape.iter().try_fold(item, |a, &d| a.checked_mul(d));
+    match declared {
+        Some(n) if n <= actual => Ok(()),
+        _ => Err(ArrayError::Truncated {
+            shape: layout.shape,
+            declared: declared.map_or("more than 2⁶⁴".into(), |n| n.to_string()),
+            actual,
+        }),
+    }
 }
 
 /// Fails on the first NaN or infinity, naming where it is.
@@ -114,6 +152,15 @@ pub struct NpyLayout {
 /// Parses the header at the start of `bytes` (at least the whole header), refusing Fortran
 /// order and anything but version 1 or 2.
 pub fn parse_npy_header(bytes: &[u8]) -> Result<NpyLayout, ArrayError> {
+    let (layout, fortran) = parse_header(bytes)?;
+    if fortran {
+        return Err(ArrayError::NotNpy("Fortran order is not supported here".into()));
+    }
+    Ok(layout)
+}
+
+/// The header's layout and whether it says Fortran order.
+fn parse_header(bytes: &[u8]) -> Result<(NpyLayout, bool), ArrayError> {
     let bad = |what: &str| ArrayError::NotNpy(what.to_string());
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("no NPY magic"));
@@ -130,9 +177,7 @@ pub fn parse_npy_header(bytes: &[u8]) -> Result<NpyLayout, ArrayError> {
         Ok(text[at + key.len() + 3..].trim_start())
     };
     let descr = field("descr")?.trim_start_matches('\'').split('\'').next().unwrap_or("").to_string();
-    if field("fortran_order")?.starts_with("True") {
-        return Err(bad("Fortran order is not supported here"));
-    }
+    let fortran = field("fortran_order")?.starts_with("True");
     let shape_text = field("shape")?;
     let inner = shape_text.trim_start_matches('(').split(')').next().unwrap_or("");
     let shape = inner
@@ -141,7 +186,7 @@ pub fn parse_npy_header(bytes: &[u8]) -> Result<NpyLayout, ArrayError> {
         .filter(|d| !d.is_empty())
         .map(|d| d.parse::<usize>().map_err(|_| bad("bad shape")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(NpyLayout { descr, shape, data_offset: start + len })
+    Ok((NpyLayout { descr, shape, data_offset: start + len }, fortran))
 }
 
 #[cfg(test)]
@@ -174,6 +219,39 @@ mod tests {
         assert_eq!(parse_npy_header(&theirs).unwrap().shape, vec![2, 3, 4]);
         assert_eq!(parse_npy_header(&npy_header("|u1", &[5])).unwrap().shape, vec![5]);
         assert!(parse_npy_header(b"\x93NUMPY\x01\x00\xff\x00{").is_err());
+    }
+
+    #[test]
+    fn a_header_that_claims_more_than_the_file_holds_is_refused_before_allocating() {
+        for shape in [vec![1_000_000_000, 3], vec![1_000_000_000, 1_000_000_000], vec![usize::MAX, 2]] {
+            let mut bytes = npy_header("<f8", &shape);
+            bytes.extend_from_slice(&[0u8; 48]);
+            match read_npy_f64(&bytes) {
+                Err(e @ ArrayError::Truncated { .. }) => {
+                    assert!(e.to_string().contains("truncated or its header is wrong"), "{e}");
+                }
+                other => panic!("{shape:?}: {other:?}"),
+            }
+        }
+        // Exactly the declared size reads; one byte short does not.
+        let a = arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
+        let bytes = write_npy_f64(&a).unwrap();
+        assert!(read_npy_f64(&bytes).is_ok());
+        assert!(matches!(read_npy_f64(&bytes[..bytes.len() - 1]), Err(ArrayError::Truncated { .. })));
+    }
+
+    #[test]
+    fn fortran_order_reads_as_the_same_c_order_array() {
+        let a = Array2::from_shape_fn((5, 3), |(i, j)| (i * 10 + j) as f64 + 0.25);
+        let c_order = read_npy_f64(&write_npy_f64(&a).unwrap()).unwrap();
+        // A transposed view is written in Fortran order, as np.save(X.T) does.
+        let mut bytes = Vec::new();
+        a.t().write_npy(&mut bytes).unwrap();
+        assert!(String::from_utf8_lossy(&bytes[..80]).contains("'fortran_order': True"), "ndarray-npy writes F order");
+        let from_fortran = read_npy_f64(&bytes).unwrap();
+        assert_eq!(from_fortran, a.t().to_owned().into_dyn());
+        assert!(from_fortran.is_standard_layout());
+        assert_eq!(c_order, a.into_dyn());
     }
 
     #[test]

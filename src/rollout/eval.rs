@@ -185,10 +185,18 @@ pub fn evaluate(robot: Robot, weights: &PolicyWeights, config: &EvalConfig) -> R
         commands.push(full);
     }
     if config.n_agents > super::MAX_AGENTS {
-        return Err(EvalError::Config(format!("{} agents per speed: at most {}", config.n_agents, super::MAX_AGENTS)));
+        return Err(EvalError::Config(format!(
+            "{} agents per condition: at most {}",
+            config.n_agents,
+            super::MAX_AGENTS
+        )));
     }
-    if !(config.seconds.is_finite() && config.seconds > 0.0) {
-        return Err(EvalError::Config(format!("seconds must be positive, got {}", config.seconds)));
+    if !(config.seconds > 0.0 && config.seconds <= super::MAX_SECONDS) {
+        return Err(EvalError::Config(format!(
+            "seconds must be in (0, {}], got {}",
+            super::MAX_SECONDS,
+            config.seconds
+        )));
     }
     if !(config.warmup_secs.is_finite() && config.warmup_secs >= 0.0 && config.warmup_secs < config.seconds) {
         return Err(EvalError::Config(format!("warm-up {} s must be in [0, seconds)", config.warmup_secs)));
@@ -465,6 +473,8 @@ mod tests {
         assert!(bad(EvalConfig { n_agents: 0, ..EvalConfig::default() }));
         assert!(bad(EvalConfig { n_agents: usize::MAX, ..EvalConfig::default() }));
         assert!(bad(EvalConfig { seconds: -1.0, ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { seconds: 1e15, ..EvalConfig::default() }));
+        assert!(bad(EvalConfig { seconds: f64::NAN, ..EvalConfig::default() }));
         assert!(bad(EvalConfig { commands: vec![vec![f64::NAN]], ..EvalConfig::default() }));
         let shape = PolicyShape { n_obs: 5, mlp_widths: vec![4], n_hidden: 2, n_actions: 6 };
         assert!(matches!(

@@ -53,6 +53,10 @@ pub fn record_cpu(
 /// and statistics for the whole run, so no request may make that grow without bound.
 pub const MAX_AGENTS: usize = 10_000;
 
+/// The longest run (simulated seconds per agent) an evaluation, state check or study may ask
+/// for: run time (and a recording's size) grows with it, so it is bounded like the agents.
+pub const MAX_SECONDS: f64 = 3600.0;
+
 /// Why a rollout could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {

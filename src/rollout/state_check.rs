@@ -110,8 +110,17 @@ pub fn state_check(
     config: &StateCheckConfig,
 ) -> Result<StateCheckReport, RolloutError> {
     let bad = |what: String| Err(RolloutError::Config(what));
-    if config.n_agents == 0 || !(config.seconds.is_finite() && config.seconds > 0.0) {
-        return bad("the state check needs at least one agent and a positive duration".into());
+    if config.n_agents == 0
+        || config.n_agents > super::MAX_AGENTS
+        || !(config.seconds > 0.0 && config.seconds <= super::MAX_SECONDS)
+    {
+        return bad(format!(
+            "the state check needs 1 … {} agents and a duration in (0, {}] s (got {} agents, {} s)",
+            super::MAX_AGENTS,
+            super::MAX_SECONDS,
+            config.n_agents,
+            config.seconds
+        ));
     }
     let within_run = |secs: f64| (0.0..config.seconds).contains(&secs);
     if !within_run(config.warmup_secs) || !within_run(config.norm_at_secs) {

@@ -175,8 +175,8 @@ impl Protocol {
                 self.agents_per_condition
             ));
         }
-        if !(self.seconds.is_finite() && self.seconds > 0.0) {
-            return bad(format!("seconds must be positive, got {}", self.seconds));
+        if !(self.seconds > 0.0 && self.seconds <= crate::rollout::MAX_SECONDS) {
+            return bad(format!("seconds must be in (0, {}], got {}", crate::rollout::MAX_SECONDS, self.seconds));
         }
         if !(0.0..self.seconds).contains(&self.warmup_secs) {
             return bad(format!("the warm-up ({} s) must be within the run ({} s)", self.warmup_secs, self.seconds));

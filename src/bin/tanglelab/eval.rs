@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-use crate::policy::read_weights;
+use crate::policy::read_robot_weights;
 use tanglelab::policy::PolicyWeights;
 use tanglelab::rollout::eval::{default_commands, evaluate, EvalConfig, EvalReport};
 use tanglelab::rollout::state_check::{state_check, StateCheckConfig, StateCheckReport};
@@ -94,7 +94,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     let weights = match (&args.checkpoint, &args.model) {
         (Some(path), _) => policy_of_checkpoint(path)?,
-        (None, Some(model)) => read_weights(model, None)?,
+        (None, Some(model)) => read_robot_weights(model, args.robot)?,
         (None, None) => bail!("pass --checkpoint or --model"),
     };
     let config = EvalConfig {

@@ -19,7 +19,6 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Reads an NPY file of float32/float64 values as f64, NaN allowed (padding).
 pub fn read_array_any(path: &Path) -> anyhow::Result<ndarray::ArrayD<f64>> {
-    use ndarray_npy::ReadNpyExt;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    ndarray::ArrayD::<f64>::read_npy(&bytes[..]).with_context(|| format!("in {}", path.display()))
+    tanglelab::io::read_npy_f64_with_nan(&bytes).with_context(|| format!("in {}", path.display()))
 }

@@ -111,6 +111,31 @@ pub fn read_weights(model: &Path, card: Option<&Path>) -> anyhow::Result<PolicyW
     }
 }
 
+/// [`read_weights`] for `robot`: when the weights have a card, it must be `robot`'s, with its
+/// observation and action names (the shapes alone could match another task's by chance).
+pub fn read_robot_weights(model: &Path, robot: tanglelab::task::Robot) -> anyhow::Result<PolicyWeights> {
+    let weights = read_weights(model, None)?;
+    let card = card_path(model);
+    if card.exists() {
+        let json = std::fs::read_to_string(&card).with_context(|| format!("cannot read {}", card.display()))?;
+        let card_value: tanglelab::policy::card::ModelCard =
+            serde_json::from_str(&json).with_context(|| format!("in {}", card.display()))?;
+        let spec = robot.spec();
+        if card_value.robot != robot.name() {
+            anyhow::bail!("{} is a policy for {}, not {}", model.display(), card_value.robot, robot.name());
+        }
+        let same = |names: &[String], expected: &[&str]| names.iter().map(String::as_str).eq(expected.iter().copied());
+        if !same(&card_value.observation.names, spec.obs_names) || !same(&card_value.action.names, spec.action_names) {
+            anyhow::bail!(
+                "{}: its card's observation or action names are not {}'s (trained on another version of the task?)",
+                model.display(),
+                robot.name()
+            );
+        }
+    }
+    Ok(weights)
+}
+
 /// A policy on the asked backend; `Auto` falls back to the CPU (saying so) without an adapter.
 pub fn make_policy(weights: &PolicyWeights, n_agents: usize, backend: Backend) -> anyhow::Result<Policy> {
     let gpu = |ctx: GpuContext| -> anyhow::Result<Policy> { Ok(Policy::Gpu(GpuPolicy::new(&ctx, weights, n_agents)?)) };

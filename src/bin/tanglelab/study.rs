@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::files::write_bytes;
-use crate::policy::read_weights;
+use crate::policy::read_robot_weights;
 use crate::study_traces::{bytes_per_sample, RawTraceWriter, TraceReader, TraceWriter};
 use tanglelab::policy::card::sha256_hex;
 use tanglelab::study::cycles::{ConditionCycles, Signal};
@@ -160,7 +160,7 @@ fn run_study(args: RunArgs) -> anyhow::Result<()> {
         bail!("--backend {}: the study runs on the CPU backend only (bitwise deterministic); GPU rollouts are not wired into it yet", args.backend);
     }
     let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
-    let weights = read_weights(&args.model, None)?;
+    let weights = read_robot_weights(&args.model, args.robot)?;
     let protocol = protocol_of(&args, &sha256_hex(&bytes))?;
     let spec = protocol.robot.spec();
     if weights.shape().n_obs != spec.n_obs() || weights.shape().n_actions != spec.n_actions() {
