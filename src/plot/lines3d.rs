@@ -1,9 +1,11 @@
-//! A wgpu renderer for coloured 3D polylines with screen-space thickness and depth testing.
+//! A wgpu renderer for coloured 3D polylines with screen-space thickness and depth testing, over
+//! optional shaded solids (`plot::mesh3d` triangles, drawn first in the same pass).
 //!
 //! Platform-free: it takes a device, a target format and a target view, so the page (WebGPU or
 //! WebGL2 surface) and native tests (an offscreen texture on lavapipe) drive the same code.
-//! Colours are sRGB triples; on an sRGB target the shader linearises them.
+//! Colours are sRGB triples; on an sRGB target the shaders linearise them.
 
+use super::mesh3d::MeshVertex;
 use crate::gpu::{read_back, GpuError};
 
 /// One straight piece of a line, coloured at both ends.
@@ -56,21 +58,53 @@ pub const BACKGROUND_SRGB: [f64; 3] = [0.98, 0.98, 0.99];
 /// The format of offscreen renders (figure export, tests): tightly packed RGBA8 sRGB values.
 pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
-/// Pipelines (one per target format, made on first use), buffers and depth target, created
-/// once and reused every frame.
-pub struct LineRenderer {
+/// Pipelines (one pair per target format, made on first use), buffers and depth target,
+/// created once and reused every frame.
+pub struct Renderer3d {
     module: wgpu::ShaderModule,
+    mesh_module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
-    pipelines: Vec<(wgpu::TextureFormat, wgpu::RenderPipeline)>,
+    /// Per target format: the line pipeline and the triangle pipeline.
+    pipelines: Vec<(wgpu::TextureFormat, wgpu::RenderPipeline, wgpu::RenderPipeline)>,
     uniforms: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     segments: Option<(wgpu::Buffer, u32)>,
+    triangles: Option<(wgpu::Buffer, u32)>,
     depth: Option<(wgpu::TextureView, (u32, u32))>,
 }
 
-impl LineRenderer {
+/// Writes `bytes` into the buffer in `slot` (made or grown to a power of two, at least
+/// `min_size`), recording `count` items.
+fn upload(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    slot: &mut Option<(wgpu::Buffer, u32)>,
+    bytes: &[u8],
+    count: usize,
+    min_size: u64,
+    label: &str,
+) {
+    let fits = slot.as_ref().is_some_and(|(buffer, _)| buffer.size() >= bytes.len() as u64);
+    if !fits {
+        let capacity = (bytes.len() as u64).next_power_of_two().max(min_size);
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: capacity,
+            usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        *slot = Some((buffer, 0));
+    }
+    if let Some((buffer, n)) = slot {
+        queue.write_buffer(buffer, 0, bytes);
+        *n = count as u32;
+    }
+}
+
+impl Renderer3d {
     pub fn new(device: &wgpu::Device) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("lines3d.wgsl"));
+        let mesh_module = device.create_shader_module(wgpu::include_wgsl!("mesh3d.wgsl"));
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("lines3d uniforms"),
             size: std::mem::size_of::<Uniforms>() as u64,
@@ -100,30 +134,38 @@ impl LineRenderer {
             bind_group_layouts: &[Some(&bind_group_layout)],
             immediate_size: 0,
         });
-        Self { module, layout, pipelines: Vec::new(), uniforms, bind_group, segments: None, depth: None }
+        Self {
+            module,
+            mesh_module,
+            layout,
+            pipelines: Vec::new(),
+            uniforms,
+            bind_group,
+            segments: None,
+            triangles: None,
+            depth: None,
+        }
     }
 
-    fn pipeline_index(&mut self, device: &wgpu::Device, format: wgpu::TextureFormat) -> usize {
-        if let Some(idx) = self.pipelines.iter().position(|(f, _)| *f == format) {
-            return idx;
-        }
-        const ATTRIBUTES: [wgpu::VertexAttribute; 4] =
-            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x3, 3 => Float32x3];
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("lines3d"),
+    fn pipeline(
+        &self,
+        device: &wgpu::Device,
+        format: wgpu::TextureFormat,
+        module: &wgpu::ShaderModule,
+        buffer: wgpu::VertexBufferLayout<'_>,
+        label: &str,
+    ) -> wgpu::RenderPipeline {
+        device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(label),
             layout: Some(&self.layout),
             vertex: wgpu::VertexState {
-                module: &self.module,
+                module,
                 entry_point: Some("vs_main"),
                 compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<Segment>() as u64,
-                    step_mode: wgpu::VertexStepMode::Instance,
-                    attributes: &ATTRIBUTES,
-                })],
+                buffers: &[Some(buffer)],
             },
             fragment: Some(wgpu::FragmentState {
-                module: &self.module,
+                module,
                 entry_point: Some("fs_main"),
                 compilation_options: Default::default(),
                 targets: &[Some(format.into())],
@@ -139,8 +181,30 @@ impl LineRenderer {
             multisample: wgpu::MultisampleState::default(),
             multiview_mask: None,
             cache: None,
-        });
-        self.pipelines.push((format, pipeline));
+        })
+    }
+
+    fn pipeline_index(&mut self, device: &wgpu::Device, format: wgpu::TextureFormat) -> usize {
+        if let Some(idx) = self.pipelines.iter().position(|(f, _, _)| *f == format) {
+            return idx;
+        }
+        const SEGMENT_ATTRIBUTES: [wgpu::VertexAttribute; 4] =
+            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x3, 3 => Float32x3];
+        const MESH_ATTRIBUTES: [wgpu::VertexAttribute; 3] =
+            wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Float32x3];
+        let lines = wgpu::VertexBufferLayout {
+            array_stride: std::mem::size_of::<Segment>() as u64,
+            step_mode: wgpu::VertexStepMode::Instance,
+            attributes: &SEGMENT_ATTRIBUTES,
+        };
+        let mesh = wgpu::VertexBufferLayout {
+            array_stride: std::mem::size_of::<MeshVertex>() as u64,
+            step_mode: wgpu::VertexStepMode::Vertex,
+            attributes: &MESH_ATTRIBUTES,
+        };
+        let line_pipeline = self.pipeline(device, format, &self.module, lines, "lines3d");
+        let mesh_pipeline = self.pipeline(device, format, &self.mesh_module, mesh, "mesh3d");
+        self.pipelines.push((format, line_pipeline, mesh_pipeline));
         self.pipelines.len() - 1
     }
 
@@ -148,22 +212,17 @@ impl LineRenderer {
     /// through `Queue::write_buffer` (no mapped-at-creation buffers, which some browser
     /// implementations limit).
     pub fn set_segments(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, segments: &[Segment]) {
-        let bytes: &[u8] = bytemuck::cast_slice(segments);
-        let fits = self.segments.as_ref().is_some_and(|(buffer, _)| buffer.size() >= bytes.len() as u64);
-        if !fits {
-            let capacity = (bytes.len() as u64).next_power_of_two().max(std::mem::size_of::<Segment>() as u64 * 64);
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("lines3d segments"),
-                size: capacity,
-                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            self.segments = Some((buffer, 0));
-        }
-        if let Some((buffer, n_segments)) = &mut self.segments {
-            queue.write_buffer(buffer, 0, bytes);
-            *n_segments = segments.len() as u32;
-        }
+        let min_size = std::mem::size_of::<Segment>() as u64 * 64;
+        let bytes = bytemuck::cast_slice(segments);
+        upload(device, queue, &mut self.segments, bytes, segments.len(), min_size, "lines3d segments");
+    }
+
+    /// Replaces the shaded solids (three vertices per triangle), drawn beneath the lines.
+    pub fn set_triangles(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, vertices: &[MeshVertex]) {
+        let n = vertices.len() / 3 * 3;
+        let min_size = std::mem::size_of::<MeshVertex>() as u64 * 96;
+        let bytes = bytemuck::cast_slice(&vertices[..n]);
+        upload(device, queue, &mut self.triangles, bytes, n, min_size, "mesh3d vertices");
     }
 
     /// Draws the segments into `target` (of `format` and `size_px`), seen through
@@ -231,9 +290,14 @@ impl LineRenderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            if let Some((buffer, n_vertices)) = self.triangles.as_ref().filter(|(_, n)| *n > 0) {
+                pass.set_pipeline(&self.pipelines[pipeline_idx].2);
+                pass.set_vertex_buffer(0, buffer.slice(..));
+                pass.draw(0..*n_vertices, 0..1);
+            }
             if let Some((buffer, n_segments)) = self.segments.as_ref().filter(|(_, n)| *n > 0) {
                 pass.set_pipeline(&self.pipelines[pipeline_idx].1);
-                pass.set_bind_group(0, &self.bind_group, &[]);
                 pass.set_vertex_buffer(0, buffer.slice(..));
                 pass.draw(0..6, 0..*n_segments);
             }
@@ -242,7 +306,7 @@ impl LineRenderer {
     }
 }
 
-impl LineRenderer {
+impl Renderer3d {
     /// Renders into an offscreen texture and reads it back as tightly packed RGBA8 rows
     /// (sRGB values), for figure export and tests.
     pub async fn render_offscreen(
@@ -306,9 +370,14 @@ mod tests {
 
     /// Renders offscreen and reads back RGBA8 pixels, row-major.
     fn render_pixels(segments: &[Segment], camera: &OrbitCamera) -> Vec<[u8; 4]> {
+        render_scene(segments, &[], camera)
+    }
+
+    fn render_scene(segments: &[Segment], triangles: &[MeshVertex], camera: &OrbitCamera) -> Vec<[u8; 4]> {
         let ctx = GpuContext::native().expect("a GPU adapter (lavapipe from mesa-vulkan-drivers in CI)");
-        let mut renderer = LineRenderer::new(&ctx.device);
+        let mut renderer = Renderer3d::new(&ctx.device);
         renderer.set_segments(&ctx.device, &ctx.queue, segments);
+        renderer.set_triangles(&ctx.device, &ctx.queue, triangles);
         let matrix = camera.clip_from_world(SIZE.0 as f32 / SIZE.1 as f32);
         let rgba =
             pollster::block_on(renderer.render_offscreen(&ctx.device, &ctx.queue, SIZE, matrix.into(), 2.0)).unwrap();
@@ -342,6 +411,28 @@ mod tests {
             let pixels = render_pixels(&order, &camera);
             assert_eq!(pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize], [0, 0, 255, 255]);
         }
+    }
+
+    #[test]
+    fn a_sphere_is_shaded_lit_from_above_and_a_line_in_front_of_it_hides_it() {
+        let camera = OrbitCamera { yaw_rad: 0.0, pitch_rad: 0.0, distance: 3.0, ..Default::default() };
+        let mut sphere = Vec::new();
+        crate::plot::mesh3d::capsule(&mut sphere, [0.0; 3], [0.0; 3], 0.6, [0.8, 0.8, 0.8]);
+        let pixels = render_scene(&[], &sphere, &camera);
+        let at = |x: u32, y: u32| pixels[(y * SIZE.0 + x) as usize];
+        let centre = at(SIZE.0 / 2, SIZE.1 / 2);
+        assert_ne!(centre, [250, 250, 252, 255], "the sphere covers the centre");
+        assert_eq!(at(0, 0), [250, 250, 252, 255], "and not the corner");
+        // The key light comes from above: the upper part of the sphere is brighter than the lower.
+        let (upper, lower) = (at(SIZE.0 / 2, SIZE.1 / 2 - 12), at(SIZE.0 / 2, SIZE.1 / 2 + 12));
+        assert!(upper[0] > lower[0], "upper {upper:?} vs lower {lower:?}");
+        let red = [1.0, 0.0, 0.0];
+        let front = Segment { start: [-1.0, 0.0, 0.8], start_color: red, end: [1.0, 0.0, 0.8], end_color: red };
+        let behind = Segment { start: [-1.0, 0.1, -0.8], start_color: red, end: [1.0, 0.1, -0.8], end_color: red };
+        let pixels = render_scene(&[front, behind], &sphere, &camera);
+        assert_eq!(pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize], [255, 0, 0, 255], "line in front");
+        let hidden = pixels[((SIZE.1 / 2 - 3) * SIZE.0 + SIZE.0 / 2) as usize];
+        assert_ne!(hidden, [255, 0, 0, 255], "the line behind the sphere is hidden");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Plots: colormaps, the orbit camera, SVG 2D line plots and the wgpu 3D line renderer.
+//! Plots: colormaps, the orbit camera, SVG 2D line plots, meshes of shaded solids and the wgpu
+//! 3D renderer of lines and solids.
 //!
 //! Nothing here knows about Leptos or the notebook; the renderer takes a device, a target
 //! texture format and plain vertex data.
@@ -6,5 +7,6 @@
 pub mod camera;
 pub mod colormap;
 pub mod lines3d;
+pub mod mesh3d;
 pub mod png;
 pub mod svg;

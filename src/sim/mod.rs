@@ -43,6 +43,7 @@ pub mod mjcf;
 pub mod model;
 pub mod robots;
 pub mod rows;
+pub mod shapes;
 pub mod spatial;
 
 pub use data::Data;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
+use super::quadruped_cell::QuadrupedCellView;
 use super::study_cell::StudyCellView;
 use super::walker_cell::WalkerCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
             <LissajousCellView doc=doc />
             <PolicyCellView doc=doc />
             <WalkerCellView doc=doc />
+            <QuadrupedCellView />
             <StudyCellView />
         </main>
     }

@@ -14,6 +14,7 @@ pub mod bench_exports;
 mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
+mod quadruped_cell;
 mod shell;
 mod study_cell;
 mod walker_cell;

@@ -1,7 +1,8 @@
-//! A 3D plot on a `<canvas>`: opens WebGPU (falling back to WebGL2) through wgpu, draws with
-//! `plot::lines3d::LineRenderer`, and maps mouse input onto `plot::camera::OrbitCamera`:
-//! drag to orbit, wheel to zoom, double-click to reset. Without any GPU API it says so and the
-//! rest of the cell keeps working.
+//! A 3D plot on a `<canvas>`: opens WebGPU (falling back to WebGL2) through wgpu, draws lines
+//! and optional shaded solids with `plot::lines3d::Renderer3d`, and maps mouse input onto
+//! `plot::camera::OrbitCamera`: drag to orbit, wheel to zoom, double-click to reset; with
+//! `follow`, the camera's target tracks a moving point (a robot's base). Without any GPU API it
+//! says so and the rest of the cell keeps working.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,7 +10,8 @@ use wasm_bindgen::JsCast;
 
 use super::shell::download;
 use crate::plot::camera::OrbitCamera;
-use crate::plot::lines3d::{LineRenderer, Segment};
+use crate::plot::lines3d::{Renderer3d, Segment};
+use crate::plot::mesh3d::MeshVertex;
 
 /// Radius of the region the default camera frames.
 const FRAME_RADIUS: f32 = 1.25;
@@ -23,14 +25,15 @@ struct GpuView {
     device: wgpu::Device,
     queue: wgpu::Queue,
     config: wgpu::SurfaceConfiguration,
-    renderer: LineRenderer,
+    renderer: Renderer3d,
     backend: wgpu::Backend,
     description: String,
     /// What is drawn, kept for the export device.
     segments: Vec<Segment>,
+    triangles: Vec<MeshVertex>,
     /// A second device for figure export, made on first use: in headless Chromium a device that
     /// has presented to a canvas can no longer map buffers for read-back.
-    export: Option<(wgpu::Device, wgpu::Queue, LineRenderer)>,
+    export: Option<(wgpu::Device, wgpu::Queue, Renderer3d)>,
 }
 
 /// Canvas size in device pixels, from its CSS size.
@@ -88,7 +91,7 @@ impl GpuView {
             .get_default_config(&adapter, width, height)
             .ok_or_else(|| "the canvas cannot be drawn on by this adapter".to_string())?;
         surface.configure(&device, &config);
-        let renderer = LineRenderer::new(&device);
+        let renderer = Renderer3d::new(&device);
         let info = adapter.get_info();
         let api = match info.backend {
             wgpu::Backend::BrowserWebGpu => "WebGPU",
@@ -107,13 +110,16 @@ impl GpuView {
             backend: info.backend,
             description: format!("{api} · {name}"),
             segments: Vec::new(),
+            triangles: Vec::new(),
             export: None,
         })
     }
 
-    fn set_segments(&mut self, segments: &[Segment]) {
+    fn set_scene(&mut self, segments: &[Segment], triangles: &[MeshVertex]) {
         self.renderer.set_segments(&self.device, &self.queue, segments);
+        self.renderer.set_triangles(&self.device, &self.queue, triangles);
         self.segments = segments.to_vec();
+        self.triangles = triangles.to_vec();
     }
 
     fn draw(&mut self, camera: &OrbitCamera) {
@@ -175,11 +181,12 @@ impl GpuView {
                 .map_err(|e| format!("no adapter for export ({e})"))?;
             let (device, queue) =
                 adapter.request_device(&Default::default()).await.map_err(|e| format!("no device for export ({e})"))?;
-            let renderer = LineRenderer::new(&device);
+            let renderer = Renderer3d::new(&device);
             self.export = Some((device, queue, renderer));
         }
         let (device, queue, renderer) = self.export.as_mut().expect("created above");
         renderer.set_segments(device, queue, &self.segments);
+        renderer.set_triangles(device, queue, &self.triangles);
         let rgba = renderer
             .render_offscreen(device, queue, (width, height), clip_from_world.into(), half_width)
             .await
@@ -192,8 +199,15 @@ fn default_camera() -> OrbitCamera {
     OrbitCamera::framing([0.0; 3], FRAME_RADIUS)
 }
 
+/// `triangles`: shaded solids drawn beneath the lines; `follow`: the point the camera orbits,
+/// tracked as it moves (a drag or zoom keeps its angle and distance).
 #[component]
-pub fn Plot3d(id: &'static str, segments: Signal<Vec<Segment>>) -> impl IntoView {
+pub fn Plot3d(
+    id: &'static str,
+    segments: Signal<Vec<Segment>>,
+    #[prop(optional)] triangles: Option<Signal<Vec<MeshVertex>>>,
+    #[prop(optional)] follow: Option<Signal<[f32; 3]>>,
+) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let gpu: StoredValue<Option<GpuView>, LocalStorage> = StoredValue::new_local(None);
     let ready = RwSignal::new(false);
@@ -239,10 +253,17 @@ pub fn Plot3d(id: &'static str, segments: Signal<Vec<Segment>>) -> impl IntoView
     // New data: upload and draw.
     Effect::new(move |_| {
         let segments = segments.get();
+        let triangles = triangles.map(|t| t.get()).unwrap_or_default();
+        if let Some(target) = follow.map(|f| f.get()) {
+            if camera.get_untracked().target != target {
+                // Drawn by the camera effect below, after this upload.
+                camera.update_untracked(|c| c.target = target);
+            }
+        }
         if ready.get() {
             gpu.update_value(|view| {
                 if let Some(view) = view {
-                    view.set_segments(&segments);
+                    view.set_scene(&segments, &triangles);
                     view.draw(&camera.get_untracked());
                 }
             });
@@ -292,7 +313,13 @@ pub fn Plot3d(id: &'static str, segments: Signal<Vec<Segment>>) -> impl IntoView
         <div class="plot3d">
             <canvas id=id node_ref=canvas_ref class:hidden=move || failed.get()
                 on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up
-                on:dblclick=move |_| camera.set(default_camera())></canvas>
+                on:dblclick=move |_| {
+                    let mut reset = default_camera();
+                    if let Some(target) = follow.map(|f| f.get_untracked()) {
+                        reset.target = target;
+                    }
+                    camera.set(reset);
+                }></canvas>
             <p class="plot3d-status" class:error=move || failed.get() data-ready=move || ready.get().to_string()>
                 {move || status.get()}
                 <Show when=move || ready.get()>

@@ -27,7 +27,10 @@ function pixelStats(pngBuffer) {
 }
 
 const results = [];
+/** `node run.mjs PATTERN` runs only the tests whose name contains PATTERN. */
+const only = process.argv[2];
 async function test(name, fn) {
+  if (only && !name.includes(only)) return;
   const started = Date.now();
   try {
     await fn();
@@ -65,8 +68,8 @@ const qMax = async (page) => Number(await page.textContent('#q-max'));
  * the same renderer and camera, read back from the GPU). Headless Chromium does not composite
  * WebGPU canvases into screenshots, so this is how the test sees what WebGPU drew.
  */
-async function exportFigure(page, name) {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#lissajous-3d-png')]);
+async function exportFigure(page, name, button = '#lissajous-3d-png') {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
   const file = path.join(artifacts, name);
   await download.saveAs(file);
   return fs.readFileSync(file);
@@ -273,6 +276,33 @@ async function walkerCanvas(page) {
 const walkerReady = (page) => page.waitForFunction(
   () => document.querySelector('#walker-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
 const walkerTime = async (page) => Number(await page.textContent('#walker-time'));
+
+await test('the quadruped cell stands under the PD law, in 3D, and falls when pushed sideways', async () => {
+  const page = await openPage(base);
+  const readout = '#quadruped-readout';
+  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.dataset.secs) >= 1.0, readout, { timeout: 30_000 });
+  const standing = await page.textContent(readout);
+  assert.match(standing, /standing/);
+  const height = Number(/base height ([0-9.]+) m/.exec(standing)[1]);
+  assert.ok(height > 0.45 && height < 0.65, `standing base height ${height} m`);
+  await page.waitForFunction(() => document.querySelectorAll('.plot3d-status')[1]?.dataset.ready === 'true', null, { timeout: 30_000 });
+  const png = PNG.sync.read(await exportFigure(page, 'quadruped-3d.png', '#quadruped-3d-png'));
+  let orange = 0, teal = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+    if (r > 120 && r > g + 60 && g > b) orange += 1;
+    if (g > 80 && g > r + 40 && g > b) teal += 1;
+  }
+  assert.ok(orange > 200 && teal > 200, `the right (orange, ${orange} px) and left (teal, ${teal} px) legs are drawn`);
+  await page.click('#quadruped-push-sideways');
+  await page.waitForFunction((sel) => document.querySelector(sel).dataset.fell === 'true', readout, { timeout: 30_000 });
+  assert.match(await page.textContent(readout), /fell after [0-9.]+ s/);
+  await page.click('#quadruped-reset');
+  await page.waitForFunction((sel) => document.querySelector(sel).dataset.fell === 'false', readout, { timeout: 10_000 });
+  await page.locator('#cell-quadruped').screenshot({ path: path.join(artifacts, 'quadruped-cell.png') });
+  assertNoErrors(page);
+  await page.close();
+});
 
 await test('the walker cell loads the shipped policy and walks', async () => {
   const page = await openPage(base);
