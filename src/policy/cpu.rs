@@ -8,17 +8,18 @@
 //! c ← σ(z_f) ⊙ c + σ(z_i) ⊙ tanh(z_g);   h ← σ(z_o) ⊙ tanh(c)
 //! a  = W_head h + b_head                        (the actions: the Gaussian's mean)
 //! ```
-//! Agents are processed in fixed blocks of [`AGENT_BLOCK`] rows, each a few `sgemm` calls
-//! (`matrixmultiply` through ndarray) on pre-transposed weights, or dot products for blocks of
-//! fewer than [`SMALL_BLOCK`] rows; blocks run in parallel natively (rayon) and in sequence in
-//! wasm. The blocks depend only on the number of agents, never on the thread count, so results
-//! are bitwise identical however many threads run.
+//! Agents are processed in fixed blocks of [`AGENT_BLOCK`] rows; blocks run in parallel natively
+//! (rayon) and in sequence in wasm. Every product is a set of dot products with one fixed
+//! arithmetic ([`dot`]: sixteen partial sums in a fixed lane order, combined pairwise, each
+//! multiply and add rounded once, never fused), computed eight agents at a time for speed, with
+//! x86 AVX2/AVX-512 and wasm simd128 doing the same lane operations as the portable code. So an
+//! agent's numbers depend on nothing but its own inputs: not on its block, the number of agents,
+//! the thread count, the CPU's vector width or whether it runs natively or in wasm.
 //!
 //! Every agent's activity lives in one row of a workspace `(n_agents x n_cols)` whose columns are
 //! the layers side by side: `[x₀ | x₁ … x_K | z | h | c | a]`; [`CpuPolicy::activity`] gives
 //! views of each layer.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 use super::activations::{elu, sigmoid, tanh};
@@ -232,41 +233,194 @@ fn step_block(w: &PreparedWeights, layout: &Layout, obs: ArrayView2<'_, f32>, ro
     }
 }
 
-/// Blocks with fewer agents than this use dot products instead of `sgemm`, whose packing of the
-/// weights costs more than the product itself for a handful of rows.
-pub const SMALL_BLOCK: usize = 4;
-
-/// One weight matrix W `(out x in)` in both layouts: as stored, for row-by-row dot products,
-/// and transposed `(in x out)`, for `sgemm`.
+/// One weight matrix W `(out x in)`, row-major.
 #[derive(Debug, Clone)]
 struct Product {
     w: Array2<f32>,
-    w_t: Array2<f32>,
 }
+
+/// Rows multiplied together by [`dot_rows_kernel`].
+const ROWS: usize = 8;
 
 impl Product {
     fn new(w: &Array2<f32>) -> Self {
-        Self { w: w.as_standard_layout().into_owned(), w_t: w.t().as_standard_layout().into_owned() }
+        Self { w: w.as_standard_layout().into_owned() }
     }
 
-    /// y = x Wᵀ (+ y when `accumulate`), x `(n x in)`, y `(n x out)`.
+    /// y = x Wᵀ (+ y when `accumulate`), x `(n x in)`, y `(n x out)`: each element is
+    /// `dot(x row, W row)`, bit for bit, however the rows are grouped.
     fn apply(&self, x: ArrayView2<'_, f32>, accumulate: bool, y: &mut ArrayViewMut2<'_, f32>) {
-        if x.nrows() >= SMALL_BLOCK {
-            general_mat_mul(1.0, &x, &self.w_t, if accumulate { 1.0 } else { 0.0 }, y);
-            return;
+        let kernel = dot_rows_kernel();
+        let n_in = self.w.ncols();
+        let weights = self.w.as_slice().expect("owned weights are contiguous");
+        let n = x.nrows();
+        let grouped = n / ROWS * ROWS;
+        for start in (0..grouped).step_by(ROWS) {
+            let rows: [&[f32]; ROWS] =
+                std::array::from_fn(|r| x.row(start + r).to_slice().expect("workspace rows are contiguous"));
+            for (j, w) in weights.chunks_exact(n_in).enumerate() {
+                let d = kernel(rows, w);
+                for (r, d) in d.into_iter().enumerate() {
+                    let y = &mut y[[start + r, j]];
+                    *y = if accumulate { *y + d } else { d };
+                }
+            }
         }
-        for (x, mut y) in x.rows().into_iter().zip(y.rows_mut()) {
-            let x = x.to_slice().expect("workspace rows are contiguous");
-            for (y, w) in contiguous(&mut y).iter_mut().zip(self.w.rows()) {
-                let d = dot(x, w.to_slice().expect("owned weights are contiguous"));
+        for i in grouped..n {
+            let row = x.row(i);
+            let row = row.to_slice().expect("workspace rows are contiguous");
+            for (j, w) in weights.chunks_exact(n_in).enumerate() {
+                let d = dot(row, w);
+                let y = &mut y[[i, j]];
                 *y = if accumulate { *y + d } else { d };
             }
         }
     }
 }
 
+/// `[dot(x[0], w), …, dot(x[7], w)]`, portable (and what wasm builds run: with simd128 enabled
+/// the lane loop vectorises without reordering anything).
+#[inline(always)]
+fn dot_rows_body(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+    let mut acc = [[0.0f32; 16]; ROWS];
+    let (w16, w_tail) = w.as_chunks::<16>();
+    let x16 = x.map(|x| x[..w16.len() * 16].as_chunks::<16>().0);
+    for (r, x16) in x16.iter().enumerate() {
+        for (w, x) in w16.iter().zip(x16.iter()) {
+            for l in 0..16 {
+                acc[r][l] += x[l] * w[l];
+            }
+        }
+    }
+    let tail_start = w16.len() * 16;
+    for r in 0..ROWS {
+        for (l, w) in w_tail.iter().enumerate() {
+            acc[r][l] += x[r][tail_start + l] * w;
+        }
+    }
+    acc.map(reduce16)
+}
+
+type DotRows = fn([&[f32]; ROWS], &[f32]) -> [f32; ROWS];
+
+fn dot_rows_portable(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+    dot_rows_body(x, w)
+}
+
+/// The pairwise reduction of [`dot`] over sixteen partial sums.
+#[inline(always)]
+fn reduce16(mut acc: [f32; 16]) -> f32 {
+    let mut width = 16;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+    }
+    acc[0]
+}
+
+/// [`dot_rows_body`] with explicit x86-64 vector instructions: lane l of a row's accumulator is
+/// partial sum l, and each step is one multiply and one add per lane, as in the portable code.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{reduce16, ROWS};
+    use std::arch::x86_64::*;
+
+    /// Partial sums of the tail (length < 16) added lane by lane, then the reduction.
+    #[inline(always)]
+    fn finish(mut acc: [[f32; 16]; ROWS], x: [&[f32]; ROWS], w: &[f32], tail_start: usize) -> [f32; ROWS] {
+        for r in 0..ROWS {
+            for (l, w) in w[tail_start..].iter().enumerate() {
+                acc[r][l] += x[r][tail_start + l] * w;
+            }
+        }
+        acc.map(reduce16)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512_impl(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+        let chunks = w.len() / 16;
+        assert!(x.iter().all(|x| x.len() >= w.len()));
+        let mut acc = [_mm512_setzero_ps(); ROWS];
+        for c in 0..chunks {
+            // SAFETY: 16 c + 16 ≤ w.len() ≤ every x's length.
+            unsafe {
+                let wv = _mm512_loadu_ps(w.as_ptr().add(16 * c));
+                for r in 0..ROWS {
+                    let xv = _mm512_loadu_ps(x[r].as_ptr().add(16 * c));
+                    acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(xv, wv));
+                }
+            }
+        }
+        let mut sums = [[0.0f32; 16]; ROWS];
+        for r in 0..ROWS {
+            // SAFETY: each destination holds 16 f32.
+            unsafe { _mm512_storeu_ps(sums[r].as_mut_ptr(), acc[r]) };
+        }
+        finish(sums, x, w, chunks * 16)
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2_impl(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+        let chunks = w.len() / 16;
+        assert!(x.iter().all(|x| x.len() >= w.len()));
+        let mut sums = [[0.0f32; 16]; ROWS];
+        // Two passes of four rows (16 accumulators would not fit the 16 registers with w).
+        for half in 0..2 {
+            let mut lo = [_mm256_setzero_ps(); 4];
+            let mut hi = [_mm256_setzero_ps(); 4];
+            for c in 0..chunks {
+                // SAFETY: 16 c + 16 ≤ w.len() ≤ every x's length.
+                unsafe {
+                    let (w_lo, w_hi) =
+                        (_mm256_loadu_ps(w.as_ptr().add(16 * c)), _mm256_loadu_ps(w.as_ptr().add(16 * c + 8)));
+                    for r in 0..4 {
+                        let p = x[4 * half + r].as_ptr().add(16 * c);
+                        lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(_mm256_loadu_ps(p), w_lo));
+                        hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(_mm256_loadu_ps(p.add(8)), w_hi));
+                    }
+                }
+            }
+            for r in 0..4 {
+                // SAFETY: each destination holds 16 f32.
+                unsafe {
+                    _mm256_storeu_ps(sums[4 * half + r].as_mut_ptr(), lo[r]);
+                    _mm256_storeu_ps(sums[4 * half + r].as_mut_ptr().add(8), hi[r]);
+                }
+            }
+        }
+        finish(sums, x, w, chunks * 16)
+    }
+
+    pub fn avx2(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+        // SAFETY: only handed out by `dot_rows_kernel` after detecting AVX2.
+        unsafe { avx2_impl(x, w) }
+    }
+
+    pub fn avx512(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
+        // SAFETY: only handed out by `dot_rows_kernel` after detecting AVX-512F.
+        unsafe { avx512_impl(x, w) }
+    }
+}
+
+/// The fastest build of [`dot_rows_body`] this CPU runs (all give the same bits: the vector units
+/// do the portable code's lane-wise multiplies and adds, without fusing them).
+fn dot_rows_kernel() -> DotRows {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return x86::avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return x86::avx2;
+        }
+    }
+    dot_rows_portable
+}
+
 /// Σ aᵢbᵢ with sixteen independent partial sums (so it vectorises even on baseline SSE2),
-/// combined pairwise.
+/// combined pairwise: the one arithmetic of every product of the CPU policy.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 16];
     let (a16, a_tail) = a.as_chunks::<16>();
@@ -365,24 +519,63 @@ mod tests {
         let mut batch = CpuPolicy::new(&w, n).unwrap();
         batch.step(obs.view()).unwrap();
         let actions = batch.step(obs.view()).unwrap().to_owned();
-        // Blocks of 256 + 44 rows and of 256 + 256 + 88 rows: the same sgemm arithmetic per row.
+        // Blocks of 256 + 44 rows and of 256 + 256 + 88 rows: the same arithmetic per row.
         let mut part = CpuPolicy::new(&w, 300).unwrap();
         let first = obs.slice(s![..300, ..]);
         part.step(first).unwrap();
         assert_eq!(part.step(first).unwrap(), actions.slice(s![..300, ..]));
-        // An agent alone takes the dot-product path: equal to rounding.
-        for agent in [0, 255, 256, 599] {
-            let mut one = CpuPolicy::new(&w, 1).unwrap();
-            let row = obs.slice(s![agent..agent + 1, ..]);
-            one.step(row).unwrap();
-            let a = one.step(row).unwrap().to_owned();
-            let diff = (&a.row(0) - &actions.row(agent)).mapv(f32::abs).fold(0.0, |m: f32, &v| m.max(v));
-            assert!(diff <= 1e-6, "agent {agent} alone differs by {diff}");
+        // An agent alone (or in a group of 3, left over from the groups of eight) gives the
+        // same bits as in the big batch.
+        for (agent, n) in [(0, 1), (255, 1), (256, 3), (597, 3)] {
+            let mut few = CpuPolicy::new(&w, n).unwrap();
+            let rows = obs.slice(s![agent..agent + n, ..]);
+            few.step(rows).unwrap();
+            assert_eq!(few.step(rows).unwrap(), actions.slice(s![agent..agent + n, ..]), "agents {agent}…+{n}");
         }
         batch.reset(n);
         batch.step(obs.view()).unwrap();
         let again = batch.step(obs.view()).unwrap().to_owned();
         assert_eq!(again, actions);
+    }
+
+    /// Every build of the eight-row kernel gives `dot`'s bits, row by row (odd lengths exercise
+    /// the tail; large values of both signs make any change of order or fusing visible).
+    #[test]
+    fn the_eight_row_kernels_give_dots_bits() {
+        let mut kernels: Vec<(&str, DotRows)> = vec![("portable", dot_rows_portable), ("detected", dot_rows_kernel())];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                kernels.push(("avx2", x86::avx2));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                kernels.push(("avx512", x86::avx512));
+            }
+        }
+        for n in [1, 15, 16, 17, 100, 515] {
+            let data: Vec<Vec<f32>> = (0..=ROWS)
+                .map(|r| {
+                    (0..n).map(|i| ((i * 7 + r * 13) as f32 * 0.731).sin() * 10f32.powi((i % 7) as i32 - 3)).collect()
+                })
+                .collect();
+            let (w, x) = (&data[ROWS], std::array::from_fn::<&[f32], ROWS, _>(|r| &data[r][..]));
+            let expected = x.map(|x| dot(x, w));
+            for (name, kernel) in &kernels {
+                let got = kernel(x, w);
+                assert_eq!(got.map(f32::to_bits), expected.map(f32::to_bits), "{name}, length {n}");
+            }
+            // And dot itself: the order written in its doc comment, by hand.
+            let mut acc = [0.0f32; 16];
+            for i in 0..n {
+                acc[i % 16] += x[0][i] * w[i];
+            }
+            for width in [8, 4, 2, 1] {
+                for l in 0..width {
+                    acc[l] += acc[l + width];
+                }
+            }
+            assert_eq!(acc[0].to_bits(), expected[0].to_bits(), "dot's order, length {n}");
+        }
     }
 
     #[test]
