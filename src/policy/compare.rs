@@ -8,7 +8,7 @@
 use ndarray::{Array3, ArrayView3, Zip};
 use rand::{Rng, SeedableRng};
 
-use super::{PolicyError, PolicyShape, Rollout};
+use super::{CpuPolicy, PolicyError, PolicyShape, PolicyWeights, Rollout};
 
 /// Observations are drawn uniformly from ±this (a few standard deviations of a normalised input).
 pub const OBS_RANGE: f32 = 2.0;
@@ -37,6 +37,42 @@ impl ObservationStream {
 /// the first `t` steps do not depend on `n_steps`.
 pub fn random_observations(n_steps: usize, n_agents: usize, n_obs: usize, seed: u64) -> Array3<f32> {
     ObservationStream::new(seed).next_steps(n_steps, n_agents, n_obs)
+}
+
+/// Most agents and steps [`cpu_checksum`] takes (it holds one step's observations).
+pub const CHECKSUM_MAX_AGENTS: usize = 10_000;
+pub const CHECKSUM_MAX_STEPS: usize = 100_000;
+
+/// SHA-256 (hex) of the bits of every step's actions, h and c when `CpuPolicy` runs `n_agents`
+/// agents for `n_steps` steps of the seeded [`ObservationStream`] from zero state: two builds
+/// (native, wasm, another CPU) that print the same checksum computed the same bits.
+pub fn cpu_checksum(
+    weights: &PolicyWeights,
+    n_agents: usize,
+    n_steps: usize,
+    seed: u64,
+) -> Result<String, PolicyError> {
+    use sha2::Digest;
+    if n_agents == 0 || n_agents > CHECKSUM_MAX_AGENTS || n_steps == 0 || n_steps > CHECKSUM_MAX_STEPS {
+        return Err(PolicyError::Config(format!(
+            "checksum of 1 … {CHECKSUM_MAX_AGENTS} agents × 1 … {CHECKSUM_MAX_STEPS} steps, got {n_agents} × {n_steps}"
+        )));
+    }
+    let mut policy = CpuPolicy::new(weights, n_agents)?;
+    let mut stream = ObservationStream::new(seed);
+    let mut hash = sha2::Sha256::new();
+    let n_obs = policy.shape().n_obs;
+    for _ in 0..n_steps {
+        let obs = stream.next_steps(1, n_agents, n_obs);
+        policy.step(obs.index_axis(ndarray::Axis(0), 0))?;
+        let activity = policy.activity();
+        for layer in [activity.actions, activity.h, activity.c] {
+            for v in layer.iter() {
+                hash.update(v.to_bits().to_le_bytes());
+            }
+        }
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Steps per chunk for `n_agents` agents: about [`CHUNK_AGENT_STEPS`] agent-steps, at least 1,
@@ -148,6 +184,21 @@ impl NetSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checksum_sees_every_bit_and_only_the_inputs() {
+        let shape = PolicyShape { n_obs: 5, mlp_widths: vec![20], n_hidden: 7, n_actions: 3 };
+        let w = PolicyWeights::random(&shape, 3);
+        let a = cpu_checksum(&w, 9, 4, 1).unwrap();
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, cpu_checksum(&w, 9, 4, 1).unwrap(), "deterministic");
+        assert_ne!(a, cpu_checksum(&w, 9, 4, 2).unwrap(), "another stream");
+        assert_ne!(a, cpu_checksum(&w, 9, 5, 1).unwrap(), "another length");
+        let mut nudged = w.clone();
+        nudged.head.bias[0] = f32::from_bits(nudged.head.bias[0].to_bits() ^ 1);
+        assert_ne!(a, cpu_checksum(&nudged, 9, 4, 1).unwrap(), "one bit of one weight");
+        assert!(cpu_checksum(&w, 0, 4, 1).is_err() && cpu_checksum(&w, 9, CHECKSUM_MAX_STEPS + 1, 1).is_err());
+    }
     use ndarray::Array3;
 
     fn rollout(fill: f32) -> Rollout {

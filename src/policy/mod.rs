@@ -46,6 +46,8 @@ pub enum PolicyError {
     Gpu(#[from] crate::gpu::GpuError),
     #[error("cannot compare rollouts: {name} has shape {a:?} in one and {b:?} in the other")]
     RolloutShape { name: &'static str, a: Vec<usize>, b: Vec<usize> },
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Every layer's activity after a step, one row per agent: `V` is a view (CPU) or an owned

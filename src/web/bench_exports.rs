@@ -1,9 +1,10 @@
-//! Benchmark hooks for JavaScript (wasm only): the simulator benchmark's scenario
+//! Benchmark and test hooks for JavaScript (wasm only): the simulator benchmark's scenario
 //! ([`crate::task::walker2d::scenario`]) and the tangling benchmark's ([`crate::analysis::bench_scenario`]),
 //! exported through wasm-bindgen so that tests/e2e/bench_wasm.mjs and bench_wasm_tangling.mjs can
-//! time the same code that `tanglelab bench sim` and `tanglelab bench analysis` time natively. No
-//! timing happens here: the caller measures with `performance.now()`. The page itself does not
-//! use these.
+//! time the same code that `tanglelab bench sim` and `tanglelab bench analysis` time natively,
+//! and the CPU policy's output checksum (`policy::compare::cpu_checksum`), which tests/e2e
+//! compares with `tanglelab policy checksum`. No timing happens here: the caller measures with
+//! `performance.now()`. The page itself does not use these.
 
 use wasm_bindgen::prelude::*;
 
@@ -64,4 +65,12 @@ impl TanglingBenchScenario {
         let q = tangling(self.x.view(), &self.config)?;
         Ok(format!("{:016x}", checksum(&q)))
     }
+}
+
+/// `tanglelab policy checksum` in the page: the SHA-256 of the CPU policy's outputs for the
+/// weights in `safetensors` (bytes), `agents` × `steps` of the seeded observation stream.
+#[wasm_bindgen(js_name = policyChecksum)]
+pub fn policy_checksum(safetensors: &[u8], agents: u32, steps: u32, seed: u32) -> Result<String, JsError> {
+    let weights = crate::policy::load_safetensors(safetensors)?;
+    Ok(crate::policy::compare::cpu_checksum(&weights, agents as usize, steps as usize, u64::from(seed))?)
 }

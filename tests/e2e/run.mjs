@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { serve, launch } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -276,6 +277,37 @@ async function walkerCanvas(page) {
 const walkerReady = (page) => page.waitForFunction(
   () => document.querySelector('#walker-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
 const walkerTime = async (page) => Number(await page.textContent('#walker-time'));
+
+/**
+ * The native CLI to compare the page with: $TANGLELAB_BIN, else the newest of the release and
+ * debug builds (`cargo test`, which runs before these tests, builds the debug one).
+ */
+function nativeCli() {
+  if (process.env.TANGLELAB_BIN) return process.env.TANGLELAB_BIN;
+  const root = path.join(here, '..', '..');
+  const builds = ['release', 'debug'].map((p) => path.join(root, 'target', p, 'tanglelab')).filter((f) => fs.existsSync(f));
+  if (builds.length === 0) throw new Error('no native tanglelab binary: run `cargo build` (or set TANGLELAB_BIN)');
+  return builds.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+}
+
+await test('the CPU policy gives the same bits in the page (wasm) as natively', async () => {
+  const page = await openPage(base);
+  await page.waitForFunction(() => window.wasmBindings?.policyChecksum !== undefined, null, { timeout: 60_000 });
+  // 700 agents: groups of eight, a remainder of four, blocks of 256 and a last one of 188.
+  const [agents, steps, seed] = [700, 20, 5];
+  const wasm = await page.evaluate(async ([agents, steps, seed]) => {
+    const bytes = new Uint8Array(await (await fetch('models/walker2d-lstm.safetensors')).arrayBuffer());
+    return window.wasmBindings.policyChecksum(bytes, agents, steps, seed);
+  }, [agents, steps, seed]);
+  const model = path.join(here, '..', '..', 'public', 'models', 'walker2d-lstm.safetensors');
+  const native = execFileSync(nativeCli(), ['policy', 'checksum', '--model', model, '--agents', `${agents}`,
+    '--steps', `${steps}`, '--seed', `${seed}`]).toString().trim();
+  assert.match(wasm, /^[0-9a-f]{64}$/);
+  assert.equal(wasm, native, 'the shipped policy\'s actions, h and c over 700 agents × 20 steps differ between wasm and native');
+  console.log(`     policy checksum ${native.slice(0, 16)}… in wasm and natively (${nativeCli()})`);
+  assertNoErrors(page);
+  await page.close();
+});
 
 await test('the quadruped cell stands under the PD law, in 3D, and falls when pushed sideways', async () => {
   const page = await openPage(base);

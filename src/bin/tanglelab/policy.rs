@@ -21,6 +21,22 @@ pub enum PolicyCommand {
     Run(RunArgs),
     /// Write random weights (PyTorch-style uniform init, seeded) and a model card beside them.
     InitRandom(InitArgs),
+    /// Print the SHA-256 of every step's actions, h and c bits when the CPU policy runs N agents
+    /// for T steps of seeded random observations: builds that print the same computed the same
+    /// bits (the page's wasm prints it too: tests/e2e compares the two).
+    Checksum(ChecksumArgs),
+}
+
+#[derive(Args)]
+pub struct ChecksumArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    agents: usize,
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,6 +85,11 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<()> {
     match command {
         PolicyCommand::Run(args) => run_policy(args),
         PolicyCommand::InitRandom(args) => init_random(args),
+        PolicyCommand::Checksum(args) => {
+            let weights = read_weights(&args.model, None)?;
+            println!("{}", tanglelab::policy::compare::cpu_checksum(&weights, args.agents, args.steps, args.seed)?);
+            Ok(())
+        }
     }
 }
 
