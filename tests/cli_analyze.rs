@@ -153,6 +153,31 @@ fn happy_paths_write_the_documented_files() {
         ],
         "expected contacts [A, S]",
     );
+    // Issue 16: a huge label (it sized an allocation), no agents, and out-of-range phase counts.
+    let cycles_with = |labels: &Path, extra: &[&str], needle: &str| {
+        let out = d.join("cyc3");
+        let mut args = vec![
+            "analyze",
+            "cycles",
+            "--contacts",
+            p(&c),
+            "--traces",
+            p(&t),
+            "--conditions",
+            p(labels),
+            "--out-dir",
+            p(&out),
+        ];
+        args.extend_from_slice(extra);
+        fails_with(&args, needle);
+    };
+    write_npy(d.join("huge-label.npy"), &Array1::from(vec![0.0, 3e8])).unwrap();
+    cycles_with(&d.join("huge-label.npy"), &[], "only 2 agents");
+    write_npy(d.join("no-labels.npy"), &Array1::<f64>::zeros(0)).unwrap();
+    cycles_with(&d.join("no-labels.npy"), &[], "no agents");
+    cycles_with(&l, &["--phases", "100000000"], "--phases 100000000: must be 2 … 100000");
+    cycles_with(&l, &["--phases", "18446744073709551615"], "must be 2 … 100000");
+    cycles_with(&l, &["--phases", "0"], "must be 2 … 100000");
 
     // Two separated groups of conditions → t-SNE keeps them apart, the watershed finds ≥ 2 clusters.
     let groups = Array3::from_shape_fn((2, 40, 6), |(c, t, d)| 20.0 * c as f64 + (0.37 * t as f64 + d as f64).sin());

@@ -40,3 +40,19 @@ fn oversized_requests_and_foreign_policies_are_refused() {
         "is a policy for walker2d",
     );
 }
+
+/// Finite states whose dynamics overflow give an error naming the row, not a file of NaN.
+#[test]
+fn overflowing_states_are_an_error_not_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut states = ndarray::Array2::<f64>::zeros((3, 24));
+    states[[1, 9 + 2]] = 1e300; // a huge joint velocity in row 1
+    let input = dir.path().join("states.npy");
+    ndarray_npy::write_npy(&input, &states).unwrap();
+    let out = dir.path().join("qacc.npy");
+    fails_with(
+        &["sim", "forward", "--robot", "walker2d", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        "state row 1 are not finite",
+    );
+    assert!(!out.exists(), "nothing written");
+}

@@ -165,7 +165,10 @@ pub fn check_weights(w: &PolicyWeights) -> Result<PolicyShape, WeightsError> {
     if n_hidden == 0 {
         return Err(WeightsError::Empty(format!("{W_HH} has no columns")));
     }
-    let four_h = 4 * n_hidden;
+    // Sizes come from a file: no arithmetic on them may overflow.
+    let Some(four_h) = n_hidden.checked_mul(4) else {
+        return Err(shape_error(W_HH.into(), w.lstm.weight_hh.shape(), "[4·H, H] with 4·H < 2⁶⁴".into()));
+    };
     if w.lstm.weight_hh.nrows() != four_h {
         return Err(shape_error(W_HH.into(), w.lstm.weight_hh.shape(), format!("[4·H, H] = [{four_h}, {n_hidden}]")));
     }
@@ -370,6 +373,12 @@ mod tests {
         assert!(m.contains("`head.bias` holds a non-finite value (NaN) at flat index 1"), "{m}");
         let m = msg(load_edited(|t| t[1].2[0] = -1.0));
         assert!(m.contains("negative variance"), "{m}");
+        // Issue 16: a tensor of shape [0, 2⁶²] (no data, so it parses) overflowed 4·H.
+        let m = msg(load_edited(|t| {
+            let w = t.iter_mut().find(|(n, _, _)| n == "lstm.weight_hh_l0").unwrap();
+            (w.1, w.2) = (vec![0, 1 << 62], vec![]);
+        }));
+        assert!(m.contains("lstm.weight_hh_l0") && m.contains("4·H < 2⁶⁴"), "{m}");
     }
 
     #[test]

@@ -50,7 +50,8 @@ pub struct CyclesArgs {
     /// Condition index of each agent, NPY [A] of whole numbers 0 … C−1.
     #[arg(long)]
     conditions: PathBuf,
-    /// Phase samples per cycle in the output (default: the first condition's cycle length).
+    /// Phase samples per cycle in the output, 2 … 100000 (default: the first condition's cycle
+    /// length).
     #[arg(long)]
     phases: Option<usize>,
     /// Output folder: averages.npy [C, P, U] and summary.json (cycle length, cycles kept and
@@ -408,6 +409,9 @@ fn run_tsne(args: TsneArgs) -> anyhow::Result<()> {
     write_bytes(&args.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
 }
 
+/// The most phase samples `analyze cycles --phases` resamples a cycle to.
+const MAX_PHASES: usize = 100_000;
+
 fn run_cycles(args: CyclesArgs) -> anyhow::Result<()> {
     let contacts = read_array(&args.contacts)?;
     let contacts = contacts
@@ -422,10 +426,24 @@ fn run_cycles(args: CyclesArgs) -> anyhow::Result<()> {
     if labels.ndim() != 1 {
         bail!("{}: expected condition labels [A]", args.conditions.display());
     }
-    let mut condition_of_agent = Vec::with_capacity(labels.len());
+    if labels.is_empty() {
+        bail!("{}: no agents (the labels are empty)", args.conditions.display());
+    }
+    if let Some(n) = args.phases.filter(|n| !(2..=MAX_PHASES).contains(n)) {
+        bail!("--phases {n}: must be 2 … {MAX_PHASES}");
+    }
+    // Labels name conditions 0 … C−1, C ≤ the number of agents: that bounds what is allocated.
+    let n_agents = labels.len();
+    let mut condition_of_agent = Vec::with_capacity(n_agents);
     for &v in labels.iter() {
-        if v < 0.0 || v.fract() != 0.0 || v > 1e9 {
+        if v < 0.0 || v.fract() != 0.0 {
             bail!("{}: condition labels must be whole numbers ≥ 0, got {v}", args.conditions.display());
+        }
+        if v >= n_agents as f64 {
+            bail!(
+                "{}: condition label {v} but only {n_agents} agents (labels are 0 … C−1, at most one condition per agent)",
+                args.conditions.display()
+            );
         }
         condition_of_agent.push(v as usize);
     }

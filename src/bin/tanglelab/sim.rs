@@ -18,10 +18,10 @@ pub enum SimCommand {
 
 #[derive(Args)]
 pub struct ForwardArgs {
-    /// Robot name (walker2d).
+    /// Robot name (walker2d, quadruped).
     #[arg(long)]
     robot: String,
-    /// States, NPY float32/float64, [N, nq + nv + nu] (walker2d: 9 + 9 + 6).
+    /// States, NPY float32/float64, [N, nq + nv + nu] (walker2d: 9 + 9 + 6; quadruped: 19 + 18 + 12).
     #[arg(long)]
     input: PathBuf,
     /// Output accelerations, NPY float64, [N, nv].
@@ -31,7 +31,7 @@ pub struct ForwardArgs {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Robot name (walker2d).
+    /// Robot name (walker2d, quadruped).
     #[arg(long)]
     robot: String,
 }
@@ -46,6 +46,15 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
                 anyhow::anyhow!("{}: states must be a 2-D array [N, nq + nv + nu]", args.input.display())
             })?;
             let qacc = qacc_of_states(&model, states.view())?;
+            // Finite states can still overflow (e.g. velocities of 1e300): say which row did.
+            if let Some((row, _)) = qacc.outer_iter().enumerate().find(|(_, r)| r.iter().any(|v| !v.is_finite())) {
+                let largest = states.row(row).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                anyhow::bail!(
+                    "{}: the accelerations of state row {row} are not finite (its largest value is {largest:e}: \
+                     the dynamics overflowed); nothing was written",
+                    args.input.display()
+                );
+            }
             write_bytes(&args.out, &write_npy_f64(&qacc)?)
         }
         SimCommand::ExportMjcf(args) => {
