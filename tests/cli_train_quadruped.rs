@@ -36,7 +36,13 @@ fn ok(out: std::process::Output) -> std::process::Output {
 fn train_and_resume_the_quadruped() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    ok(train(&dir, &["--iterations", "2", "--quad-u-range=-1,1.5", "--quad-study-fraction", "0.25"]));
+    ok(train(
+        &dir,
+        &["--iterations", "2", "--quad-u-range=-1,1.5", "--quad-study-fraction", "0.25", "--entropy-coef", "0.01"],
+    ));
+    let history = std::fs::read_to_string(dir.join("env-history.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(history.lines().next().unwrap()).unwrap();
+    assert_eq!(first["schedule"]["entropy_coef"], 0.01, "{history}");
     let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
     assert_eq!(env["robot"], "quadruped");
     assert_eq!(env["quadruped"]["quad_u_range"], serde_json::json!([-1.0, 1.5]));
@@ -50,6 +56,7 @@ fn train_and_resume_the_quadruped() {
     let resumed = ok(train(&dir, &["--iterations", "3", "--resume", "--quad-study-fraction", "0.9"]));
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("command-line ones ignored"));
     assert_eq!(std::fs::read_to_string(dir.join("train-log.csv")).unwrap().lines().count(), 4);
+    assert!(!train(&tmp.path().join("neg"), &["--iterations", "1", "--entropy-coef", "-1"]).status.success());
     let bad = train(&tmp.path().join("bad"), &["--iterations", "1", "--quad-study-fraction", "2"]);
     assert!(!bad.status.success());
     assert!(

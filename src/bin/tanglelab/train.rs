@@ -332,6 +332,10 @@ pub struct TrainArgs {
     /// The adaptive schedule's floor.
     #[arg(long, default_value_t = TrainConfig::default().min_lr)]
     min_lr: f64,
+    /// Weight of the policy-entropy bonus in the loss (rsl_rl's legged_gym setting: 0.01). Set
+    /// at a fresh start and by each `--new-stage`.
+    #[arg(long, default_value_t = TrainConfig::default().entropy_coef)]
+    entropy_coef: f64,
     #[arg(long, default_value_t = 5.0)]
     checkpoint_minutes: f64,
     /// Also keep every checkpoint as `checkpoints/iteration-NNNNNNN.ckpt` (for model selection
@@ -440,6 +444,9 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
     if !(args.cell_penalty.is_finite() && args.cell_penalty >= 0.0) {
         bail!("--cell-penalty must be a finite number ≥ 0, got {}", args.cell_penalty);
     }
+    if !(args.entropy_coef.is_finite() && args.entropy_coef >= 0.0) {
+        bail!("--entropy-coef must be a finite number ≥ 0, got {}", args.entropy_coef);
+    }
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let ckpt_path = args.out_dir.join(CHECKPOINT);
     let log_path = args.out_dir.join(LOG);
@@ -494,6 +501,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
             min_lr: args.min_lr,
             max_lr: args.learning_rate,
             cell_coef: args.cell_penalty,
+            entropy_coef: args.entropy_coef,
             ..TrainConfig::default()
         };
         let mut probe = make_env(robot, &settings, 1, args.seed, 0)?;
@@ -508,6 +516,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         c.kl_target = args.kl_target;
         c.min_lr = args.min_lr;
         c.cell_coef = args.cell_penalty;
+        c.entropy_coef = args.entropy_coef;
         trainer.learning_rate = args.learning_rate;
     }
     if !args.resume || args.new_stage {
@@ -520,6 +529,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
             "kl_target": c.kl_target,
             "min_lr": c.min_lr,
             "cell_coef": c.cell_coef,
+            "entropy_coef": c.entropy_coef,
         });
         let record = serde_json::json!({
             "iteration": trainer.iteration,
