@@ -30,6 +30,18 @@ pub use robot::{Robot, UnknownRobot};
 
 use crate::sim::Model;
 
+/// What one call of a robot's benchmark scenario (`walker2d::scenario`, `quadruped::scenario`)
+/// did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ScenarioCounts {
+    /// Control steps run (each sets the controls, then steps the physics `FRAME_SKIP` times).
+    pub control_steps: usize,
+    /// Physics steps run (`control_steps × FRAME_SKIP`).
+    pub physics_steps: usize,
+    /// Falls, each followed by a reset to the scenario's starting pose at rest.
+    pub resets: usize,
+}
+
 /// What a task's numbers mean: sizes, names and the control step.
 #[derive(Debug, Clone)]
 pub struct TaskSpec {

@@ -12,14 +12,16 @@ use ndarray::Array3;
 
 use crate::analysis::bench_scenario::{checksum, tangling_scenario};
 use crate::analysis::{tangling, TanglingConfig};
-use crate::sim::robots::walker2d;
+use crate::sim::robots::{quadruped, walker2d};
 use crate::sim::{Data, Model};
-use crate::task::walker2d::scenario::run_sinusoid;
+use crate::task::{quadruped::scenario as quadruped_scenario, walker2d::scenario as walker2d_scenario};
 
-/// One Walker2D agent at rest in the reference pose, running the benchmark scenario.
-/// JavaScript: `const s = new wasmBindings.SimBenchScenario(); s.run(250); s.free();`.
+/// One agent at rest in its scenario's starting pose, running the robot's benchmark scenario.
+/// JavaScript: `const s = new wasmBindings.SimBenchScenario('quadruped'); s.run(250); s.free();`
+/// (no argument: the Walker2D).
 #[wasm_bindgen]
 pub struct SimBenchScenario {
+    quadruped: bool,
     model: Model,
     data: Data,
 }
@@ -27,17 +29,29 @@ pub struct SimBenchScenario {
 #[wasm_bindgen]
 impl SimBenchScenario {
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> SimBenchScenario {
-        let model = walker2d::model();
-        let data = Data::new(&model);
-        SimBenchScenario { model, data }
+    pub fn new(robot: Option<String>) -> Result<SimBenchScenario, JsError> {
+        let quadruped = match robot.as_deref() {
+            None | Some("walker2d") => false,
+            Some("quadruped") => true,
+            Some(other) => return Err(JsError::new(&format!("no benchmark scenario for robot {other:?}"))),
+        };
+        let model = if quadruped { quadruped::model() } else { walker2d::model() };
+        let mut data = Data::new(&model);
+        if quadruped {
+            quadruped_scenario::reset_to_default_pose(&model, &mut data);
+        }
+        Ok(SimBenchScenario { quadruped, model, data })
     }
 
     /// Runs `control_steps` control steps from the current state; returns
     /// `{ control_steps, physics_steps, resets }` for this call.
     pub fn run(&mut self, control_steps: u32) -> Result<JsValue, JsError> {
-        let counts = run_sinusoid(&self.model, &mut self.data, control_steps as usize)?;
+        let n = control_steps as usize;
+        let counts = if self.quadruped {
+            quadruped_scenario::run_sinusoid(&self.model, &mut self.data, n)?
+        } else {
+            walker2d_scenario::run_sinusoid(&self.model, &mut self.data, n)?
+        };
         Ok(serde_wasm_bindgen::to_value(&counts)?)
     }
 }

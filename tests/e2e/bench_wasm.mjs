@@ -8,31 +8,32 @@
 // prints {"ready": true, "browser", "check_resets"} once loaded (check_resets: falls in
 // `check_steps` control steps from rest, so the caller can see that wasm did the same work), then
 // for each line "<seconds>" on stdin one timed run {"steps_per_sec", "resets"}; exits at EOF.
-// Usage: node bench_wasm.mjs [check_steps=10000]   (after `trunk build --release --offline`)
-// By hand: echo 1 | node tests/e2e/bench_wasm.mjs
+// Usage: node bench_wasm.mjs [check_steps=10000] [robot=walker2d|quadruped]   (after `trunk build --release --offline`)
+// By hand: echo 1 | node tests/e2e/bench_wasm.mjs 10000 quadruped
 import readline from 'node:readline';
 import { openBenchPage } from './browser.mjs';
 
 const checkSteps = Number(process.argv[2] ?? 10000);
-if (!(Number.isInteger(checkSteps) && checkSteps >= 0)) {
-  console.error('usage: node bench_wasm.mjs [check_steps ≥ 0]');
+const robot = process.argv[3] ?? 'walker2d';
+if (!(Number.isInteger(checkSteps) && checkSteps >= 0) || !['walker2d', 'quadruped'].includes(robot)) {
+  console.error('usage: node bench_wasm.mjs [check_steps ≥ 0] [walker2d|quadruped]');
   process.exit(2);
 }
 const { server, browser, page, errors } = await openBenchPage('SimBenchScenario');
 try {
-  const checkResets = await page.evaluate((n) => {
-    const scenario = new window.wasmBindings.SimBenchScenario();
+  const checkResets = await page.evaluate(([n, robot]) => {
+    const scenario = new window.wasmBindings.SimBenchScenario(robot);
     const { resets } = scenario.run(n);
     scenario.free();
     return resets;
-  }, checkSteps);
+  }, [checkSteps, robot]);
   console.log(JSON.stringify({ ready: true, browser: `Chromium ${browser.version().split('.')[0]}`, check_resets: checkResets }));
 
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const seconds = Number(line);
     if (!(seconds > 0)) throw new Error(`expected seconds > 0 on stdin, got "${line}"`);
-    const run = await page.evaluate((seconds) => {
-      const scenario = new window.wasmBindings.SimBenchScenario();
+    const run = await page.evaluate(([seconds, robot]) => {
+      const scenario = new window.wasmBindings.SimBenchScenario(robot);
       let steps = 0;
       let resets = 0;
       const start = performance.now();
@@ -46,7 +47,7 @@ try {
           return { steps_per_sec: steps / elapsedSecs, resets };
         }
       }
-    }, seconds);
+    }, [seconds, robot]);
     if (errors.length) throw new Error(`errors in the page: ${errors.join('; ')}`);
     console.log(JSON.stringify(run));
   }

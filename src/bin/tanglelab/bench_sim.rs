@@ -156,13 +156,13 @@ struct WasmRun {
 }
 
 impl WasmBench {
-    fn start() -> anyhow::Result<WasmBench> {
+    fn start(robot: Robot) -> anyhow::Result<WasmBench> {
         anyhow::ensure!(
             Path::new(WASM_SCRIPT).is_file(),
             "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
         );
         let mut child = Command::new("node")
-            .args([WASM_SCRIPT, &CHECK_CONTROL_STEPS.to_string()])
+            .args([WASM_SCRIPT, &CHECK_CONTROL_STEPS.to_string(), robot.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -239,7 +239,6 @@ struct MujocoQuadrupedRate {
 }
 
 fn run_quadruped(args: &BenchSimArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(!args.wasm, "--wasm times the Walker2D scenario only");
     let xml = std::env::temp_dir().join(format!("tanglelab-bench-quadruped-{}.xml", std::process::id()));
     write_bytes(&xml, tanglelab::sim::mjcf::to_mjcf(&quadruped::description()).as_bytes())?;
     let output = Command::new(&args.python)
@@ -258,9 +257,16 @@ fn run_quadruped(args: &BenchSimArgs) -> anyhow::Result<()> {
     let mut resets = 0;
     let mut single = 0.0f64;
     let (mut batched_one, mut batched_all) = (0.0f64, 0.0f64);
+    // With --wasm, a wasm run follows each native one-thread run, so both see the same load.
+    let mut wasm = if args.wasm { Some((WasmBench::start(Robot::Quadruped)?, 0.0f64, Vec::new())) } else { None };
     for _ in 0..args.repeats {
         let (rate, falls) = quadruped_single_thread(args.seconds)?;
         (single, resets) = (single.max(rate), falls);
+        if let Some((bench, best, ratios)) = wasm.as_mut() {
+            let run = bench.run(args.seconds)?;
+            *best = best.max(run.steps_per_sec);
+            ratios.push(run.steps_per_sec / rate);
+        }
         batched_one = batched_one.max(quadruped_batched(args.seconds, args.agents, 1)?);
         batched_all = batched_all.max(quadruped_batched(args.seconds, args.agents, threads)?);
     }
@@ -275,6 +281,30 @@ fn run_quadruped(args: &BenchSimArgs) -> anyhow::Result<()> {
     row("tanglelab sim::step + PD law, semi-implicit Euler, 1 thread", single);
     row(&format!("tanglelab QuadrupedBatch (whole task), {} agents, 1 thread", args.agents), batched_one);
     row(&format!("tanglelab QuadrupedBatch (whole task), {} agents, {threads} threads", args.agents), batched_all);
+    if let Some((bench, best, ratios)) = wasm {
+        let (browser, check_resets) = (bench.browser.clone(), bench.check_resets);
+        bench.finish()?;
+        row(&format!("tanglelab sim::step + PD law, wasm in {browser}, 1 thread"), best);
+        let pairs: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "wasm / native, 1 thread, same scenario: {:.2} best/best (target ≥ 0.6); back-to-back runs: {}",
+            best / single,
+            pairs.join(", ")
+        );
+        let model = quadruped::model();
+        let mut data = Data::new(&model);
+        quadruped_scenario::reset_to_default_pose(&model, &mut data);
+        let native = quadruped_scenario::run_sinusoid(&model, &mut data, CHECK_CONTROL_STEPS)?;
+        println!(
+            "same work: {} falls natively, {check_resets} in wasm, in {CHECK_CONTROL_STEPS} control steps from rest{}",
+            native.resets,
+            if native.resets == check_resets {
+                ""
+            } else {
+                " (they differ: the two builds' sin may round differently)"
+            }
+        );
+    }
     Ok(())
 }
 
@@ -306,7 +336,7 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     };
     // With --wasm, native and wasm runs alternate, so both see the same phases of other load.
     let (single, wasm) = if args.wasm {
-        let mut bench = WasmBench::start()?;
+        let mut bench = WasmBench::start(Robot::Walker2d)?;
         let mut single = 0.0f64;
         let mut wasm = WasmResult {
             steps_per_sec: 0.0,

@@ -27,12 +27,7 @@ pub fn reset_to_default_pose(model: &Model, data: &mut Data) {
     data.qpos[7..].copy_from_slice(&DEFAULT_POSE);
 }
 
-/// What [`run_sinusoid`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScenarioCounts {
-    pub physics_steps: usize,
-    pub resets: usize,
-}
+pub use crate::task::ScenarioCounts;
 
 /// Runs `control_steps` control steps (FRAME_SKIP physics steps each) of the scenario.
 pub fn run_sinusoid(model: &Model, data: &mut Data, control_steps: usize) -> Result<ScenarioCounts, DynamicsError> {
@@ -53,7 +48,7 @@ pub fn run_sinusoid(model: &Model, data: &mut Data, control_steps: usize) -> Res
             resets += 1;
         }
     }
-    Ok(ScenarioCounts { physics_steps: control_steps * FRAME_SKIP, resets })
+    Ok(ScenarioCounts { control_steps, physics_steps: control_steps * FRAME_SKIP, resets })
 }
 
 #[cfg(test)]

@@ -23,16 +23,7 @@ pub fn sinusoid_ctrl(t_secs: f64, motor_idx: usize) -> f64 {
     CTRL_AMPLITUDE * (std::f64::consts::TAU * CTRL_FREQUENCY_HZ * t_secs + motor_idx as f64).sin()
 }
 
-/// What one call of [`run_sinusoid`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct ScenarioCounts {
-    /// Control steps run (each sets the controls, then steps the physics `FRAME_SKIP` times).
-    pub control_steps: usize,
-    /// Physics steps run (`control_steps × FRAME_SKIP`).
-    pub physics_steps: usize,
-    /// Falls, each followed by a reset to the reference pose at rest.
-    pub resets: usize,
-}
+pub use crate::task::ScenarioCounts;
 
 /// Runs `n_control_steps` control steps of the scenario on a Walker2D `model` (from
 /// [`walker2d::model`]) and its `data`, continuing from `data`'s state: each control step sets
