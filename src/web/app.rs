@@ -1,5 +1,7 @@
 //! The notebook page: holds the document in a signal, mirrors it into the URL fragment, and
-//! offers a permalink. A malformed link shows its error and loads the defaults.
+//! offers a permalink. A malformed link says so in plain words (the technical reason folded
+//! under it) and loads the defaults; the address bar keeps the refused link until the user
+//! changes anything, then follows the page again.
 
 use leptos::prelude::*;
 
@@ -19,7 +21,7 @@ fn doc_from_url() -> (NotebookDoc, Option<String>) {
     match decode_fragment(&current_fragment()) {
         Ok(Some(doc)) => (doc, None),
         Ok(None) => (NotebookDoc::default(), None),
-        Err(e) => (NotebookDoc::default(), Some(format!("Could not open this link: {e}. Showing the defaults."))),
+        Err(e) => (NotebookDoc::default(), Some(e.to_string())),
     }
 }
 
@@ -29,11 +31,24 @@ pub fn App() -> impl IntoView {
     let doc = RwSignal::new(initial);
     let link_error = RwSignal::new(initial_error);
     let permalink = RwSignal::new(String::new());
+    // True while the document is the one a link (the page's own or a pasted one) gave it: the
+    // next change of the document is then not the user's.
+    let from_link = StoredValue::new(true);
 
-    // Keep the URL fragment equal to the document, without adding history entries.
+    // Keep the URL fragment equal to the document, without adding history entries. After a
+    // refused link the fragment stays as it was (so the user sees what was refused) until the
+    // user changes something: then the message goes and the URL follows the page again.
     Effect::new(move |_| {
         let fragment = format!("#{}", encode_fragment(&doc.get()));
-        if current_fragment() != fragment && link_error.get_untracked().is_none() {
+        if from_link.get_value() {
+            from_link.set_value(false);
+            if link_error.get_untracked().is_some() {
+                return;
+            }
+        } else if link_error.get_untracked().is_some() {
+            link_error.set(None);
+        }
+        if current_fragment() != fragment {
             let _ = window()
                 .history()
                 .and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment)));
@@ -44,6 +59,7 @@ pub fn App() -> impl IntoView {
         let (next, error) = doc_from_url();
         link_error.set(error);
         if next != doc.get_untracked() {
+            from_link.set_value(true);
             doc.set(next);
         }
     });
@@ -69,7 +85,10 @@ pub fn App() -> impl IntoView {
                     prop:value=move || permalink.get() />
             </div>
             <Show when=move || link_error.get().is_some()>
-                <p id="link-error" class="error" role="alert">{move || link_error.get().unwrap_or_default()}</p>
+                <div id="link-error" class="error" role="alert">
+                    <p>"This link is damaged or incomplete, so the page shows its defaults. Change anything and the address bar follows the page again."</p>
+                    <details><summary>"What was wrong"</summary><p id="link-error-detail">{move || link_error.get().unwrap_or_default()}</p></details>
+                </div>
             </Show>
         </header>
         <main>

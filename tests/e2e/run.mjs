@@ -184,11 +184,21 @@ await test('a permalink restores the state in a new tab', async () => {
 await test('a malformed link shows a clear message and loads the defaults', async () => {
   const page = await openPage(`${base}#nb=this-is-not-a-notebook`);
   const message = await page.textContent('#link-error');
-  assert.match(message, /Could not open this link/);
+  assert.match(message, /This link is damaged or incomplete/);
+  assert.ok((await page.textContent('#link-error-detail')).length > 0, 'the technical reason is there, folded');
   const defaults = await openPage(base);
   assert.equal(await page.inputValue('#beta'), await defaults.inputValue('#beta'));
   assert.equal(await qMax(page), await qMax(defaults));
   await page.screenshot({ path: path.join(artifacts, 'malformed-link.png') });
+  // The refused link stays in the address bar until the user changes something; then the
+  // message goes and the URL follows the page again (issue 16: the work was lost on reload).
+  assert.equal(new URL(page.url()).hash, '#nb=this-is-not-a-notebook');
+  await page.locator('#beta').fill('0.3');
+  await page.waitForFunction(() => document.querySelector('#link-error') === null, null, { timeout: 10_000 });
+  await page.waitForFunction(() => location.hash.startsWith('#nb=') && location.hash !== '#nb=this-is-not-a-notebook', null, { timeout: 10_000 });
+  const followed = await openPage(page.url());
+  assert.equal(await followed.inputValue('#beta'), '0.3', 'a reload keeps the change');
+  await followed.close();
   assertNoErrors(page);
   await page.close();
   await defaults.close();
