@@ -283,7 +283,7 @@ impl Product {
 #[inline(always)]
 fn dot_rows_body(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
     let mut acc = [[0.0f32; 16]; ROWS];
-    let (w16, w_tail) = w.as_chunks::<16>();
+    let (w16, _) = w.as_chunks::<16>();
     let x16 = x.map(|x| x[..w16.len() * 16].as_chunks::<16>().0);
     for (r, x16) in x16.iter().enumerate() {
         for (w, x) in w16.iter().zip(x16.iter()) {
@@ -292,9 +292,15 @@ fn dot_rows_body(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
             }
         }
     }
-    let tail_start = w16.len() * 16;
+    finish_rows(acc, x, w, w16.len() * 16)
+}
+
+/// Adds the tail (from `tail_start`, fewer than 16 values) lane by lane to each row's partial
+/// sums, then reduces them: the end of [`dot`] for every row, shared by every kernel build.
+#[inline(always)]
+fn finish_rows(mut acc: [[f32; 16]; ROWS], x: [&[f32]; ROWS], w: &[f32], tail_start: usize) -> [f32; ROWS] {
     for r in 0..ROWS {
-        for (l, w) in w_tail.iter().enumerate() {
+        for (l, w) in w[tail_start..].iter().enumerate() {
             acc[r][l] += x[r][tail_start + l] * w;
         }
     }
@@ -324,19 +330,8 @@ fn reduce16(mut acc: [f32; 16]) -> f32 {
 /// partial sum l, and each step is one multiply and one add per lane, as in the portable code.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{reduce16, ROWS};
+    use super::{finish_rows as finish, ROWS};
     use std::arch::x86_64::*;
-
-    /// Partial sums of the tail (length < 16) added lane by lane, then the reduction.
-    #[inline(always)]
-    fn finish(mut acc: [[f32; 16]; ROWS], x: [&[f32]; ROWS], w: &[f32], tail_start: usize) -> [f32; ROWS] {
-        for r in 0..ROWS {
-            for (l, w) in w[tail_start..].iter().enumerate() {
-                acc[r][l] += x[r][tail_start + l] * w;
-            }
-        }
-        acc.map(reduce16)
-    }
 
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512_impl(x: [&[f32]; ROWS], w: &[f32]) -> [f32; ROWS] {
@@ -433,14 +428,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (l, (a, b)) in a_tail.iter().zip(b_tail).enumerate() {
         acc[l] += a * b;
     }
-    let mut width = 16;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-    }
-    acc[0]
+    reduce16(acc)
 }
 
 /// A workspace row segment as a slice (rows of a row-major array are contiguous).
