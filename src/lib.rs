@@ -37,6 +37,7 @@ pub mod io;
 pub mod notebook;
 pub mod parallel;
 pub mod plot;
+pub mod reaching;
 pub mod policy;
 pub mod rollout;
 pub mod sim;

@@ -547,6 +547,9 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
     }
     let seed = trainer.config.seed;
     let mut env = make_env(robot, &settings, args.agents, seed, trainer.iteration)?;
+    if args.resume {
+        drop_log_rows_after(&log_path, trainer.iteration)?;
+    }
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -607,4 +610,28 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         );
     }
     Ok(trainer.iteration)
+}
+
+/// Drops the rows of the log at `path` written after the checkpoint being resumed (iteration
+/// numbers above `iteration`): a stop between checkpoints would otherwise leave rows that the
+/// resumed run writes again.
+fn drop_log_rows_after(path: &Path, iteration: u64) -> anyhow::Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let mut kept = String::with_capacity(text.len());
+    let mut dropped = 0usize;
+    for (k, line) in text.lines().enumerate() {
+        let row_iteration = line.split(',').next().and_then(|cell| cell.parse::<u64>().ok());
+        match row_iteration {
+            Some(it) if k > 0 && it > iteration => dropped += 1,
+            _ => {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+    }
+    if dropped > 0 {
+        std::fs::write(path, kept).with_context(|| format!("cannot rewrite {}", path.display()))?;
+        eprintln!("dropped {dropped} log rows written after the checkpoint (iteration {iteration})");
+    }
+    Ok(())
 }

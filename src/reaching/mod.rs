@@ -1,0 +1,13 @@
+//! Seed study 002 (Sun & Plitt): point-to-point reaching under a location-gated force field,
+//! modelled by supervised RNNs and by reinforcement learning.
+//!
+//! The replication spec is `../shared/specs/002-reaching.md`; labels there say what comes from the
+//! text, what from the authors' code and what is ours. This module is the core, free of IO and
+//! platform code like the rest of the library:
+//! - [`trial`]: the task generator (targets, go cue, ideal sigmoid kinematics) and the force
+//!   fields (the spec's gated constant force, and a true curl field as a labelled extension);
+//! - [`grid`]: tabular Q-learning on the 10 × 10 grid with and without the deflecting field, and
+//!   the breadth-first shortest paths its greedy paths are judged against.
+
+pub mod grid;
+pub mod trial;
