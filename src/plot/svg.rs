@@ -62,7 +62,7 @@ fn format_tick(v: f64) -> String {
 /// An SVG document with every series drawn against shared axes, and a legend when there are
 /// several series.
 pub fn line_plot(series: &[Series], spec: &PlotSpec) -> String {
-    let (ml, mr, mt, mb) = (56.0, 12.0, 12.0, 40.0);
+    let (ml, mr, mt, mb) = (56.0, 24.0, 12.0, 40.0); // room for the last x tick label
     let (w, h) = (spec.width_px, spec.height_px);
     let (x_lo, x_hi) = finite_range(series.iter().flat_map(|s| s.xs.iter().copied()));
     let (y_lo, mut y_hi) = finite_range(series.iter().flat_map(|s| s.ys.iter().copied()));

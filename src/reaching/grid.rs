@@ -189,7 +189,11 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Trains a Q table on `world`. `progress(done, total)` is called every 1000 episodes and may
 /// return false to stop early (the run so far is returned).
-pub fn train(world: &GridWorld, config: &QLearningConfig, mut progress: impl FnMut(usize, usize) -> bool) -> QLearningRun {
+pub fn train(
+    world: &GridWorld,
+    config: &QLearningConfig,
+    mut progress: impl FnMut(usize, usize) -> bool,
+) -> QLearningRun {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let n = world.n_cells();
     let mut q = QTable { values: (0..n).map(|_| std::array::from_fn(|_| standard_normal(&mut rng))).collect() };

@@ -7,7 +7,9 @@
 //! - [`trial`]: the task generator (targets, go cue, ideal sigmoid kinematics) and the force
 //!   fields (the spec's gated constant force, and a true curl field as a labelled extension);
 //! - [`grid`]: tabular Q-learning on the 10 × 10 grid with and without the deflecting field, and
-//!   the breadth-first shortest paths its greedy paths are judged against.
+//!   the breadth-first shortest paths its greedy paths are judged against;
+//! - [`figures`]: the grid-and-paths SVG.
 
+pub mod figures;
 pub mod grid;
 pub mod trial;

@@ -84,7 +84,9 @@ impl Default for TrialConfig {
 pub enum TrialError {
     #[error("a trial needs 2 to 10000 steps, got {0}")]
     Steps(usize),
-    #[error("the go cue (from step {target_on} + up to {max_go_delay} − 1, {go_width} steps) does not fit in {steps} steps")]
+    #[error(
+        "the go cue (from step {target_on} + up to {max_go_delay} − 1, {go_width} steps) does not fit in {steps} steps"
+    )]
     GoCue { target_on: usize, max_go_delay: usize, go_width: usize, steps: usize },
     #[error("{0} must be finite and positive")]
     NotPositive(&'static str),
@@ -107,7 +109,9 @@ impl TrialConfig {
                 steps: self.steps,
             });
         }
-        for (name, value) in [("tau", self.tau), ("derivative_scale", self.derivative_scale), ("go_value", self.go_value)] {
+        for (name, value) in
+            [("tau", self.tau), ("derivative_scale", self.derivative_scale), ("go_value", self.go_value)]
+        {
             if !(value.is_finite() && value > 0.0) {
                 return Err(TrialError::NotPositive(name));
             }
@@ -238,9 +242,17 @@ pub enum ForceField {
     Off,
     /// The spec's proposal: a constant `force` acting only after the go cue while the hand is in
     /// x ∈ [x_min, x_max], y ∈ (y_min, y_max].
-    Gated { force: [f64; 2], x_min: f64, x_max: f64, y_min: f64, y_max: f64 },
+    Gated {
+        force: [f64; 2],
+        x_min: f64,
+        x_max: f64,
+        y_min: f64,
+        y_max: f64,
+    },
     /// Extension (not the paper's): a curl field k·(v_y, −v_x), after the go cue.
-    Curl { k: f64 },
+    Curl {
+        k: f64,
+    },
 }
 
 impl ForceField {
@@ -373,7 +385,10 @@ mod tests {
     fn bad_configs_are_refused() {
         assert!(TrialConfig::default().validate().is_ok());
         assert_eq!(TrialConfig { steps: 1, ..TrialConfig::default() }.validate(), Err(TrialError::Steps(1)));
-        assert!(matches!(TrialConfig { steps: 25, ..TrialConfig::default() }.validate(), Err(TrialError::GoCue { .. })));
+        assert!(matches!(
+            TrialConfig { steps: 25, ..TrialConfig::default() }.validate(),
+            Err(TrialError::GoCue { .. })
+        ));
         assert!(TrialConfig { tau: f64::NAN, ..TrialConfig::default() }.validate().is_err());
         let set = TargetSet::CenterOut { radius: 40.0, count: 0 };
         assert_eq!(TrialConfig { targets: set, ..TrialConfig::default() }.validate(), Err(TrialError::TargetCount(0)));

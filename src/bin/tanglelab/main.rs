@@ -26,6 +26,8 @@ mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod policy;
 #[cfg(not(target_arch = "wasm32"))]
+mod reaching;
+#[cfg(not(target_arch = "wasm32"))]
 mod sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod study;
@@ -70,6 +72,9 @@ mod cli {
         /// The study of Rush, Jayaram & Humbert: run a protocol, merge shards, report.
         #[command(subcommand)]
         Study(super::study::StudyCommand),
+        /// Seed study 002: reaching under a force field (tabular Q-learning, the task generator).
+        #[command(subcommand)]
+        Reaching(super::reaching::ReachingCommand),
         /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
@@ -88,6 +93,7 @@ mod cli {
             Command::Export(args) => super::export::run(args),
             Command::Policy(command) => super::policy::run(command),
             Command::Study(command) => super::study::run(command),
+            Command::Reaching(command) => super::reaching::run(command),
             Command::Bench(command) => super::bench::run(command),
         }
     }

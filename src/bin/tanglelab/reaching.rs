@@ -1,0 +1,219 @@
+//! `tanglelab reaching …`: seed study 002 (reaching under a force field), headless.
+//!
+//! `grid` trains tabular Q-learning on the 10 × 10 grid (with or without the deflecting field)
+//! and judges the greedy paths against breadth-first shortest paths (spec check 7); `trials`
+//! writes the task generator's trials with the field's open-loop perturbation as NPY.
+
+use crate::files::write_bytes;
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use ndarray::{Array2, Array3};
+use std::path::{Path, PathBuf};
+use tanglelab::io::write_npy_f64;
+use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
+use tanglelab::reaching::figures::grid_paths_svg;
+use tanglelab::reaching::grid::{self, GridField, GridWorld, QLearningConfig};
+use tanglelab::reaching::trial::{ForceField, TargetSet, Trial, TrialConfig};
+
+#[derive(Subcommand)]
+pub enum ReachingCommand {
+    /// Tabular Q-learning on the grid; writes grid-run.json, q-table.npy, steps-per-episode.npy,
+    /// learning-curve.svg and paths.svg.
+    Grid(GridArgs),
+    /// The task generator: inputs.npy [N, T, 3], ideal.npy and perturbation.npy [N, T, 6]
+    /// (acc, vel, pos in x and y), trials.json (targets and go steps).
+    Trials(TrialsArgs),
+}
+
+#[derive(Args)]
+pub struct GridArgs {
+    /// Deflect moves made from rows 2–6 one column to the left (the authors' field).
+    #[arg(long)]
+    field: bool,
+    /// Training episodes (default: the authors' 10000 without the field, 100000 with it).
+    #[arg(long)]
+    episodes: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Greedy example paths drawn in paths.svg (random starts, seeded).
+    #[arg(long, default_value_t = 20)]
+    paths: usize,
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Targets {
+    /// Uniform in [−50, 50]² (the authors' milestone code).
+    Uniform,
+    /// 8 targets at radius 40 (the authors' centre-out code).
+    CenterOut,
+}
+
+#[derive(Args)]
+pub struct TrialsArgs {
+    #[arg(long, default_value_t = 32)]
+    count: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "uniform")]
+    targets: Targets,
+    /// `spec` (the gated constant force), `off`, or `curl:K` (the curl extension, force K·(v_y, −v_x)).
+    #[arg(long, default_value = "spec")]
+    field: String,
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+pub fn run(command: ReachingCommand) -> anyhow::Result<()> {
+    match command {
+        ReachingCommand::Grid(args) => run_grid(args),
+        ReachingCommand::Trials(args) => run_trials(args),
+    }
+}
+
+/// The most starts of example paths (there are only 100 cells).
+const MAX_PATHS: usize = 1000;
+
+fn run_grid(args: GridArgs) -> anyhow::Result<()> {
+    let world = GridWorld::authors(args.field.then_some(GridField::AUTHORS));
+    let mut config = QLearningConfig::authors(args.field, args.seed);
+    if let Some(episodes) = args.episodes {
+        config.episodes = episodes;
+    }
+    config.validate().map_err(anyhow::Error::msg)?;
+    if args.paths > MAX_PATHS {
+        bail!("--paths must be at most {MAX_PATHS}, got {}", args.paths);
+    }
+    let mut last_tenth = usize::MAX;
+    let run = grid::train(&world, &config, |done, total| {
+        let tenth = done * 10 / total.max(1);
+        if tenth != last_tenth {
+            eprint!("\rtraining: {:>3} % of {total} episodes", tenth * 10);
+            last_tenth = tenth;
+        }
+        true
+    });
+    eprintln!();
+    let max_steps = 4 * world.n_cells();
+    let evaluation = grid::evaluate(&world, &run.q, max_steps);
+    let out = &args.out_dir;
+    let q = Array2::from_shape_fn((world.n_cells(), 8), |(cell, a)| run.q.values[cell][a]);
+    write_bytes(&out.join("q-table.npy"), &write_npy_f64(&q)?)?;
+    let steps = ndarray::Array1::from_iter(run.steps_per_episode.iter().map(|&s| f64::from(s)));
+    write_bytes(&out.join("steps-per-episode.npy"), &write_npy_f64(&steps)?)?;
+    let summary = serde_json::json!({
+        "world": world,
+        "config": config,
+        "capped_episodes": run.capped_episodes,
+        "greedy": evaluation,
+        "reached_fraction": evaluation.reached_fraction(),
+        "shortest_fraction": evaluation.shortest_fraction(),
+        "check_7": {
+            "rule": if args.field { "reaches from every start and steps = BFS shortest path for ≥ 95 % of starts" } else { "steps = Chebyshev distance (= BFS) for ≥ 95 % of starts" },
+            "passed": evaluation.shortest_fraction() >= 0.95 && (!args.field || evaluation.reached == evaluation.starts),
+        },
+    });
+    write_bytes(&out.join("grid-run.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    // The curve as means over 500 bins at most (the raw counts are in steps-per-episode.npy).
+    let bin = run.steps_per_episode.len().div_ceil(500).max(1);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = run
+        .steps_per_episode
+        .chunks(bin)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mean = chunk.iter().map(|&s| f64::from(s)).sum::<f64>() / chunk.len() as f64;
+            ((k * bin + chunk.len()) as f64, mean)
+        })
+        .unzip();
+    let y_label = format!("moves to the target (mean of {bin} episodes)");
+    let curve = line_plot(
+        &[Series { label: "moves per episode", xs: &xs, ys: &ys, color: "#1f77b4" }],
+        &PlotSpec { width_px: 640.0, height_px: 320.0, x_label: "episode", y_label: &y_label },
+    );
+    write_bytes(&out.join("learning-curve.svg"), curve.as_bytes())?;
+    let starts = example_starts(&world, args.paths, args.seed);
+    let paths: Vec<_> = starts.into_iter().map(|s| grid::greedy_path(&world, &run.q, s, max_steps)).collect();
+    write_bytes(&out.join("paths.svg"), grid_paths_svg(&world, &paths, 32.0).as_bytes())?;
+    println!(
+        "{} field, {} episodes (seed {}): greedy paths reach the target from {}/{} starts, {}/{} on a shortest path (mean excess {:.3} moves); {} capped episodes",
+        if args.field { "with the" } else { "without a" },
+        run.steps_per_episode.len(),
+        args.seed,
+        evaluation.reached,
+        evaluation.starts,
+        evaluation.shortest,
+        evaluation.starts,
+        evaluation.mean_excess_steps,
+        run.capped_episodes
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `count` random starts (not the target), seeded.
+fn example_starts(world: &GridWorld, count: usize, seed: u64) -> Vec<grid::Cell> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5041_5448); // "PATH"
+    let mut starts = Vec::with_capacity(count);
+    while starts.len() < count {
+        let cell = world.cell(rng.random_range(0..world.n_cells()));
+        if cell != world.target {
+            starts.push(cell);
+        }
+    }
+    starts
+}
+
+/// The most trials one call writes (each is 100 × 15 numbers).
+const MAX_TRIALS: usize = 100_000;
+
+fn parse_field(text: &str) -> anyhow::Result<ForceField> {
+    match text {
+        "spec" => Ok(ForceField::SPEC),
+        "off" => Ok(ForceField::Off),
+        _ => {
+            let k = text
+                .strip_prefix("curl:")
+                .and_then(|k| k.parse::<f64>().ok())
+                .filter(|k| k.is_finite())
+                .with_context(|| format!("--field must be spec, off or curl:K with a finite K, got {text:?}"))?;
+            Ok(ForceField::Curl { k })
+        }
+    }
+}
+
+fn run_trials(args: TrialsArgs) -> anyhow::Result<()> {
+    if !(1..=MAX_TRIALS).contains(&args.count) {
+        bail!("--count must be 1 … {MAX_TRIALS}, got {}", args.count);
+    }
+    let field = parse_field(&args.field)?;
+    let targets = match args.targets {
+        Targets::Uniform => TargetSet::Uniform { half_width: 50.0 },
+        Targets::CenterOut => TargetSet::CENTER_OUT_8,
+    };
+    let config = TrialConfig { targets, ..TrialConfig::default() };
+    config.validate()?;
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let trials: Vec<Trial> = (0..args.count).map(|_| Trial::random(&config, &mut rng)).collect();
+    let steps = config.steps;
+    let inputs = Array3::from_shape_fn((args.count, steps, 3), |(n, t, k)| trials[n].inputs[t][k]);
+    let ideal = Array3::from_shape_fn((args.count, steps, 6), |(n, t, k)| trials[n].ideal.channels(t)[k]);
+    let perturbations: Vec<_> = trials.iter().map(|trial| field.perturbation(trial, config.derivative_scale)).collect();
+    let perturbation = Array3::from_shape_fn((args.count, steps, 6), |(n, t, k)| perturbations[n].channels(t)[k]);
+    let out: &Path = &args.out_dir;
+    write_bytes(&out.join("inputs.npy"), &write_npy_f64(&inputs)?)?;
+    write_bytes(&out.join("ideal.npy"), &write_npy_f64(&ideal)?)?;
+    write_bytes(&out.join("perturbation.npy"), &write_npy_f64(&perturbation)?)?;
+    let meta = serde_json::json!({
+        "config": config,
+        "field": field,
+        "seed": args.seed,
+        "channels": ["acc_x", "acc_y", "vel_x", "vel_y", "pos_x", "pos_y"],
+        "trials": trials.iter().map(|t| serde_json::json!({"target": t.target, "go": t.go})).collect::<Vec<_>>(),
+    });
+    write_bytes(&out.join("trials.json"), serde_json::to_string_pretty(&meta)?.as_bytes())?;
+    println!("wrote {} trials of {steps} steps to {}", args.count, out.display());
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! `tanglelab reaching`: the grid run's files and verdict, the trials' arrays checked with numpy
+//! against the spec's formulas (an independent implementation), and bad arguments refused.
+
+use std::process::Command;
+
+fn tanglelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tanglelab")).args(args).output().expect("run tanglelab")
+}
+
+#[test]
+fn grid_with_the_field_reaches_from_every_start_on_shortest_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = tanglelab(&["reaching", "grid", "--field", "--seed", "4", "--out-dir", out]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("grid-run.json")).unwrap()).unwrap();
+    assert_eq!(summary["greedy"]["starts"], 99);
+    assert_eq!(summary["greedy"]["reached"], 99);
+    assert_eq!(summary["check_7"]["passed"], true, "{summary}");
+    for file in ["q-table.npy", "steps-per-episode.npy", "learning-curve.svg", "paths.svg"] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn trials_match_the_spec_formulas_in_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = tanglelab(&["reaching", "trials", "--count", "16", "--seed", "3", "--field", "spec", "--out-dir", out]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let script = r#"
+import json, sys
+import numpy as np
+d = sys.argv[1]
+inputs, ideal, pert = (np.load(f"{d}/{n}.npy") for n in ("inputs", "ideal", "perturbation"))
+meta = json.load(open(f"{d}/trials.json"))
+t = np.arange(100.0)
+for n, trial in enumerate(meta["trials"]):
+    target, go = np.array(trial["target"]), trial["go"]
+    pos = target[:, None] / (1 + np.exp(-(t - go - 15) / 3))
+    vel = 10 * np.diff(pos, prepend=0)
+    acc = 10 * np.diff(vel, prepend=0)
+    want = np.concatenate([acc, vel, pos]).T
+    assert np.abs(ideal[n] - want).max() < 1e-9, n
+    cue = np.zeros(100); cue[go:go + 5] = 10
+    shown = (t >= 20)[:, None] * target[None, :]
+    assert np.array_equal(inputs[n], np.column_stack([shown, cue])), n
+    inside = (t >= go) & (np.abs(pos[0]) <= 25) & (pos[1] > 0) & (pos[1] <= 50)
+    fx = np.where(inside, -5.0, 0.0)
+    assert np.abs(pert[n, :, 0] - fx).max() == 0, n
+    assert np.abs(pert[n, :, 2] - np.cumsum(fx) / 10).max() < 1e-9, n
+    assert np.abs(pert[n, :, 4] - np.cumsum(np.cumsum(fx)) / 100).max() < 1e-9, n
+    assert np.all(pert[n, :, [1, 3, 5]] == 0), n
+print("ok")
+"#;
+    let check = Command::new("python3").args(["-c", script, out]).output().expect("python3");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for (args, message) in [
+        (vec!["reaching", "grid", "--episodes", "0", "--out-dir", out], "episodes must be"),
+        (vec!["reaching", "grid", "--paths", "5000", "--out-dir", out], "--paths must be at most"),
+        (vec!["reaching", "trials", "--count", "0", "--out-dir", out], "--count must be"),
+        (vec!["reaching", "trials", "--field", "curl:nan", "--out-dir", out], "--field must be"),
+    ] {
+        let run = tanglelab(&args);
+        assert!(!run.status.success());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
