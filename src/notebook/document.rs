@@ -20,6 +20,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the walker cell existed.
     #[serde(default)]
     pub walker: WalkerCell,
+    /// Absent in links made before the reaching grid cell existed.
+    #[serde(default)]
+    pub reaching_grid: ReachingGridCell,
 }
 
 impl Default for NotebookDoc {
@@ -29,6 +32,7 @@ impl Default for NotebookDoc {
             lissajous: LissajousCell::default(),
             policy: PolicyCell::default(),
             walker: WalkerCell::default(),
+            reaching_grid: ReachingGridCell::default(),
         }
     }
 }
@@ -166,11 +170,50 @@ impl WalkerCell {
     }
 }
 
+/// The reaching grid cell (seed study 002): tabular Q-learning on the 10 × 10 grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachingGridCell {
+    /// The deflecting field on rows 2–6 (training and evaluation).
+    pub field: bool,
+    /// Training episodes (the authors': 10⁴ without the field, 10⁵ with it).
+    pub episodes: usize,
+    pub seed: u64,
+    /// Greedy example paths drawn.
+    pub paths: usize,
+}
+
+impl Default for ReachingGridCell {
+    fn default() -> Self {
+        Self { field: true, episodes: 100_000, seed: 1, paths: 12 }
+    }
+}
+
+impl ReachingGridCell {
+    /// Up to 3·10⁵ episodes: about a second in the tab.
+    pub const EPISODES_RANGE: (usize, usize) = (1, 300_000);
+    pub const PATHS_RANGE: (usize, usize) = (0, 99);
+
+    /// Checks the parameters are inside the ranges the cell offers.
+    pub fn validate(&self) -> Result<(), String> {
+        let (e_lo, e_hi) = Self::EPISODES_RANGE;
+        if !(e_lo..=e_hi).contains(&self.episodes) {
+            return Err(format!("episode count {} is outside [{e_lo}, {e_hi}]", self.episodes));
+        }
+        let (p_lo, p_hi) = Self::PATHS_RANGE;
+        if !(p_lo..=p_hi).contains(&self.paths) {
+            return Err(format!("path count {} is outside [{p_lo}, {p_hi}]", self.paths));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
         self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))?;
         self.policy.validate().map_err(|e| format!("policy cell: {e}"))?;
-        self.walker.validate().map_err(|e| format!("walker cell: {e}"))
+        self.walker.validate().map_err(|e| format!("walker cell: {e}"))?;
+        self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))
     }
 }

@@ -6,5 +6,7 @@
 pub mod document;
 pub mod permalink;
 
-pub use document::{LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, WalkerCell, DOC_VERSION};
+pub use document::{
+    LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, ReachingGridCell, WalkerCell, DOC_VERSION,
+};
 pub use permalink::{decode_fragment, encode_fragment, PermalinkError};

@@ -145,4 +145,23 @@ mod tests {
             Err(PermalinkError::Json(_))
         ));
     }
+
+    #[test]
+    fn reaching_grid_cell_parameters_travel_in_the_link() {
+        use crate::notebook::ReachingGridCell;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let grid = ReachingGridCell { field: false, episodes: 10_000, seed: 7, paths: 3 };
+        let doc = NotebookDoc { reaching_grid: grid.clone(), ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        let old = enc(r#"{"version":1,"walker":{"playing":false}}"#);
+        assert_eq!(decode_fragment(&old).unwrap().unwrap().reaching_grid, ReachingGridCell::default());
+        // A link asking for unbounded work is refused before anything runs.
+        for bad in [
+            r#"{"version":1,"reaching_grid":{"episodes":100000000}}"#,
+            r#"{"version":1,"reaching_grid":{"episodes":0}}"#,
+            r#"{"version":1,"reaching_grid":{"paths":1000}}"#,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+    }
 }

@@ -1,8 +1,33 @@
 //! The reaching study's own SVG figures (pure strings, used by the CLI and the page): the grid
-//! with its field rows shaded, the target and greedy paths (the paper's Fig. 4A/B).
+//! with its field rows shaded, the target and greedy paths (the paper's Fig. 4A/B), and the
+//! moves-per-episode learning curve.
 
 use super::grid::{Cell, GridWorld};
+use crate::plot::svg::{line_plot, PlotSpec, Series};
 use std::fmt::Write;
+
+/// The learning curve as means over at most `max_points` bins of episodes (the raw counts are
+/// exported beside it).
+pub fn learning_curve_svg(steps_per_episode: &[u32], max_points: usize, width_px: f64, height_px: f64) -> String {
+    let bin = steps_per_episode.len().div_ceil(max_points.max(1)).max(1);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = steps_per_episode
+        .chunks(bin)
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mean = chunk.iter().map(|&s| f64::from(s)).sum::<f64>() / chunk.len() as f64;
+            ((k * bin + chunk.len()) as f64, mean)
+        })
+        .unzip();
+    let y_label = if bin == 1 {
+        "moves to the target".to_string()
+    } else {
+        format!("moves to the target (mean of {bin} episodes)")
+    };
+    line_plot(
+        &[Series { label: "moves per episode", xs: &xs, ys: &ys, color: "#1f77b4" }],
+        &PlotSpec { width_px, height_px, x_label: "episode", y_label: &y_label },
+    )
+}
 
 /// Colours of successive paths (repeating).
 const PATH_COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
@@ -93,5 +118,15 @@ mod tests {
         // The field's band spans rows 2–6: y from 8 + 2·20 to 8 + 7·20.
         assert!(svg.contains(r#"y="48" width="200" height="100""#), "{svg}");
         assert!(!grid_paths_svg(&GridWorld::authors(None), &[], 20.0).contains("field"));
+    }
+
+    #[test]
+    fn the_learning_curve_bins_episodes_into_means() {
+        let steps: Vec<u32> = (0..1000).map(|k| if k < 500 { 30 } else { 10 }).collect();
+        let svg = learning_curve_svg(&steps, 100, 400.0, 200.0);
+        assert!(svg.contains("mean of 10 episodes"));
+        // 100 points: one move-to and 99 line-tos.
+        assert_eq!(svg.matches(" L").count(), 99);
+        assert!(learning_curve_svg(&steps[..50], 100, 400.0, 200.0).contains(">moves to the target<"));
     }
 }

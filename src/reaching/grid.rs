@@ -290,6 +290,44 @@ pub fn evaluate(world: &GridWorld, q: &QTable, max_steps: usize) -> GreedyEvalua
     }
 }
 
+/// Everything one grid run says, for `grid-run.json` and the page's export: the world, the
+/// settings, the greedy evaluation and the spec's check 7 with its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridReport {
+    pub world: GridWorld,
+    pub config: QLearningConfig,
+    pub episodes_run: usize,
+    pub capped_episodes: usize,
+    pub greedy: GreedyEvaluation,
+    pub reached_fraction: f64,
+    pub shortest_fraction: f64,
+    pub check_7_rule: String,
+    pub check_7_passed: bool,
+}
+
+impl GridReport {
+    pub fn new(world: &GridWorld, config: &QLearningConfig, run: &QLearningRun, greedy: GreedyEvaluation) -> Self {
+        let with_field = world.field.is_some();
+        let check_7_rule = if with_field {
+            "the greedy path reaches the target from every start, in the BFS shortest number of moves from ≥ 95 % of starts"
+        } else {
+            "the greedy path takes the Chebyshev distance (= BFS shortest) from ≥ 95 % of starts"
+        };
+        let check_7_passed = greedy.shortest_fraction() >= 0.95 && (!with_field || greedy.reached == greedy.starts);
+        Self {
+            world: *world,
+            config: config.clone(),
+            episodes_run: run.steps_per_episode.len(),
+            capped_episodes: run.capped_episodes,
+            reached_fraction: greedy.reached_fraction(),
+            shortest_fraction: greedy.shortest_fraction(),
+            greedy,
+            check_7_rule: check_7_rule.into(),
+            check_7_passed,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

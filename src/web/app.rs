@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
 use super::quadruped_cell::QuadrupedCellView;
+use super::reaching_grid_cell::ReachingGridCellView;
 use super::study_cell::StudyCellView;
 use super::walker_cell::WalkerCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
             <WalkerCellView doc=doc />
             <QuadrupedCellView />
             <StudyCellView />
+            <ReachingGridCellView doc=doc />
         </main>
     }
 }

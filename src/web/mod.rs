@@ -6,6 +6,8 @@
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
+//! - `quadruped_cell`, `study_cell`: the quadruped in 3D; the study on the shipped policy;
+//! - `reaching_grid_cell`: seed study 002's tabular Q-learning, trained live;
 //! - `shell`: the clock, fetches and JavaScript error text the cells share;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
@@ -15,6 +17,7 @@ mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
 mod quadruped_cell;
+mod reaching_grid_cell;
 mod shell;
 mod study_cell;
 mod walker_cell;

@@ -151,7 +151,7 @@ pub fn StudyCellView() -> impl IntoView {
     };
     view! {
         <section id="cell-study" class="cell">
-            <h2>"The study: tangling of the shipped Walker2D policy"</h2>
+            <h2>"5 · The study: tangling of the shipped Walker2D policy"</h2>
             <p>"Runs the paper's protocols on the shipped policy, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively; its numbers differ from these in the last bits of the policy (a known issue)."</p>
             <div class="controls">
                 <label>"Protocol "

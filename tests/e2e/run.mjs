@@ -489,6 +489,53 @@ await test('the study cell runs the single protocol on the shipped policy and gi
   await page.close();
 });
 
+await test('the reaching grid cell trains Q-learning in the tab with the native bits, and a link carries its settings', async () => {
+  const page = await openPage(base);
+  await page.waitForSelector('#grid-verdict');
+  // The defaults: the authors' field run (10⁵ episodes, seed 1).
+  assert.equal(await page.textContent('#grid-reached'), '99/99');
+  assert.equal(await page.textContent('#grid-verdict'), 'passed');
+  assert.equal(await page.locator('#grid-paths-plot circle').count(), 12);
+  // Without the field, seed 3, 5000 episodes: the exported run equals the CLI's, episode by episode.
+  await page.uncheck('#grid-field');
+  for (const [id, value] of [['#grid-episodes', '5000'], ['#grid-seed', '3']]) {
+    await page.locator(id).fill(value);
+    await page.locator(id).dispatchEvent('change');
+  }
+  await page.waitForFunction(() => !document.querySelector('#grid-rule').textContent.includes('every start'));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#grid-export')]);
+  const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.equal(exported.report.config.episodes, 5000);
+  assert.equal(exported.report.world.field, null);
+  const dir = fs.mkdtempSync(path.join(artifacts, 'grid-'));
+  execFileSync(nativeCli(), ['reaching', 'grid', '--episodes', '5000', '--seed', '3', '--out-dir', dir], { stdio: 'ignore' });
+  const native = JSON.parse(fs.readFileSync(path.join(dir, 'grid-run.json'), 'utf8'));
+  assert.deepEqual(exported.report, native, 'the page\'s report differs from tanglelab reaching grid\'s');
+  const npy = fs.readFileSync(path.join(dir, 'steps-per-episode.npy'));
+  const headerLen = npy.readUInt16LE(8);
+  const steps = new Float64Array(npy.buffer.slice(npy.byteOffset + 10 + headerLen, npy.byteOffset + npy.length));
+  assert.deepEqual(exported.steps_per_episode, Array.from(steps));
+  fs.rmSync(dir, { recursive: true });
+  // The settings travel in the URL: a fresh page from it shows the same numbers.
+  const url = page.url();
+  const shortest = await page.textContent('#grid-shortest');
+  const again = await openPage(url);
+  await again.waitForSelector('#grid-verdict');
+  assert.equal(await again.textContent('#grid-shortest'), shortest);
+  assert.equal(await again.isChecked('#grid-field'), false);
+  // Out-of-range input is refused with a message and changes nothing.
+  await again.locator('#grid-episodes').fill('99999999');
+  await again.locator('#grid-episodes').dispatchEvent('change');
+  assert.match(await again.textContent('#cell-reaching-grid .error'), /Episodes must be a whole number from 1 to 300000/);
+  assert.equal(await again.textContent('#grid-shortest'), shortest);
+  await page.locator('#cell-reaching-grid').screenshot({ path: path.join(artifacts, 'reaching-grid-cell.png') });
+  console.log(`     grid: no field, seed 3, 5000 episodes: shortest ${shortest}; ${await page.textContent('#grid-millis')}`);
+  assertNoErrors(page);
+  assertNoErrors(again);
+  await page.close();
+  await again.close();
+});
+
 await browser.close();
 
 // Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.

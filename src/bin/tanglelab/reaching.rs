@@ -10,9 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use ndarray::{Array2, Array3};
 use std::path::{Path, PathBuf};
 use tanglelab::io::write_npy_f64;
-use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
-use tanglelab::reaching::figures::grid_paths_svg;
-use tanglelab::reaching::grid::{self, GridField, GridWorld, QLearningConfig};
+use tanglelab::reaching::figures::{grid_paths_svg, learning_curve_svg};
+use tanglelab::reaching::grid::{self, GridField, GridReport, GridWorld, QLearningConfig};
 use tanglelab::reaching::trial::{ForceField, TargetSet, Trial, TrialConfig};
 
 #[derive(Subcommand)]
@@ -102,35 +101,9 @@ fn run_grid(args: GridArgs) -> anyhow::Result<()> {
     write_bytes(&out.join("q-table.npy"), &write_npy_f64(&q)?)?;
     let steps = ndarray::Array1::from_iter(run.steps_per_episode.iter().map(|&s| f64::from(s)));
     write_bytes(&out.join("steps-per-episode.npy"), &write_npy_f64(&steps)?)?;
-    let summary = serde_json::json!({
-        "world": world,
-        "config": config,
-        "capped_episodes": run.capped_episodes,
-        "greedy": evaluation,
-        "reached_fraction": evaluation.reached_fraction(),
-        "shortest_fraction": evaluation.shortest_fraction(),
-        "check_7": {
-            "rule": if args.field { "reaches from every start and steps = BFS shortest path for ≥ 95 % of starts" } else { "steps = Chebyshev distance (= BFS) for ≥ 95 % of starts" },
-            "passed": evaluation.shortest_fraction() >= 0.95 && (!args.field || evaluation.reached == evaluation.starts),
-        },
-    });
+    let summary = GridReport::new(&world, &config, &run, evaluation.clone());
     write_bytes(&out.join("grid-run.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    // The curve as means over 500 bins at most (the raw counts are in steps-per-episode.npy).
-    let bin = run.steps_per_episode.len().div_ceil(500).max(1);
-    let (xs, ys): (Vec<f64>, Vec<f64>) = run
-        .steps_per_episode
-        .chunks(bin)
-        .enumerate()
-        .map(|(k, chunk)| {
-            let mean = chunk.iter().map(|&s| f64::from(s)).sum::<f64>() / chunk.len() as f64;
-            ((k * bin + chunk.len()) as f64, mean)
-        })
-        .unzip();
-    let y_label = format!("moves to the target (mean of {bin} episodes)");
-    let curve = line_plot(
-        &[Series { label: "moves per episode", xs: &xs, ys: &ys, color: "#1f77b4" }],
-        &PlotSpec { width_px: 640.0, height_px: 320.0, x_label: "episode", y_label: &y_label },
-    );
+    let curve = learning_curve_svg(&run.steps_per_episode, 500, 640.0, 320.0);
     write_bytes(&out.join("learning-curve.svg"), curve.as_bytes())?;
     let starts = example_starts(&world, args.paths, args.seed);
     let paths: Vec<_> = starts.into_iter().map(|s| grid::greedy_path(&world, &run.q, s, max_steps)).collect();
