@@ -265,7 +265,7 @@ pub fn evaluate(world: &GridWorld, q: &QTable, max_steps: usize) -> GreedyEvalua
     let shortest = world.shortest_steps();
     let (mut reached, mut on_shortest, mut excess) = (0, 0, 0.0);
     let mut starts = 0;
-    for index in 0..world.n_cells() {
+    for (index, &best) in shortest.iter().enumerate() {
         let start = world.cell(index);
         if start == world.target {
             continue;
@@ -275,7 +275,7 @@ pub fn evaluate(world: &GridWorld, q: &QTable, max_steps: usize) -> GreedyEvalua
         if path.last() == Some(&world.target) {
             reached += 1;
             let moves = (path.len() - 1) as u32;
-            if let Some(best) = shortest[index] {
+            if let Some(best) = best {
                 on_shortest += usize::from(moves == best);
                 excess += f64::from(moves) - f64::from(best);
             }
@@ -336,8 +336,8 @@ mod tests {
     fn without_the_field_shortest_paths_are_chebyshev_distances() {
         let world = GridWorld::authors(None);
         let steps = world.shortest_steps();
-        for index in 0..world.n_cells() {
-            assert_eq!(steps[index], Some(world.chebyshev(world.cell(index))), "{:?}", world.cell(index));
+        for (index, &steps) in steps.iter().enumerate() {
+            assert_eq!(steps, Some(world.chebyshev(world.cell(index))), "{:?}", world.cell(index));
         }
     }
 
