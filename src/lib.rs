@@ -28,12 +28,15 @@
 //! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way.
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
+//! - [`nn`]: the float trait, fixed-order dense products and Adam shared by the trainers.
+//! - [`reaching`]: seed study 002 (reaching under a force field): task, grid Q-learning, RNNs.
 //! - `train` (native only): PPO with an LSTM actor on any batched environment, checkpoints.
 //! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
 
 pub mod analysis;
 pub mod gpu;
 pub mod io;
+pub mod nn;
 pub mod notebook;
 pub mod parallel;
 pub mod plot;

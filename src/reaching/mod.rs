@@ -12,4 +12,6 @@
 
 pub mod figures;
 pub mod grid;
+pub mod models;
+pub mod rnn;
 pub mod trial;

@@ -1,5 +1,5 @@
-//! Dense kernels for the trainer over row-major slices, generic over f32 (training) and f64
-//! (gradient checks).
+//! Dense kernels for the trainer over row-major slices, generic over [`Real`] (f32 for training,
+//! f64 for gradient checks).
 //!
 //! Products go through ndarray's `general_mat_mul`, which calls `matrixmultiply`'s blocked,
 //! SIMD (AVX/FMA when available) single-threaded GEMM; parallelism comes from the caller
@@ -8,54 +8,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-/// The float types the networks run in.
-pub trait Real:
-    ndarray::LinalgScalar
-    + PartialOrd
-    + Send
-    + Sync
-    + std::fmt::Debug
-    + std::ops::Neg<Output = Self>
-    + std::ops::AddAssign
-    + std::ops::SubAssign
-    + std::ops::MulAssign
-{
-    fn from_f64(x: f64) -> Self;
-    fn to_f64(self) -> f64;
-    fn exp(self) -> Self;
-    fn tanh(self) -> Self;
-}
-
-impl Real for f32 {
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    /// The policy's f32 eˣ, so training and the shipped policy compute the same activations.
-    fn exp(self) -> Self {
-        crate::policy::activations::exp(self)
-    }
-    fn tanh(self) -> Self {
-        crate::policy::activations::tanh(self)
-    }
-}
-
-impl Real for f64 {
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    fn tanh(self) -> Self {
-        f64::tanh(self)
-    }
-}
+pub use crate::nn::Real;
 
 fn view<T>(data: &[T], rows: usize, cols: usize) -> ArrayView2<'_, T> {
     ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("slice holds rows x cols")
