@@ -74,3 +74,42 @@ fn bad_arguments_get_clear_errors() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn training_stops_resumes_and_gives_the_bits_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, pieces) = (dir.path().join("whole"), dir.path().join("pieces"));
+    let common = [
+        "reaching",
+        "train",
+        "--model",
+        "buffer",
+        "--batches-per-phase",
+        "2",
+        "--batch-size",
+        "9",
+        "--test-trials",
+        "8",
+    ];
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out-dir", out.to_str().unwrap()]);
+        let output = tanglelab(&args);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run(&[], &whole).contains("done: 6 batches"));
+    assert!(run(&["--stop-after", "3"], &pieces).contains("stopped at batch 3 of 6"));
+    assert!(!pieces.join("model.safetensors").exists());
+    assert!(run(&["--resume"], &pieces).contains("done: 6 batches"));
+    let read = |dir: &std::path::Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(read(&whole, "model.safetensors"), read(&pieces, "model.safetensors"));
+    assert_eq!(read(&whole, "train-log.csv"), read(&pieces, "train-log.csv"));
+    let metrics: serde_json::Value = serde_json::from_slice(&read(&pieces, "phase-metrics.json")).unwrap();
+    let phases: Vec<&str> = metrics.as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["before", "field", "after"]);
+    // A second fresh start in the same folder is refused rather than overwriting the run.
+    let output = tanglelab(&[&common[..], &["--out-dir", pieces.to_str().unwrap()]].concat());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pass --resume"));
+}

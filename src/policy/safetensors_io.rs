@@ -230,14 +230,15 @@ fn named_tensors(w: &PolicyWeights) -> Vec<(String, Vec<f32>)> {
 }
 
 /// One tensor to serialise: little-endian bytes, their dtype and a shape.
-struct RawTensor {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+/// A tensor to serialise (also used by `reaching::weights`).
+pub(crate) struct RawTensor {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl RawTensor {
-    fn f32(shape: Vec<usize>, values: &[f32]) -> Self {
+    pub(crate) fn f32(shape: Vec<usize>, values: &[f32]) -> Self {
         Self { dtype: Dtype::F32, shape, bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
     }
 }

@@ -8,10 +8,17 @@
 //!   fields (the spec's gated constant force, and a true curl field as a labelled extension);
 //! - [`grid`]: tabular Q-learning on the 10 × 10 grid with and without the deflecting field, and
 //!   the breadth-first shortest paths its greedy paths are judged against;
-//! - [`figures`]: the grid-and-paths SVG.
+//! - [`rnn`]: Elman (ReLU, tanh) and GRU cells with their backward passes;
+//! - [`models`]: the standard and output-buffer models, their losses and full-BPTT gradients;
+//! - [`supervised`]: Adam over phases of batches (no field → field → no field) and the reach
+//!   accuracy behind the spec's checks 2–5;
+//! - [`weights`]: models and training checkpoints as safetensors with the authors' PyTorch names;
+//! - [`figures`]: the grid-and-paths and learning-curve SVGs.
 
 pub mod figures;
 pub mod grid;
 pub mod models;
 pub mod rnn;
+pub mod supervised;
 pub mod trial;
+pub mod weights;

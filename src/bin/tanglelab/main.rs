@@ -28,6 +28,8 @@ mod policy;
 #[cfg(not(target_arch = "wasm32"))]
 mod reaching;
 #[cfg(not(target_arch = "wasm32"))]
+mod reaching_train;
+#[cfg(not(target_arch = "wasm32"))]
 mod sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod study;

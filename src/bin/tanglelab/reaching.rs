@@ -22,6 +22,10 @@ pub enum ReachingCommand {
     /// The task generator: inputs.npy [N, T, 3], ideal.npy and perturbation.npy [N, T, 6]
     /// (acc, vel, pos in x and y), trials.json (targets and go steps).
     Trials(TrialsArgs),
+    /// Train a supervised reaching model over the phases no field → field → no field
+    /// (checkpointed, resumable); writes train-log.csv, phase-metrics.json, loss-curve.svg and
+    /// model.safetensors.
+    Train(crate::reaching_train::TrainArgs),
 }
 
 #[derive(Args)]
@@ -68,6 +72,7 @@ pub fn run(command: ReachingCommand) -> anyhow::Result<()> {
     match command {
         ReachingCommand::Grid(args) => run_grid(args),
         ReachingCommand::Trials(args) => run_trials(args),
+        ReachingCommand::Train(args) => crate::reaching_train::run(args),
     }
 }
 
