@@ -25,7 +25,8 @@ fn check(spec: ModelSpec, field: ForceField, seed: u64) {
     let ours = run_batch(&layout, &p64, &trials, &field, config.derivative_scale, options).recording.unwrap();
     if field != ForceField::Off {
         // The field must act somewhere, or this case would not test it.
-        let free = run_batch(&layout, &p64, &trials, &ForceField::Off, config.derivative_scale, options).recording.unwrap();
+        let free =
+            run_batch(&layout, &p64, &trials, &ForceField::Off, config.derivative_scale, options).recording.unwrap();
         assert_ne!(free.outputs, ours.outputs, "{spec:?}: the field never acted");
     }
 
@@ -47,7 +48,9 @@ fn check(spec: ModelSpec, field: ForceField, seed: u64) {
         let array = tanglelab::io::read_npy_f64(&std::fs::read(d.join(name)).unwrap()).unwrap();
         array.iter().copied().collect::<Vec<f64>>()
     };
-    for (name, ours) in [("np_outputs.npy", &ours.outputs), ("np_hidden.npy", &ours.hidden), ("np_hand.npy", &ours.hand)] {
+    for (name, ours) in
+        [("np_outputs.npy", &ours.outputs), ("np_hidden.npy", &ours.hidden), ("np_hand.npy", &ours.hand)]
+    {
         let theirs = read(name);
         assert_eq!(theirs.len(), ours.len(), "{spec:?} {name}");
         let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f64, f64::max);

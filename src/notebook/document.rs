@@ -23,6 +23,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the reaching grid cell existed.
     #[serde(default)]
     pub reaching_grid: ReachingGridCell,
+    /// Absent in links made before the reaching RNN cell existed.
+    #[serde(default)]
+    pub reaching_rnn: ReachingRnnCell,
 }
 
 impl Default for NotebookDoc {
@@ -33,6 +36,7 @@ impl Default for NotebookDoc {
             policy: PolicyCell::default(),
             walker: WalkerCell::default(),
             reaching_grid: ReachingGridCell::default(),
+            reaching_rnn: ReachingRnnCell::default(),
         }
     }
 }
@@ -208,12 +212,52 @@ impl ReachingGridCell {
     }
 }
 
+/// Which reaching model the RNN cell trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReachingModel {
+    /// The standard model (Elman ReLU, outputs acc, vel, pos).
+    Standard,
+    /// The output-buffer model (GRU, outputs acceleration fed back).
+    #[default]
+    Buffer,
+}
+
+/// The reaching RNN cell (seed study 002): one model trained in the tab over the three phases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachingRnnCell {
+    pub model: ReachingModel,
+    /// Batches of 32 trials in each phase (the authors': 10⁴; a smaller default for the tab).
+    pub batches_per_phase: usize,
+    pub seed: u64,
+}
+
+impl Default for ReachingRnnCell {
+    fn default() -> Self {
+        Self { model: ReachingModel::Standard, batches_per_phase: 100, seed: 1 }
+    }
+}
+
+impl ReachingRnnCell {
+    pub const BATCHES_RANGE: (usize, usize) = (1, 10_000);
+
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = Self::BATCHES_RANGE;
+        if !(lo..=hi).contains(&self.batches_per_phase) {
+            return Err(format!("batches per phase {} is outside [{lo}, {hi}]", self.batches_per_phase));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
         self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))?;
         self.policy.validate().map_err(|e| format!("policy cell: {e}"))?;
         self.walker.validate().map_err(|e| format!("walker cell: {e}"))?;
-        self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))
+        self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
+        self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))
     }
 }

@@ -3,6 +3,7 @@
 //! moves-per-episode learning curve.
 
 use super::grid::{Cell, GridWorld};
+use super::trial::{ForceField, Trial};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 use std::fmt::Write;
 
@@ -100,6 +101,115 @@ pub fn grid_paths_svg(world: &GridWorld, paths: &[Vec<Cell>], cell_px: f64) -> S
     svg
 }
 
+/// Hand paths in the plane (the paper's Fig. 1C/E, 2B/C): the field's region shaded, each target
+/// a cross, the ideal path dashed and the model's hand solid, in the trial's colour (clamped to
+/// the box). `hands[n]`
+/// holds trial n's hand positions `[step][2]`.
+pub fn reach_paths_svg(trials: &[Trial], hands: &[Vec<[f64; 2]>], field: &ForceField, side_px: f64) -> String {
+    // The box is set by the targets (and the field's region), not by the hands: a hand that
+    // leaves it is drawn along the edge.
+    let extent =
+        trials.iter().flat_map(|t| t.target).filter(|v| v.is_finite()).fold(50.0f64, |m, v| m.max(v.abs())).min(1000.0)
+            * 1.2;
+    let margin = 28.0;
+    let scale = (side_px - 2.0 * margin) / (2.0 * extent);
+    let px = |p: [f64; 2]| (margin + (p[0] + extent) * scale, side_px - margin - (p[1] + extent) * scale);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side_px} {side_px}" width="{side_px}" height="{side_px}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(
+        svg,
+        r##"<rect x="{margin}" y="{margin}" width="{0}" height="{0}" fill="none" stroke="#999"/>"##,
+        side_px - 2.0 * margin
+    );
+    if let ForceField::Gated { force, x_min, x_max, y_min, y_max } = *field {
+        let (x0, y0) = px([x_min.max(-extent), y_max.min(extent)]);
+        let (x1, y1) = px([x_max.min(extent), y_min.max(-extent)]);
+        let _ = write!(
+            svg,
+            r##"<rect x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="#f4d03f" fill-opacity="0.35"><title>field ({}, {}) after the go cue</title></rect>"##,
+            x1 - x0,
+            y1 - y0,
+            force[0],
+            force[1]
+        );
+    }
+    let (ox, oy) = px([0.0, 0.0]);
+    let _ =
+        write!(svg, r##"<circle cx="{ox:.1}" cy="{oy:.1}" r="3" fill="#333"><title>start (0, 0)</title></circle>"##);
+    for (n, trial) in trials.iter().enumerate() {
+        let colour = PATH_COLOURS[n % PATH_COLOURS.len()];
+        let (tx, ty) = px(trial.target);
+        let _ = write!(
+            svg,
+            r#"<path d="M{:.1} {:.1} L{:.1} {:.1} M{:.1} {:.1} L{:.1} {:.1}" stroke="{colour}" stroke-width="2"><title>target ({:.1}, {:.1})</title></path>"#,
+            tx - 5.0,
+            ty - 5.0,
+            tx + 5.0,
+            ty + 5.0,
+            tx - 5.0,
+            ty + 5.0,
+            tx + 5.0,
+            ty - 5.0,
+            trial.target[0],
+            trial.target[1]
+        );
+        let polyline = |points: &mut dyn Iterator<Item = [f64; 2]>| {
+            let mut d = String::new();
+            for (j, p) in points.filter(|p| p[0].is_finite() && p[1].is_finite()).enumerate() {
+                let (x, y) = px([p[0].clamp(-extent, extent), p[1].clamp(-extent, extent)]);
+                let _ = write!(d, "{}{x:.1} {y:.1}", if j == 0 { "M" } else { " L" });
+            }
+            d
+        };
+        let ideal = polyline(&mut trial.ideal.pos.iter().copied());
+        let _ =
+            write!(svg, r#"<path d="{ideal}" fill="none" stroke="{colour}" stroke-width="1" stroke-dasharray="3 3"/>"#);
+        if let Some(hand) = hands.get(n) {
+            let d = polyline(&mut hand.iter().copied());
+            let _ = write!(
+                svg,
+                r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>trial {n}: the model's hand</title></path>"#
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The training loss of each phase as log10 of `bin`-batch means, one line per phase.
+pub fn phase_loss_svg(
+    phases: &[super::supervised::Phase],
+    losses: &[f64],
+    bin: usize,
+    width_px: f64,
+    height_px: f64,
+) -> String {
+    const COLOURS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    let bin = bin.max(1);
+    let mut data = Vec::new();
+    let mut start = 0;
+    for phase in phases {
+        let end = (start + phase.batches).min(losses.len());
+        let (xs, ys): (Vec<f64>, Vec<f64>) = losses[start.min(end)..end]
+            .chunks(bin)
+            .enumerate()
+            .map(|(k, c)| ((start + k * bin + c.len()) as f64, (c.iter().sum::<f64>() / c.len() as f64).log10()))
+            .unzip();
+        data.push((phase.name.as_str(), xs, ys));
+        start += phase.batches;
+    }
+    let series: Vec<Series> = data
+        .iter()
+        .enumerate()
+        .map(|(k, (name, xs, ys))| Series { label: name, xs, ys, color: COLOURS[k % COLOURS.len()] })
+        .collect();
+    let y_label = format!("log10 training loss ({bin}-batch means)");
+    line_plot(&series, &PlotSpec { width_px, height_px, x_label: "batch", y_label: &y_label })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +228,21 @@ mod tests {
         // The field's band spans rows 2–6: y from 8 + 2·20 to 8 + 7·20.
         assert!(svg.contains(r#"y="48" width="200" height="100""#), "{svg}");
         assert!(!grid_paths_svg(&GridWorld::authors(None), &[], 20.0).contains("field"));
+    }
+
+    #[test]
+    fn reach_paths_draw_the_field_targets_and_both_paths() {
+        use crate::reaching::trial::TrialConfig;
+        let config = TrialConfig::default();
+        let trials = vec![Trial::new(&config, [40.0, 0.0], 22), Trial::new(&config, [0.0, 40.0], 25)];
+        let hands: Vec<Vec<[f64; 2]>> =
+            trials.iter().map(|t| t.ideal.pos.iter().map(|p| [p[0] * 0.9, p[1]]).collect()).collect();
+        let svg = reach_paths_svg(&trials, &hands, &ForceField::SPEC, 300.0);
+        assert!(svg.contains("field (-5, 0) after the go cue"));
+        assert_eq!(svg.matches("stroke-dasharray").count(), 2);
+        assert_eq!(svg.matches("the model's hand").count(), 2);
+        assert!(svg.contains("target (40.0, 0.0)"));
+        assert!(!reach_paths_svg(&trials, &[], &ForceField::Off, 300.0).contains("field"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
 use super::quadruped_cell::QuadrupedCellView;
 use super::reaching_grid_cell::ReachingGridCellView;
+use super::reaching_rnn_cell::ReachingRnnCellView;
 use super::study_cell::StudyCellView;
 use super::walker_cell::WalkerCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
             <QuadrupedCellView />
             <StudyCellView />
             <ReachingGridCellView doc=doc />
+            <ReachingRnnCellView doc=doc />
         </main>
     }
 }

@@ -7,7 +7,8 @@
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
 //! - `quadruped_cell`, `study_cell`: the quadruped in 3D; the study on the shipped policy;
-//! - `reaching_grid_cell`: seed study 002's tabular Q-learning, trained live;
+//! - `reaching_grid_cell`, `reaching_rnn_cell`: seed study 002's tabular Q-learning, trained live,
+//!   and its supervised RNNs, trained in the tab with progress and cancel;
 //! - `shell`: the clock, fetches and JavaScript error text the cells share;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
@@ -18,6 +19,7 @@ mod plot3d;
 mod policy_cell;
 mod quadruped_cell;
 mod reaching_grid_cell;
+mod reaching_rnn_cell;
 mod shell;
 mod study_cell;
 mod walker_cell;

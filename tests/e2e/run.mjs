@@ -536,6 +536,39 @@ await test('the reaching grid cell trains Q-learning in the tab with the native 
   await again.close();
 });
 
+await test('the reaching RNN cell trains in the tab with the native bits, draws its figures, and cancels', async () => {
+  const page = await openPage(base);
+  await page.waitForSelector('#rnn-train');
+  await page.selectOption('#rnn-model', 'standard');
+  await page.locator('#rnn-batches').fill('4');
+  await page.locator('#rnn-batches').dispatchEvent('change');
+  await page.click('#rnn-train');
+  await page.waitForFunction(() => /trained 12 batches/.test(document.querySelector('#rnn-status').textContent), null, { timeout: 120_000 });
+  assert.equal(await page.locator('#rnn-phases tbody tr').count(), 3);
+  assert.equal(await page.locator('#rnn-reaches-on rect[fill="#f4d03f"]').count(), 1);
+  assert.equal(await page.locator('#rnn-reaches-off path[stroke-dasharray]').count(), 8);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rnn-export-weights')]);
+  const wasm = fs.readFileSync(await download.path());
+  const dir = fs.mkdtempSync(path.join(artifacts, 'rnn-'));
+  execFileSync(nativeCli(), ['reaching', 'train', '--model', 'standard', '--batches-per-phase', '4', '--seed', '1',
+    '--test-trials', '8', '--out-dir', dir], { stdio: 'ignore' });
+  const native = fs.readFileSync(path.join(dir, 'model.safetensors'));
+  assert.ok(wasm.equals(native), 'the weights trained in the tab differ from tanglelab reaching train\'s');
+  fs.rmSync(dir, { recursive: true });
+  await page.locator('#cell-reaching-rnn').screenshot({ path: path.join(artifacts, 'reaching-rnn-cell.png') });
+  // A long run of the buffer model, cancelled after its first batches.
+  await page.selectOption('#rnn-model', 'buffer');
+  await page.locator('#rnn-batches').fill('2000');
+  await page.locator('#rnn-batches').dispatchEvent('change');
+  await page.click('#rnn-train');
+  await page.waitForFunction(() => /batch [1-9]/.test(document.querySelector('#rnn-status').textContent), null, { timeout: 60_000 });
+  await page.evaluate(() => document.querySelector('#rnn-cancel').click());
+  await page.waitForFunction(() => /cancelled after/.test(document.querySelector('#rnn-status').textContent), null, { timeout: 60_000 });
+  console.log(`     rnn: ${await page.textContent('#rnn-status')}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
 await browser.close();
 
 // Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.

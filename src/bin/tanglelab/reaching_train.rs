@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
+use tanglelab::reaching::figures::phase_loss_svg;
 use tanglelab::reaching::models::ModelSpec;
 use tanglelab::reaching::rnn::CellKind;
 use tanglelab::reaching::supervised::{evaluate, test_trials, ReachMetrics, SupervisedConfig, SupervisedState};
@@ -203,32 +203,6 @@ fn write_checkpoint(dir: &Path, config: &SupervisedConfig, state: &SupervisedSta
 
 /// The loss per batch as means over 100-batch bins, one line per phase.
 fn write_loss_curve(dir: &Path, config: &SupervisedConfig, state: &SupervisedState) -> anyhow::Result<()> {
-    const COLOURS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
-    let mut series_data = Vec::new();
-    let mut start = 0;
-    for phase in &config.phases {
-        let end = (start + phase.batches).min(state.losses.len());
-        let (xs, ys): (Vec<f64>, Vec<f64>) = state.losses[start.min(end)..end]
-            .chunks(100)
-            .enumerate()
-            .map(|(k, c)| ((start + k * 100 + c.len()) as f64, (c.iter().sum::<f64>() / c.len() as f64).log10()))
-            .unzip();
-        series_data.push((phase.name.clone(), xs, ys));
-        start += phase.batches;
-    }
-    let series: Vec<Series> = series_data
-        .iter()
-        .enumerate()
-        .map(|(k, (name, xs, ys))| Series { label: name, xs, ys, color: COLOURS[k % COLOURS.len()] })
-        .collect();
-    let svg = line_plot(
-        &series,
-        &PlotSpec {
-            width_px: 720.0,
-            height_px: 320.0,
-            x_label: "batch",
-            y_label: "log10 training loss (100-batch means)",
-        },
-    );
+    let svg = phase_loss_svg(&config.phases, &state.losses, 100, 720.0, 320.0);
     write_bytes(&dir.join("loss-curve.svg"), svg.as_bytes())
 }
