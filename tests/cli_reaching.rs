@@ -113,3 +113,28 @@ fn training_stops_resumes_and_gives_the_bits_of_one_run() {
     let output = tanglelab(&[&common[..], &["--out-dir", pieces.to_str().unwrap()]].concat());
     assert!(String::from_utf8_lossy(&output.stderr).contains("pass --resume"));
 }
+
+#[test]
+fn dqn_writes_its_run_and_the_authors_layer_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = tanglelab(&["reaching", "dqn", "--frames", "1040", "--eval-trials", "10", "--out-dir", out]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dqn-run.json")).unwrap()).unwrap();
+    assert_eq!(summary["radius_1"]["trials"], 10);
+    assert_eq!(summary["config"]["frames"], 1040);
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from safetensors.numpy import load_file; t = load_file(sys.argv[1]); \
+             assert t['features.0.weight'].shape == (8, 2, 3, 3) and t['features.2.weight'].shape == (16, 8, 3, 3); \
+             assert t['fc.0.weight'].shape == (128, 2304) and t['fc.5.weight'].shape == (8, 128), {k: v.shape for k, v in t.items()}",
+            dir.path().join("model.safetensors").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let losses = tanglelab::io::read_npy_f64(&std::fs::read(dir.path().join("losses.npy")).unwrap()).unwrap();
+    assert_eq!(losses.len(), 40); // one update per frame after the first 1000
+}

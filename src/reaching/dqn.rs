@@ -82,7 +82,15 @@ fn conv_forward<T: Real>(slot: &ConvSlot, params: &[T], x: &[T], rows: usize) ->
 }
 
 /// The backward pass of [`conv_forward`]: adds the weight gradients to `grad` and returns dL/dx.
-fn conv_backward<T: Real>(slot: &ConvSlot, params: &[T], x: &[T], dy: &[T], grad: &mut [T], rows: usize, want_dx: bool) -> Vec<T> {
+fn conv_backward<T: Real>(
+    slot: &ConvSlot,
+    params: &[T],
+    x: &[T],
+    dy: &[T],
+    grad: &mut [T],
+    rows: usize,
+    want_dx: bool,
+) -> Vec<T> {
     let (s, so) = (slot.side, slot.out_side());
     let w = slot.w(params);
     let n_w = slot.c_out * slot.c_in * 9;
@@ -223,7 +231,15 @@ fn forward<T: Real>(layout: &DqnLayout, params: &[T], x: &[T], rows: usize, mask
 }
 
 /// Adds dL/dparams for dL/dq `dq` to `grad`.
-fn backward<T: Real>(layout: &DqnLayout, params: &[T], f: &Forward<T>, dq: &[T], mask: Option<&[f32]>, grad: &mut [T], rows: usize) {
+fn backward<T: Real>(
+    layout: &DqnLayout,
+    params: &[T],
+    f: &Forward<T>,
+    dq: &[T],
+    mask: Option<&[f32]>,
+    grad: &mut [T],
+    rows: usize,
+) {
     let (fc1, fc2, fc3) = (layout.fc1, layout.fc2, layout.fc3);
     let mut dh2 = vec![T::zero(); rows * fc2.n_out];
     let (dw, db) = fc3.grads_mut(grad);
@@ -513,7 +529,8 @@ impl DqnState {
         let mut dq = vec![0.0f32; rows * N_ACTIONS];
         let mut loss = 0.0;
         for (r, t) in batch.iter().enumerate() {
-            let best_next = next.q[r * N_ACTIONS..(r + 1) * N_ACTIONS].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let best_next =
+                next.q[r * N_ACTIONS..(r + 1) * N_ACTIONS].iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let not_done = if t.done { 0.0 } else { 1.0 };
             let target = t.reward + config.gamma as f32 * best_next * not_done;
             let error = f.q[r * N_ACTIONS + t.action] - target;
@@ -552,7 +569,14 @@ pub struct DqnEvaluation {
 }
 
 /// Plays `trials` greedy trials at `radius` with at most `max_moves` moves each.
-pub fn evaluate(config: &DqnConfig, params: &[f32], trials: usize, radius: f64, max_moves: usize, seed: u64) -> DqnEvaluation {
+pub fn evaluate(
+    config: &DqnConfig,
+    params: &[f32],
+    trials: usize,
+    radius: f64,
+    max_moves: usize,
+    seed: u64,
+) -> DqnEvaluation {
     let layout = DqnLayout::new(config.side, config.hidden);
     let mut rng = ChaCha8Rng::seed_from_u64(crate::task::random::episode_seed(seed, 1, 8));
     let side = config.side;
@@ -597,7 +621,9 @@ mod tests {
         let x: Vec<f64> = (0..rows * 2 * 49).map(|k| ((k * 29 % 17) as f64 / 17.0 - 0.3) * 2.0).collect();
         let mask: Vec<f32> = (0..rows * 6).map(|k| if k % 4 == 1 { 0.0 } else { 1.0 / 0.7 }).collect();
         let weights: Vec<f64> = (0..rows * 8).map(|k| (k % 5) as f64 - 2.0).collect();
-        let loss = |p: &[f64]| forward(&layout, p, &x, rows, Some(&mask)).q.iter().zip(&weights).map(|(q, w)| q * w).sum::<f64>();
+        let loss = |p: &[f64]| {
+            forward(&layout, p, &x, rows, Some(&mask)).q.iter().zip(&weights).map(|(q, w)| q * w).sum::<f64>()
+        };
         let f = forward(&layout, &params, &x, rows, Some(&mask));
         let mut grad = vec![0.0; layout.n_params];
         backward(&layout, &params, &f, &weights, Some(&mask), &mut grad, rows);
@@ -637,7 +663,9 @@ mod tests {
         assert_eq!(image[0], 10.0);
         assert_eq!(image[256 + 5 * 16 + 3], 10.0);
         let c = DqnConfig::authors(1);
-        assert!((c.epsilon(0) - 1.0).abs() < 1e-12 && (c.epsilon(30_000) - (0.1 + 0.9 / std::f64::consts::E)).abs() < 1e-12);
+        assert!(
+            (c.epsilon(0) - 1.0).abs() < 1e-12 && (c.epsilon(30_000) - (0.1 + 0.9 / std::f64::consts::E)).abs() < 1e-12
+        );
     }
 
     #[test]

@@ -204,6 +204,32 @@ pub fn load_checkpoint(bytes: &[u8]) -> Result<(SupervisedConfig, SupervisedStat
     Ok((config, SupervisedState { params, adam, losses }))
 }
 
+/// The DQN as safetensors with the authors' `CnnDQN` names: `features.0` and `features.2` (the
+/// convolutions, `(c_out x c_in x 3 x 3)`), `fc.0`, `fc.3`, `fc.5` (linear, `(out x in)`); the
+/// config's `side` and `hidden` in the metadata.
+pub fn save_dqn(config: &super::dqn::DqnConfig, params: &[f32]) -> Result<Vec<u8>, ReachingWeightsError> {
+    let layout = super::dqn::DqnLayout::new(config.side, config.hidden);
+    let mut tensors = Vec::new();
+    for (name, conv) in [("features.0", layout.conv1), ("features.2", layout.conv2)] {
+        let n_w = conv.c_out * conv.c_in * 9;
+        let w = &params[conv.offset..conv.offset + n_w];
+        tensors.push((format!("{name}.weight"), RawTensor::f32(vec![conv.c_out, conv.c_in, 3, 3], w)));
+        tensors.push((
+            format!("{name}.bias"),
+            RawTensor::f32(vec![conv.c_out], &params[conv.offset + n_w..conv.offset + n_w + conv.c_out]),
+        ));
+    }
+    for (name, slot) in [("fc.0", layout.fc1), ("fc.3", layout.fc2), ("fc.5", layout.fc3)] {
+        let w = slot.w(params);
+        let transposed: Vec<f32> =
+            (0..slot.n_out).flat_map(|o| (0..slot.n_in).map(move |i| w[i * slot.n_out + o])).collect();
+        tensors.push((format!("{name}.weight"), RawTensor::f32(vec![slot.n_out, slot.n_in], &transposed)));
+        tensors.push((format!("{name}.bias"), RawTensor::f32(vec![slot.n_out], slot.b(params))));
+    }
+    let meta = serde_json::json!({"side": config.side, "hidden": config.hidden}).to_string();
+    serialize(&tensors, HashMap::from([("dqn".to_string(), meta)]))
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AdamMeta {
     beta1: f64,
