@@ -368,6 +368,9 @@ impl DqnConfig {
         if self.frames > 10_000_000 || self.replay_capacity > 10_000_000 || !(1..=1024).contains(&self.batch_size) {
             return Err("frames and replay capacity must be at most 10⁷, the batch 1 … 1024".into());
         }
+        if self.episodes_per_halving == 0 || self.max_episode_frames == 0 {
+            return Err("episodes per halving and the episode cap must be at least 1".into());
+        }
         if self.replay_start < self.batch_size {
             return Err("the replay must start with at least one batch of transitions".into());
         }
@@ -489,7 +492,7 @@ impl DqnState {
                 self.episodes.push((self.episode_reward, self.radius));
                 self.episode_reward = 0.0;
                 self.episode_frames = 0;
-                if self.episodes.len() % config.episodes_per_halving == 0 {
+                if self.episodes.len().is_multiple_of(config.episodes_per_halving) {
                     self.radius = (self.radius / 2.0).max(1.0);
                     self.epsilon_frames = 0;
                 }
