@@ -258,3 +258,36 @@ fn tsne_matches_scikit_learn_in_kl_and_trustworthiness() {
         assert!(trust >= sk_trust - 0.02, "{name}: trustworthiness ours {trust} vs scikit-learn {sk_trust}");
     }
 }
+
+#[test]
+fn anova_and_the_incomplete_beta_match_scipy() {
+    use tanglelab::analysis::anova::{one_way, regularized_beta};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    // 8 groups of unequal sizes (as trials per target direction), a small effect.
+    let sizes = [9usize, 12, 10, 11, 8, 12, 10, 9];
+    let groups: Vec<Vec<f64>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(g, &n)| (0..n).map(|_| rng.random_range(-1.0..1.0) + 0.15 * g as f64).collect())
+        .collect();
+    let width = *sizes.iter().max().unwrap();
+    let padded = Array2::from_shape_fn((8, width), |(g, k)| groups[g].get(k).copied().unwrap_or(f64::NAN));
+    write_npy(dir.path().join("groups.npy"), &padded).unwrap();
+    let cases: Vec<[f64; 3]> = (0..40)
+        .map(|_| [rng.random_range(0.001..0.999), rng.random_range(0.2..60.0), rng.random_range(0.2..60.0)])
+        .collect();
+    let case_array = Array2::from_shape_fn((cases.len(), 3), |(k, j)| cases[k][j]);
+    write_npy(dir.path().join("betainc.npy"), &case_array).unwrap();
+    oracle("anova", dir.path(), serde_json::json!({}));
+    let slices: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
+    let ours = one_way(&slices).unwrap();
+    let theirs = load(dir.path(), "anova.npy");
+    assert!((ours.f - theirs[[0]]).abs() < 1e-10 * theirs[[0]], "F {} vs {}", ours.f, theirs[[0]]);
+    assert!((ours.p - theirs[[1]]).abs() < 1e-10 + 1e-8 * theirs[[1]], "p {} vs {}", ours.p, theirs[[1]]);
+    let want = load(dir.path(), "betainc_out.npy");
+    for (k, c) in cases.iter().enumerate() {
+        let got = regularized_beta(c[0], c[1], c[2]);
+        assert!((got - want[[k]]).abs() < 1e-11, "I_{}({}, {}) = {got} vs scipy {}", c[0], c[1], c[2], want[[k]]);
+    }
+}

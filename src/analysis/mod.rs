@@ -4,6 +4,7 @@
 //! runs natively and in wasm alike and is checked against an independent reference in its tests.
 //! Definitions follow `DESIGN.md` ("Definitions the project must honour").
 
+pub mod anova;
 pub mod bench_scenario;
 pub mod cka;
 pub mod cycles;

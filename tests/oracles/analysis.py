@@ -167,6 +167,20 @@ def task_tsne(d, p):
         json.dump(out, f)
 
 
+def task_anova(d, p):
+    """groups.npy [G, n] (NaN-padded) -> anova.npy [F, p] (scipy.stats.f_oneway);
+    betainc.npy [K, 3] of (x, a, b) -> betainc_out.npy [K] (scipy.special.betainc)."""
+    from scipy.stats import f_oneway
+    from scipy.special import betainc
+
+    groups = np.load(f"{d}/groups.npy")
+    samples = [g[~np.isnan(g)] for g in groups]
+    result = f_oneway(*samples)
+    np.save(f"{d}/anova.npy", np.array([result.statistic, result.pvalue]))
+    cases = np.load(f"{d}/betainc.npy")
+    np.save(f"{d}/betainc_out.npy", betainc(cases[:, 1], cases[:, 2], cases[:, 0]))
+
+
 def squareform_full(condensed):
     from scipy.spatial.distance import squareform
 
