@@ -138,3 +138,33 @@ fn dqn_writes_its_run_and_the_authors_layer_names() {
     let losses = tanglelab::io::read_npy_f64(&std::fs::read(dir.path().join("losses.npy")).unwrap()).unwrap();
     assert_eq!(losses.len(), 40); // one update per frame after the first 1000
 }
+
+#[test]
+fn report_judges_what_is_there_and_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("buffer-gru-seed1");
+    let train = tanglelab(&[
+        "reaching",
+        "train",
+        "--model",
+        "buffer",
+        "--batches-per-phase",
+        "2",
+        "--batch-size",
+        "4",
+        "--test-trials",
+        "4",
+        "--out-dir",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    let report = tanglelab(&["reaching", "report", "--runs", dir.path().to_str().unwrap()]);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("check 2: not measurable yet"), "{text}");
+    assert!(text.contains("check 4: ") && !text.contains("check 4: not measurable"), "{text}");
+    assert!(text.contains("units change after the go cue"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["checks"].as_array().unwrap().len(), 5);
+}

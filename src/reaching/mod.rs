@@ -8,6 +8,7 @@
 //!   fields (the spec's gated constant force, and a true curl field as a labelled extension);
 //! - [`grid`]: tabular Q-learning on the 10 × 10 grid with and without the deflecting field, and
 //!   the breadth-first shortest paths its greedy paths are judged against;
+//! - [`checks`]: the spec's acceptance checks 2–6 over trained runs, as numbers and verdicts;
 //! - [`dqn`]: the DQN on 16 × 16 one-hot images with the shrinking reward radius;
 //! - [`rnn`]: Elman (ReLU, tanh) and GRU cells with their backward passes;
 //! - [`models`]: the standard and output-buffer models, their losses and full-BPTT gradients;
@@ -16,6 +17,7 @@
 //! - [`weights`]: models and training checkpoints as safetensors with the authors' PyTorch names;
 //! - [`figures`]: the grid-and-paths and learning-curve SVGs.
 
+pub mod checks;
 pub mod dqn;
 pub mod figures;
 pub mod grid;

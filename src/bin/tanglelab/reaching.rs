@@ -30,6 +30,15 @@ pub enum ReachingCommand {
     /// dqn-run.json (check 8 at radius 1 and for exact hits), model.safetensors, losses.npy and
     /// episode-rewards.npy.
     Dqn(DqnArgs),
+    /// The spec's checks 2–6 over the runs of `reaching train` under --runs (each in its own
+    /// folder); prints a table and writes report.json there.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[arg(long)]
+    runs: PathBuf,
 }
 
 #[derive(Args)]
@@ -92,6 +101,7 @@ pub fn run(command: ReachingCommand) -> anyhow::Result<()> {
         ReachingCommand::Trials(args) => run_trials(args),
         ReachingCommand::Train(args) => crate::reaching_train::run(args),
         ReachingCommand::Dqn(args) => run_dqn(args),
+        ReachingCommand::Report(args) => run_report(args),
     }
 }
 
@@ -274,4 +284,80 @@ fn run_dqn(args: DqnArgs) -> anyhow::Result<()> {
         exact.mean_moves_minus_chebyshev
     );
     Ok(())
+}
+
+fn run_report(args: ReportArgs) -> anyhow::Result<()> {
+    use tanglelab::reaching::checks::{loss_checks, tuning_check, unit_tuning, RunRecord};
+    use tanglelab::reaching::models::ModelKind;
+    use tanglelab::reaching::rnn::CellKind;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&args.runs)
+        .with_context(|| format!("cannot read {}", args.runs.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("checkpoint.safetensors").exists())
+        .collect();
+    entries.sort();
+    let mut runs = Vec::new();
+    let mut tunings = Vec::new();
+    let mut rows = Vec::new();
+    for dir in &entries {
+        let path = dir.join("checkpoint.safetensors");
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (config, state) =
+            tanglelab::reaching::weights::load_checkpoint(&bytes).with_context(|| format!("in {}", path.display()))?;
+        let metrics: Vec<serde_json::Value> = match std::fs::read(dir.join("phase-metrics.json")) {
+            Ok(b) => serde_json::from_slice(&b)
+                .with_context(|| format!("in {}", dir.join("phase-metrics.json").display()))?,
+            Err(_) => Vec::new(),
+        };
+        let phase_rmse: Vec<(f64, f64)> = metrics
+            .iter()
+            .map(|m| {
+                let get = |k: &str| m[k]["relative_position_rmse"].as_f64().unwrap_or(f64::NAN);
+                (get("no_field"), get("field"))
+            })
+            .collect();
+        let record = RunRecord {
+            spec: config.spec,
+            seed: config.seed,
+            losses: state.losses.clone(),
+            phase_batches: config.phases.first().map_or(0, |p| p.batches),
+            phase_rmse,
+        };
+        rows.push(format!(
+            "| {} | {:?} {} | {} | {}/{} | {} |",
+            dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            record.spec.kind,
+            record.spec.cell.name(),
+            record.seed,
+            record.losses.len(),
+            config.total_batches(),
+            record.phase_rmse.iter().map(|(a, b)| format!("{a:.4} / {b:.4}")).collect::<Vec<_>>().join(", ")
+        ));
+        let complete = record.losses.len() == config.total_batches();
+        if complete && record.spec.kind == ModelKind::Buffer && record.spec.cell == CellKind::Gru {
+            tunings.push((record.seed, unit_tuning(&record.spec, &state.params)));
+        }
+        runs.push(record);
+    }
+    let mut checks = loss_checks(&runs);
+    checks.push(tuning_check(&tunings));
+    println!("| run | model | seed | batches | RMSE/|target| no field / field, after each phase |");
+    println!("|---|---|---:|---:|---|");
+    for row in &rows {
+        println!("{row}");
+    }
+    println!();
+    for c in &checks {
+        let verdict = match c.passed {
+            Some(true) => "replicated",
+            Some(false) => "not replicated",
+            None => "not measurable yet",
+        };
+        println!("check {}: {verdict} — {}", c.check, c.rule);
+        for m in &c.measured {
+            println!("    {m}");
+        }
+    }
+    let report = serde_json::json!({ "runs": runs.iter().map(|r| serde_json::json!({"spec": r.spec, "seed": r.seed, "batches": r.losses.len(), "phase_rmse": r.phase_rmse})).collect::<Vec<_>>(), "checks": checks, "unit_tuning": tunings });
+    write_bytes(&args.runs.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())
 }
