@@ -175,7 +175,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     write_checkpoint(&args.out_dir, &config, &state)?;
     write_loss_curve(&args.out_dir, &config, &state)?;
     if state.batches_done() == total {
-        write_bytes(&args.out_dir.join("model.safetensors"), &weights::save(&config.spec, &state.params)?)?;
+        let model = weights::save(&config.spec, &state.params)?;
+        write_bytes(&args.out_dir.join("model.safetensors"), &model)?;
+        let card = serde_json::json!({
+            "what": "a reaching model of seed study 002 (Sun & Plitt), trained by TangleLab's own code",
+            "model": config.spec,
+            "parameters": state.params.len(),
+            "recipe": config,
+            "training_command": std::env::args().collect::<Vec<_>>().join(" "),
+            "phase_ends": phase_ends,
+            "weights_sha256": tanglelab::policy::sha256_hex(&model),
+            "weights_layout": "safetensors with the authors' PyTorch names and (out x in) layouts; see src/reaching/weights.rs",
+        });
+        write_bytes(&args.out_dir.join("model-card.json"), serde_json::to_string_pretty(&card)?.as_bytes())?;
         println!("done: {total} batches; wrote {}", args.out_dir.display());
     } else {
         println!(
