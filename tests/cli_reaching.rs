@@ -168,3 +168,49 @@ fn report_judges_what_is_there_and_says_what_is_missing() {
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["checks"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn units_analyses_a_trained_model_and_refuses_a_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let train = tanglelab(&[
+        "reaching",
+        "train",
+        "--model",
+        "buffer",
+        "--batches-per-phase",
+        "1",
+        "--batch-size",
+        "4",
+        "--test-trials",
+        "4",
+        "--out-dir",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    let out = dir.path().join("units");
+    let model = run_dir.join("model.safetensors");
+    let units =
+        tanglelab(&["reaching", "units", "--model", model.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+    assert!(units.status.success(), "{}", String::from_utf8_lossy(&units.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("units.json")).unwrap()).unwrap();
+    assert!(json["populations"]["no_field"]["jpca_r2_skew"].is_number(), "{json}");
+    let activity = tanglelab::io::read_npy_f64(&std::fs::read(out.join("activity.npy")).unwrap()).unwrap();
+    assert_eq!(activity.shape(), &[2, 8, 100, 128]);
+    for file in ["pca.svg", "psth.svg", "pca-scores.npy", "tangling.npy"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    // A checkpoint is not a model; a truncated file is not safetensors: both named.
+    let ckpt = run_dir.join("checkpoint.safetensors");
+    let bad = tanglelab(&["reaching", "units", "--model", ckpt.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unexpected tensor"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &std::fs::read(&model).unwrap()[..100]).unwrap();
+    let bad = tanglelab(&["reaching", "units", "--model", cut.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(cut.to_str().unwrap()));
+}

@@ -14,6 +14,7 @@
 //! - [`models`]: the standard and output-buffer models, their losses and full-BPTT gradients;
 //! - [`supervised`]: Adam over phases of batches (no field → field → no field) and the reach
 //!   accuracy behind the spec's checks 2–5;
+//! - [`units`]: the hidden units on centre-out probes around the go cue: PCA, jPCA, tangling;
 //! - [`weights`]: models and training checkpoints as safetensors with the authors' PyTorch names;
 //! - [`figures`]: the grid-and-paths and learning-curve SVGs.
 
@@ -25,4 +26,5 @@ pub mod models;
 pub mod rnn;
 pub mod supervised;
 pub mod trial;
+pub mod units;
 pub mod weights;
