@@ -49,7 +49,8 @@ fn describe(robot: Robot, card: &mut ModelCard) {
     card.action.description = spec.action_description.into();
 }
 
-/// `eval_<command>_{mean_speed, rel_error, fell_fraction, cycle_hz}` per speed of the grid, plus
+/// `eval_<command>_{mean_speed, rel_error, fell_fraction, cycle_hz}` per speed of the grid (and for a
+/// body-velocity command `mean_{u,v,r}`, `rel_error_{u,v,r}` where commanded), plus
 /// the worst |relative error| and fall fraction over the grid (`eval_` keys: `tanglelab eval` at
 /// its defaults: 10 s per agent, 1 s warm-up, seed 0, no noise or pushes); values that are not
 /// finite are left out.
@@ -67,6 +68,15 @@ fn eval_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
         metrics.insert(key("rel_error"), s.rel_error);
         metrics.insert(key("fell_fraction"), s.fell_fraction);
         metrics.insert(key("cycle_hz"), s.cycle_hz);
+        // A body-velocity command (u, v, r): each component's mean and relative error.
+        if s.commanded.len() == 3 {
+            for (k, axis) in ["u", "v", "r"].iter().enumerate() {
+                metrics.insert(key(&format!("mean_{axis}")), s.mean_velocity[k]);
+                if let Some(e) = s.velocity_rel_error[k] {
+                    metrics.insert(key(&format!("rel_error_{axis}")), e);
+                }
+            }
+        }
     }
     let worst = |f: fn(&ConditionResult) -> f64| report.conditions.iter().map(f).fold(0.0, f64::max);
     metrics.insert("eval_worst_abs_rel_error".into(), worst(|s| s.rel_error.abs()));
