@@ -141,8 +141,14 @@ pub struct ReachMetrics {
     pub trials: usize,
     /// The evaluation loss (the training loss without dropout).
     pub loss: f64,
-    /// Mean over trials of RMSE(hand − ideal position, steps ≥ go) / |target|.
+    /// Mean over trials of RMSE(hand − ideal position, steps ≥ go) / |target| (dominated by the
+    /// few targets near the start, where |target| is small).
     pub relative_position_rmse: f64,
+    /// The median over trials of the same ratio.
+    pub median_relative_position_rmse: f64,
+    /// The pooled ratio: RMSE over every trial's steps ≥ go / RMS |target| over the same trials
+    /// (the measure the checks use: it weighs every step alike).
+    pub pooled_relative_position_rmse: f64,
     /// Mean over trials of |hand(T−1) − target| / |target|.
     pub relative_end_error: f64,
 }
@@ -161,6 +167,8 @@ pub fn evaluate(
     let recording = result.recording.unwrap_or_default();
     let steps = config.steps;
     let (mut rmse_sum, mut end_sum) = (0.0, 0.0);
+    let (mut pooled_sq, mut pooled_target_sq) = (0.0, 0.0);
+    let mut ratios = Vec::with_capacity(trials.len());
     for (n, trial) in trials.iter().enumerate() {
         let norm = trial.target[0].hypot(trial.target[1]).max(1e-9);
         let hand = |t: usize| [recording.hand[(n * steps + t) * 2], recording.hand[(n * steps + t) * 2 + 1]];
@@ -169,15 +177,27 @@ pub fn evaluate(
             let (p, q) = (hand(t), trial.ideal.pos[t]);
             sq += (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2);
         }
-        rmse_sum += (sq / (steps - trial.go) as f64).sqrt() / norm;
+        let ratio = (sq / (steps - trial.go) as f64).sqrt() / norm;
+        rmse_sum += ratio;
+        ratios.push(ratio);
+        pooled_sq += sq;
+        pooled_target_sq += norm * norm * (steps - trial.go) as f64;
         let end = hand(steps - 1);
         end_sum += (end[0] - trial.target[0]).hypot(end[1] - trial.target[1]) / norm;
     }
     let count = trials.len().max(1) as f64;
+    ratios.sort_by(f64::total_cmp);
+    let median = match ratios.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => ratios[n / 2],
+        n => 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]),
+    };
     ReachMetrics {
         trials: trials.len(),
         loss: result.loss,
         relative_position_rmse: rmse_sum / count,
+        median_relative_position_rmse: median,
+        pooled_relative_position_rmse: (pooled_sq / pooled_target_sq.max(1e-300)).sqrt(),
         relative_end_error: end_sum / count,
     }
 }
@@ -193,6 +213,7 @@ mod tests {
     use super::*;
     use crate::reaching::models::ModelKind;
     use crate::reaching::rnn::CellKind;
+    use crate::reaching::trial::TrialConfig;
 
     fn tiny_config(kind: ModelKind, batches: usize) -> SupervisedConfig {
         let spec = match kind {
@@ -213,6 +234,30 @@ mod tests {
             let after = evaluate(&config.spec, &state.params, &trials, &ForceField::Off, &config.trial);
             assert!(after.loss < 0.7 * before.loss, "{kind:?}: {} → {}", before.loss, after.loss);
         }
+    }
+
+    #[test]
+    fn a_silent_model_errs_by_the_ideal_path_itself() {
+        // All-zero weights: the standard model outputs 0, so the hand stays at the start and the
+        // error at each step is the ideal position; the three summaries follow by hand.
+        let spec = ModelSpec { hidden: 8, ..ModelSpec::standard(CellKind::Relu) };
+        let params = vec![0.0f32; crate::reaching::models::Layout::new(spec).n_params];
+        let config = TrialConfig::default();
+        let trials = test_trials(&config, 5, 2);
+        let m = evaluate(&spec, &params, &trials, &ForceField::Off, &config);
+        let (mut sq, mut target_sq, mut ratios) = (0.0, 0.0, Vec::new());
+        for trial in &trials {
+            let norm2 = trial.target[0].powi(2) + trial.target[1].powi(2);
+            let e: f64 = (trial.go..100).map(|t| trial.ideal.pos[t][0].powi(2) + trial.ideal.pos[t][1].powi(2)).sum();
+            sq += e;
+            target_sq += norm2 * (100 - trial.go) as f64;
+            ratios.push((e / (100 - trial.go) as f64).sqrt() / norm2.sqrt());
+        }
+        ratios.sort_by(f64::total_cmp);
+        assert!((m.pooled_relative_position_rmse - (sq / target_sq).sqrt()).abs() < 1e-12);
+        assert!((m.median_relative_position_rmse - ratios[2]).abs() < 1e-12);
+        assert!((m.relative_position_rmse - ratios.iter().sum::<f64>() / 5.0).abs() < 1e-12);
+        assert!((m.relative_end_error - 1.0).abs() < 1e-6);
     }
 
     #[test]

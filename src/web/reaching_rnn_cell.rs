@@ -225,8 +225,8 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 view! {
                     <tr>
                         <td>{r.name.clone()}</td>
-                        <td>{format!("{:.4}", r.no_field.relative_position_rmse)}</td>
-                        <td>{format!("{:.4}", r.field.relative_position_rmse)}</td>
+                        <td>{format!("{:.4}", r.no_field.pooled_relative_position_rmse)}</td>
+                        <td>{format!("{:.4}", r.field.pooled_relative_position_rmse)}</td>
                         <td>{format!("{:.4e}", r.no_field.loss)}</td>
                         <td>{format!("{:.4e}", r.field.loss)}</td>
                     </tr>
@@ -278,7 +278,7 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             </div>
             <Show when=has_run>
                 <table id="rnn-phases">
-                    <thead><tr><th>"after phase"</th><th>"position RMSE / |target|, no field"</th><th>"…, field on"</th><th>"loss, no field"</th><th>"loss, field on"</th></tr></thead>
+                    <thead><tr><th>"after phase"</th><th>"position RMSE / RMS |target|, no field"</th><th>"…, field on"</th><th>"loss, no field"</th><th>"loss, field on"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
                 <div class="figures">

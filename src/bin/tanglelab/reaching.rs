@@ -326,7 +326,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<()> {
         let phase_rmse: Vec<(f64, f64)> = metrics
             .iter()
             .map(|m| {
-                let get = |k: &str| m[k]["relative_position_rmse"].as_f64().unwrap_or(f64::NAN);
+                let get = |k: &str| m[k]["pooled_relative_position_rmse"].as_f64().unwrap_or(f64::NAN);
                 (get("no_field"), get("field"))
             })
             .collect();

@@ -150,9 +150,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 field: evaluate(&config.spec, &state.params, &tests, &ForceField::SPEC, &config.trial),
             };
             eprintln!(
-                "\nend of phase {}: position RMSE / |target| {:.4} without the field, {:.4} with it",
-                end.phase, end.no_field.relative_position_rmse, end.field.relative_position_rmse
+                "\nend of phase {}: pooled position RMSE / RMS |target| {:.4} without the field, {:.4} with it",
+                end.phase, end.no_field.pooled_relative_position_rmse, end.field.pooled_relative_position_rmse
             );
+            // The weights at each phase's end, for analyses of the model as it was then.
+            let name = format!("phase-{}.safetensors", end.phase);
+            write_bytes(&args.out_dir.join(name), &weights::save(&config.spec, &state.params)?)?;
             phase_ends.push(end);
             write_bytes(&metrics_path, serde_json::to_string_pretty(&phase_ends)?.as_bytes())?;
             write_checkpoint(&args.out_dir, &config, &state)?;
