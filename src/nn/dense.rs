@@ -1,4 +1,4 @@
-//! Dense layers over row-major slices with a fixed order of operations, so that a product has the
+//! Dense layers (and ReLU) over row-major slices with a fixed order of operations, so that a product has the
 //! same bits natively (any SIMD width) and in wasm: every sum runs over its terms in index order,
 //! except [`dot`], which keeps eight fixed partial sums and adds them in a fixed tree. No fused
 //! multiply-add is used (Rust never contracts `a * b + c`).
@@ -94,6 +94,24 @@ pub fn backward<T: Real>(
             for (g, w_row) in dx_row.iter_mut().zip(w.chunks_exact(n_out)) {
                 *g += dot(dy_row, w_row);
             }
+        }
+    }
+}
+
+/// ReLU in place: negative values become 0.
+pub fn relu_in_place<T: Real>(x: &mut [T]) {
+    for v in x {
+        if *v < T::zero() {
+            *v = T::zero();
+        }
+    }
+}
+
+/// Turns dL/dy into dL/dpre in place for y = ReLU(pre), given y (the slope is 0 where y ≤ 0).
+pub fn relu_backward<T: Real>(y: &[T], dy: &mut [T]) {
+    for (d, &out) in dy.iter_mut().zip(y) {
+        if out <= T::zero() {
+            *d = T::zero();
         }
     }
 }

@@ -6,9 +6,10 @@
 //! recovery of check 4 is the first 100-batch mean of the last phase at or below the pre-field
 //! level, counted in batches.
 
-use super::models::{run_batch, Layout, ModelKind, ModelSpec, RunOptions};
+use super::models::{record, Layout, ModelKind, ModelSpec};
 use super::rnn::CellKind;
-use super::trial::{ForceField, TargetSet, Trial, TrialConfig};
+use super::trial::{ForceField, Trial, TrialConfig};
+use super::units::centre_out_probes;
 use crate::analysis::anova;
 use serde::{Deserialize, Serialize};
 
@@ -156,21 +157,12 @@ pub struct UnitTuning {
 /// Drives the model (dropout off, no field) with the 8 centre-out targets at each of the 10 go
 /// steps (80 trials). Baseline: the 10 steps before the go cue; "after": [go, go + 30).
 pub fn unit_tuning(spec: &ModelSpec, params: &[f32]) -> UnitTuning {
-    let config = TrialConfig { targets: TargetSet::CENTER_OUT_8, ..TrialConfig::default() };
-    let mut trials = Vec::new();
-    for delay in 0..config.max_go_delay {
-        for k in 0..8 {
-            if let Some(target) = TargetSet::CENTER_OUT_8.center_out_target(k) {
-                trials.push((k, Trial::new(&config, target, config.target_on + delay)));
-            }
-        }
-    }
+    let config = TrialConfig::default();
+    let trials: Vec<(usize, Trial)> = (0..config.max_go_delay)
+        .flat_map(|delay| centre_out_probes(&config, config.target_on + delay).into_iter().enumerate())
+        .collect();
     let only: Vec<Trial> = trials.iter().map(|(_, t)| t.clone()).collect();
-    let layout = Layout::new(*spec);
-    let options = RunOptions { dropout_seed: None, want_grad: false, record: true };
-    let rec = run_batch(&layout, params, &only, &ForceField::Off, config.derivative_scale, options)
-        .recording
-        .unwrap_or_default();
+    let rec = record(&Layout::new(*spec), params, &only, &ForceField::Off, config.derivative_scale);
     let (hu, steps) = (spec.hidden, config.steps);
     let h = |n: usize, t: usize, u: usize| rec.hidden[(n * steps + t) * hu + u];
     let (mut changed, mut tuned, mut silent) = (0, 0, 0);

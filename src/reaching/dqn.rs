@@ -12,7 +12,7 @@
 //! Everything is seeded (ChaCha8 streams for the environment, ε, replay sampling and dropout) and
 //! the arithmetic is `nn::dense`'s fixed order, so a run has the same bits natively and in wasm.
 
-use crate::nn::dense::{self, DenseSlot};
+use crate::nn::dense::{self, relu_backward, relu_in_place, DenseSlot};
 use crate::nn::{Adam, Real};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -189,33 +189,17 @@ struct Forward<T> {
     q: Vec<T>,
 }
 
-fn relu<T: Real>(v: &mut [T]) {
-    v.iter_mut().for_each(|x| {
-        if *x < T::zero() {
-            *x = T::zero()
-        }
-    });
-}
-
-fn relu_back<T: Real>(y: &[T], d: &mut [T]) {
-    for (g, &v) in d.iter_mut().zip(y) {
-        if v <= T::zero() {
-            *g = T::zero();
-        }
-    }
-}
-
 /// Q values `(rows x 8)` of images `x` `(rows x 2 x side x side)`; `mask` is the dropout mask
 /// after FC1 `(rows x hidden)` (values 0 or 1/(1 − p)), None for evaluation.
 fn forward<T: Real>(layout: &DqnLayout, params: &[T], x: &[T], rows: usize, mask: Option<&[f32]>) -> Forward<T> {
     let mut a1 = conv_forward(&layout.conv1, params, x, rows);
-    relu(&mut a1);
+    relu_in_place(&mut a1);
     let mut a2 = conv_forward(&layout.conv2, params, &a1, rows);
-    relu(&mut a2);
+    relu_in_place(&mut a2);
     let (fc1, fc2, fc3) = (layout.fc1, layout.fc2, layout.fc3);
     let mut h1 = vec![T::zero(); rows * fc1.n_out];
     dense::forward(&a2, fc1.w(params), fc1.b(params), &mut h1, rows, fc1.n_in, fc1.n_out);
-    relu(&mut h1);
+    relu_in_place(&mut h1);
     let h1_relu = h1.clone();
     if let Some(mask) = mask {
         for (v, &m) in h1.iter_mut().zip(mask) {
@@ -224,7 +208,7 @@ fn forward<T: Real>(layout: &DqnLayout, params: &[T], x: &[T], rows: usize, mask
     }
     let mut h2 = vec![T::zero(); rows * fc2.n_out];
     dense::forward(&h1, fc2.w(params), fc2.b(params), &mut h2, rows, fc2.n_in, fc2.n_out);
-    relu(&mut h2);
+    relu_in_place(&mut h2);
     let mut q = vec![T::zero(); rows * N_ACTIONS];
     dense::forward(&h2, fc3.w(params), fc3.b(params), &mut q, rows, fc3.n_in, N_ACTIONS);
     Forward { x: x.to_vec(), a1, a2, h1, h1_relu, h2, q }
@@ -244,7 +228,7 @@ fn backward<T: Real>(
     let mut dh2 = vec![T::zero(); rows * fc2.n_out];
     let (dw, db) = fc3.grads_mut(grad);
     dense::backward(&f.h2, fc3.w(params), dq, dw, db, Some(&mut dh2), rows, fc3.n_in, N_ACTIONS);
-    relu_back(&f.h2, &mut dh2);
+    relu_backward(&f.h2, &mut dh2);
     let mut dh1 = vec![T::zero(); rows * fc1.n_out];
     let (dw, db) = fc2.grads_mut(grad);
     dense::backward(&f.h1, fc2.w(params), &dh2, dw, db, Some(&mut dh1), rows, fc2.n_in, fc2.n_out);
@@ -253,13 +237,13 @@ fn backward<T: Real>(
             *g *= T::from_f64(f64::from(m));
         }
     }
-    relu_back(&f.h1_relu, &mut dh1);
+    relu_backward(&f.h1_relu, &mut dh1);
     let mut da2 = vec![T::zero(); rows * fc1.n_in];
     let (dw, db) = fc1.grads_mut(grad);
     dense::backward(&f.a2, fc1.w(params), &dh1, dw, db, Some(&mut da2), rows, fc1.n_in, fc1.n_out);
-    relu_back(&f.a2, &mut da2);
+    relu_backward(&f.a2, &mut da2);
     let mut da1 = conv_backward(&layout.conv2, params, &f.a1, &da2, grad, rows, true);
-    relu_back(&f.a1, &mut da1);
+    relu_backward(&f.a1, &mut da1);
     conv_backward(&layout.conv1, params, &f.x, &da1, grad, rows, false);
 }
 

@@ -23,7 +23,7 @@
 
 use super::rnn::{self, CellKind, CellSlots, StepCache};
 use super::trial::{ForceField, Trial};
-use crate::nn::dense::{self, DenseSlot};
+use crate::nn::dense::{self, relu_backward, relu_in_place, DenseSlot};
 use crate::nn::Real;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -166,6 +166,14 @@ pub struct Recording {
     pub hand: Vec<f64>,
 }
 
+impl Recording {
+    /// Trial `n`'s hand position at step `t`, for trials of `steps` steps.
+    pub fn hand_at(&self, n: usize, t: usize, steps: usize) -> [f64; 2] {
+        let i = (n * steps + t) * 2;
+        [self.hand[i], self.hand[i + 1]]
+    }
+}
+
 /// Loss, gradient and recording of a batch of trials.
 #[derive(Debug, Clone)]
 pub struct BatchResult<T> {
@@ -237,6 +245,18 @@ pub fn run_batch<T: Real>(
     BatchResult { loss, grad, recording }
 }
 
+/// The recording of `trials` in evaluation mode (dropout off, no gradient).
+pub fn record(
+    layout: &Layout,
+    params: &[f32],
+    trials: &[Trial],
+    field: &ForceField,
+    derivative_scale: f64,
+) -> Recording {
+    let options = RunOptions { dropout_seed: None, want_grad: false, record: true };
+    run_batch(layout, params, trials, field, derivative_scale, options).recording.unwrap_or_default()
+}
+
 struct ChunkInput<'a> {
     trials: &'a [Trial],
     first_trial: usize,
@@ -256,14 +276,6 @@ fn elastic<T: Real>(error: f64, scale: f64) -> (f64, T) {
     (scale * (error * error + error.abs()), T::from_f64(scale * (2.0 * error + sign)))
 }
 
-fn relu_in_place<T: Real>(x: &mut [T]) {
-    for v in x {
-        if *v < T::zero() {
-            *v = T::zero();
-        }
-    }
-}
-
 /// x ⊙ mask in place (mask values 0 or 1/(1 − p)).
 fn apply_mask<T: Real>(x: &mut [T], mask: &[f32]) {
     for (v, &m) in x.iter_mut().zip(mask) {
@@ -271,13 +283,51 @@ fn apply_mask<T: Real>(x: &mut [T], mask: &[f32]) {
     }
 }
 
-/// dL/dpre from dL/dy for y = relu(pre), given y.
-fn relu_backward<T: Real>(y: &[T], dy: &mut [T]) {
-    for (d, &out) in dy.iter_mut().zip(y) {
-        if out <= T::zero() {
-            *d = T::zero();
-        }
+/// The head both models share, for one step: dropout on h, FC + ReLU, linear.
+struct HeadPass<T> {
+    /// h after dropout, the FC layer's ReLU output, and the outputs.
+    dropped: Vec<T>,
+    hidden: Vec<T>,
+    out: Vec<T>,
+}
+
+fn head_forward<T: Real>(layout: &Layout, params: &[T], h: &[T], mask: Option<&[f32]>, rows: usize) -> HeadPass<T> {
+    let (hu, n_out) = (layout.spec.hidden, layout.spec.n_outputs());
+    let mut dropped = h.to_vec();
+    if let Some(mask) = mask {
+        apply_mask(&mut dropped, mask);
     }
+    let mut hidden = vec![T::zero(); rows * hu];
+    dense::forward(&dropped, layout.head_hidden.w(params), layout.head_hidden.b(params), &mut hidden, rows, hu, hu);
+    relu_in_place(&mut hidden);
+    let mut out = vec![T::zero(); rows * n_out];
+    dense::forward(&hidden, layout.head_out.w(params), layout.head_out.b(params), &mut out, rows, hu, n_out);
+    HeadPass { dropped, hidden, out }
+}
+
+/// The backward pass of [`head_forward`] for dL/dout: adds the head's gradients to `grad` and
+/// returns dL/dh.
+fn head_backward<T: Real>(
+    layout: &Layout,
+    params: &[T],
+    pass: &HeadPass<T>,
+    d_out: &[T],
+    mask: Option<&[f32]>,
+    grad: &mut [T],
+    rows: usize,
+) -> Vec<T> {
+    let (hu, n_out) = (layout.spec.hidden, layout.spec.n_outputs());
+    let mut d_hidden = vec![T::zero(); rows * hu];
+    let (dw, db) = layout.head_out.grads_mut(grad);
+    dense::backward(&pass.hidden, layout.head_out.w(params), d_out, dw, db, Some(&mut d_hidden), rows, hu, n_out);
+    relu_backward(&pass.hidden, &mut d_hidden);
+    let mut dh = vec![T::zero(); rows * hu];
+    let (dw, db) = layout.head_hidden.grads_mut(grad);
+    dense::backward(&pass.dropped, layout.head_hidden.w(params), &d_hidden, dw, db, Some(&mut dh), rows, hu, hu);
+    if let Some(mask) = mask {
+        apply_mask(&mut dh, mask);
+    }
+    dh
 }
 
 /// The masks of one step for every trial of a chunk, `(rows x units)`, or None in evaluation.
@@ -304,7 +354,7 @@ fn standard_chunk<T: Real>(
     });
     let perturbations: Vec<_> = chunk.trials.iter().map(|trial| field.perturbation(trial, derivative_scale)).collect();
     let mut h = vec![T::zero(); rows * h_units];
-    let (mut caches, mut dropped, mut hidden_acts, mut d_out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut caches, mut heads, mut d_out) = (Vec::new(), Vec::new(), Vec::new());
     let mut loss = 0.0;
     let mut recording = options.record.then(|| Recording {
         outputs: vec![0.0; rows * steps * n_out],
@@ -315,15 +365,8 @@ fn standard_chunk<T: Real>(
         let x: Vec<T> = chunk.trials.iter().flat_map(|trial| trial.inputs[t].map(T::from_f64)).collect();
         let cache = rnn::step(&layout.cell, params, &x, &h, rows);
         h.clone_from(&cache.h);
-        let mut d = cache.h.clone();
-        if let Some(mask) = step_masks(&all_masks, 0, t, h_units) {
-            apply_mask(&mut d, &mask);
-        }
-        let mut u = vec![T::zero(); rows * h_units];
-        dense::forward(&d, layout.head_hidden.w(params), layout.head_hidden.b(params), &mut u, rows, h_units, h_units);
-        relu_in_place(&mut u);
-        let mut y = vec![T::zero(); rows * n_out];
-        dense::forward(&u, layout.head_out.w(params), layout.head_out.b(params), &mut y, rows, h_units, n_out);
+        let head = head_forward(layout, params, &cache.h, step_masks(&all_masks, 0, t, h_units).as_deref(), rows);
+        let y = &head.out;
         let mut dy = vec![T::zero(); rows * n_out];
         for r in 0..rows {
             let (ideal, push) = (chunk.trials[r].ideal.channels(t), perturbations[r].channels(t));
@@ -347,8 +390,7 @@ fn standard_chunk<T: Real>(
         }
         if options.want_grad {
             caches.push(cache);
-            dropped.push(d);
-            hidden_acts.push(u);
+            heads.push(head);
             d_out.push(dy);
         }
     }
@@ -357,36 +399,8 @@ fn standard_chunk<T: Real>(
         grad = vec![T::zero(); layout.n_params];
         let mut dh_next = vec![T::zero(); rows * h_units];
         for t in (0..steps).rev() {
-            let mut du = vec![T::zero(); rows * h_units];
-            let (dw, db) = layout.head_out.grads_mut(&mut grad);
-            dense::backward(
-                &hidden_acts[t],
-                layout.head_out.w(params),
-                &d_out[t],
-                dw,
-                db,
-                Some(&mut du),
-                rows,
-                h_units,
-                n_out,
-            );
-            relu_backward(&hidden_acts[t], &mut du);
-            let mut dd = vec![T::zero(); rows * h_units];
-            let (dw, db) = layout.head_hidden.grads_mut(&mut grad);
-            dense::backward(
-                &dropped[t],
-                layout.head_hidden.w(params),
-                &du,
-                dw,
-                db,
-                Some(&mut dd),
-                rows,
-                h_units,
-                h_units,
-            );
-            if let Some(mask) = step_masks(&all_masks, 0, t, h_units) {
-                apply_mask(&mut dd, &mask);
-            }
+            let mask = step_masks(&all_masks, 0, t, h_units);
+            let mut dd = head_backward(layout, params, &heads[t], &d_out[t], mask.as_deref(), &mut grad, rows);
             for (a, &b) in dd.iter_mut().zip(&dh_next) {
                 *a += b;
             }
@@ -403,8 +417,7 @@ struct BufferStep<T> {
     a_relu: Vec<T>,
     b_relu: Vec<T>,
     cell: StepCache<T>,
-    e: Vec<T>,
-    f: Vec<T>,
+    head: HeadPass<T>,
 }
 
 fn buffer_chunk<T: Real>(
@@ -464,15 +477,8 @@ fn buffer_chunk<T: Real>(
         }
         let cell = rnn::step(&layout.cell, params, &b, &h, rows);
         h.clone_from(&cell.h);
-        let mut e = cell.h.clone();
-        if let Some(mask) = step_masks(&all_masks, 2, t, hu) {
-            apply_mask(&mut e, &mask);
-        }
-        let mut f = vec![T::zero(); rows * hu];
-        dense::forward(&e, layout.head_hidden.w(params), layout.head_hidden.b(params), &mut f, rows, hu, hu);
-        relu_in_place(&mut f);
-        let mut acc = vec![T::zero(); rows * 2];
-        dense::forward(&f, layout.head_out.w(params), layout.head_out.b(params), &mut acc, rows, hu, 2);
+        let head = head_forward(layout, params, &cell.h, step_masks(&all_masks, 2, t, hu).as_deref(), rows);
+        let acc = &head.out;
         for r in 0..rows {
             let trial = &chunk.trials[r];
             let hand_pos = [sum2[r][0] / (s * s), sum2[r][1] / (s * s)];
@@ -503,7 +509,7 @@ fn buffer_chunk<T: Real>(
             }
         }
         if options.want_grad {
-            kept.push(BufferStep { input, a, a_relu, b_relu, cell, e, f });
+            kept.push(BufferStep { input, a, a_relu, b_relu, cell, head });
         }
     }
     let mut grad = Vec::new();
@@ -526,16 +532,8 @@ fn buffer_chunk<T: Real>(
             let step = &kept[t];
             let dacc: Vec<T> =
                 (0..rows).flat_map(|r| [0, 1].map(|k| T::from_f64(d_acc[(r * steps + t) * 2 + k]))).collect();
-            let mut df = vec![T::zero(); rows * hu];
-            let (dw, db) = layout.head_out.grads_mut(&mut grad);
-            dense::backward(&step.f, layout.head_out.w(params), &dacc, dw, db, Some(&mut df), rows, hu, 2);
-            relu_backward(&step.f, &mut df);
-            let mut de = vec![T::zero(); rows * hu];
-            let (dw, db) = layout.head_hidden.grads_mut(&mut grad);
-            dense::backward(&step.e, layout.head_hidden.w(params), &df, dw, db, Some(&mut de), rows, hu, hu);
-            if let Some(mask) = step_masks(&all_masks, 2, t, hu) {
-                apply_mask(&mut de, &mask);
-            }
+            let mask = step_masks(&all_masks, 2, t, hu);
+            let mut de = head_backward(layout, params, &step.head, &dacc, mask.as_deref(), &mut grad, rows);
             for (a, &b) in de.iter_mut().zip(&dh_next) {
                 *a += b;
             }

@@ -171,7 +171,7 @@ pub fn evaluate(
     let mut ratios = Vec::with_capacity(trials.len());
     for (n, trial) in trials.iter().enumerate() {
         let norm = trial.target[0].hypot(trial.target[1]).max(1e-9);
-        let hand = |t: usize| [recording.hand[(n * steps + t) * 2], recording.hand[(n * steps + t) * 2 + 1]];
+        let hand = |t: usize| recording.hand_at(n, t, steps);
         let mut sq = 0.0;
         for t in trial.go..steps {
             let (p, q) = (hand(t), trial.ideal.pos[t]);

@@ -3,7 +3,7 @@
 //! and on; the activity in a window around the go cue, and PCA, jPCA and trajectory tangling of it
 //! (the `analysis` routines, as for the walkers).
 
-use super::models::{run_batch, Layout, ModelSpec, RunOptions};
+use super::models::{record, Layout, ModelSpec};
 use super::trial::{ForceField, TargetSet, Trial, TrialConfig};
 use crate::analysis::jpca::{jpca, JpcaConfig};
 use crate::analysis::normalize::Normalization;
@@ -17,17 +17,17 @@ pub const GO_STEP: usize = 25;
 /// The window analysed: from 10 steps before the go cue to 50 after.
 pub const WINDOW: (usize, usize) = (GO_STEP - 10, GO_STEP + 50);
 
+/// The 8 centre-out probe trials (target k at angle k·45°) with the go cue at `go`.
+pub fn centre_out_probes(config: &TrialConfig, go: usize) -> Vec<Trial> {
+    let config = TrialConfig { targets: TargetSet::CENTER_OUT_8, ..config.clone() };
+    (0..8).filter_map(|k| TargetSet::CENTER_OUT_8.center_out_target(k)).map(|t| Trial::new(&config, t, go)).collect()
+}
+
 /// The hidden state `[8 directions, steps, hidden]` for the 8 centre-out targets under `field`.
 pub fn centre_out_activity(spec: &ModelSpec, params: &[f32], field: &ForceField) -> Array3<f64> {
-    let config = TrialConfig { targets: TargetSet::CENTER_OUT_8, ..TrialConfig::default() };
-    let trials: Vec<Trial> = (0..8)
-        .filter_map(|k| TargetSet::CENTER_OUT_8.center_out_target(k))
-        .map(|t| Trial::new(&config, t, GO_STEP))
-        .collect();
-    let options = RunOptions { dropout_seed: None, want_grad: false, record: true };
-    let rec = run_batch(&Layout::new(*spec), params, &trials, field, config.derivative_scale, options)
-        .recording
-        .unwrap_or_default();
+    let config = TrialConfig::default();
+    let trials = centre_out_probes(&config, GO_STEP);
+    let rec = record(&Layout::new(*spec), params, &trials, field, config.derivative_scale);
     Array3::from_shape_vec((trials.len(), config.steps, spec.hidden), rec.hidden)
         .expect("the recording holds trials × steps × hidden")
 }

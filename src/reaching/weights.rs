@@ -38,7 +38,7 @@ pub enum ReachingWeightsError {
     Write(String),
 }
 
-/// (name, slot, transposed?) of every weight and bias, in file order.
+/// (tensor-name prefix, slot) of every dense layer, in file order.
 fn named_slots(layout: &Layout) -> Vec<(String, DenseSlot)> {
     let mut out = Vec::new();
     if layout.spec.kind == ModelKind::Buffer {
@@ -60,18 +60,19 @@ fn tensor_names(prefix: &str) -> (String, String) {
     }
 }
 
+/// A dense layer's weight, in PyTorch's `(n_out x n_in)` layout (ours is `(n_in x n_out)`), and bias.
+fn dense_tensors(slot: &DenseSlot, params: &[f32], (w_name, b_name): (String, String)) -> [(String, RawTensor); 2] {
+    let w = slot.w(params);
+    let transposed: Vec<f32> =
+        (0..slot.n_out).flat_map(|o| (0..slot.n_in).map(move |i| w[i * slot.n_out + o])).collect();
+    [
+        (w_name, RawTensor::f32(vec![slot.n_out, slot.n_in], &transposed)),
+        (b_name, RawTensor::f32(vec![slot.n_out], slot.b(params))),
+    ]
+}
+
 fn model_tensors(layout: &Layout, params: &[f32]) -> Vec<(String, RawTensor)> {
-    let mut tensors = Vec::new();
-    for (prefix, slot) in named_slots(layout) {
-        let (w_name, b_name) = tensor_names(&prefix);
-        // Ours (n_in x n_out) → PyTorch's (n_out x n_in).
-        let w = slot.w(params);
-        let transposed: Vec<f32> =
-            (0..slot.n_out).flat_map(|o| (0..slot.n_in).map(move |i| w[i * slot.n_out + o])).collect();
-        tensors.push((w_name, RawTensor::f32(vec![slot.n_out, slot.n_in], &transposed)));
-        tensors.push((b_name, RawTensor::f32(vec![slot.n_out], slot.b(params))));
-    }
-    tensors
+    named_slots(layout).iter().flat_map(|(prefix, slot)| dense_tensors(slot, params, tensor_names(prefix))).collect()
 }
 
 fn serialize(
@@ -220,11 +221,7 @@ pub fn save_dqn(config: &super::dqn::DqnConfig, params: &[f32]) -> Result<Vec<u8
         ));
     }
     for (name, slot) in [("fc.0", layout.fc1), ("fc.3", layout.fc2), ("fc.5", layout.fc3)] {
-        let w = slot.w(params);
-        let transposed: Vec<f32> =
-            (0..slot.n_out).flat_map(|o| (0..slot.n_in).map(move |i| w[i * slot.n_out + o])).collect();
-        tensors.push((format!("{name}.weight"), RawTensor::f32(vec![slot.n_out, slot.n_in], &transposed)));
-        tensors.push((format!("{name}.bias"), RawTensor::f32(vec![slot.n_out], slot.b(params))));
+        tensors.extend(dense_tensors(&slot, params, tensor_names(name)));
     }
     let meta = serde_json::json!({"side": config.side, "hidden": config.hidden}).to_string();
     serialize(&tensors, HashMap::from([("dqn".to_string(), meta)]))

@@ -14,10 +14,11 @@ use leptos::task::spawn_local;
 use super::shell::{download, now_ms};
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
 use crate::reaching::figures::{phase_loss_svg, reach_paths_svg};
-use crate::reaching::models::{run_batch, Layout, ModelSpec, RunOptions};
+use crate::reaching::models::{record, Layout, ModelSpec};
 use crate::reaching::rnn::CellKind;
 use crate::reaching::supervised::{evaluate, test_trials, ReachMetrics, SupervisedConfig, SupervisedState};
-use crate::reaching::trial::{ForceField, TargetSet, Trial, TrialConfig};
+use crate::reaching::trial::{ForceField, Trial};
+use crate::reaching::units::{centre_out_probes, GO_STEP};
 use crate::reaching::weights;
 
 /// Held-out trials for each phase's evaluation.
@@ -51,22 +52,10 @@ struct RnnOutcome {
 
 /// The 8 centre-out reaches (go at step 25) and the model's hand in each, under `field`.
 fn example_reaches(config: &SupervisedConfig, params: &[f32], field: &ForceField) -> (Vec<Trial>, Vec<Vec<[f64; 2]>>) {
-    let trial_config = TrialConfig { targets: TargetSet::CENTER_OUT_8, ..config.trial.clone() };
-    let trials: Vec<Trial> = (0..8)
-        .filter_map(|k| TargetSet::CENTER_OUT_8.center_out_target(k))
-        .map(|t| Trial::new(&trial_config, t, 25))
-        .collect();
-    let options = RunOptions { dropout_seed: None, want_grad: false, record: true };
-    let layout = Layout::new(config.spec);
-    let recording = run_batch(&layout, params, &trials, field, trial_config.derivative_scale, options)
-        .recording
-        .unwrap_or_default();
-    let steps = trial_config.steps;
-    let hands = (0..trials.len())
-        .map(|n| {
-            (0..steps).map(|t| [recording.hand[(n * steps + t) * 2], recording.hand[(n * steps + t) * 2 + 1]]).collect()
-        })
-        .collect();
+    let trials = centre_out_probes(&config.trial, GO_STEP);
+    let recording = record(&Layout::new(config.spec), params, &trials, field, config.trial.derivative_scale);
+    let steps = config.trial.steps;
+    let hands = (0..trials.len()).map(|n| (0..steps).map(|t| recording.hand_at(n, t, steps)).collect()).collect();
     (trials, hands)
 }
 
