@@ -8,6 +8,7 @@
 //! - RBF: K_ij = exp(−‖xᵢ − xⱼ‖² / (2 σ²)) with σ² = threshold² × median of all n² squared
 //!   distances (diagonal included), as in the paper's reference code.
 
+use super::matmul::matmul;
 use ndarray::{Array2, ArrayView2, Axis};
 
 /// The kernel comparing samples.
@@ -46,9 +47,9 @@ pub fn cka(x: ArrayView2<f64>, y: ArrayView2<f64>, kernel: CkaKernel) -> Result<
     match kernel {
         CkaKernel::Linear => {
             let (xc, yc) = (centre_columns(x), centre_columns(y));
-            let cross = frobenius_sq(&yc.t().dot(&xc));
-            let norm_x = frobenius_sq(&xc.t().dot(&xc)).sqrt();
-            let norm_y = frobenius_sq(&yc.t().dot(&yc)).sqrt();
+            let cross = frobenius_sq(&matmul(yc.t(), xc.view()));
+            let norm_x = frobenius_sq(&matmul(xc.t(), xc.view())).sqrt();
+            let norm_y = frobenius_sq(&matmul(yc.t(), yc.view())).sqrt();
             ratio(cross, norm_x * norm_y)
         }
         CkaKernel::Rbf { threshold } => {

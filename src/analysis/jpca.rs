@@ -13,6 +13,7 @@
 //!    rotates from jPC1 towards jPC2 (A·jPC1 = ω·jPC2, ω > 0), turned within the plane so the
 //!    data spread most along jPC1, and the largest-magnitude loading of jPC1 positive.
 
+use super::matmul::matmul;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use ndarray::{s, Array1, Array2, Array3, ArrayView3, Axis};
 
@@ -125,13 +126,13 @@ pub fn jpca(x: ArrayView3<f64>, config: &JpcaConfig) -> Result<Jpca, JpcaError> 
         states.slice_mut(rows).assign(&now);
         derivatives.slice_mut(rows).assign(&((&next - &now) / config.dt_secs));
     }
-    let gram = states.t().dot(&states);
-    let cross = states.t().dot(&derivatives);
+    let gram = matmul(states.t(), states.view());
+    let cross = matmul(states.t(), derivatives.view());
     let m_best = solve_unconstrained(&gram, &cross)?;
     let m_skew = solve_skew(&gram, &cross)?;
     let dd: f64 = derivatives.iter().map(|v| v * v).sum();
     let r2 = |m: &Array2<f64>| {
-        let residual = &derivatives - &states.dot(m);
+        let residual = &derivatives - &matmul(states.view(), m.view());
         1.0 - residual.iter().map(|v| v * v).sum::<f64>() / dd
     };
     let (r2_skew, r2_best) = (r2(&m_skew), r2(&m_best));
@@ -143,8 +144,8 @@ pub fn jpca(x: ArrayView3<f64>, config: &JpcaConfig) -> Result<Jpca, JpcaError> 
     let flat_scores = scores.to_shape((n_conditions * n_samples, k)).expect("contiguous");
     for p in 0..n_planes {
         let basis = planes_in_pcs.slice(s![p, .., ..]);
-        planes.slice_mut(s![p, .., ..]).assign(&basis.dot(&fit.components));
-        let projected = flat_scores.dot(&basis.t());
+        planes.slice_mut(s![p, .., ..]).assign(&matmul(basis, fit.components.view()));
+        let projected = matmul(flat_scores.view(), basis.t());
         variance_captured[p] = projected.iter().map(|v| v * v).sum::<f64>() / total_ss;
         let projected = projected.into_shape_with_order((n_conditions, n_samples, 2)).expect("same size");
         projection.slice_mut(s![.., .., 2 * p..2 * p + 2]).assign(&projected);
@@ -202,7 +203,7 @@ fn rotation_planes(m_skew: &Array2<f64>, states: &Array2<f64>) -> (Array3<f64>, 
     let k = m_skew.nrows();
     let a = m_skew.t().to_owned();
     // AᵀA = −A² is symmetric with eigenvalues ω² (each twice); its eigenvectors lie in the planes.
-    let eigen = SymmetricEigen::new(to_dmatrix(&a.t().dot(&a)));
+    let eigen = SymmetricEigen::new(to_dmatrix(&matmul(a.t(), a.view())));
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&p, &q| eigen.eigenvalues[q].total_cmp(&eigen.eigenvalues[p]));
     let n_planes = k / 2;

@@ -11,6 +11,7 @@ pub mod cycles;
 pub mod drift;
 pub mod jpca;
 pub mod lissajous;
+pub mod matmul;
 pub mod normalize;
 pub use crate::parallel;
 pub mod pca;

@@ -10,6 +10,7 @@
 //! are divided by the total variance of all dimensions (not only of the kept components); each
 //! component's sign makes its largest-magnitude loading positive (first such loading on a tie).
 
+use super::matmul::matmul;
 use nalgebra::{DMatrix, SymmetricEigen};
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis};
 
@@ -128,7 +129,7 @@ fn fit_subspace(rows: ArrayView2<f64>, n_components: usize) -> Result<Subspace, 
     let (n_rows, n_dims) = rows.dim();
     let mean = rows.mean_axis(Axis(0)).expect("at least one row");
     let centred = &rows - &mean.view().insert_axis(Axis(0));
-    let covariance = centred.t().dot(&centred) / (n_rows as f64 - 1.0);
+    let covariance = matmul(centred.t(), centred.view()) / (n_rows as f64 - 1.0);
     let total_variance: f64 = covariance.diag().sum();
     if total_variance <= 0.0 {
         return Err(PcaError::ZeroVariance);
@@ -168,7 +169,7 @@ pub(crate) fn sign_of_largest(values: impl Iterator<Item = f64>) -> f64 {
 /// `(rows − mean) · componentsᵀ`: `(n_rows x n_dims)` → `(n_rows x n_components)`.
 fn project(rows: ArrayView2<f64>, mean: &Array1<f64>, components: &Array2<f64>) -> Array2<f64> {
     let centred = &rows - &mean.view().insert_axis(Axis(0));
-    centred.dot(&components.t())
+    matmul(centred.view(), components.t())
 }
 
 #[cfg(test)]

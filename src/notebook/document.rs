@@ -20,6 +20,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the walker cell existed.
     #[serde(default)]
     pub walker: WalkerCell,
+    /// Absent in links made before the quadruped followed a policy.
+    #[serde(default)]
+    pub quadruped: QuadrupedCell,
     /// Absent in links made before the reaching grid cell existed.
     #[serde(default)]
     pub reaching_grid: ReachingGridCell,
@@ -35,6 +38,7 @@ impl Default for NotebookDoc {
             lissajous: LissajousCell::default(),
             policy: PolicyCell::default(),
             walker: WalkerCell::default(),
+            quadruped: QuadrupedCell::default(),
             reaching_grid: ReachingGridCell::default(),
             reaching_rnn: ReachingRnnCell::default(),
         }
@@ -174,6 +178,50 @@ impl WalkerCell {
     }
 }
 
+/// The quadruped cell: the shipped policy following a body-velocity command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuadrupedCell {
+    /// Commanded forward velocity u* (m/s, heading frame).
+    pub u_mps: f64,
+    /// Commanded lateral velocity v* (m/s, + to the left).
+    pub v_mps: f64,
+    /// Commanded yaw rate r* (rad/s, + counter-clockwise seen from above).
+    pub r_radps: f64,
+}
+
+impl Default for QuadrupedCell {
+    fn default() -> Self {
+        Self { u_mps: 1.0, v_mps: 0.0, r_radps: 0.0 }
+    }
+}
+
+impl QuadrupedCell {
+    /// The training ranges of u*, v* (m/s) and r* (rad/s).
+    pub const U_RANGE_MPS: (f64, f64) = (-2.0, 2.0);
+    pub const V_RANGE_MPS: (f64, f64) = (-2.0, 2.0);
+    pub const R_RANGE_RADPS: (f64, f64) = (-0.5, 0.5);
+
+    /// The command (u*, v*, r*) in the task's order.
+    pub fn command(&self) -> [f64; 3] {
+        [self.u_mps, self.v_mps, self.r_radps]
+    }
+
+    /// Checks the parameters are inside the ranges the cell offers.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value, (lo, hi)) in [
+            ("u*", self.u_mps, Self::U_RANGE_MPS),
+            ("v*", self.v_mps, Self::V_RANGE_MPS),
+            ("r*", self.r_radps, Self::R_RANGE_RADPS),
+        ] {
+            if !(value.is_finite() && (lo..=hi).contains(&value)) {
+                return Err(format!("commanded {name} {value} is outside [{lo}, {hi}]"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The reaching grid cell (seed study 002): tabular Q-learning on the 10 × 10 grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -257,6 +305,7 @@ impl NotebookDoc {
         self.lissajous.validate().map_err(|e| format!("Lissajous cell: {e}"))?;
         self.policy.validate().map_err(|e| format!("policy cell: {e}"))?;
         self.walker.validate().map_err(|e| format!("walker cell: {e}"))?;
+        self.quadruped.validate().map_err(|e| format!("quadruped cell: {e}"))?;
         self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
         self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))
     }

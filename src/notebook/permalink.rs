@@ -147,6 +147,27 @@ mod tests {
     }
 
     #[test]
+    fn quadruped_cell_parameters_travel_in_the_link() {
+        use crate::notebook::QuadrupedCell;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let quadruped = QuadrupedCell { u_mps: -1.5, v_mps: 0.5, r_radps: 0.25 };
+        let doc = NotebookDoc { quadruped: quadruped.clone(), ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        let old = enc(r#"{"version":1,"walker":{"playing":false}}"#);
+        assert_eq!(
+            decode_fragment(&old).unwrap().unwrap().quadruped,
+            QuadrupedCell { u_mps: 1.0, v_mps: 0.0, r_radps: 0.0 }
+        );
+        for bad in [
+            r#"{"version":1,"quadruped":{"u_mps":2.5}}"#,
+            r#"{"version":1,"quadruped":{"v_mps":-3}}"#,
+            r#"{"version":1,"quadruped":{"r_radps":0.75}}"#,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+    }
+
+    #[test]
     fn reaching_grid_cell_parameters_travel_in_the_link() {
         use crate::notebook::ReachingGridCell;
         let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));

@@ -32,6 +32,13 @@ pub fn to_hex(rgb: [f32; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", byte(rgb[0]), byte(rgb[1]), byte(rgb[2]))
 }
 
+/// The colour of `#rrggbb` (None for anything else).
+pub fn from_hex(hex: &str) -> Option<[f32; 3]> {
+    let digits = hex.strip_prefix('#').filter(|d| d.len() == 6 && d.is_ascii())?;
+    let byte = |k: usize| u8::from_str_radix(&digits[2 * k..2 * k + 2], 16).ok().map(|b| f32::from(b) / 255.0);
+    Some([byte(0)?, byte(1)?, byte(2)?])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +61,12 @@ mod tests {
         }
         assert_eq!(viridis(-3.0), viridis(0.0));
         assert_eq!(to_hex([1.0, 0.0, 0.5]), "#ff0080");
+        assert_eq!(from_hex("#ff0080"), Some([1.0, 0.0, 128.0 / 255.0]));
+        for hex in ["#1f77b4", "#000000", "#ffffff"] {
+            assert_eq!(to_hex(from_hex(hex).unwrap()), hex);
+        }
+        for bad in ["ff0080", "#ff008", "#gg0080", "#ff00800", "#ff00é"] {
+            assert_eq!(from_hex(bad), None, "{bad}");
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! The hidden units around the go cue (the paper's Fig. 3, and its "future work"): each model
 //! driven to the 8 centre-out targets with the go cue at step 25, dropout off, with the field off
 //! and on; the activity in a window around the go cue, and PCA, jPCA and trajectory tangling of it
-//! (the `analysis` routines, as for the walkers).
+//! (the `analysis` routines, as for the walkers); [`analyse`] gathers all of it, with check 6's
+//! tuning counts, for the CLI's `reaching units` and the page's units cell alike.
 
+use super::checks::{unit_tuning, UnitTuning};
 use super::models::{record, Layout, ModelSpec};
 use super::trial::{ForceField, TargetSet, Trial, TrialConfig};
 use crate::analysis::jpca::{jpca, JpcaConfig};
@@ -97,6 +99,81 @@ pub fn summarize_population(activity: &Array3<f64>) -> Result<(PopulationSummary
     ))
 }
 
+/// The two conditions of the analysis, in the order of every array and list below.
+pub const FIELDS: [(&str, ForceField); 2] = [("no_field", ForceField::Off), ("field", ForceField::SPEC)];
+
+/// One condition's population analysis: the summary, PC scores `[8, window, 3]` and Q(t)
+/// `[8, window]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub summary: PopulationSummary,
+    pub scores: Array3<f64>,
+    pub tangling: ndarray::Array2<f64>,
+}
+
+/// Everything `tanglelab reaching units` and the page's units cell show of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitsAnalysis {
+    pub spec: ModelSpec,
+    /// Hidden state `[8 directions, steps, hidden]` with the field off and on ([`FIELDS`]).
+    pub activity: [Array3<f64>; 2],
+    /// Each condition's population analysis, or why it could not be made.
+    pub populations: [Result<Population, String>; 2],
+    /// Check 6's counts (no field).
+    pub tuning: UnitTuning,
+    /// The unit with the most variance in the window with the field off (the default PSTH).
+    pub most_varied_unit: usize,
+}
+
+/// Records and analyses `params` of `spec` on the centre-out probes, field off and on.
+pub fn analyse(spec: &ModelSpec, params: &[f32]) -> UnitsAnalysis {
+    let activity = FIELDS.map(|(_, field)| centre_out_activity(spec, params, &field));
+    let populations = [0, 1].map(|k| {
+        summarize_population(&activity[k]).map(|(summary, scores, q)| Population {
+            summary,
+            scores,
+            tangling: q.index_axis(ndarray::Axis(2), 0).to_owned(),
+        })
+    });
+    let off = &activity[0];
+    let variance = |u: usize| {
+        let v = off.slice(s![.., WINDOW.0..WINDOW.1, u]);
+        let mean = v.mean().unwrap_or(0.0);
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+    };
+    let most_varied_unit = (0..spec.hidden).max_by(|&p, &q| variance(p).total_cmp(&variance(q))).unwrap_or(0);
+    UnitsAnalysis { spec: *spec, activity, populations, tuning: unit_tuning(spec, params), most_varied_unit }
+}
+
+impl UnitsAnalysis {
+    /// The `units.json` document: the model, the window, each condition's summary (or why it is
+    /// missing) and the tuning counts.
+    pub fn report(&self) -> serde_json::Value {
+        let mut populations = serde_json::Map::new();
+        for ((name, _), population) in FIELDS.iter().zip(&self.populations) {
+            let value = match population {
+                Ok(p) => serde_json::to_value(&p.summary).unwrap_or(serde_json::Value::Null),
+                Err(reason) => serde_json::json!({ "not_analysed": reason }),
+            };
+            populations.insert((*name).into(), value);
+        }
+        serde_json::json!({
+            "model": self.spec,
+            "window_steps": WINDOW,
+            "go_step": GO_STEP,
+            "populations": populations,
+            "tuning": self.tuning,
+            "most_varied_unit": self.most_varied_unit,
+        })
+    }
+
+    /// The trial-averaged trace of `unit` per direction over [`WINDOW`] under condition `k`.
+    pub fn psth(&self, k: usize, unit: usize) -> Vec<Vec<f64>> {
+        let a = &self.activity[k];
+        (0..a.dim().0).map(|c| a.slice(s![c, WINDOW.0..WINDOW.1, unit]).to_vec()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +192,22 @@ mod tests {
         assert!(total > 0.0 && total <= 1.0 + 1e-12);
         assert!(summary.jpca_r2_best >= summary.jpca_r2_skew - 1e-12);
         assert!(summary.tangling_max >= summary.tangling_mean);
+        // The gathered analysis is these pieces, field off first.
+        let all = analyse(&spec, &params);
+        assert_eq!(all.activity[0], activity);
+        assert_eq!(all.activity[1], centre_out_activity(&spec, &params, &ForceField::SPEC));
+        let off = all.populations[0].as_ref().unwrap();
+        assert_eq!((&off.summary, &off.scores), (&summary, &scores));
+        // Bit for bit (Q is NaN where a non-cyclic derivative is undefined).
+        let bits = |a: ndarray::ArrayView2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(off.tangling.view()), bits(q.index_axis(ndarray::Axis(2), 0)));
+        assert_eq!(all.tuning, unit_tuning(&spec, &params));
+        let psth = all.psth(0, all.most_varied_unit);
+        assert_eq!(psth.len(), 8);
+        assert_eq!(psth[3], activity.slice(s![3, WINDOW.0..WINDOW.1, all.most_varied_unit]).to_vec());
+        let report = all.report();
+        assert_eq!(report["populations"]["no_field"]["tangling_max"], serde_json::json!(summary.tangling_max));
+        assert!(report["populations"]["field"]["jpca_r2_skew"].is_number());
         // A silent population is refused with a reason.
         let silent = Array3::<f64>::zeros((8, 100, 10));
         assert!(summarize_population(&silent).unwrap_err().contains("only 0 units vary"));

@@ -7,11 +7,13 @@
 //! auto-reset). On top of that loop:
 //! - the command can change at any step ([`Session::set_command`]: the observation follows at
 //!   once; the LSTM state is kept);
-//! - [`Session::push`] applies a horizontal impulse at the base's centre of mass;
+//! - [`Session::push`] applies a horizontal impulse at the base's centre of mass, and
+//!   [`Session::change_base_velocity`] changes the base's velocity in one step (the study's push);
 //! - a fall or a blow-up ends the episode, is reported, and the next episode starts at once
 //!   (the next reset-noise seed of the agent, the same command, zero LSTM state);
-//! - readouts over the current episode's recent past: mean forward speed over the last
-//!   `speed_window_secs` and gait statistics ([`GaitWindow`]) over the last `gait_window_secs`.
+//! - readouts over the current episode's recent past: mean forward speed (and, for a robot that
+//!   has them, lateral velocity and yaw rate) over the last `speed_window_secs`, and gait
+//!   statistics ([`GaitWindow`]) over the last `gait_window_secs`.
 
 use std::collections::VecDeque;
 
@@ -58,8 +60,9 @@ pub struct Session {
     dt_secs: f64,
     episode_steps: usize,
     episodes_ended: u64,
-    /// Forward speed of each recent step of this episode, oldest first.
-    speeds_mps: VecDeque<f32>,
+    /// Each recent step of this episode, oldest first: forward speed (as the reward measures it,
+    /// m/s), lateral velocity (m/s) and yaw rate (rad/s) in the heading frame.
+    velocities: VecDeque<[f64; 3]>,
     speed_capacity: usize,
     gait: GaitWindow,
     side_view: SideView,
@@ -88,7 +91,7 @@ impl Session {
             dt_secs,
             episode_steps: 0,
             episodes_ended: 0,
-            speeds_mps: VecDeque::new(),
+            velocities: VecDeque::new(),
             speed_capacity: steps(config.speed_window_secs),
             gait: GaitWindow::new(steps(config.gait_window_secs), n_feet),
             side_view,
@@ -122,6 +125,12 @@ impl Session {
         self.rollout.task().state(0).expect("the session has one agent")
     }
 
+    /// The base's velocity now: forward u (m/s), lateral v (m/s), yaw rate r (rad/s), in its
+    /// heading frame.
+    pub fn base_velocity(&self) -> [f64; 3] {
+        self.rollout.task().base_velocity(0).expect("the session has one agent")
+    }
+
     /// The engine's model.
     pub fn model(&self) -> &crate::sim::Model {
         self.rollout.task().model()
@@ -149,6 +158,13 @@ impl Session {
         Ok(self.rollout.task_mut().push(0, [impulse_x_ns, 0.0, 0.0])?)
     }
 
+    /// Changes the base's velocity at once by `dv` (forward m/s, lateral m/s, yaw rate rad/s, in
+    /// its heading frame), the whole body moving with it; a component the robot cannot have (the
+    /// planar walker's lateral or yaw) is an error.
+    pub fn change_base_velocity(&mut self, dv: [f64; 3]) -> Result<(), RolloutError> {
+        Ok(self.rollout.task_mut().change_base_velocity(0, dv)?)
+    }
+
     /// Starts over: episode 0 of the seed, zero LSTM state, empty readouts; the command stays.
     pub fn reset(&mut self) -> Result<(), RolloutError> {
         self.rollout.reset(self.config.seed);
@@ -161,7 +177,7 @@ impl Session {
         self.rollout.task_mut().set_command(0, &command)?;
         self.policy.reset(1);
         self.episode_steps = 0;
-        self.speeds_mps.clear();
+        self.velocities.clear();
         self.gait.clear();
         Ok(())
     }
@@ -174,8 +190,9 @@ impl Session {
         let reason = match &out.done[0] {
             Done::Running | Done::Truncated => {
                 self.gait.record(out.feet(0));
-                let speed = out.forward_speed_mps[0];
-                self.record_speed(speed);
+                let forward = f64::from(out.forward_speed_mps[0]);
+                let [_, lateral, yaw] = self.rollout.task().base_velocity(0)?;
+                self.record_velocity([forward, lateral, yaw]);
                 return Ok(None);
             }
             Done::Terminated(reason) => reason.clone(),
@@ -187,23 +204,37 @@ impl Session {
         Ok(Some(EpisodeEnd { reason, after_secs }))
     }
 
-    fn record_speed(&mut self, speed_mps: f32) {
-        if self.speeds_mps.len() == self.speed_capacity {
-            self.speeds_mps.pop_front();
+    fn record_velocity(&mut self, velocity: [f64; 3]) {
+        if self.velocities.len() == self.speed_capacity {
+            self.velocities.pop_front();
         }
-        self.speeds_mps.push_back(speed_mps);
+        self.velocities.push_back(velocity);
+    }
+
+    /// Mean forward speed (m/s), lateral velocity (m/s) and yaw rate (rad/s) over the last
+    /// `speed_window_secs` of this episode (None before its first step).
+    pub fn measured_velocity(&self) -> Option<[f64; 3]> {
+        let n = self.velocities.len();
+        (n > 0).then(|| {
+            let mut sum = [0.0; 3];
+            for v in &self.velocities {
+                for k in 0..3 {
+                    sum[k] += v[k];
+                }
+            }
+            sum.map(|s| s / n as f64)
+        })
     }
 
     /// Mean forward speed over the last `speed_window_secs` of this episode (None before its
     /// first step).
     pub fn measured_speed_mps(&self) -> Option<f64> {
-        let n = self.speeds_mps.len();
-        (n > 0).then(|| self.speeds_mps.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64)
+        self.measured_velocity().map(|v| v[0])
     }
 
     /// Seconds the measured speed covers now (less than the window early in an episode).
     pub fn speed_window_filled_secs(&self) -> f64 {
-        self.speeds_mps.len() as f64 * self.dt_secs
+        self.velocities.len() as f64 * self.dt_secs
     }
 
     /// Gait statistics over the last `gait_window_secs` of this episode (NaN before its first
@@ -369,6 +400,36 @@ mod tests {
         let pose = s.side_pose();
         assert_eq!(pose.root_x_m, s.state().0[0]);
         assert_eq!(pose.feet_contact, feet[29].to_vec());
+    }
+
+    #[test]
+    fn a_quadruped_session_measures_u_v_r_and_takes_velocity_changes() {
+        let weights = crate::rollout::test_policies::zero_policy_for(Robot::Quadruped, 3);
+        let config = SessionConfig { command: vec![1.0, 0.5, 0.2], speed_window_secs: 0.1, ..Default::default() };
+        let mut s = Session::new(Robot::Quadruped, &weights, config).unwrap();
+        let mut seen = vec![];
+        for t in 0..8 {
+            assert_eq!(s.step().unwrap(), None, "step {t}");
+            seen.push(s.base_velocity());
+        }
+        // The window holds the last 5 steps (0.1 s / 20 ms); lateral and yaw are the base's.
+        let measured = s.measured_velocity().unwrap();
+        for k in 1..3 {
+            let expected = seen[3..].iter().map(|v| v[k]).sum::<f64>() / 5.0;
+            assert!((measured[k] - expected).abs() < 1e-12, "component {k}: {} vs {expected}", measured[k]);
+        }
+        assert!((s.speed_window_filled_secs() - 0.1).abs() < 1e-12);
+        let before = s.base_velocity();
+        s.change_base_velocity([0.5, -0.3, 0.2]).unwrap();
+        let after = s.base_velocity();
+        for (k, dv) in [0.5, -0.3, 0.2].into_iter().enumerate() {
+            assert!((after[k] - before[k] - dv).abs() < 1e-9, "component {k}: {:?} → {:?}", before, after);
+        }
+        assert!(s.change_base_velocity([f64::NAN, 0.0, 0.0]).is_err());
+        // The planar walker has no lateral velocity to change.
+        let mut walker = session(&random_policy(1), 1.4, 0);
+        assert!(walker.change_base_velocity([0.0, 0.5, 0.0]).is_err());
+        assert!(walker.change_base_velocity([0.5, 0.0, 0.0]).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::policy_cell::PolicyCellView;
 use super::quadruped_cell::QuadrupedCellView;
 use super::reaching_grid_cell::ReachingGridCellView;
 use super::reaching_rnn_cell::ReachingRnnCellView;
+use super::reaching_units_cell::ReachingUnitsCellView;
 use super::study_cell::StudyCellView;
 use super::walker_cell::WalkerCellView;
 use crate::notebook::{decode_fragment, encode_fragment, NotebookDoc};
@@ -75,6 +76,9 @@ pub fn App() -> impl IntoView {
         permalink.set(url);
     };
 
+    // The reaching model cell 7 holds, analysed by cell 8.
+    let reach_model = RwSignal::new(None);
+
     view! {
         <header>
             <h1>"TangleLab"</h1>
@@ -97,10 +101,11 @@ pub fn App() -> impl IntoView {
             <LissajousCellView doc=doc />
             <PolicyCellView doc=doc />
             <WalkerCellView doc=doc />
-            <QuadrupedCellView />
+            <QuadrupedCellView doc=doc />
             <StudyCellView />
             <ReachingGridCellView doc=doc />
-            <ReachingRnnCellView doc=doc />
+            <ReachingRnnCellView doc=doc shared=reach_model />
+            <ReachingUnitsCellView shared=reach_model />
         </main>
     }
 }

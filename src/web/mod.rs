@@ -6,9 +6,12 @@
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
-//! - `quadruped_cell`, `study_cell`: the quadruped in 3D; the study on the shipped policy;
-//! - `reaching_grid_cell`, `reaching_rnn_cell`: seed study 002's tabular Q-learning, trained live,
-//!   and its supervised RNNs, trained in the tab with progress and cancel;
+//! - `quadruped_cell`, `study_cell`: the shipped quadruped policy in 3D following u*, v*, r*;
+//!   the study on the shipped policy;
+//! - `shipped_policy`: fetching and checking a shipped policy and its card into a session;
+//! - `reaching_grid_cell`, `reaching_rnn_cell`, `reaching_units_cell`: seed study 002's tabular
+//!   Q-learning, trained live; its supervised RNNs, trained in the tab with progress and cancel or
+//!   loaded from the shipped weights; their hidden units (PSTHs, PCA, jPCA, tangling);
 //! - `shell`: the clock, fetches and JavaScript error text the cells share;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
@@ -20,7 +23,9 @@ mod policy_cell;
 mod quadruped_cell;
 mod reaching_grid_cell;
 mod reaching_rnn_cell;
+mod reaching_units_cell;
 mod shell;
+mod shipped_policy;
 mod study_cell;
 mod walker_cell;
 

@@ -6,13 +6,18 @@
 //! progress and cancel — the same bits as the CLI. After each phase the model is evaluated on
 //! held-out trials with the field off and on; at the end (or on cancel) the cell draws the loss per
 //! phase and reaches to the 8 centre-out targets with the field off and on, and offers the
-//! weights (safetensors, the authors' PyTorch names) and the losses (JSON).
+//! weights (safetensors, the authors' PyTorch names) and the losses (JSON). "Load shipped" fetches
+//! instead the model `tanglelab reaching train` made with the authors' full budget (seed 1,
+//! `public/models/reaching-*.safetensors`, sha256 checked against its card) with the card's
+//! evaluation after each phase. The model the cell holds, trained or loaded, goes to the units
+//! cell (cell 8) through [`ReachModel`].
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::shell::{download, now_ms};
+use super::shell::{download, fetch_bytes, now_ms};
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
+use crate::policy::sha256_hex;
 use crate::reaching::figures::{phase_loss_svg, reach_paths_svg};
 use crate::reaching::models::{record, Layout, ModelSpec};
 use crate::reaching::rnn::CellKind;
@@ -23,6 +28,76 @@ use crate::reaching::weights;
 
 /// Held-out trials for each phase's evaluation.
 const TEST_TRIALS: usize = 64;
+
+/// A model the reaching cells share: what cell 7 trained or loaded, for cell 8's analysis.
+#[derive(Clone, PartialEq)]
+pub struct ReachModel {
+    pub spec: ModelSpec,
+    pub params: Vec<f32>,
+    /// Where it came from, in words.
+    pub label: String,
+}
+
+/// The shipped model of each kind (seed 1, the authors' budget) and its card.
+fn shipped_urls(model: ReachingModel) -> (&'static str, &'static str) {
+    match model {
+        ReachingModel::Standard => {
+            ("models/reaching-standard-relu-seed1.safetensors", "models/reaching-standard-relu-seed1.card.json")
+        }
+        ReachingModel::Buffer => {
+            ("models/reaching-buffer-gru-seed1.safetensors", "models/reaching-buffer-gru-seed1.card.json")
+        }
+    }
+}
+
+/// The card's part the cell reads.
+#[derive(serde::Deserialize)]
+struct ShippedCard {
+    weights_sha256: String,
+    recipe: SupervisedConfig,
+    phase_ends: Vec<ShippedPhaseEnd>,
+}
+
+#[derive(serde::Deserialize)]
+struct ShippedPhaseEnd {
+    phase: String,
+    no_field: ReachMetrics,
+    field: ReachMetrics,
+}
+
+/// Fetches and checks the shipped `model`: the weights' sha256 against the card, their spec
+/// against the card's recipe.
+async fn load_shipped(model: ReachingModel) -> Result<RnnOutcome, String> {
+    let (model_url, card_url) = shipped_urls(model);
+    let card_bytes = fetch_bytes(card_url).await?;
+    let card: ShippedCard = serde_json::from_slice(&card_bytes).map_err(|e| format!("{card_url}: {e}"))?;
+    let bytes = fetch_bytes(model_url).await?;
+    let actual = sha256_hex(&bytes);
+    if actual != card.weights_sha256 {
+        return Err(format!("{model_url}: sha256 {actual} differs from its card's {}", card.weights_sha256));
+    }
+    let (spec, params) = weights::load(&bytes).map_err(|e| format!("{model_url}: {e}"))?;
+    if spec != card.recipe.spec {
+        return Err(format!("{model_url}: the weights are a {spec:?}, the card describes a {:?}", card.recipe.spec));
+    }
+    let rows =
+        card.phase_ends.into_iter().map(|p| PhaseRow { name: p.phase, no_field: p.no_field, field: p.field }).collect();
+    let batches = card.recipe.total_batches();
+    let label = format!(
+        "the shipped {:?} model ({} cell, seed {}, {batches} batches)",
+        spec.kind,
+        spec.cell.name(),
+        card.recipe.seed
+    );
+    Ok(RnnOutcome {
+        model: Some(ReachModel { spec, params, label }),
+        config: Some(card.recipe),
+        state: None,
+        rows,
+        cancelled: false,
+        seconds: 0.0,
+    })
+}
 
 fn recipe(cell: &ReachingRnnCell) -> SupervisedConfig {
     let spec = match cell.model {
@@ -40,11 +115,14 @@ struct PhaseRow {
     field: ReachMetrics,
 }
 
-/// What a training run left.
+/// What a training run (or a load) left.
 #[derive(Clone, PartialEq, Default)]
 struct RnnOutcome {
+    /// The recipe (a load: the card's).
     config: Option<SupervisedConfig>,
+    /// The training state of a run in the tab (losses, Adam's moments); None for a load.
     state: Option<SupervisedState>,
+    model: Option<ReachModel>,
     rows: Vec<PhaseRow>,
     cancelled: bool,
     seconds: f64,
@@ -91,11 +169,27 @@ async fn train(cell: ReachingRnnCell, progress: RwSignal<(usize, usize)>, cancel
         }
     }
     progress.set((state.batches_done(), total));
-    RnnOutcome { config: Some(config), state: Some(state), rows, cancelled, seconds: (now_ms() - started) / 1000.0 }
+    let label = format!(
+        "the {:?} model trained in this tab ({} cell, seed {}, {} batches{})",
+        config.spec.kind,
+        config.spec.cell.name(),
+        config.seed,
+        state.batches_done(),
+        if cancelled { ", cancelled" } else { "" }
+    );
+    let model = ReachModel { spec: config.spec, params: state.params.clone(), label };
+    RnnOutcome {
+        config: Some(config),
+        state: Some(state),
+        model: Some(model),
+        rows,
+        cancelled,
+        seconds: (now_ms() - started) / 1000.0,
+    }
 }
 
 #[component]
-pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
+pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<ReachModel>>) -> impl IntoView {
     let cell = Memo::new(move |_| doc.get().reaching_rnn);
     let running = RwSignal::new(false);
     let cancel = RwSignal::new(false);
@@ -111,7 +205,25 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         note.set(None);
         spawn_local(async move {
             let out = train(cell.get_untracked(), progress, cancel).await;
+            shared.set(out.model.clone());
             outcome.set(out);
+            running.set(false);
+        });
+    };
+    let load = move |_| {
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        note.set(None);
+        spawn_local(async move {
+            match load_shipped(cell.get_untracked().model).await {
+                Ok(out) => {
+                    shared.set(out.model.clone());
+                    outcome.set(out);
+                }
+                Err(e) => note.set(Some(format!("Could not load the shipped model: {e}"))),
+            }
             running.set(false);
         });
     };
@@ -135,8 +247,8 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     };
     let export_weights = move |_| {
         let o = outcome.get_untracked();
-        if let (Some(config), Some(state)) = (o.config, o.state) {
-            match weights::save(&config.spec, &state.params) {
+        if let (Some(config), Some(model)) = (o.config, o.model) {
+            match weights::save(&model.spec, &model.params) {
                 Ok(bytes) => {
                     let name =
                         format!("reaching-{:?}-seed{}.safetensors", config.spec.kind, config.seed).to_lowercase();
@@ -164,7 +276,8 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             );
         }
     };
-    let has_run = move || outcome.with(|o| o.state.is_some());
+    let has_run = move || outcome.with(|o| o.model.is_some());
+    let has_losses = move || outcome.with(|o| o.state.is_some());
     let loss_svg = move || {
         outcome.with(|o| match (&o.config, &o.state) {
             (Some(config), Some(state)) => {
@@ -175,9 +288,9 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         })
     };
     let reaches_svg = move |field: ForceField| {
-        outcome.with(|o| match (&o.config, &o.state) {
-            (Some(config), Some(state)) => {
-                let (trials, hands) = example_reaches(config, &state.params, &field);
+        outcome.with(|o| match (&o.config, &o.model) {
+            (Some(config), Some(model)) => {
+                let (trials, hands) = example_reaches(config, &model.params, &field);
                 reach_paths_svg(&trials, &hands, &field, 300.0)
             }
             _ => String::new(),
@@ -193,7 +306,10 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     format!("cancelled after {} batches ({:.1} s)", state.batches_done(), o.seconds)
                 }
                 Some(state) => format!("trained {} batches in {:.1} s", state.batches_done(), o.seconds),
-                None => "not trained yet: press Train".into(),
+                None => match &o.model {
+                    Some(model) => format!("loaded {}", model.label),
+                    None => "not trained yet: press Train, or Load shipped".into(),
+                },
             })
         }
     };
@@ -255,8 +371,10 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 </label>
                 <button id="rnn-train" on:click=start disabled=move || running.get()>"Train"</button>
                 <button id="rnn-cancel" on:click=move |_| cancel.set(true) disabled=move || !running.get()>"Cancel"</button>
+                <button id="rnn-load-shipped" on:click=load disabled=move || running.get()
+                    title="the model tanglelab reaching train made with the authors' budget (seed 1)">"Load shipped (3 × 10⁴ batches)"</button>
                 <button id="rnn-export-weights" on:click=export_weights disabled=move || !has_run() || running.get()>"Download weights"</button>
-                <button id="rnn-export-losses" on:click=export_losses disabled=move || !has_run() || running.get()>"Download losses (JSON)"</button>
+                <button id="rnn-export-losses" on:click=export_losses disabled=move || !has_losses() || running.get()>"Download losses (JSON)"</button>
                 <Show when=move || note.get().is_some()>
                     <span class="error">{move || note.get().unwrap_or_default()}</span>
                 </Show>
@@ -271,10 +389,16 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     <tbody>{rows}</tbody>
                 </table>
                 <div class="figures">
-                    <figure>
-                        <div class="svg-plot" id="rnn-loss-plot" inner_html=loss_svg></div>
-                        <figcaption>"Training loss per phase (dropout on)."</figcaption>
-                    </figure>
+                    <Show when=has_losses>
+                        <figure>
+                            <div class="svg-plot" id="rnn-loss-plot" inner_html=loss_svg></div>
+                            <figcaption>"Training loss per phase (dropout on)."</figcaption>
+                        </figure>
+                    </Show>
+                    <Show when=move || has_run() && !has_losses()>
+                        <p class="note">"The shipped model's loss curve and log are in the repository: "
+                            <code>"training/reaching/*-seed1/loss-curve.svg, train-log.csv"</code>"."</p>
+                    </Show>
                     <figure>
                         <div class="svg-plot" id="rnn-reaches-off" inner_html=move || reaches_svg(ForceField::Off)></div>
                         <figcaption>"Reaches to the 8 centre-out targets, no field (dashed: ideal)."</figcaption>

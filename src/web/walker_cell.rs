@@ -1,7 +1,7 @@
 //! Cell 3: the shipped Walker2D policy walking, seen from the side.
 //!
 //! The cell fetches `models/walker2d-lstm.safetensors` and its model card (sha256 and
-//! architecture checked by `policy::load_with_card`), then runs `policy::WalkerSession` (one
+//! architecture checked by `shipped_policy::load_session`), then runs a `rollout::Session` (one
 //! agent, the policy's mean action, our simulator, all in this page's WebAssembly) in a
 //! requestAnimationFrame loop: as many 8 ms control steps per frame as the time since the last
 //! frame holds, at most [`MAX_STEPS_PER_FRAME`]; beyond that the walk slows down instead of
@@ -14,13 +14,13 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-use super::shell::{fetch_bytes, now_ms};
+use super::shell::now_ms;
+use super::shipped_policy::{ending_text, fmt_opt, load_session};
 use crate::notebook::{NotebookDoc, WalkerCell};
-use crate::policy::load_with_card;
-use crate::rollout::session::{Session, SessionConfig};
+use crate::rollout::session::Session;
 use crate::task::gait::GaitSummary;
 use crate::task::side_view::{Limb, SidePose};
-use crate::task::{Robot, TerminationReason};
+use crate::task::Robot;
 
 pub(crate) const MODEL_URL: &str = "models/walker2d-lstm.safetensors";
 pub(crate) const CARD_URL: &str = "models/walker2d-lstm.card.json";
@@ -74,53 +74,6 @@ struct Clock {
     /// Redraw even if no step ran (after a load, reset or resize).
     dirty: bool,
     fall_note_until_ms: f64,
-}
-
-/// Fetches and checks the model, and starts a session at `command_mps`.
-async fn load_session(command_mps: f64) -> Result<(Session, String), String> {
-    let card_bytes = fetch_bytes(CARD_URL).await?;
-    let card_text = String::from_utf8(card_bytes).map_err(|_| format!("{CARD_URL}: not UTF-8 text"))?;
-    let weights_bytes = fetch_bytes(MODEL_URL).await?;
-    let (weights, card) = load_with_card(&weights_bytes, &card_text).map_err(|e| format!("{MODEL_URL}: {e}"))?;
-    let robot = Robot::Walker2d;
-    if card.robot != robot.name() {
-        return Err(format!("{CARD_URL}: the model drives a {:?}, not a {robot}", card.robot));
-    }
-    let session = Session::new(robot, &weights, SessionConfig { command: vec![command_mps], ..Default::default() })
-        .map_err(|e| format!("{MODEL_URL}: {e}"))?;
-    let a = &card.architecture;
-    let widths: Vec<String> = a.mlp_widths.iter().map(|w| w.to_string()).collect();
-    let evaluation = match (card.metrics.get("eval_worst_abs_rel_error"), card.metrics.get("eval_worst_fell_fraction"))
-    {
-        (Some(error), Some(fell)) => format!(
-            " · card's evaluation at 0.8–2.0 m/s: worst speed error {:.1} %, worst fall fraction {:.0} %",
-            100.0 * error,
-            100.0 * fell
-        ),
-        _ => String::new(),
-    };
-    let summary = format!(
-        "policy {}-{}-LSTM{}-{} · sha256 {}… · trained here, seed {}, commit {}{evaluation}",
-        a.n_obs,
-        widths.join("-"),
-        a.n_hidden,
-        a.n_actions,
-        &card.weights_sha256.get(..12).unwrap_or(&card.weights_sha256),
-        card.training.seed,
-        card.training.commit
-    );
-    Ok((session, summary))
-}
-
-fn ending_text(reason: &TerminationReason, after_secs: f64) -> String {
-    match reason {
-        TerminationReason::Fell => {
-            format!("Fell after {after_secs:.1} s (torso too low or tilted too far); restarted.")
-        }
-        TerminationReason::BlowUp(why) => {
-            format!("The simulation blew up after {after_secs:.1} s ({why}); restarted.")
-        }
-    }
 }
 
 /// Draws the ground (ticks scroll with the camera, which follows the torso) and the walker.
@@ -252,7 +205,7 @@ impl Frame {
             for _ in 0..steps_run {
                 match session.step() {
                     Ok(None) => {}
-                    Ok(Some(end)) => ended.push(ending_text(&end.reason, end.after_secs)),
+                    Ok(Some(end)) => ended.push(ending_text(Robot::Walker2d, &end.reason, end.after_secs)),
                     Err(e) => {
                         failure = Some(e.to_string());
                         break;
@@ -327,13 +280,6 @@ fn schedule(frame: Frame) {
     });
 }
 
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.digits$}"),
-        _ => "—".into(),
-    }
-}
-
 #[component]
 pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let cell = Memo::new(move |_| doc.get().walker);
@@ -372,7 +318,7 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
 
     spawn_local(async move {
         let command = doc.with_untracked(|d| d.walker.command_mps);
-        match load_session(command).await {
+        match load_session(Robot::Walker2d, MODEL_URL, CARD_URL, &[command]).await {
             Ok((mut session, summary)) => {
                 // The slider may have moved while the model loaded.
                 let command = doc.with_untracked(|d| d.walker.command_mps);

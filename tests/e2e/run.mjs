@@ -319,14 +319,19 @@ await test('the CPU policy gives the same bits in the page (wasm) as natively', 
   await page.close();
 });
 
-await test('the quadruped cell stands under the PD law, in 3D, and falls when pushed sideways', async () => {
+await test('the quadruped cell: the shipped policy follows u*, then v*, in 3D; pushes, reset and the permalink', async () => {
   const page = await openPage(base);
-  const readout = '#quadruped-readout';
-  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.dataset.secs) >= 1.0, readout, { timeout: 30_000 });
-  const standing = await page.textContent(readout);
-  assert.match(standing, /standing/);
-  const height = Number(/base height ([0-9.]+) m/.exec(standing)[1]);
-  assert.ok(height > 0.45 && height < 0.65, `standing base height ${height} m`);
+  const num = async (id) => Number(await page.textContent(id));
+  await page.waitForFunction(() => document.querySelector('#quadruped-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+  assert.match(await page.textContent('#quadruped-status'), /policy 36-512-256-LSTM128-12 · sha256 [0-9a-f]{12}… · trained here, seed 1/);
+  assert.equal(await page.textContent('#quadruped-obs-command'), '(+1.00, +0.00, +0.00)');
+  // Walking at u* = 1 m/s: after 4 s the 2-s mean forward speed is within 20 % of it.
+  const episode = async (secs) => page.waitForFunction((s) => Number(document.querySelector('#quadruped-time').textContent) >= s, secs, { timeout: 60_000 });
+  await episode(4.0);
+  const u = await num('#quadruped-measured-u');
+  assert.ok(u > 0.8 && u < 1.2, `measured u ${u} m/s at u* = 1`);
+  const height = await num('#quadruped-height');
+  assert.ok(height > 0.35 && height < 0.7, `base height ${height} m`);
   await page.waitForFunction(() => document.querySelectorAll('.plot3d-status')[1]?.dataset.ready === 'true', null, { timeout: 30_000 });
   const png = PNG.sync.read(await exportFigure(page, 'quadruped-3d.png', '#quadruped-3d-png'));
   let orange = 0, teal = 0;
@@ -336,14 +341,39 @@ await test('the quadruped cell stands under the PD law, in 3D, and falls when pu
     if (g > 80 && g > r + 40 && g > b) teal += 1;
   }
   assert.ok(orange > 200 && teal > 200, `the right (orange, ${orange} px) and left (teal, ${teal} px) legs are drawn`);
+  // Sideways: u* = 0, v* = +1 reach the observation at once; 4 s later v follows.
+  await page.locator('#quadruped-u').fill('0');
+  await page.locator('#quadruped-v').fill('1');
+  await page.waitForFunction(() => document.querySelector('#quadruped-obs-command').textContent === '(+0.00, +1.00, +0.00)', null, { timeout: 10_000 });
+  const falls = await num('#quadruped-falls');
+  const changed = await num('#quadruped-time');
+  await episode(changed + 4.0);
+  if (await num('#quadruped-falls') === falls) {
+    const v = await num('#quadruped-measured-v');
+    assert.ok(v > 0.8 && v < 1.2, `measured v ${v} m/s at v* = 1`);
+  }
+  // A push of 3 m/s sideways either is survived or ends in a reported fall and a new episode.
+  await page.locator('#quadruped-push-size').fill('3');
+  const beforePush = await num('#quadruped-time');
   await page.click('#quadruped-push-sideways');
-  await page.waitForFunction((sel) => document.querySelector(sel).dataset.fell === 'true', readout, { timeout: 30_000 });
-  assert.match(await page.textContent(readout), /fell after [0-9.]+ s/);
+  await page.waitForFunction(([t, f]) => Number(document.querySelector('#quadruped-time').textContent) >= t + 1.5
+      || Number(document.querySelector('#quadruped-falls').textContent) > f, [beforePush, falls], { timeout: 30_000 });
+  if (await num('#quadruped-falls') > falls) assert.match(await page.textContent('#quadruped-fall-note'), /Fell after [0-9.]+ s \(base, hip or thigh on the ground\)/);
+  console.log(`     quadruped: u ${u} m/s at u* = 1; after the 3 m/s push: falls ${await num('#quadruped-falls')}`);
   await page.click('#quadruped-reset');
-  await page.waitForFunction((sel) => document.querySelector(sel).dataset.fell === 'false', readout, { timeout: 10_000 });
+  await page.waitForFunction((t) => Number(document.querySelector('#quadruped-time').textContent) < t, beforePush, { timeout: 10_000 });
   await page.locator('#cell-quadruped').screenshot({ path: path.join(artifacts, 'quadruped-cell.png') });
+  // The command travels in the link.
+  await page.locator('#quadruped-r').fill('-0.25');
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  await restored.waitForFunction(() => document.querySelector('#quadruped-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+  assert.equal(await restored.textContent('#quadruped-obs-command'), '(+0.00, +1.00, -0.25)');
+  assert.equal(await restored.inputValue('#quadruped-v'), '1');
   assertNoErrors(page);
+  assertNoErrors(restored);
   await page.close();
+  await restored.close();
 });
 
 await test('the walker cell loads the shipped policy and walks', async () => {
@@ -565,6 +595,51 @@ await test('the reaching RNN cell trains in the tab with the native bits, draws 
   await page.evaluate(() => document.querySelector('#rnn-cancel').click());
   await page.waitForFunction(() => /cancelled after/.test(document.querySelector('#rnn-status').textContent), null, { timeout: 60_000 });
   console.log(`     rnn: ${await page.textContent('#rnn-status')}`);
+  assertNoErrors(page);
+  await page.close();
+});
+
+await test('the shipped reaching model loads into cell 7 and cell 8 analyses its units with the native numbers', async () => {
+  const page = await openPage(base);
+  await page.waitForSelector('#rnn-load-shipped');
+  assert.equal(await page.getAttribute('#units-status', 'data-state'), 'empty');
+  await page.selectOption('#rnn-model', 'buffer');
+  await page.click('#rnn-load-shipped');
+  await page.waitForFunction(() => /loaded the shipped Buffer model/.test(document.querySelector('#rnn-status').textContent), null, { timeout: 60_000 });
+  // The phase table is the card's evaluation.
+  const card = JSON.parse(fs.readFileSync(path.join(here, '..', '..', 'public', 'models', 'reaching-buffer-gru-seed1.card.json')));
+  const cells = await page.locator('#rnn-phases tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.equal(cells.length, 3);
+  card.phase_ends.forEach((end, k) => {
+    assert.equal(cells[k][0], end.phase);
+    assert.equal(cells[k][1], end.no_field.pooled_relative_position_rmse.toFixed(4));
+    assert.equal(cells[k][2], end.field.pooled_relative_position_rmse.toFixed(4));
+  });
+  assert.equal(await page.locator('#rnn-reaches-off path[stroke-dasharray]').count(), 8);
+  // Cell 8 analyses it; its units.json equals `tanglelab reaching units` on the same file.
+  await page.waitForFunction(() => document.querySelector('#units-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+  assert.match(await page.textContent('#units-tuning'), /\d+\/128 units change by more than 2 SD/);
+  assert.equal(await page.locator('#units-populations tbody tr').count(), 2);
+  assert.equal(await page.locator('#units-psth-off path').count() >= 8, true);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#units-export-json')]);
+  const wasm = JSON.parse(fs.readFileSync(await download.path()));
+  const dir = fs.mkdtempSync(path.join(artifacts, 'units-'));
+  const model = path.join(here, '..', '..', 'public', 'models', 'reaching-buffer-gru-seed1.safetensors');
+  execFileSync(nativeCli(), ['reaching', 'units', '--model', model, '--out-dir', dir], { stdio: 'ignore' });
+  const native = JSON.parse(fs.readFileSync(path.join(dir, 'units.json')));
+  assert.deepEqual(wasm, native, 'the units analysis in the tab differs from tanglelab reaching units');
+  fs.rmSync(dir, { recursive: true });
+  // Another unit's PSTH; a unit that does not exist is refused with a message.
+  await page.locator('#units-unit').fill('5');
+  await page.locator('#units-unit').dispatchEvent('change');
+  await page.waitForFunction(() => /unit 5 \(h\)/.test(document.querySelector('#units-psth-on').textContent), null, { timeout: 10_000 });
+  await page.locator('#units-unit').fill('128');
+  await page.locator('#units-unit').dispatchEvent('change');
+  assert.match(await page.textContent('#cell-reaching-units .error'), /from 0 to 127/);
+  await page.selectOption('#units-condition', 'field');
+  await page.locator('#cell-reaching-units').screenshot({ path: path.join(artifacts, 'reaching-units-cell.png') });
+  const p = native.populations;
+  console.log(`     units (shipped buffer GRU): jPCA R² rotational ${p.no_field.jpca_r2_skew.toFixed(3)} / ${p.field.jpca_r2_skew.toFixed(3)}, max Q ${p.no_field.tangling_max.toFixed(2)} / ${p.field.tangling_max.toFixed(2)} (field off / on)`);
   assertNoErrors(page);
   await page.close();
 });

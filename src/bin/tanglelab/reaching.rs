@@ -377,81 +377,26 @@ fn run_report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn run_units(args: UnitsArgs) -> anyhow::Result<()> {
-    use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
-    use tanglelab::reaching::units::{centre_out_activity, summarize_population, GO_STEP, WINDOW};
-    const COLOURS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+    use tanglelab::reaching::figures::{pc_plane_svg, psth_svg};
+    use tanglelab::reaching::units::{analyse, GO_STEP, WINDOW};
     let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
     let (spec, params) =
         tanglelab::reaching::weights::load(&bytes).with_context(|| format!("in {}", args.model.display()))?;
     let out = &args.out_dir;
-    let mut summaries = serde_json::Map::new();
-    let mut activities = Vec::new();
-    let mut all_scores = Vec::new();
-    let mut all_q = Vec::new();
-    for (name, field) in [("no_field", ForceField::Off), ("field", ForceField::SPEC)] {
-        let activity = centre_out_activity(&spec, &params, &field);
-        match summarize_population(&activity) {
-            Ok((summary, scores, q)) => {
-                summaries.insert(name.into(), serde_json::to_value(summary)?);
-                all_scores.push(scores);
-                all_q.push(q);
-            }
-            Err(reason) => {
-                summaries.insert(name.into(), serde_json::json!({ "not_analysed": reason }));
-            }
-        }
-        activities.push(activity);
-    }
-    let views: Vec<_> = activities.iter().map(|a| a.view()).collect();
+    let analysis = analyse(&spec, &params);
+    let views: Vec<_> = analysis.activity.iter().map(|a| a.view()).collect();
     write_bytes(&out.join("activity.npy"), &write_npy_f64(&ndarray::stack(ndarray::Axis(0), &views)?)?)?;
-    if all_scores.len() == 2 {
-        let views: Vec<_> = all_scores.iter().map(|a| a.view()).collect();
-        write_bytes(&out.join("pca-scores.npy"), &write_npy_f64(&ndarray::stack(ndarray::Axis(0), &views)?)?)?;
-        let q: Vec<_> = all_q.iter().map(|q| q.index_axis(ndarray::Axis(2), 0).to_owned()).collect();
-        let views: Vec<_> = q.iter().map(|a| a.view()).collect();
-        write_bytes(&out.join("tangling.npy"), &write_npy_f64(&ndarray::stack(ndarray::Axis(0), &views)?)?)?;
-        // PC1 against PC2 per direction, field off.
-        let pcs: Vec<(Vec<f64>, Vec<f64>)> = (0..8)
-            .map(|c| {
-                (
-                    all_scores[0].slice(ndarray::s![c, .., 0]).to_vec(),
-                    all_scores[0].slice(ndarray::s![c, .., 1]).to_vec(),
-                )
-            })
-            .collect();
-        let labels: Vec<String> = (0..8).map(|k| format!("target {}°", k * 45)).collect();
-        let series: Vec<Series> = pcs
-            .iter()
-            .enumerate()
-            .map(|(k, (x, y))| Series { label: &labels[k], xs: x, ys: y, color: COLOURS[k] })
-            .collect();
-        let svg = line_plot(&series, &PlotSpec { width_px: 480.0, height_px: 420.0, x_label: "PC1", y_label: "PC2" });
-        write_bytes(&out.join("pca.svg"), svg.as_bytes())?;
+    if let [Ok(off), Ok(on)] = &analysis.populations {
+        let scores = [off.scores.view(), on.scores.view()];
+        write_bytes(&out.join("pca-scores.npy"), &write_npy_f64(&ndarray::stack(ndarray::Axis(0), &scores)?)?)?;
+        let q = [off.tangling.view(), on.tangling.view()];
+        write_bytes(&out.join("tangling.npy"), &write_npy_f64(&ndarray::stack(ndarray::Axis(0), &q)?)?)?;
+        write_bytes(&out.join("pca.svg"), pc_plane_svg(&off.scores, 480.0, 420.0).as_bytes())?;
     }
-    // The unit with the most variance in the window, per direction, aligned on the go cue.
-    let a = &activities[0];
-    let variance = |u: usize| {
-        let v = a.slice(ndarray::s![.., WINDOW.0..WINDOW.1, u]);
-        let mean = v.mean().unwrap_or(0.0);
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
-    };
-    let best = (0..spec.hidden).max_by(|&p, &q| variance(p).total_cmp(&variance(q))).unwrap_or(0);
-    let ts: Vec<f64> = (WINDOW.0..WINDOW.1).map(|t| t as f64 - GO_STEP as f64).collect();
-    let traces: Vec<Vec<f64>> = (0..8).map(|c| a.slice(ndarray::s![c, WINDOW.0..WINDOW.1, best]).to_vec()).collect();
-    let labels: Vec<String> = (0..8).map(|k| format!("target {}°", k * 45)).collect();
-    let series: Vec<Series> = traces
-        .iter()
-        .enumerate()
-        .map(|(k, y)| Series { label: &labels[k], xs: &ts, ys: y, color: COLOURS[k] })
-        .collect();
-    let y_label = format!("unit {best} (h)");
-    let svg = line_plot(
-        &series,
-        &PlotSpec { width_px: 560.0, height_px: 300.0, x_label: "steps from the go cue", y_label: &y_label },
-    );
-    write_bytes(&out.join("psth.svg"), svg.as_bytes())?;
-    let tuning = tanglelab::reaching::checks::unit_tuning(&spec, &params);
-    let report = serde_json::json!({ "model": spec, "window_steps": WINDOW, "go_step": GO_STEP, "populations": summaries, "tuning": tuning });
+    let unit = analysis.most_varied_unit;
+    let first_step = WINDOW.0 as f64 - GO_STEP as f64;
+    write_bytes(&out.join("psth.svg"), psth_svg(&analysis.psth(0, unit), first_step, unit, 560.0, 300.0).as_bytes())?;
+    let report = analysis.report();
     write_bytes(&out.join("units.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     println!("{}", serde_json::to_string_pretty(&report["populations"])?);
     Ok(())

@@ -129,6 +129,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         state.batches_done()
     );
     let start = Instant::now();
+    // The rate counts this process's batches only (a resumed run starts past zero).
+    let first_batch = state.batches_done();
     let mut last_checkpoint = Instant::now();
     let mut last_report = Instant::now();
     let stop_at = args.stop_after.map_or(total, |n| (state.batches_done() + n).min(total));
@@ -165,7 +167,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             eprint!(
                 "\rbatch {done} of {total} | loss {:.4e} | {:.1} batches/s   ",
                 state.losses[k],
-                done as f64 / start.elapsed().as_secs_f64().max(1e-9)
+                (done - first_batch) as f64 / start.elapsed().as_secs_f64().max(1e-9)
             );
             last_report = Instant::now();
         }
