@@ -29,6 +29,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the reaching RNN cell existed.
     #[serde(default)]
     pub reaching_rnn: ReachingRnnCell,
+    /// Absent in links made before the DQN cell existed.
+    #[serde(default)]
+    pub reaching_dqn: ReachingDqnCell,
 }
 
 impl Default for NotebookDoc {
@@ -41,6 +44,7 @@ impl Default for NotebookDoc {
             quadruped: QuadrupedCell::default(),
             reaching_grid: ReachingGridCell::default(),
             reaching_rnn: ReachingRnnCell::default(),
+            reaching_dqn: ReachingDqnCell::default(),
         }
     }
 }
@@ -299,6 +303,40 @@ impl ReachingRnnCell {
     }
 }
 
+/// The DQN cell (seed study 002): the authors' DQN trained in the tab, or the shipped one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachingDqnCell {
+    /// Frames (environment steps) to train (the authors': 10⁵; a smaller default for the tab).
+    pub frames: usize,
+    pub seed: u64,
+    /// Greedy trials of the evaluation (the spec's check 8: 1000).
+    pub eval_trials: usize,
+}
+
+impl Default for ReachingDqnCell {
+    fn default() -> Self {
+        Self { frames: 2000, seed: 1, eval_trials: 200 }
+    }
+}
+
+impl ReachingDqnCell {
+    pub const FRAMES_RANGE: (usize, usize) = (1, 100_000);
+    pub const EVAL_TRIALS_RANGE: (usize, usize) = (1, 1000);
+
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = Self::FRAMES_RANGE;
+        if !(lo..=hi).contains(&self.frames) {
+            return Err(format!("frames {} is outside [{lo}, {hi}]", self.frames));
+        }
+        let (lo, hi) = Self::EVAL_TRIALS_RANGE;
+        if !(lo..=hi).contains(&self.eval_trials) {
+            return Err(format!("evaluation trials {} is outside [{lo}, {hi}]", self.eval_trials));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
@@ -307,6 +345,7 @@ impl NotebookDoc {
         self.walker.validate().map_err(|e| format!("walker cell: {e}"))?;
         self.quadruped.validate().map_err(|e| format!("quadruped cell: {e}"))?;
         self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
-        self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))
+        self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))?;
+        self.reaching_dqn.validate().map_err(|e| format!("reaching DQN cell: {e}"))
     }
 }

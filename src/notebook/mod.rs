@@ -7,7 +7,7 @@ pub mod document;
 pub mod permalink;
 
 pub use document::{
-    LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, QuadrupedCell, ReachingGridCell, ReachingModel,
-    ReachingRnnCell, WalkerCell, DOC_VERSION,
+    LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, QuadrupedCell, ReachingDqnCell, ReachingGridCell,
+    ReachingModel, ReachingRnnCell, WalkerCell, DOC_VERSION,
 };
 pub use permalink::{decode_fragment, encode_fragment, PermalinkError};

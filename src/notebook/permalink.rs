@@ -182,6 +182,9 @@ mod tests {
             r#"{"version":1,"reaching_grid":{"episodes":0}}"#,
             r#"{"version":1,"reaching_grid":{"paths":1000}}"#,
             r#"{"version":1,"reaching_rnn":{"batches_per_phase":100000}}"#,
+            r#"{"version":1,"reaching_dqn":{"frames":1000000000}}"#,
+            r#"{"version":1,"reaching_dqn":{"eval_trials":0}}"#,
+            r#"{"version":1,"reaching_dqn":{"eval_trials":100000}}"#,
         ] {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }

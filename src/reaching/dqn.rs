@@ -441,6 +441,16 @@ impl DqnState {
         (0..rows * config.hidden).map(|_| if self.rng.random::<f64>() < config.dropout { 0.0 } else { keep }).collect()
     }
 
+    /// The reward radius of the current episode.
+    pub fn radius(&self) -> f64 {
+        self.radius
+    }
+
+    /// ε for the next frame.
+    pub fn epsilon(&self, config: &DqnConfig) -> f64 {
+        config.epsilon(self.epsilon_frames)
+    }
+
     /// Runs up to `max_frames` more frames; returns how many ran.
     pub fn advance(&mut self, config: &DqnConfig, max_frames: usize) -> usize {
         let side = config.side;
@@ -555,6 +565,79 @@ pub struct DqnEvaluation {
     pub mean_moves_minus_chebyshev: f64,
 }
 
+/// The greedy path (dropout off) from `start` until a hit at `radius` or `max_moves` moves:
+/// every screen, `start` first.
+pub fn greedy_path(layout: &DqnLayout, params: &[f32], start: Screen, radius: f64, max_moves: usize) -> Vec<Screen> {
+    let side = layout.conv1.side;
+    let mut image = vec![0.0f32; 2 * side * side];
+    let mut path = vec![start];
+    let mut screen = start;
+    while !screen.hit(radius) && path.len() <= max_moves {
+        screen.image(side, &mut image);
+        let f = forward(layout, params, &image, 1, None);
+        screen = screen.step(argmax(&f.q), side);
+        path.push(screen);
+    }
+    path
+}
+
+/// `n` random screens for greedy trials at `radius` (the evaluation's, for `seed`).
+pub fn trial_screens(side: usize, radius: f64, n: usize, seed: u64) -> Vec<Screen> {
+    let mut rng = ChaCha8Rng::seed_from_u64(crate::task::random::episode_seed(seed, 1, 8));
+    (0..n).map(|_| DqnState::new_trial(&mut rng, side, radius)).collect()
+}
+
+/// Check 8's rule as the spec words it.
+pub const CHECK_8_RULE: &str =
+    "≥ 95 % of 1000 greedy trials hit within 50 moves; mean (moves − Chebyshev distance) ≤ 1";
+
+/// Whether an evaluation meets check 8's rule (hits ≥ 95 %, mean moves − Chebyshev ≤ 1).
+pub fn check_8_passed(e: &DqnEvaluation) -> bool {
+    e.hits as f64 >= 0.95 * e.trials as f64 && e.mean_moves_minus_chebyshev <= 1.0
+}
+
+/// An evaluation being accumulated one greedy trial at a time (the page yields between trials).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationTally {
+    radius: f64,
+    max_moves: usize,
+    trials: usize,
+    hits: usize,
+    excess: f64,
+    over_chebyshev: f64,
+}
+
+impl EvaluationTally {
+    pub fn new(radius: f64, max_moves: usize) -> Self {
+        Self { radius, max_moves, trials: 0, hits: 0, excess: 0.0, over_chebyshev: 0.0 }
+    }
+
+    /// Plays the greedy trial from `start`, counts it and returns its path.
+    pub fn play(&mut self, layout: &DqnLayout, params: &[f32], start: Screen) -> Vec<Screen> {
+        let path = greedy_path(layout, params, start, self.radius, self.max_moves);
+        self.trials += 1;
+        if path[path.len() - 1].hit(self.radius) {
+            let moves = path.len() - 1;
+            self.hits += 1;
+            self.excess += (moves - start.fewest_moves(self.radius, layout.conv1.side)) as f64;
+            self.over_chebyshev += moves as f64 - start.chebyshev() as f64;
+        }
+        path
+    }
+
+    pub fn finish(&self) -> DqnEvaluation {
+        let per_hit = |v: f64| if self.hits > 0 { v / self.hits as f64 } else { f64::NAN };
+        DqnEvaluation {
+            trials: self.trials,
+            radius: self.radius,
+            max_moves: self.max_moves,
+            hits: self.hits,
+            mean_excess_moves: per_hit(self.excess),
+            mean_moves_minus_chebyshev: per_hit(self.over_chebyshev),
+        }
+    }
+}
+
 /// Plays `trials` greedy trials at `radius` with at most `max_moves` moves each.
 pub fn evaluate(
     config: &DqnConfig,
@@ -565,35 +648,11 @@ pub fn evaluate(
     seed: u64,
 ) -> DqnEvaluation {
     let layout = DqnLayout::new(config.side, config.hidden);
-    let mut rng = ChaCha8Rng::seed_from_u64(crate::task::random::episode_seed(seed, 1, 8));
-    let side = config.side;
-    let mut image = vec![0.0f32; 2 * side * side];
-    let (mut hits, mut excess, mut over_chebyshev) = (0, 0.0, 0.0);
-    for _ in 0..trials {
-        let start = DqnState::new_trial(&mut rng, side, radius);
-        let mut screen = start;
-        let mut moves = 0;
-        while !screen.hit(radius) && moves < max_moves {
-            screen.image(side, &mut image);
-            let f = forward(&layout, params, &image, 1, None);
-            screen = screen.step(argmax(&f.q), side);
-            moves += 1;
-        }
-        if screen.hit(radius) {
-            hits += 1;
-            excess += (moves - start.fewest_moves(radius, side)) as f64;
-            over_chebyshev += moves as f64 - start.chebyshev() as f64;
-        }
+    let mut tally = EvaluationTally::new(radius, max_moves);
+    for start in trial_screens(config.side, radius, trials, seed) {
+        tally.play(&layout, params, start);
     }
-    let per_hit = |v: f64| if hits > 0 { v / hits as f64 } else { f64::NAN };
-    DqnEvaluation {
-        trials,
-        radius,
-        max_moves,
-        hits,
-        mean_excess_moves: per_hit(excess),
-        mean_moves_minus_chebyshev: per_hit(over_chebyshev),
-    }
+    tally.finish()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! with its field rows shaded, the target and greedy paths (the paper's Fig. 4A/B), the
 //! moves-per-episode learning curve, and the hidden units' PSTHs and PC plane by target direction.
 
+use super::dqn::Screen;
 use super::grid::{Cell, GridWorld};
 use super::trial::{ForceField, Trial};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -33,35 +34,60 @@ pub fn learning_curve_svg(steps_per_episode: &[u32], max_points: usize, width_px
 /// Colours of successive paths (repeating).
 const PATH_COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
-/// The grid (rows down, columns across, as the authors' `imshow`), the field's rows shaded, the
-/// target filled and each path drawn through cell centres, its start marked.
-pub fn grid_paths_svg(world: &GridWorld, paths: &[Vec<Cell>], cell_px: f64) -> String {
-    let n = world.size as f64;
+/// An SVG of a `size` × `size` board of `cell_px` cells with its grid lines drawn, and the pixel
+/// centre of a (row, column) cell.
+fn board(size: usize, cell_px: f64) -> (String, impl Fn((usize, usize)) -> (f64, f64)) {
+    let n = size as f64;
     let margin = 8.0;
     let side = n * cell_px + 2.0 * margin;
-    let centre = |(row, col): Cell| (margin + (col as f64 + 0.5) * cell_px, margin + (row as f64 + 0.5) * cell_px);
     let mut svg = String::new();
     let _ = write!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{side}" height="{side}" font-family="sans-serif" font-size="11">"#
     );
+    for k in 0..=size {
+        let p = margin + k as f64 * cell_px;
+        let _ = write!(
+            svg,
+            r##"<line x1="{margin}" x2="{0}" y1="{p}" y2="{p}" stroke="#ccc"/><line x1="{p}" x2="{p}" y1="{margin}" y2="{0}" stroke="#ccc"/>"##,
+            margin + n * cell_px
+        );
+    }
+    (svg, move |(row, col): (usize, usize)| {
+        (margin + (col as f64 + 0.5) * cell_px, margin + (row as f64 + 0.5) * cell_px)
+    })
+}
+
+/// A path through cell centres (`points`, offset by `offset` px), its start marked, with a title.
+fn board_path(svg: &mut String, points: &[(f64, f64)], offset: f64, radius_px: f64, colour: &str, title: &str) {
+    let mut d = String::new();
+    for (j, &(x, y)) in points.iter().enumerate() {
+        let _ = write!(d, "{}{:.1} {:.1}", if j == 0 { "M" } else { " L" }, x + offset, y + offset);
+    }
+    if let Some(&(x, y)) = points.first() {
+        let _ = write!(
+            svg,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="{radius_px:.1}" fill="{colour}"/><path d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>{title}</title></path>"#,
+            x + offset,
+            y + offset,
+        );
+    }
+}
+
+/// The grid (rows down, columns across, as the authors' `imshow`), the field's rows shaded, the
+/// target filled and each path drawn through cell centres, its start marked.
+pub fn grid_paths_svg(world: &GridWorld, paths: &[Vec<Cell>], cell_px: f64) -> String {
+    let (mut svg, centre) = board(world.size, cell_px);
+    let margin = 8.0;
     if let Some(field) = world.field {
         let rows = (field.last_row.min(world.size - 1) + 1).saturating_sub(field.first_row) as f64;
         let _ = write!(
             svg,
             r##"<rect x="{margin}" y="{}" width="{}" height="{}" fill="#f4d03f" fill-opacity="0.35"><title>field: moves from these rows shift {} column(s)</title></rect>"##,
             margin + field.first_row as f64 * cell_px,
-            n * cell_px,
+            world.size as f64 * cell_px,
             rows * cell_px,
             field.column_shift
-        );
-    }
-    for k in 0..=world.size {
-        let p = margin + k as f64 * cell_px;
-        let _ = write!(
-            svg,
-            r##"<line x1="{margin}" x2="{0}" y1="{p}" y2="{p}" stroke="#ccc"/><line x1="{p}" x2="{p}" y1="{margin}" y2="{0}" stroke="#ccc"/>"##,
-            margin + n * cell_px
         );
     }
     let (tx, ty) = centre(world.target);
@@ -78,24 +104,49 @@ pub fn grid_paths_svg(world: &GridWorld, paths: &[Vec<Cell>], cell_px: f64) -> S
         let colour = PATH_COLOURS[k % PATH_COLOURS.len()];
         // A small per-path offset (as the authors' jitter) keeps overlapping paths apart.
         let offset = ((k % 7) as f64 - 3.0) * cell_px * 0.04;
-        let mut d = String::new();
-        for (j, &cell) in path.iter().enumerate() {
-            let (x, y) = centre(cell);
-            let _ = write!(d, "{}{:.1} {:.1}", if j == 0 { "M" } else { " L" }, x + offset, y + offset);
+        let points: Vec<(f64, f64)> = path.iter().map(|&c| centre(c)).collect();
+        if let Some(start) = path.first() {
+            let title = format!("from ({}, {}): {} moves", start.0, start.1, path.len() - 1);
+            board_path(&mut svg, &points, offset, cell_px * 0.12, colour, &title);
         }
-        if let Some(&start) = path.first() {
-            let (x, y) = centre(start);
-            let _ = write!(
-                svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="{colour}"/><path d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>from ({}, {}): {} moves</title></path>"#,
-                x + offset,
-                y + offset,
-                cell_px * 0.12,
-                start.0,
-                start.1,
-                path.len() - 1
-            );
-        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The DQN's screen (`side` × `side` pixels; x across, y down) with greedy paths: each path's
+/// target a square in its colour, its hand's moves a line from a dot at the start.
+pub fn screen_paths_svg(side: usize, paths: &[Vec<Screen>], cell_px: f64) -> String {
+    let (mut svg, centre) = board(side, cell_px);
+    let at = |(x, y): (usize, usize)| centre((y, x));
+    for (k, path) in paths.iter().enumerate() {
+        let colour = PATH_COLOURS[k % PATH_COLOURS.len()];
+        let Some(start) = path.first() else { continue };
+        let (tx, ty) = at(start.target);
+        let half = cell_px * 0.4;
+        let _ = write!(
+            svg,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}" fill-opacity="0.35" stroke="{colour}"><title>target ({}, {})</title></rect>"#,
+            tx - half,
+            ty - half,
+            2.0 * half,
+            2.0 * half,
+            start.target.0,
+            start.target.1
+        );
+        let points: Vec<(f64, f64)> = path.iter().map(|s| at(s.hand)).collect();
+        let end = path[path.len() - 1];
+        let title = format!(
+            "from ({}, {}) to the target at ({}, {}): {} moves, ends at ({}, {})",
+            start.hand.0,
+            start.hand.1,
+            start.target.0,
+            start.target.1,
+            path.len() - 1,
+            end.hand.0,
+            end.hand.1
+        );
+        board_path(&mut svg, &points, 0.0, cell_px * 0.15, colour, &title);
     }
     svg.push_str("</svg>");
     svg
@@ -228,6 +279,19 @@ mod tests {
         // The field's band spans rows 2–6: y from 8 + 2·20 to 8 + 7·20.
         assert!(svg.contains(r#"y="48" width="200" height="100""#), "{svg}");
         assert!(!grid_paths_svg(&GridWorld::authors(None), &[], 20.0).contains("field"));
+    }
+
+    #[test]
+    fn screen_paths_draw_each_target_and_hand_path() {
+        let start = Screen { hand: (0, 0), target: (3, 1) };
+        let path = vec![start, start.step(4, 16), start.step(4, 16).step(0, 16)];
+        let svg = screen_paths_svg(16, &[path, vec![Screen { hand: (5, 5), target: (5, 5) }]], 10.0);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(svg.contains("from (0, 0) to the target at (3, 1): 2 moves, ends at (2, 1)"), "{svg}");
+        // x across, y down: the hand at (2, 1) is drawn at (8 + 2.5·10, 8 + 1.5·10).
+        assert!(svg.contains("L33.0 23.0"), "{svg}");
     }
 
     #[test]

@@ -141,18 +141,28 @@ fn load_with<'a>(
     }
     let mut params = vec![0.0f32; layout.n_params];
     for (prefix, slot) in slots {
-        let (w_name, b_name) = tensor_names(&prefix);
-        let w = read_f32(&file, &w_name, &[slot.n_out, slot.n_in])?;
-        for o in 0..slot.n_out {
-            for i in 0..slot.n_in {
-                params[slot.offset + i * slot.n_out + o] = w[o * slot.n_in + i];
-            }
-        }
-        let b = read_f32(&file, &b_name, &[slot.n_out])?;
-        let start = slot.offset + slot.n_in * slot.n_out;
-        params[start..start + slot.n_out].copy_from_slice(&b);
+        place_dense(&file, &slot, tensor_names(&prefix), &mut params)?;
     }
     Ok((spec, params, file))
+}
+
+/// Reads a dense layer in PyTorch's `(n_out x n_in)` layout into `slot` of `params` (ours).
+fn place_dense(
+    file: &SafeTensors,
+    slot: &DenseSlot,
+    (w_name, b_name): (String, String),
+    params: &mut [f32],
+) -> Result<(), ReachingWeightsError> {
+    let w = read_f32(file, &w_name, &[slot.n_out, slot.n_in])?;
+    for o in 0..slot.n_out {
+        for i in 0..slot.n_in {
+            params[slot.offset + i * slot.n_out + o] = w[o * slot.n_in + i];
+        }
+    }
+    let b = read_f32(file, &b_name, &[slot.n_out])?;
+    let start = slot.offset + slot.n_in * slot.n_out;
+    params[start..start + slot.n_out].copy_from_slice(&b);
+    Ok(())
 }
 
 /// Reads a model file written by [`save`] (or by the authors' PyTorch code with the spec added).
@@ -227,6 +237,52 @@ pub fn save_dqn(config: &super::dqn::DqnConfig, params: &[f32]) -> Result<Vec<u8
     serialize(&tensors, HashMap::from([("dqn".to_string(), meta)]))
 }
 
+/// The DQN's shape in a file's metadata.
+#[derive(serde::Deserialize)]
+struct DqnMeta {
+    side: usize,
+    hidden: usize,
+}
+
+/// Reads a DQN written by [`save_dqn`]: `(side, hidden, params)` in our layout. Every tensor's
+/// name, dtype, shape and values are checked; the sizes are bounded as [`DqnConfig::validate`]
+/// bounds them before anything is allocated.
+///
+/// [`DqnConfig::validate`]: super::dqn::DqnConfig::validate
+pub fn load_dqn(bytes: &[u8]) -> Result<(usize, usize, Vec<f32>), ReachingWeightsError> {
+    let meta: DqnMeta = read_metadata(bytes, "dqn")?;
+    if !(5..=64).contains(&meta.side) || !(1..=1024).contains(&meta.hidden) {
+        return Err(ReachingWeightsError::Metadata(
+            "dqn",
+            format!("side must be 5 … 64 and hidden 1 … 1024, got {} and {}", meta.side, meta.hidden),
+        ));
+    }
+    let file = SafeTensors::deserialize(bytes).map_err(|e| ReachingWeightsError::NotSafetensors(e.to_string()))?;
+    let layout = super::dqn::DqnLayout::new(meta.side, meta.hidden);
+    let convs = [("features.0", layout.conv1), ("features.2", layout.conv2)];
+    let denses = [("fc.0", layout.fc1), ("fc.3", layout.fc2), ("fc.5", layout.fc3)];
+    let known: Vec<String> = convs
+        .iter()
+        .flat_map(|(n, _)| [format!("{n}.weight"), format!("{n}.bias")])
+        .chain(denses.iter().flat_map(|(n, _)| <[String; 2]>::from(tensor_names(n))))
+        .collect();
+    if let Some(name) = file.names().into_iter().find(|n| !known.iter().any(|k| k == *n)) {
+        return Err(ReachingWeightsError::Unexpected(name.to_string()));
+    }
+    let mut params = vec![0.0f32; layout.n_params];
+    for (name, conv) in convs {
+        let n_w = conv.c_out * conv.c_in * 9;
+        let w = read_f32(&file, &format!("{name}.weight"), &[conv.c_out, conv.c_in, 3, 3])?;
+        params[conv.offset..conv.offset + n_w].copy_from_slice(&w);
+        let b = read_f32(&file, &format!("{name}.bias"), &[conv.c_out])?;
+        params[conv.offset + n_w..conv.offset + n_w + conv.c_out].copy_from_slice(&b);
+    }
+    for (name, slot) in denses {
+        place_dense(&file, &slot, tensor_names(name), &mut params)?;
+    }
+    Ok((meta.side, meta.hidden, params))
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AdamMeta {
     beta1: f64,
@@ -284,6 +340,30 @@ mod tests {
         let bad = save(&spec, &params).unwrap();
         let err = load(&bad).unwrap_err().to_string();
         assert!(err.contains("non-finite") && err.contains("rnn.weight_ih"), "{err}");
+    }
+
+    #[test]
+    fn a_dqn_round_trips_and_bad_files_are_named() {
+        let config =
+            crate::reaching::dqn::DqnConfig { side: 7, hidden: 5, ..crate::reaching::dqn::DqnConfig::authors(2) };
+        let layout = crate::reaching::dqn::DqnLayout::new(config.side, config.hidden);
+        let params = layout.init_params(4);
+        let bytes = save_dqn(&config, &params).unwrap();
+        assert_eq!(load_dqn(&bytes).unwrap(), (7, 5, params.clone()));
+        // A supervised model is not a DQN, and a NaN is named.
+        let spec = ModelSpec { hidden: 6, ..ModelSpec::standard(CellKind::Relu) };
+        let model = save(&spec, &Layout::new(spec).init_params(1)).unwrap();
+        assert!(matches!(load_dqn(&model), Err(ReachingWeightsError::Metadata("dqn", _))));
+        let mut bad = params.clone();
+        bad[layout.fc2.offset] = f32::INFINITY;
+        let err = load_dqn(&save_dqn(&config, &bad).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("non-finite") && err.contains("fc.3.weight"), "{err}");
+        // A header whose shape is out of range (here hidden 0, the same length as 5) is refused.
+        let needle = b"\\\"hidden\\\":5";
+        let at = bytes.windows(needle.len()).position(|w| w == needle).expect("the shape is in the header");
+        let mut lying = bytes.clone();
+        lying[at + needle.len() - 1] = b'0';
+        assert!(matches!(load_dqn(&lying), Err(ReachingWeightsError::Metadata("dqn", _))));
     }
 
     fn layout_offset(spec: &ModelSpec) -> usize {

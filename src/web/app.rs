@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
 use super::quadruped_cell::QuadrupedCellView;
+use super::reaching_dqn_cell::ReachingDqnCellView;
 use super::reaching_grid_cell::ReachingGridCellView;
 use super::reaching_rnn_cell::ReachingRnnCellView;
 use super::reaching_units_cell::ReachingUnitsCellView;
@@ -106,6 +107,7 @@ pub fn App() -> impl IntoView {
             <ReachingGridCellView doc=doc />
             <ReachingRnnCellView doc=doc shared=reach_model />
             <ReachingUnitsCellView shared=reach_model />
+            <ReachingDqnCellView doc=doc />
         </main>
     }
 }

@@ -12,6 +12,7 @@
 //! - `reaching_grid_cell`, `reaching_rnn_cell`, `reaching_units_cell`: seed study 002's tabular
 //!   Q-learning, trained live; its supervised RNNs, trained in the tab with progress and cancel or
 //!   loaded from the shipped weights; their hidden units (PSTHs, PCA, jPCA, tangling);
+//! - `reaching_dqn_cell`: its DQN on images, trained in the tab or loaded, and evaluated;
 //! - `shell`: the clock, fetches and JavaScript error text the cells share;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
@@ -21,6 +22,7 @@ mod lissajous_cell;
 mod plot3d;
 mod policy_cell;
 mod quadruped_cell;
+mod reaching_dqn_cell;
 mod reaching_grid_cell;
 mod reaching_rnn_cell;
 mod reaching_units_cell;

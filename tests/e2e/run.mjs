@@ -599,6 +599,51 @@ await test('the reaching RNN cell trains in the tab with the native bits, draws 
   await page.close();
 });
 
+await test('the DQN cell trains in the tab with the native bits and evaluation, cancels, and loads the shipped DQN', async () => {
+  const page = await openPage(base);
+  await page.waitForSelector('#dqn-train');
+  const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).dispatchEvent('change'); };
+  // 1050 frames: the replay starts learning after 1000, so 50 updates run.
+  await set('#dqn-frames', '1050');
+  await set('#dqn-trials', '20');
+  await page.click('#dqn-train');
+  await page.waitForFunction(() => document.querySelector('#dqn-status').dataset.running === 'false'
+      && document.querySelectorAll('#dqn-evaluation tbody tr').length === 2, null, { timeout: 180_000 });
+  assert.match(await page.textContent('#dqn-status'), /the DQN trained in this tab \(seed 1, 1050 frames/);
+  assert.equal(await page.locator('#dqn-paths circle').count(), 8);
+  const [weights] = await Promise.all([page.waitForEvent('download'), page.click('#dqn-export-weights')]);
+  const [run] = await Promise.all([page.waitForEvent('download'), page.click('#dqn-export-json')]);
+  const tab = JSON.parse(fs.readFileSync(await run.path()));
+  const dir = fs.mkdtempSync(path.join(artifacts, 'dqn-'));
+  execFileSync(nativeCli(), ['reaching', 'dqn', '--frames', '1050', '--seed', '1', '--eval-trials', '20', '--out-dir', dir], { stdio: 'ignore' });
+  assert.ok(fs.readFileSync(await weights.path()).equals(fs.readFileSync(path.join(dir, 'model.safetensors'))),
+    'the DQN trained in the tab differs from tanglelab reaching dqn\'s');
+  const native = JSON.parse(fs.readFileSync(path.join(dir, 'dqn-run.json')));
+  assert.deepEqual(tab.evaluation, [native.radius_1, native.exact_hit], 'the tab\'s evaluation differs from the CLI\'s');
+  assert.equal(tab.moves_per_episode.length, native.episodes);
+  fs.rmSync(dir, { recursive: true });
+  // A full-budget run, cancelled during training.
+  await set('#dqn-frames', '100000');
+  await page.click('#dqn-train');
+  await page.waitForFunction(() => /frame [1-9]\d* of 100000/.test(document.querySelector('#dqn-status').textContent), null, { timeout: 60_000 });
+  await page.click('#dqn-cancel');
+  await page.waitForFunction(() => document.querySelector('#dqn-status').dataset.running === 'false', null, { timeout: 60_000 });
+  assert.match(await page.textContent('#dqn-status'), /cancelled/);
+  // The shipped DQN: the card's 1000-trial evaluation beside the tab's own.
+  await page.click('#dqn-load-shipped');
+  await page.waitForFunction(() => document.querySelector('#dqn-status').dataset.running === 'false'
+      && document.querySelectorAll('#dqn-evaluation tbody tr').length === 4, null, { timeout: 120_000 });
+  const card = JSON.parse(fs.readFileSync(path.join(here, '..', '..', 'public', 'models', 'reaching-dqn-seed1.card.json')));
+  const rows = await page.locator('#dqn-evaluation tbody tr').evaluateAll((rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.equal(rows[2][2], `${card.radius_1.hits}/${card.radius_1.trials}`);
+  assert.equal(rows[3][2], `${card.exact_hit.hits}/${card.exact_hit.trials}`);
+  assert.match(rows[0][2], /^\d+\/20$/);
+  await page.locator('#cell-reaching-dqn').screenshot({ path: path.join(artifacts, 'reaching-dqn-cell.png') });
+  console.log(`     dqn: shipped, tab 20 trials ${rows[0][2]} at radius 1 (card ${rows[2][2]})`);
+  assertNoErrors(page);
+  await page.close();
+});
+
 await test('the shipped reaching model loads into cell 7 and cell 8 analyses its units with the native numbers', async () => {
   const page = await openPage(base);
   await page.waitForSelector('#rnn-load-shipped');
