@@ -1,12 +1,15 @@
 //! `tanglelab bench train`: what one PPO iteration costs, for the paper's network on an
 //! environment with Walker2D's sizes (18 observations, 6 actions; a toy point mass underneath,
 //! so the numbers are the trainer's own cost), over 8–64 agents. The baseline is the same run
-//! on one thread, measured in the same process. With `--sb3`: whole iterations on the real
-//! Walker2D task against Stable-Baselines3's RecurrentPPO (bench_train_sb3.py), same run.
+//! on one thread, measured in the same process. With `--sb3`: whole iterations on a real task
+//! (Walker2D, or the quadruped with `--robot quadruped`) against Stable-Baselines3's RecurrentPPO
+//! (bench_train_sb3.py: Gymnasium's Walker2d-v5, or our quadruped task over our MJCF export in
+//! MuJoCo), same run.
 
 use clap::Args;
 use std::time::Instant;
 
+use tanglelab::task::Robot;
 use tanglelab::train::toy::{ToyConfig, ToyEnv};
 use tanglelab::train::{StepOutput, TrainConfig, Trainer, VecEnv};
 
@@ -29,6 +32,10 @@ pub struct BenchTrainArgs {
     /// Environment steps each side trains for in the `--sb3` comparison.
     #[arg(long, default_value_t = 40_960)]
     sb3_steps: usize,
+    /// The robot of the `--sb3` comparison: walker2d (64 agents) or quadruped (256 agents, as
+    /// its training run).
+    #[arg(long, default_value = "walker2d")]
+    robot: String,
     /// Python with torch, sb3-contrib and gymnasium[mujoco].
     #[arg(long, default_value = "python3")]
     python: String,
@@ -49,6 +56,7 @@ struct Sb3Rates {
 /// `epochs` passes in minibatches of `minibatch` samples.
 fn sb3(
     args: &BenchTrainArgs,
+    robot: Robot,
     threads: usize,
     n_steps: usize,
     epochs: usize,
@@ -56,12 +64,17 @@ fn sb3(
 ) -> anyhow::Result<Sb3Rates> {
     use anyhow::Context;
     let numbers = [args.sb3_steps, threads, 8, n_steps, epochs, minibatch].map(|n| n.to_string());
-    let output = std::process::Command::new(&args.python)
-        .arg("-c")
-        .arg(SB3_SCRIPT)
-        .args(&numbers)
-        .output()
-        .with_context(|| format!("cannot run {}", args.python))?;
+    let mut command = std::process::Command::new(&args.python);
+    command.arg("-c").arg(SB3_SCRIPT).args(&numbers).arg(robot.name());
+    let xml = std::env::temp_dir().join(format!("tanglelab-bench-train-{}.xml", std::process::id()));
+    if robot == Robot::Quadruped {
+        std::fs::write(&xml, tanglelab::sim::mjcf::to_mjcf(&robot.description()))
+            .with_context(|| format!("cannot write {}", xml.display()))?;
+        command.arg(&xml);
+    }
+    let output = command.output();
+    let _ = std::fs::remove_file(&xml);
+    let output = output.with_context(|| format!("cannot run {}", args.python))?;
     if !output.status.success() {
         anyhow::bail!(
             "the SB3 baseline failed (install it with `pip install -r scripts/bench-requirements.txt`):\n{}",
@@ -71,36 +84,53 @@ fn sb3(
     serde_json::from_slice(&output.stdout).context("unexpected output from the SB3 baseline")
 }
 
-/// Our trainer on the real Walker2D task (paper network, `n_agents` agents, the other settings
-/// as `train`'s defaults) for about `steps` environment steps on `threads` threads.
-fn ours_walker2d(n_agents: usize, steps: usize, threads: usize) -> anyhow::Result<Measured> {
-    use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+/// Our trainer on `robot`'s real task (paper network, `n_agents` agents, the task's default
+/// settings, the other settings as `train`'s defaults) for about `steps` environment steps on
+/// `threads` threads.
+fn ours_on_task(robot: Robot, n_agents: usize, steps: usize, threads: usize) -> anyhow::Result<Measured> {
     use tanglelab::train::task_env::TaskVecEnv;
     let config = TrainConfig::default();
     let iterations = steps.div_ceil(config.horizon * n_agents).max(1);
-    let mut env = TaskVecEnv::new(Box::new(Walker2dBatch::new(n_agents, Walker2dEnvConfig::default(), 1)?));
+    use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig};
+    use tanglelab::task::walker2d::{Walker2dBatch, Walker2dEnvConfig};
+    let task: Box<dyn tanglelab::task::Task> = match robot {
+        Robot::Walker2d => Box::new(Walker2dBatch::new(n_agents, Walker2dEnvConfig::default(), 1)?),
+        Robot::Quadruped => Box::new(QuadrupedBatch::new(n_agents, QuadrupedEnvConfig::default(), 1)?),
+    };
+    let mut env = TaskVecEnv::new(task);
     measure(&config, &mut env, iterations, threads)
 }
 
 fn run_sb3(args: &BenchTrainArgs) -> anyhow::Result<()> {
+    let robot: Robot = args.robot.parse()?;
     let threads = *args.threads.last().expect("checked non-empty");
     let config = TrainConfig::default();
-    let n_agents = 64;
-    println!("whole PPO iterations on Walker2D, {} env steps each side, {threads} threads, same run:", args.sb3_steps);
+    // The agents of each robot's training run.
+    let n_agents = match robot {
+        Robot::Walker2d => 64,
+        Robot::Quadruped => 256,
+    };
+    let spec = robot.spec();
+    let (n_obs, n_actions) = (spec.n_obs(), spec.n_actions());
+    println!("whole PPO iterations on the {robot}, {} env steps each side, {threads} threads, same run:", args.sb3_steps);
     println!(
-        "ours: Walker2D (src/sim), {n_agents} agents x {} steps, {} epochs x {} minibatches, BPTT {}, actor 18 -> 512 -> 256 -> LSTM 128 -> 6, critic 18 -> 512 -> 256 -> 1",
+        "ours: {robot} (src/sim, src/task), {n_agents} agents x {} steps, {} epochs x {} minibatches, BPTT {}, actor {n_obs} -> 512 -> 256 -> LSTM 128 -> {n_actions}, critic -> 512 -> 256 -> 1",
         config.horizon, config.epochs, config.n_minibatches, config.seq_len
     );
     let samples = config.horizon * n_agents;
     let minibatch = samples / config.n_minibatches;
     // SB3: 8 environments; the same samples per rollout, epochs and minibatch size as ours.
     let n_steps = samples / 8;
+    let their_env = match robot {
+        Robot::Walker2d => "Gymnasium Walker2d-v5 (MuJoCo)",
+        Robot::Quadruped => "our quadruped task over our MJCF export in MuJoCo (bench_train_sb3.py)",
+    };
     println!(
-        "SB3: RecurrentPPO, Gymnasium Walker2d-v5 (MuJoCo), 8 envs x {n_steps} steps, {} epochs, minibatch {minibatch}, LSTM 128 then MLP 512-256 (actor and critic)",
+        "SB3: RecurrentPPO, {their_env}, 8 envs x {n_steps} steps, {} epochs, minibatch {minibatch}, LSTM 128 then MLP 512-256 (actor and critic)",
         config.epochs
     );
-    let ours = ours_walker2d(n_agents, args.sb3_steps, threads)?;
-    let base = sb3(args, threads, n_steps, config.epochs, minibatch)?;
+    let ours = ours_on_task(robot, n_agents, args.sb3_steps, threads)?;
+    let base = sb3(args, robot, threads, n_steps, config.epochs, minibatch)?;
     println!("SB3 versions: torch {}, sb3-contrib {}; SB3 ran {} steps", base.torch, base.sb3_contrib, base.steps);
     println!();
     println!("| trainer | env steps/s | steps per CPU-second |");
