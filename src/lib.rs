@@ -25,7 +25,8 @@
 //! - [`rollout`]: N agents of a task under a policy, with events and recording; the evaluation
 //!   and the page's live session.
 //! - [`study`]: the paper's experiments as protocols over `rollout` (recordings and findings to come).
-//! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way.
+//! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way; [`fmath`]:
+//!   transcendental functions with the same bits natively and in wasm (`libm`).
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
 //! - [`nn`]: the float trait, fixed-order dense products and Adam shared by the trainers.
@@ -34,6 +35,7 @@
 //! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
 
 pub mod analysis;
+pub mod fmath;
 pub mod gpu;
 pub mod io;
 pub mod nn;

@@ -126,7 +126,7 @@ fn centred_rbf_gram(x: ArrayView2<f64>, threshold: f64) -> Array2<f64> {
     let median = if sorted.len() % 2 == 1 { sorted[half] } else { 0.5 * (sorted[half - 1] + sorted[half]) };
     let sigma_sq = threshold * threshold * median;
     let gram = if sigma_sq > 0.0 {
-        sq.mapv(|d| (-d / (2.0 * sigma_sq)).exp())
+        sq.mapv(|d| crate::fmath::exp(-d / (2.0 * sigma_sq)))
     } else {
         sq.mapv(|d| if d == 0.0 { 1.0 } else { 0.0 })
     };

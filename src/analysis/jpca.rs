@@ -231,8 +231,8 @@ fn rotation_planes(m_skew: &Array2<f64>, states: &Array2<f64>) -> (Array3<f64>, 
         // Turn within the plane so that the data spread most along jPC1.
         let (pa, pb) = (states.dot(&u1), states.dot(&u2));
         let (saa, sbb, sab) = (pa.dot(&pa), pb.dot(&pb), pa.dot(&pb));
-        let theta = 0.5 * (2.0 * sab).atan2(saa - sbb);
-        let (c, s) = (theta.cos(), theta.sin());
+        let theta = 0.5 * crate::fmath::atan2(2.0 * sab, saa - sbb);
+        let (s, c) = crate::fmath::sin_cos(theta);
         let mut j1 = &u1 * c + &u2 * s;
         let mut j2 = &u2 * c - &u1 * s;
         let sign = sign_of_largest(j1.iter().copied());

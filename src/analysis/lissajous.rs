@@ -3,6 +3,7 @@
 //! At β = 0 it is a figure-eight that crosses itself (high tangling); as β grows the second
 //! dimension lifts the crossing apart.
 
+use crate::fmath;
 use ndarray::Array3;
 use std::f64::consts::PI;
 
@@ -11,9 +12,9 @@ pub fn lissajous(beta: f64, n_samples: usize) -> Array3<f64> {
     Array3::from_shape_fn((1, n_samples, 3), |(_, sample_idx, dim_idx)| {
         let t = 2.0 * PI * sample_idx as f64 / n_samples as f64;
         match dim_idx {
-            0 => t.sin(),
-            1 => beta * t.cos(),
-            _ => (2.0 * t).cos(),
+            0 => fmath::sin(t),
+            1 => beta * fmath::cos(t),
+            _ => fmath::cos(2.0 * t),
         }
     })
 }

@@ -126,7 +126,7 @@ pub fn welch(signals: ArrayView2<f64>, config: &WelchConfig) -> Result<Psd, PsdE
 /// The periodic ("DFT-even") Hann window of `n` samples, 0.5 − 0.5 cos(2πk / n), as
 /// `scipy.signal.get_window("hann", n)` gives it.
 pub fn hann_periodic(n: usize) -> Vec<f64> {
-    (0..n).map(|k| 0.5 - 0.5 * (std::f64::consts::TAU * k as f64 / n as f64).cos()).collect()
+    (0..n).map(|k| 0.5 - 0.5 * crate::fmath::cos(std::f64::consts::TAU * k as f64 / n as f64)).collect()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! The KL divergence returned is computed exactly on the final embedding (with the sparse P for
 //! Barnes–Hut). Everything is sequential and seeded: same input, same seed, same bits.
 
+use crate::fmath;
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 
@@ -201,12 +202,12 @@ fn affinities(x: ArrayView2<f64>, perplexity: f64, n_neighbours: usize) -> Affin
 /// exp(−β d) normalised, with β bisected so the entropy (nats) is ln(perplexity) (scikit-learn's
 /// `_binary_search_perplexity`).
 fn conditional_probabilities(distances: &[f64], perplexity: f64) -> Vec<f64> {
-    let desired = perplexity.ln();
+    let desired = fmath::ln(perplexity);
     let (mut beta, mut beta_min, mut beta_max) = (1.0f64, f64::NEG_INFINITY, f64::INFINITY);
     let mut p = vec![0.0; distances.len()];
     for _ in 0..100 {
         for (pj, &d) in p.iter_mut().zip(distances) {
-            *pj = (-d * beta).exp();
+            *pj = fmath::exp(-d * beta);
         }
         let sum_p = p.iter().sum::<f64>().max(1e-8);
         let mut weighted = 0.0;
@@ -214,7 +215,7 @@ fn conditional_probabilities(distances: &[f64], perplexity: f64) -> Vec<f64> {
             *pj /= sum_p;
             weighted += d * *pj;
         }
-        let entropy = sum_p.ln() + beta * weighted;
+        let entropy = fmath::ln(sum_p) + beta * weighted;
         let diff = entropy - desired;
         if diff.abs() <= 1e-5 {
             break;
@@ -260,7 +261,7 @@ fn random_init(n_points: usize, seed: u64) -> Array2<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     Array2::from_shape_simple_fn((n_points, 2), || {
         let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random_range(0.0..1.0));
-        1e-4 * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        1e-4 * (-2.0 * fmath::ln(u1)).sqrt() * fmath::cos(std::f64::consts::TAU * u2)
     })
 }
 
@@ -450,7 +451,7 @@ fn kl_divergence(p: &Affinities, y: &Array2<f64>) -> f64 {
     for (i, row) in p.rows.iter().enumerate() {
         for &(j, pij) in row {
             let q = (kernel(i, j) / z).max(f64::EPSILON);
-            kl += pij * (pij / q).ln();
+            kl += pij * fmath::ln(pij / q);
         }
     }
     kl
@@ -524,7 +525,8 @@ pub fn watershed_clusters(embedding: ArrayView2<f64>, config: &KdeConfig) -> Res
         let mean = col.mean().unwrap_or(0.0);
         (col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n_points as f64).sqrt()
     };
-    let bandwidth = config.bandwidth.unwrap_or_else(|| (n_points as f64).powf(-1.0 / 6.0) * 0.5 * (sd(0) + sd(1)));
+    let bandwidth =
+        config.bandwidth.unwrap_or_else(|| fmath::powf(n_points as f64, -1.0 / 6.0) * 0.5 * (sd(0) + sd(1)));
     if !(bandwidth.is_finite() && bandwidth > 0.0) {
         return Err(ClusterError::BadBandwidth(bandwidth));
     }
@@ -545,7 +547,7 @@ pub fn watershed_clusters(embedding: ArrayView2<f64>, config: &KdeConfig) -> Res
         norm * embedding
             .rows()
             .into_iter()
-            .map(|p| (-((p[0] - gx).powi(2) + (p[1] - gy).powi(2)) / (2.0 * bandwidth * bandwidth)).exp())
+            .map(|p| fmath::exp(-((p[0] - gx).powi(2) + (p[1] - gy).powi(2)) / (2.0 * bandwidth * bandwidth)))
             .sum::<f64>()
     });
     // Steepest ascent: each cell's highest neighbour (itself if none is higher).

@@ -23,6 +23,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the quadruped followed a policy.
     #[serde(default)]
     pub quadruped: QuadrupedCell,
+    /// Absent in links made before the study cell was in the document.
+    #[serde(default)]
+    pub study: StudyCell,
     /// Absent in links made before the reaching grid cell existed.
     #[serde(default)]
     pub reaching_grid: ReachingGridCell,
@@ -42,6 +45,7 @@ impl Default for NotebookDoc {
             policy: PolicyCell::default(),
             walker: WalkerCell::default(),
             quadruped: QuadrupedCell::default(),
+            study: StudyCell::default(),
             reaching_grid: ReachingGridCell::default(),
             reaching_rnn: ReachingRnnCell::default(),
             reaching_dqn: ReachingDqnCell::default(),
@@ -226,6 +230,48 @@ impl QuadrupedCell {
     }
 }
 
+/// The study cell: one of the paper's protocols on a shipped policy, in the tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudyCell {
+    pub robot: crate::task::Robot,
+    pub protocol: crate::study::ProtocolKind,
+    pub agents_per_condition: usize,
+    /// Simulated seconds per agent.
+    pub seconds: f64,
+    pub seed: u64,
+}
+
+impl Default for StudyCell {
+    fn default() -> Self {
+        Self {
+            robot: crate::task::Robot::Walker2d,
+            protocol: crate::study::ProtocolKind::Single,
+            agents_per_condition: 20,
+            seconds: 10.0,
+            seed: 0,
+        }
+    }
+}
+
+impl StudyCell {
+    /// Up to the paper's 100 agents per condition and 30 s (the tab runs on one thread).
+    pub const AGENTS_RANGE: (usize, usize) = (1, 100);
+    pub const SECONDS_RANGE: (f64, f64) = (1.0, 30.0);
+
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = Self::AGENTS_RANGE;
+        if !(lo..=hi).contains(&self.agents_per_condition) {
+            return Err(format!("agents per condition {} is outside [{lo}, {hi}]", self.agents_per_condition));
+        }
+        let (lo, hi) = Self::SECONDS_RANGE;
+        if !(self.seconds.is_finite() && (lo..=hi).contains(&self.seconds)) {
+            return Err(format!("seconds {} is outside [{lo}, {hi}]", self.seconds));
+        }
+        Ok(())
+    }
+}
+
 /// The reaching grid cell (seed study 002): tabular Q-learning on the 10 × 10 grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -344,6 +390,7 @@ impl NotebookDoc {
         self.policy.validate().map_err(|e| format!("policy cell: {e}"))?;
         self.walker.validate().map_err(|e| format!("walker cell: {e}"))?;
         self.quadruped.validate().map_err(|e| format!("quadruped cell: {e}"))?;
+        self.study.validate().map_err(|e| format!("study cell: {e}"))?;
         self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
         self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))?;
         self.reaching_dqn.validate().map_err(|e| format!("reaching DQN cell: {e}"))

@@ -8,6 +8,6 @@ pub mod permalink;
 
 pub use document::{
     LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, QuadrupedCell, ReachingDqnCell, ReachingGridCell,
-    ReachingModel, ReachingRnnCell, WalkerCell, DOC_VERSION,
+    ReachingModel, ReachingRnnCell, StudyCell, WalkerCell, DOC_VERSION,
 };
 pub use permalink::{decode_fragment, encode_fragment, PermalinkError};

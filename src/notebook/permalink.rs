@@ -168,6 +168,38 @@ mod tests {
     }
 
     #[test]
+    fn study_cell_parameters_travel_in_the_link() {
+        use crate::notebook::StudyCell;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let study = StudyCell {
+            robot: crate::task::Robot::Quadruped,
+            protocol: crate::study::ProtocolKind::Opposing,
+            agents_per_condition: 8,
+            seconds: 4.5,
+            seed: 3,
+        };
+        let doc = NotebookDoc { study: study.clone(), ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        let named = enc(r#"{"version":1,"study":{"robot":"quadruped","protocol":"speed-sweep"}}"#);
+        let got = decode_fragment(&named).unwrap().unwrap().study;
+        assert_eq!(
+            (got.robot, got.protocol, got.agents_per_condition),
+            (crate::task::Robot::Quadruped, crate::study::ProtocolKind::SpeedSweep, 20)
+        );
+        for bad in [
+            r#"{"version":1,"study":{"agents_per_condition":1000000}}"#,
+            r#"{"version":1,"study":{"seconds":1e15}}"#,
+            r#"{"version":1,"study":{"seconds":0.1}}"#,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":1,"study":{"robot":"hexapod"}}"#)),
+            Err(PermalinkError::Json(_))
+        ));
+    }
+
+    #[test]
     fn reaching_grid_cell_parameters_travel_in_the_link() {
         use crate::notebook::ReachingGridCell;
         let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));

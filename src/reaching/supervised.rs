@@ -170,7 +170,7 @@ pub fn evaluate(
     let (mut pooled_sq, mut pooled_target_sq) = (0.0, 0.0);
     let mut ratios = Vec::with_capacity(trials.len());
     for (n, trial) in trials.iter().enumerate() {
-        let norm = trial.target[0].hypot(trial.target[1]).max(1e-9);
+        let norm = crate::fmath::hypot(trial.target[0], trial.target[1]).max(1e-9);
         let hand = |t: usize| recording.hand_at(n, t, steps);
         let mut sq = 0.0;
         for t in trial.go..steps {
@@ -183,7 +183,7 @@ pub fn evaluate(
         pooled_sq += sq;
         pooled_target_sq += norm * norm * (steps - trial.go) as f64;
         let end = hand(steps - 1);
-        end_sum += (end[0] - trial.target[0]).hypot(end[1] - trial.target[1]) / norm;
+        end_sum += crate::fmath::hypot(end[0] - trial.target[0], end[1] - trial.target[1]) / norm;
     }
     let count = trials.len().max(1) as f64;
     ratios.sort_by(f64::total_cmp);

@@ -19,6 +19,7 @@
 use super::data::{Data, RowKind};
 use super::model::Model;
 use super::spatial::cholesky_solve_in_place;
+use crate::fmath;
 
 /// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
 const MIN_DIAGONAL: f64 = 1e-12;
@@ -37,9 +38,9 @@ pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
     } else if x >= 1.0 {
         1.0
     } else if x <= mid {
-        x.powf(power) / mid.powf(power - 1.0)
+        fmath::powf(x, power) / fmath::powf(mid, power - 1.0)
     } else {
-        1.0 - (1.0 - x).powf(power) / (1.0 - mid).powf(power - 1.0)
+        1.0 - fmath::powf(1.0 - x, power) / fmath::powf(1.0 - mid, power - 1.0)
     };
     dmin + y * (dmax - dmin)
 }
@@ -229,7 +230,7 @@ fn scan_directions() -> &'static [(f64, f64); SCAN] {
     TABLE.get_or_init(|| {
         std::array::from_fn(|k| {
             let phi = k as f64 * std::f64::consts::TAU / SCAN as f64;
-            (phi.cos(), phi.sin())
+            (fmath::cos(phi), fmath::sin(phi))
         })
     })
 }
@@ -287,7 +288,7 @@ pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64;
             return x;
         }
     }
-    let at = |phi: f64| ray_terms(b, g, mu, (phi.cos(), phi.sin()));
+    let at = |phi: f64| ray_terms(b, g, mu, (fmath::cos(phi), fmath::sin(phi)));
     let step = std::f64::consts::TAU / SCAN as f64;
     let (mut best_k, mut best_value) = (0, f64::INFINITY);
     for (k, &direction) in scan_directions().iter().enumerate() {
@@ -344,7 +345,7 @@ pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64;
         return [scale, scale * mu * c, scale * mu * s];
     }
     let scale = if r.d > 0.0 && r.n < 0.0 { -r.n / r.d } else { 0.0 };
-    [scale, scale * mu * phi.cos(), scale * mu * phi.sin()]
+    [scale, scale * mu * fmath::cos(phi), scale * mu * fmath::sin(phi)]
 }
 
 /// The minimum of a unimodal `f` on [lo, hi] by 40 golden-section steps.

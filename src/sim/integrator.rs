@@ -49,7 +49,7 @@ pub fn step(model: &Model, data: &mut Data) -> Result<(), DynamicsError> {
                 let qpos = &mut data.qpos[q + 3..q + 7];
                 let orientation = UnitQuaternion::from_quaternion(Quaternion::new(qpos[0], qpos[1], qpos[2], qpos[3]));
                 let omega = Vector3::new(data.qvel[v + 3], data.qvel[v + 4], data.qvel[v + 5]);
-                let next = orientation * UnitQuaternion::from_scaled_axis(omega * h);
+                let next = orientation * crate::fmath::quaternion_from_scaled_axis(omega * h);
                 let next = UnitQuaternion::new_normalize(*next.quaternion());
                 qpos.copy_from_slice(&[next.w, next.i, next.j, next.k]);
             }

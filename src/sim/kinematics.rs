@@ -1,6 +1,6 @@
 //! Position and velocity kinematics (MuJoCo's `mj_kinematics`, `mj_comPos`, `mj_comVel`).
 
-use nalgebra::{Matrix3, Quaternion, Rotation3, Unit, UnitQuaternion, Vector3};
+use nalgebra::{Matrix3, Quaternion, UnitQuaternion, Vector3};
 
 use super::data::Data;
 use super::model::{JointType, Model};
@@ -36,7 +36,7 @@ pub fn position(model: &Model, data: &mut Data) {
             match model.jnt_type[j] {
                 JointType::Slide => xpos += axis * q,
                 JointType::Hinge => {
-                    let rot = Rotation3::from_axis_angle(&Unit::new_unchecked(axis), q).into_inner();
+                    let rot = crate::fmath::axis_angle_rotation(&axis, q);
                     xmat = rot * xmat;
                     xpos = anchor + rot * (xpos - anchor);
                 }

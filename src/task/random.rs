@@ -45,7 +45,7 @@ pub fn uniform_steps(rng: &mut ChaCha8Rng, (lo, hi): (usize, usize)) -> usize {
 pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
     let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    (-2.0 * crate::fmath::ln(u1)).sqrt() * crate::fmath::cos(std::f64::consts::TAU * u2)
 }
 
 #[cfg(test)]

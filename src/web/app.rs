@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
             <PolicyCellView doc=doc />
             <WalkerCellView doc=doc />
             <QuadrupedCellView doc=doc />
-            <StudyCellView />
+            <StudyCellView doc=doc />
             <ReachingGridCellView doc=doc />
             <ReachingRnnCellView doc=doc shared=reach_model />
             <ReachingUnitsCellView shared=reach_model />

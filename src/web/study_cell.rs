@@ -1,27 +1,30 @@
-//! Cell 4: the study (issue 11's core, `study::pipeline::StudyRunner`) in the tab. It fetches
-//! the shipped Walker2D policy and its card, runs a protocol (single, push or speed sweep) one
-//! group of agents per step with a yield to the event loop between steps (progress bar, cancel),
-//! and shows each condition's numbers and the five findings' verdicts; `findings.json` can be
-//! downloaded. The same protocol and seed run the same agents as `tanglelab study run`, but
-//! the numbers are not yet the same bits: the CPU policy's matrix products go through
-//! `matrixmultiply`, whose native kernels use FMA where the CPU has it (wasm has none), and the
-//! walkers' dynamics amplify the last-bit differences (found while building this cell; to be
-//! fixed with a matrix product of our own). A group holds the page's thread for seconds (no Web
-//! Worker yet), and the cell is not yet in the notebook document (issue 18).
+//! Cell 5: the study (issue 11's core, `study::pipeline::StudyRunner`) in the tab. It fetches
+//! the shipped policy of the chosen robot (Walker2D or quadruped) and its card, runs a protocol
+//! (single, push, opposing motions or speed sweep) one group of agents per step with a yield to
+//! the event loop between steps (progress bar, cancel), and shows each condition's numbers and
+//! the five findings' verdicts; `findings.json` can be downloaded. The cell's settings live in
+//! the notebook document (links carry them). The same protocol and seed give the same bits as
+//! `tanglelab study run` (an e2e test compares the two `findings.json`). A group holds the page's
+//! thread for seconds (no Web Worker yet, issue 18).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::shell::{download, fetch_bytes, now_ms};
-use super::walker_cell::{CARD_URL, MODEL_URL};
+use crate::notebook::{NotebookDoc, StudyCell};
 use crate::policy::load_with_card;
 use crate::study::findings::StudyFindings;
 use crate::study::pipeline::{Simulate, StudyRunner};
 use crate::study::{Protocol, ProtocolKind, Shard};
 use crate::task::Robot;
 
-/// The most agents per condition the cell offers (one wasm thread).
-const MAX_AGENTS: usize = 100;
+/// The shipped policy and card of `robot`.
+fn shipped(robot: Robot) -> (&'static str, &'static str) {
+    match robot {
+        Robot::Walker2d => (super::walker_cell::MODEL_URL, super::walker_cell::CARD_URL),
+        Robot::Quadruped => (super::quadruped_cell::MODEL_URL, super::quadruped_cell::CARD_URL),
+    }
+}
 
 /// What the last run left.
 #[derive(Clone, PartialEq, Default)]
@@ -31,24 +34,22 @@ struct Outcome {
     note: String,
 }
 
-fn protocol(kind: ProtocolKind, agents: usize, seconds: f64, sha: &str) -> Result<Protocol, String> {
-    let mut p = Protocol::paper(kind, Robot::Walker2d, sha, None).map_err(|e| e.to_string())?;
-    p.agents_per_condition = agents;
-    p.seconds = seconds;
-    p.warmup_secs = p.warmup_secs.min(seconds / 2.0);
+/// The protocol of the cell's settings: the paper's, with the cell's agents, seconds and seed,
+/// and a warm-up of at most half the run (as `tanglelab study run --warmup-secs`).
+fn protocol(cell: &StudyCell, sha: &str) -> Result<Protocol, String> {
+    let mut p = Protocol::paper(cell.protocol, cell.robot, sha, None).map_err(|e| e.to_string())?;
+    p.agents_per_condition = cell.agents_per_condition;
+    p.seconds = cell.seconds;
+    p.seed = cell.seed;
+    p.warmup_secs = p.warmup_secs.min(cell.seconds / 2.0);
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
 }
 
-async fn run(
-    kind: ProtocolKind,
-    agents: usize,
-    seconds: f64,
-    progress: RwSignal<(usize, usize)>,
-    cancel: RwSignal<bool>,
-) -> Outcome {
+async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSignal<bool>) -> Outcome {
     let fail = |e: String| Outcome { error: Some(e), ..Outcome::default() };
-    let (bytes, card) = match (fetch_bytes(MODEL_URL).await, fetch_bytes(CARD_URL).await) {
+    let (model_url, card_url) = shipped(cell.robot);
+    let (bytes, card) = match (fetch_bytes(model_url).await, fetch_bytes(card_url).await) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(e), _) | (_, Err(e)) => return fail(format!("cannot load the policy: {e}")),
     };
@@ -58,7 +59,7 @@ async fn run(
         Err(e) => return fail(format!("the shipped policy does not load: {e}")),
     };
     let sha = crate::policy::card::sha256_hex(&bytes);
-    let protocol = match protocol(kind, agents, seconds, &sha) {
+    let protocol = match protocol(&cell, &sha) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -89,10 +90,8 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
 }
 
 #[component]
-pub fn StudyCellView() -> impl IntoView {
-    let kind = RwSignal::new(ProtocolKind::Single);
-    let agents = RwSignal::new(20usize);
-    let seconds = RwSignal::new(10.0f64);
+pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
+    let cell = Memo::new(move |_| doc.get().study);
     let running = RwSignal::new(false);
     let cancel = RwSignal::new(false);
     let progress = RwSignal::new((0usize, 0usize));
@@ -105,8 +104,7 @@ pub fn StudyCellView() -> impl IntoView {
         cancel.set(false);
         progress.set((0, 0));
         spawn_local(async move {
-            let out =
-                run(kind.get_untracked(), agents.get_untracked(), seconds.get_untracked(), progress, cancel).await;
+            let out = run(cell.get_untracked(), progress, cancel).await;
             outcome.set(out);
             running.set(false);
         });
@@ -151,35 +149,54 @@ pub fn StudyCellView() -> impl IntoView {
     };
     view! {
         <section id="cell-study" class="cell">
-            <h2>"5 · The study: tangling of the shipped Walker2D policy"</h2>
-            <p>"Runs the paper's protocols on the shipped policy, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively; its numbers differ from these in the last bits of the policy (a known issue)."</p>
+            <h2>"5 · The study: tangling of a shipped policy"</h2>
+            <p>"Runs the paper's protocols on the shipped Walker2D or quadruped policy, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively with the same bits. The opposing motions (forward/backward, left/right, turning left/right) need the quadruped: the planar walker has no sideways or turning command."</p>
             <div class="controls">
-                <label>"Protocol "
-                    <select id="study-protocol" on:change=move |ev| {
-                        let k = match event_target_value(&ev).as_str() {
-                            "push" => ProtocolKind::Push,
-                            "speed-sweep" => ProtocolKind::SpeedSweep,
-                            _ => ProtocolKind::Single,
-                        };
-                        kind.set(k);
+                <label>"robot "
+                    <select id="study-robot" prop:value=move || cell.get().robot.name() on:change=move |ev| {
+                        if let Ok(robot) = event_target_value(&ev).parse::<Robot>() {
+                            doc.update(|d| d.study.robot = robot);
+                        }
                     }>
-                        <option value="single" selected>"single (2 m/s)"</option>
+                        <option value="walker2d">"Walker2D"</option>
+                        <option value="quadruped">"quadruped"</option>
+                    </select>
+                </label>
+                <label>"protocol "
+                    <select id="study-protocol" prop:value=move || serde_json::to_value(cell.get().protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                        on:change=move |ev| {
+                        if let Ok(kind) = event_target_value(&ev).parse::<ProtocolKind>() {
+                            doc.update(|d| d.study.protocol = kind);
+                        }
+                    }>
+                        <option value="single">"single (u* = 2 m/s)"</option>
                         <option value="push">"push (±1 m/s at 1.5 s)"</option>
+                        <option value="opposing">"opposing motions (quadruped)"</option>
                         <option value="speed-sweep">"speed sweep (0.8 … 2.0 m/s)"</option>
                     </select>
                 </label>
                 <label>" agents per condition "
-                    <input id="study-agents" type="number" min="1" max=MAX_AGENTS prop:value=move || agents.get().to_string()
+                    <input id="study-agents" type="number" min="1" max=StudyCell::AGENTS_RANGE.1 prop:value=move || cell.get().agents_per_condition.to_string()
                         on:change=move |ev| {
-                            let n = event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(1, MAX_AGENTS);
-                            agents.set(n);
+                            let (lo, hi) = StudyCell::AGENTS_RANGE;
+                            let n = event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(lo, hi);
+                            doc.update(|d| d.study.agents_per_condition = n);
                         } />
                 </label>
                 <label>" seconds "
-                    <input id="study-seconds" type="number" min="1" max="30" step="0.5" prop:value=move || seconds.get().to_string()
+                    <input id="study-seconds" type="number" min="1" max="30" step="0.5" prop:value=move || cell.get().seconds.to_string()
                         on:change=move |ev| {
-                            let s = event_target_value(&ev).parse::<f64>().ok().filter(|s| s.is_finite()).unwrap_or(10.0).clamp(1.0, 30.0);
-                            seconds.set(s);
+                            let (lo, hi) = StudyCell::SECONDS_RANGE;
+                            let s = event_target_value(&ev).parse::<f64>().ok().filter(|s| s.is_finite()).unwrap_or(10.0).clamp(lo, hi);
+                            doc.update(|d| d.study.seconds = s);
+                        } />
+                </label>
+                <label>" seed "
+                    <input id="study-seed" type="number" min="0" step="1" prop:value=move || cell.get().seed.to_string()
+                        on:change=move |ev| {
+                            if let Ok(seed) = event_target_value(&ev).trim().parse::<u64>() {
+                                doc.update(|d| d.study.seed = seed);
+                            }
                         } />
                 </label>
                 <button id="study-run" on:click=start disabled=move || running.get()>"Run"</button>

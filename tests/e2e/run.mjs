@@ -483,7 +483,7 @@ await test('a missing or corrupt walker model gives a clear message; the other c
   }
 });
 
-await test('the study cell runs the single protocol on the shipped policy and gives the five verdicts; cancel stops a sweep', async () => {
+await test('the study cell runs the single protocol with the CLI\'s bits, the quadruped\'s opposing motions, and cancels a sweep', async () => {
   const page = await openPage(base);
   await page.locator('#study-agents').fill('4');
   await page.locator('#study-agents').dispatchEvent('change');
@@ -501,6 +501,47 @@ await test('the study cell runs the single protocol on the shipped policy and gi
   assert.match(findings[2], /F3 not-measurable/);
   assert.match(await page.textContent('#study-status'), /ran in/);
   assert.equal(await page.isDisabled('#study-export'), false);
+  // The same protocol natively: the same findings, bit for bit.
+  const studyFindings = async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#study-export')]);
+    return JSON.parse(fs.readFileSync(await download.path()));
+  };
+  const nativeFindings = (robot, model, protocol, agents, seconds) => {
+    const dir = fs.mkdtempSync(path.join(artifacts, 'study-'));
+    execFileSync(nativeCli(), ['study', 'run', '--robot', robot, '--model', path.join(here, '..', '..', 'public', 'models', model),
+      '--protocol', protocol, '--agents', `${agents}`, '--seconds', `${seconds}`,
+      // The cell's warm-up: the paper's 2 s, at most half the run.
+      '--warmup-secs', `${Math.min(2, seconds / 2)}`, '--out-dir', dir], { stdio: 'ignore' });
+    const findings = JSON.parse(fs.readFileSync(path.join(dir, 'findings.json')));
+    fs.rmSync(dir, { recursive: true });
+    return findings;
+  };
+  assert.deepEqual(await studyFindings(), nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'single', 4, 4),
+    'the study in the tab differs from tanglelab study run');
+  // The walker has no opposing motions: a clear message naming the missing range.
+  await page.selectOption('#study-protocol', 'opposing');
+  await page.click('#study-run');
+  await page.waitForSelector('#study-error');
+  assert.match(await page.textContent('#study-error'), /walker2d|Walker2D/i);
+  console.log(`     study: walker opposing → ${await page.textContent('#study-error')}`);
+  // The quadruped's six opposing motions, 2 agents × 3 s, against the CLI; the link keeps the settings.
+  await page.selectOption('#study-robot', 'quadruped');
+  await page.locator('#study-agents').fill('2');
+  await page.locator('#study-agents').dispatchEvent('change');
+  await page.locator('#study-seconds').fill('3');
+  await page.locator('#study-seconds').dispatchEvent('change');
+  await page.click('#study-run');
+  await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
+      && document.querySelectorAll('#study-table tbody tr').length === 6, null, { timeout: 180_000 });
+  assert.deepEqual(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'opposing', 2, 3),
+    'the quadruped study in the tab differs from tanglelab study run');
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  assert.equal(await restored.inputValue('#study-robot'), 'quadruped');
+  assert.equal(await restored.inputValue('#study-protocol'), 'opposing');
+  assert.equal(await restored.inputValue('#study-agents'), '2');
+  await restored.close();
+  await page.selectOption('#study-robot', 'walker2d');
   // A speed sweep long enough to be cancelled after its first group (28 groups of 25 agents × 10 s).
   await page.locator('#study-agents').fill('100');
   await page.locator('#study-agents').dispatchEvent('change');

@@ -112,7 +112,10 @@ fn run_sb3(args: &BenchTrainArgs) -> anyhow::Result<()> {
     };
     let spec = robot.spec();
     let (n_obs, n_actions) = (spec.n_obs(), spec.n_actions());
-    println!("whole PPO iterations on the {robot}, {} env steps each side, {threads} threads, same run:", args.sb3_steps);
+    println!(
+        "whole PPO iterations on the {robot}, {} env steps each side, {threads} threads, same run:",
+        args.sb3_steps
+    );
     println!(
         "ours: {robot} (src/sim, src/task), {n_agents} agents x {} steps, {} epochs x {} minibatches, BPTT {}, actor {n_obs} -> 512 -> 256 -> LSTM 128 -> {n_actions}, critic -> 512 -> 256 -> 1",
         config.horizon, config.epochs, config.n_minibatches, config.seq_len

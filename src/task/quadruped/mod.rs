@@ -39,6 +39,7 @@
 pub mod reward;
 pub mod scenario;
 
+use crate::fmath;
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -316,14 +317,14 @@ impl BaseState {
 
     /// Heading (yaw) of the base's x axis in the world's x–y plane (rad).
     fn heading(&self) -> f64 {
-        self.rotation[(1, 0)].atan2(self.rotation[(0, 0)])
+        fmath::atan2(self.rotation[(1, 0)], self.rotation[(0, 0)])
     }
 }
 
 /// (u, v, r): the base's forward and lateral velocity in its heading frame and its yaw rate.
 fn heading_velocity(data: &Data) -> [f64; 3] {
     let base = BaseState::of(data);
-    let (s, c) = base.heading().sin_cos();
+    let (s, c) = fmath::sin_cos(base.heading());
     let (vx, vy) = (data.qvel[0], data.qvel[1]);
     let yaw_rate = (base.rotation * base.ang_vel).z;
     [c * vx + s * vy, -s * vx + c * vy, yaw_rate]
@@ -439,7 +440,7 @@ impl Agent {
     fn push_now(&mut self, shared: &Shared, push: &PushConfig) {
         let magnitude = uniform(&mut self.rng, push.impulse_ns);
         let angle = self.rng.random_range(0.0..std::f64::consts::TAU);
-        let impulse = Vector3::new(magnitude * angle.cos(), magnitude * angle.sin(), 0.0);
+        let impulse = Vector3::new(magnitude * fmath::cos(angle), magnitude * fmath::sin(angle), 0.0);
         if let Err(e) = apply_com_impulse(shared.model, &mut self.data, shared.geoms.base_body, &impulse) {
             self.done = Done::Terminated(TerminationReason::BlowUp(e.to_string()));
         }
@@ -494,7 +495,7 @@ impl Agent {
         // Forward speed over the step, along the heading at its end.
         let heading = BaseState::of(&self.data).heading();
         let (dx, dy) = (self.data.qpos[0] - position_before[0], self.data.qpos[1] - position_before[1]);
-        let speed = (heading.cos() * dx + heading.sin() * dy) / dt;
+        let speed = (fmath::cos(heading) * dx + fmath::sin(heading) * dy) / dt;
         let reward = if self.done.is_blow_up() {
             0.0
         } else {
@@ -744,7 +745,7 @@ impl Task for QuadrupedBatch {
         }
         let data = &mut self.agents[agent_idx].data;
         let base = BaseState::of(data);
-        let (s, c) = base.heading().sin_cos();
+        let (s, c) = fmath::sin_cos(base.heading());
         data.qvel[0] += c * dv[0] - s * dv[1];
         data.qvel[1] += s * dv[0] + c * dv[1];
         let body_yaw = base.rotation.transpose() * Vector3::new(0.0, 0.0, dv[2]);

@@ -105,8 +105,8 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
     let [u, v, r] = x.command;
     let lin_error = (u - x.lin_vel[0]).powi(2) + (v - x.lin_vel[1]).powi(2);
     let moving = (u * u + v * v).sqrt() > 0.1;
-    let sum = w.tracking_lin_vel * (-lin_error / w.tracking_sigma).exp()
-        + w.tracking_ang_vel * (-(r - x.ang_vel[2]).powi(2) / w.tracking_sigma).exp()
+    let sum = w.tracking_lin_vel * crate::fmath::exp(-lin_error / w.tracking_sigma)
+        + w.tracking_ang_vel * crate::fmath::exp(-(r - x.ang_vel[2]).powi(2) / w.tracking_sigma)
         + w.lin_vel_z * x.lin_vel[2].powi(2)
         + w.ang_vel_xy * (x.ang_vel[0].powi(2) + x.ang_vel[1].powi(2))
         + w.orientation * (x.gravity[0].powi(2) + x.gravity[1].powi(2))

@@ -17,7 +17,7 @@ pub const RESET_BELOW_M: f64 = 0.3;
 
 /// The scenario's action for joint `j` at time `t_secs`.
 pub fn sinusoid_action(t_secs: f64, j: usize) -> f64 {
-    (std::f64::consts::TAU * 2.0 * t_secs + j as f64).sin()
+    crate::fmath::sin(std::f64::consts::TAU * 2.0 * t_secs + j as f64)
 }
 
 /// Puts `data` at rest in the default pose at the reset height.

@@ -82,7 +82,7 @@ pub fn shaped_reward(
     let last_touchdown = &mut memory.last_touchdown;
     let (v, u) = (inputs.speed_mps, inputs.command_mps);
     let mut r = if inputs.healthy { w.healthy } else { 0.0 };
-    r += w.tracking * (-w.tracking_sharpness * (v - u).powi(2)).exp();
+    r += w.tracking * crate::fmath::exp(-w.tracking_sharpness * (v - u).powi(2));
     r += w.progress * v.min(u);
     r -= w.ctrl_cost * inputs.ctrl_sq;
     let touchdown = [feet_after[0] && !feet_before[0], feet_after[1] && !feet_before[1]];

@@ -20,7 +20,7 @@ pub const CTRL_FREQUENCY_HZ: f64 = 2.0;
 /// The scenario's control for motor `motor_idx` at simulated time `t_secs`:
 /// `0.8 · sin(2π · 2 Hz · t + motor_idx)` (each motor one radian of phase after the previous).
 pub fn sinusoid_ctrl(t_secs: f64, motor_idx: usize) -> f64 {
-    CTRL_AMPLITUDE * (std::f64::consts::TAU * CTRL_FREQUENCY_HZ * t_secs + motor_idx as f64).sin()
+    CTRL_AMPLITUDE * crate::fmath::sin(std::f64::consts::TAU * CTRL_FREQUENCY_HZ * t_secs + motor_idx as f64)
 }
 
 pub use crate::task::ScenarioCounts;
