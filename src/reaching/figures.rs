@@ -261,6 +261,43 @@ pub fn phase_loss_svg(
     line_plot(&series, &PlotSpec { width_px, height_px, x_label: "batch", y_label: &y_label })
 }
 
+/// One colour per centre-out direction (target k at k·45°).
+pub const DIRECTION_COLOURS: [&str; 8] =
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
+fn direction_labels(n: usize) -> Vec<String> {
+    (0..n).map(|k| format!("target {}°", k * 45)).collect()
+}
+
+/// A unit's activity per direction (`traces[k]` over the window, its first sample `first_step`
+/// steps from the go cue), one line per direction.
+pub fn psth_svg(traces: &[Vec<f64>], first_step: f64, unit: usize, width_px: f64, height_px: f64) -> String {
+    let labels = direction_labels(traces.len());
+    let ts: Vec<f64> = (0..traces.first().map_or(0, Vec::len)).map(|t| first_step + t as f64).collect();
+    let series: Vec<Series> = traces
+        .iter()
+        .enumerate()
+        .map(|(k, ys)| Series { label: &labels[k], xs: &ts, ys, color: DIRECTION_COLOURS[k % 8] })
+        .collect();
+    let y_label = format!("unit {unit} (h)");
+    line_plot(&series, &PlotSpec { width_px, height_px, x_label: "steps from the go cue", y_label: &y_label })
+}
+
+/// PC1 against PC2 of `scores` `[directions, window, ≥ 2]`, one path per direction.
+pub fn pc_plane_svg(scores: &ndarray::Array3<f64>, width_px: f64, height_px: f64) -> String {
+    let n = scores.dim().0;
+    let labels = direction_labels(n);
+    let pcs: Vec<(Vec<f64>, Vec<f64>)> = (0..n)
+        .map(|c| (scores.slice(ndarray::s![c, .., 0]).to_vec(), scores.slice(ndarray::s![c, .., 1]).to_vec()))
+        .collect();
+    let series: Vec<Series> = pcs
+        .iter()
+        .enumerate()
+        .map(|(k, (xs, ys))| Series { label: &labels[k], xs, ys, color: DIRECTION_COLOURS[k % 8] })
+        .collect();
+    line_plot(&series, &PlotSpec { width_px, height_px, x_label: "PC1", y_label: "PC2" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,41 +355,4 @@ mod tests {
         assert_eq!(svg.matches(" L").count(), 99);
         assert!(learning_curve_svg(&steps[..50], 100, 400.0, 200.0).contains(">moves to the target<"));
     }
-}
-
-/// One colour per centre-out direction (target k at k·45°).
-pub const DIRECTION_COLOURS: [&str; 8] =
-    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-
-fn direction_labels(n: usize) -> Vec<String> {
-    (0..n).map(|k| format!("target {}°", k * 45)).collect()
-}
-
-/// A unit's activity per direction (`traces[k]` over the window, its first sample `first_step`
-/// steps from the go cue), one line per direction.
-pub fn psth_svg(traces: &[Vec<f64>], first_step: f64, unit: usize, width_px: f64, height_px: f64) -> String {
-    let labels = direction_labels(traces.len());
-    let ts: Vec<f64> = (0..traces.first().map_or(0, Vec::len)).map(|t| first_step + t as f64).collect();
-    let series: Vec<Series> = traces
-        .iter()
-        .enumerate()
-        .map(|(k, ys)| Series { label: &labels[k], xs: &ts, ys, color: DIRECTION_COLOURS[k % 8] })
-        .collect();
-    let y_label = format!("unit {unit} (h)");
-    line_plot(&series, &PlotSpec { width_px, height_px, x_label: "steps from the go cue", y_label: &y_label })
-}
-
-/// PC1 against PC2 of `scores` `[directions, window, ≥ 2]`, one path per direction.
-pub fn pc_plane_svg(scores: &ndarray::Array3<f64>, width_px: f64, height_px: f64) -> String {
-    let n = scores.dim().0;
-    let labels = direction_labels(n);
-    let pcs: Vec<(Vec<f64>, Vec<f64>)> = (0..n)
-        .map(|c| (scores.slice(ndarray::s![c, .., 0]).to_vec(), scores.slice(ndarray::s![c, .., 1]).to_vec()))
-        .collect();
-    let series: Vec<Series> = pcs
-        .iter()
-        .enumerate()
-        .map(|(k, (xs, ys))| Series { label: &labels[k], xs, ys, color: DIRECTION_COLOURS[k % 8] })
-        .collect();
-    line_plot(&series, &PlotSpec { width_px, height_px, x_label: "PC1", y_label: "PC2" })
 }

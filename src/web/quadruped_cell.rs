@@ -175,14 +175,19 @@ fn schedule(frame: Frame) {
     });
 }
 
-/// A command slider over `range` bound to one field of the document's quadruped cell.
-fn command_slider(
-    doc: RwSignal<NotebookDoc>,
+/// One command slider: the element id, its label and unit, range and step.
+struct Slider {
     id: &'static str,
     label: &'static str,
     unit: &'static str,
     range: (f64, f64),
     step: f64,
+}
+
+/// A command slider bound to one field of the document's quadruped cell.
+fn command_slider(
+    doc: RwSignal<NotebookDoc>,
+    Slider { id, label, unit, range, step }: Slider,
     get: fn(&QuadrupedCell) -> f64,
     set: fn(&mut QuadrupedCell, f64),
 ) -> impl IntoView {
@@ -286,9 +291,9 @@ pub fn QuadrupedCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 "The shapes drawn are the collision shapes. Drag to orbit, wheel to zoom; the camera follows the base."
             </p>
             <div class="controls">
-                {command_slider(doc, "quadruped-u", "u*", "m/s", QuadrupedCell::U_RANGE_MPS, 0.1, |c| c.u_mps, |c, v| c.u_mps = v)}
-                {command_slider(doc, "quadruped-v", "v*", "m/s", QuadrupedCell::V_RANGE_MPS, 0.1, |c| c.v_mps, |c, v| c.v_mps = v)}
-                {command_slider(doc, "quadruped-r", "r*", "rad/s", QuadrupedCell::R_RANGE_RADPS, 0.05, |c| c.r_radps, |c, v| c.r_radps = v)}
+                {command_slider(doc, Slider { id: "quadruped-u", label: "u*", unit: "m/s", range: QuadrupedCell::U_RANGE_MPS, step: 0.1 }, |c| c.u_mps, |c, v| c.u_mps = v)}
+                {command_slider(doc, Slider { id: "quadruped-v", label: "v*", unit: "m/s", range: QuadrupedCell::V_RANGE_MPS, step: 0.1 }, |c| c.v_mps, |c, v| c.v_mps = v)}
+                {command_slider(doc, Slider { id: "quadruped-r", label: "r*", unit: "rad/s", range: QuadrupedCell::R_RANGE_RADPS, step: 0.05 }, |c| c.r_radps, |c, v| c.r_radps = v)}
             </div>
             <div class="controls">
                 <label>"push " <input id="quadruped-push-size" type="range" min=PUSH_RANGE_MPS.0 max=PUSH_RANGE_MPS.1 step="0.1"

@@ -92,6 +92,9 @@ pub struct MergeArgs {
 #[derive(Args)]
 pub struct ReportArgs {
     dir: PathBuf,
+    /// Print only the conditions as a Markdown table (the README's columns), no figures.
+    #[arg(long)]
+    markdown: bool,
 }
 
 /// `protocol.json`: everything needed to rerun the study, and what this directory holds.
@@ -113,7 +116,7 @@ pub fn run(command: StudyCommand) -> anyhow::Result<()> {
     match command {
         StudyCommand::Run(args) => run_study(args),
         StudyCommand::Merge(args) => merge(args),
-        StudyCommand::Report(args) => report(&args.dir),
+        StudyCommand::Report(args) => report(&args.dir, args.markdown),
     }
 }
 
@@ -323,9 +326,14 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(dir: &Path) -> anyhow::Result<()> {
-    let path = dir.join("findings.json");
+fn report(dir: &Path, markdown: bool) -> anyhow::Result<()> {
+    // A findings file itself, or the directory that holds one.
+    let path = if dir.is_file() { dir.to_path_buf() } else { dir.join("findings.json") };
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+    if markdown {
+        crate::study_report::print_markdown(&value);
+        return Ok(());
+    }
     crate::study_report::report(dir, &value)
 }

@@ -56,6 +56,64 @@ pub fn print_table(f: &Value) {
     }
 }
 
+/// `v` rounded to a whole number with thousands separators (`–` if missing).
+fn grouped(v: &Value) -> String {
+    let Some(x) = v.as_f64().filter(|x| x.is_finite()) else { return "–".into() };
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if x < 0.0 && digits != "0" {
+        out.insert(0, '−');
+    }
+    out
+}
+
+/// The conditions as the README's Markdown table: command, falls, modal cycle, cycles kept of
+/// those used, mean and max Q of c and of the actions with their 95 % intervals, closure of c,
+/// median drifting cells.
+pub fn print_markdown(f: &Value) {
+    println!("| command | fell | modal cycle (Hz) | cycles kept / used | mean Q of c | mean Q of actions | max Q of c | max Q of actions | closure of c | drifting cells (median) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for c in f["conditions"].as_array().into_iter().flatten() {
+        // Each component with its significant decimals, at least one (0.8, 1.0, −0.25).
+        let short = |v: &Value| {
+            let text = num(v, 2);
+            let text = text.trim_end_matches('0');
+            if text.ends_with('.') {
+                format!("{text}0")
+            } else {
+                text.to_string()
+            }
+        };
+        let command: Vec<String> = c["command"].as_array().into_iter().flatten().map(short).collect();
+        let pushed = if c["pushed"].as_bool() == Some(true) { " pushed" } else { "" };
+        let q = |signal: &str, stat: &str| {
+            let t = &c["tangling"][signal];
+            let ci = &t[format!("{stat}_ci95")];
+            format!("{} [{}, {}]", grouped(&t[stat]), grouped(&ci[0]), grouped(&ci[1]))
+        };
+        let fell = c["agents_fallen"].as_u64().unwrap_or(0) + c["agents_blown_up"].as_u64().unwrap_or(0);
+        let used = c["cycles_kept"].as_u64().unwrap_or(0) + c["cycles_dropped"].as_u64().unwrap_or(0);
+        println!(
+            "| {}{pushed} | {fell} | {} | {} / {used} | {} | {} | {} | {} | {} | {} |",
+            command.join(", "),
+            num(&c["cycle_hz"], 2),
+            c["cycles_kept"],
+            q("cell", "mean"),
+            q("actions", "mean"),
+            q("cell", "max"),
+            q("actions", "max"),
+            num(&c["closure_error"][0], 2),
+            num(&c["drift"]["median_drifting_cells"], 0)
+        );
+    }
+}
+
 /// Row c of a NaN-padded `[C, L, U]` cycles array, without its padding.
 fn cycle_of(cycles: &ArrayD<f64>, c: usize) -> Option<Array2<f64>> {
     let x = cycles.view().into_dimensionality::<ndarray::Ix3>().ok()?;
@@ -84,8 +142,9 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
     let figures = dir.join("figures");
     let cell = read_array_any(&dir.join("cycles/cell.npy"))?;
     let actions = read_array_any(&dir.join("cycles/actions.npy"))?;
-    let interval = findings["protocol"]["record_every"].as_f64().unwrap_or(1.0)
-        * tanglelab::task::Robot::Walker2d.spec().control_dt_secs;
+    let robot: tanglelab::task::Robot =
+        serde_json::from_value(findings["protocol"]["robot"].clone()).context("findings.json names no robot")?;
+    let interval = findings["protocol"]["record_every"].as_f64().unwrap_or(1.0) * robot.spec().control_dt_secs;
     let conditions = findings["conditions"].as_array().cloned().unwrap_or_default();
     let mut written = Vec::new();
     // The F1 condition: the unpushed forward condition nearest 2 m/s with a cycle.
