@@ -13,7 +13,8 @@
 //!   Q-learning, trained live; its supervised RNNs, trained in the tab with progress and cancel or
 //!   loaded from the shipped weights; their hidden units (PSTHs, PCA, jPCA, tangling);
 //! - `reaching_dqn_cell`: its DQN on images, trained in the tab or loaded, and evaluated;
-//! - `shell`: the clock, fetches and JavaScript error text the cells share;
+//! - `shell`: the clock, fetches and JavaScript error text the cells share; `widgets`: an inline
+//!   note and a progress line several cells show;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
@@ -30,6 +31,7 @@ mod shell;
 mod shipped_policy;
 mod study_cell;
 mod walker_cell;
+mod widgets;
 
 /// Mounts the notebook on the page body.
 pub fn start() {

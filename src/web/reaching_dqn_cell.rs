@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::shell::{download, fetch_bytes, now_ms};
+use super::widgets::{begin_job, InlineNote, ProgressLine};
 use crate::notebook::{NotebookDoc, ReachingDqnCell};
 use crate::policy::sha256_hex;
 use crate::reaching::dqn::{
@@ -190,12 +191,9 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let note = RwSignal::new(None::<String>);
     // Runs `get` (training or loading), then the evaluation of what it gave.
     let run = move |shipped: bool| {
-        if running.get_untracked() {
+        if !begin_job(running, cancel, note) {
             return;
         }
-        running.set(true);
-        cancel.set(false);
-        note.set(None);
         spawn_local(async move {
             let settings = cell.get_untracked();
             let got = if shipped { load_shipped().await } else { Ok(train(&settings, progress, cancel).await) };
@@ -339,14 +337,9 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <button id="dqn-load-shipped" on:click=move |_| run(true) disabled=move || running.get()>"Load shipped (10⁵ frames)"</button>
                 <button id="dqn-export-weights" on:click=export_weights disabled=move || !has_model() || running.get()>"Download weights"</button>
                 <button id="dqn-export-json" on:click=export_json disabled=move || !has_model() || running.get()>"Download run (JSON)"</button>
-                <Show when=move || note.get().is_some()>
-                    <span class="error">{move || note.get().unwrap_or_default()}</span>
-                </Show>
+                <InlineNote note=note />
             </div>
-            <div class="numbers">
-                <progress id="dqn-progress" max="1" prop:value=fraction></progress>
-                <span id="dqn-status" data-running=move || running.get().to_string()>{status}</span>
-            </div>
+            <ProgressLine id="dqn" fraction=Signal::derive(fraction) status=Signal::derive(status) running=running />
             <Show when=move || outcome.with(|o| o.evaluation.is_some() || o.card.is_some())>
                 <table id="dqn-evaluation">
                     <thead><tr><th>"evaluation"</th><th>"radius"</th><th>"hits within 50 moves"</th><th>"mean excess over the fewest moves"</th>

@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 
 use super::shell::{download, now_ms};
+use super::widgets::InlineNote;
 use crate::notebook::{NotebookDoc, ReachingGridCell};
 use crate::reaching::figures::{grid_paths_svg, learning_curve_svg};
 use crate::reaching::grid::{self, Cell, GridField, GridReport, GridWorld, QLearningConfig, QLearningRun};
@@ -123,9 +124,7 @@ pub fn ReachingGridCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                         prop:value=move || cell.get().paths.to_string() on:change=set_paths />
                 </label>
                 <button id="grid-export" on:click=export>"Download run (JSON)"</button>
-                <Show when=move || note.get().is_some()>
-                    <span class="error">{move || note.get().unwrap_or_default()}</span>
-                </Show>
+                <InlineNote note=note />
             </div>
             <div class="numbers">
                 <span>"reached from "<b id="grid-reached">{move || format!("{}/{}", report().greedy.reached, report().greedy.starts)}</b>" starts"</span>

@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::shell::{download, fetch_bytes, now_ms};
+use super::widgets::{begin_job, InlineNote, ProgressLine};
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
 use crate::policy::sha256_hex;
 use crate::reaching::figures::{phase_loss_svg, reach_paths_svg};
@@ -197,12 +198,9 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
     let outcome = RwSignal::new(RnnOutcome::default());
     let note = RwSignal::new(None::<String>);
     let start = move |_| {
-        if running.get_untracked() {
+        if !begin_job(running, cancel, note) {
             return;
         }
-        running.set(true);
-        cancel.set(false);
-        note.set(None);
         spawn_local(async move {
             let out = train(cell.get_untracked(), progress, cancel).await;
             shared.set(out.model.clone());
@@ -211,11 +209,9 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
         });
     };
     let load = move |_| {
-        if running.get_untracked() {
+        if !begin_job(running, cancel, note) {
             return;
         }
-        running.set(true);
-        note.set(None);
         spawn_local(async move {
             match load_shipped(cell.get_untracked().model).await {
                 Ok(out) => {
@@ -375,14 +371,9 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
                     title="the model tanglelab reaching train made with the authors' budget (seed 1)">"Load shipped (3 × 10⁴ batches)"</button>
                 <button id="rnn-export-weights" on:click=export_weights disabled=move || !has_run() || running.get()>"Download weights"</button>
                 <button id="rnn-export-losses" on:click=export_losses disabled=move || !has_losses() || running.get()>"Download losses (JSON)"</button>
-                <Show when=move || note.get().is_some()>
-                    <span class="error">{move || note.get().unwrap_or_default()}</span>
-                </Show>
+                <InlineNote note=note />
             </div>
-            <div class="numbers">
-                <progress id="rnn-progress" max="1" prop:value=fraction></progress>
-                <span id="rnn-status">{status}</span>
-            </div>
+            <ProgressLine id="rnn" fraction=Signal::derive(fraction) status=Signal::derive(status) running=running />
             <Show when=has_run>
                 <table id="rnn-phases">
                     <thead><tr><th>"after phase"</th><th>"position RMSE / RMS |target|, no field"</th><th>"…, field on"</th><th>"loss, no field"</th><th>"loss, field on"</th></tr></thead>

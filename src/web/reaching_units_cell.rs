@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 use super::plot3d::Plot3d;
 use super::reaching_rnn_cell::ReachModel;
 use super::shell::download;
+use super::widgets::InlineNote;
 use crate::io::npy::write_npy_f64;
 use crate::plot::colormap::from_hex;
 use crate::plot::lines3d::{axes, polyline, Segment};
@@ -206,9 +207,7 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
                     </label>
                     <button id="units-export-json" on:click=export_json>"Download units.json"</button>
                     <button id="units-export-activity" on:click=export_activity>"Download activity.npy [2, 8, 100, H]"</button>
-                    <Show when=move || note.get().is_some()>
-                        <span class="error">{move || note.get().unwrap_or_default()}</span>
-                    </Show>
+                    <InlineNote note=note />
                 </div>
                 <div class="figures">
                     <figure>
