@@ -10,11 +10,17 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::plot3d::Plot3d;
 use super::shell::{download, fetch_bytes, now_ms};
 use crate::notebook::{NotebookDoc, StudyCell};
+use crate::plot::colormap::{to_hex, viridis};
+use crate::plot::lines3d::{axes, polyline, Segment};
+use crate::plot::svg::{line_plot, PlotSpec, Series};
 use crate::policy::load_with_card;
+use crate::study::cycles::Signal as Trace;
+use crate::study::figures::{cycle_figure, fig2_condition, CycleFigure};
 use crate::study::findings::StudyFindings;
-use crate::study::pipeline::{Simulate, StudyRunner};
+use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
 use crate::study::{Protocol, ProtocolKind, Shard};
 use crate::task::Robot;
 
@@ -30,8 +36,59 @@ fn shipped(robot: Robot) -> (&'static str, &'static str) {
 #[derive(Clone, PartialEq, Default)]
 struct Outcome {
     findings: Option<StudyFindings>,
+    /// The Fig. 2 panels, when the run has an unpushed condition with a cycle.
+    fig2: Option<Fig2>,
     error: Option<String>,
     note: String,
+}
+
+/// Fig. 2: the cycle-averaged cell state and actions of one condition in their first 3 PCs, with
+/// Q(t) over the cycle.
+#[derive(Clone, PartialEq)]
+struct Fig2 {
+    command: Vec<f64>,
+    cell: CycleFigure,
+    actions: CycleFigure,
+    interval_secs: f64,
+}
+
+/// The Fig. 2 data of a finished run (see `study::figures`).
+fn fig2_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig2> {
+    let described: Vec<(Vec<f64>, bool, bool)> = outcome
+        .findings
+        .conditions
+        .iter()
+        .zip(&outcome.cycles)
+        .map(|(c, cycles)| (c.command.clone(), c.pushed, cycles.average(Trace::Cell).is_some()))
+        .collect();
+    let k = fig2_condition(&described)?;
+    let interval_secs = protocol.robot.spec().control_dt_secs * protocol.record_every as f64;
+    let figure = |signal| {
+        let (average, _) = outcome.cycles[k].average(signal)?;
+        cycle_figure(average.view(), interval_secs, 3).ok()
+    };
+    Some(Fig2 {
+        command: described[k].0.clone(),
+        cell: figure(Trace::Cell)?,
+        actions: figure(Trace::Actions)?,
+        interval_secs,
+    })
+}
+
+/// A cycle in its first 3 PCs as a closed line coloured by Q on a scale topped at `q_max`, scaled
+/// into the plot's box.
+fn cycle_segments(figure: &CycleFigure, q_max: f64) -> Vec<Segment> {
+    let scale = figure.scores.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+    let points: Vec<[f32; 3]> = figure
+        .scores
+        .rows()
+        .into_iter()
+        .map(|r| [0, 1, 2].map(|d| (r.get(d).copied().unwrap_or(0.0) / scale) as f32))
+        .collect();
+    let colours: Vec<[f32; 3]> = figure.q.iter().map(|q| viridis(q / q_max.max(f64::MIN_POSITIVE))).collect();
+    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
+    segments.extend(polyline(&points, &colours, true));
+    segments
 }
 
 /// The protocol of the cell's settings: the paper's, with the cell's agents, seconds and seed,
@@ -76,7 +133,13 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
         match runner.step(&mut |_, _, _| Ok(())) {
             Ok(Some(outcome)) => {
                 let secs = (now_ms() - start) / 1e3;
-                return Outcome { findings: Some(outcome.findings), error: None, note: format!("ran in {secs:.1} s") };
+                let fig2 = fig2_of(&protocol, &outcome);
+                return Outcome {
+                    findings: Some(outcome.findings),
+                    fig2,
+                    error: None,
+                    note: format!("ran in {secs:.1} s"),
+                };
             }
             Ok(None) => progress.set(runner.progress()),
             Err(e) => return fail(e.to_string()),
@@ -135,6 +198,44 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 })
                 .collect_view()
         })
+    };
+    let fig2 = Memo::new(move |_| outcome.get().fig2);
+    let q_max = move || fig2.get().map_or(1.0, |f| f.cell.q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.max(*q)));
+    let cell_segments =
+        Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.cell, q_max())).unwrap_or_default());
+    let action_segments =
+        Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.actions, q_max())).unwrap_or_default());
+    let q_plot = move || {
+        fig2.get().map_or(String::new(), |f| {
+            let phase = |n: usize| (0..n).map(|i| 100.0 * i as f64 / n as f64).collect::<Vec<f64>>();
+            let (pc, pa) = (phase(f.cell.q.len()), phase(f.actions.q.len()));
+            line_plot(
+                &[
+                    Series { label: "c (LSTM cell)", xs: &pc, ys: &f.cell.q, color: "#1f77b4" },
+                    Series { label: "actions", xs: &pa, ys: &f.actions.q, color: "#d62728" },
+                ],
+                &PlotSpec { width_px: 480.0, height_px: 240.0, x_label: "gait cycle (%)", y_label: "tangling Q(t)" },
+            )
+        })
+    };
+    let export_fig2 = move |_| {
+        if let Some(f) = fig2.get_untracked() {
+            let rows = |c: &CycleFigure| c.scores.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+            let json = serde_json::json!({
+                "command": f.command, "interval_secs": f.interval_secs,
+                "cell": {"pc_scores": rows(&f.cell), "q": f.cell.q},
+                "actions": {"pc_scores": rows(&f.actions), "q": f.actions.q},
+            });
+            let _ = download(
+                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
+                "fig2.json",
+                "application/json",
+            );
+        }
+    };
+    let ramp = || {
+        let stops: Vec<String> = (0..=8).map(|k| to_hex(viridis(k as f64 / 8.0))).collect();
+        format!("background: linear-gradient(to right, {})", stops.join(", "))
     };
     let verdicts = move || {
         outcome.get().findings.map(|f| {
@@ -216,6 +317,30 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
             <ul id="study-findings">{verdicts}</ul>
+            <Show when=move || fig2.get().is_some()>
+                <h3 id="study-fig2-title">{move || fig2.get().map(|f| format!("Fig. 2 at {:?}: the cycle-averaged cell state and actions, each in its first 3 PCs, coloured by tangling", f.command)).unwrap_or_default()}</h3>
+                <div class="figures">
+                    <figure>
+                        <Plot3d id="study-fig2-cell" segments=cell_segments />
+                        <figcaption>"LSTM cell state c (z-scored units)."</figcaption>
+                    </figure>
+                    <figure>
+                        <Plot3d id="study-fig2-actions" segments=action_segments />
+                        <figcaption>"Actions (the policy's output before clipping)."</figcaption>
+                    </figure>
+                    <figure>
+                        <div class="svg-plot" id="study-fig2-q" inner_html=q_plot></div>
+                        <figcaption>"Q(t) over the cycle (cyclic; same colour scale in both 3D views)."</figcaption>
+                    </figure>
+                </div>
+                <div class="colorbar">
+                    <span>"0"</span>
+                    <div class="colorbar-ramp" style=ramp()></div>
+                    <span id="study-fig2-qmax">{move || format!("{:.0}", q_max())}</span>
+                    <span class="colorbar-label">"Q(t)"</span>
+                </div>
+                <button id="study-export-fig2" on:click=export_fig2>"Download Fig. 2 data (JSON)"</button>
+            </Show>
         </section>
     }
 }

@@ -518,6 +518,21 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   };
   assert.deepEqual(await studyFindings(), nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'single', 4, 4),
     'the study in the tab differs from tanglelab study run');
+  // Fig. 2: the cycle averages of c and of the actions in 3D, coloured by Q, and Q over the cycle.
+  assert.match(await page.textContent('#study-fig2-title'), /Fig. 2 at \[2\.0\]/);
+  assert.equal(await page.locator('#study-fig2-q path').count() >= 2, true);
+  const [figData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig2')]);
+  const fig2 = JSON.parse(fs.readFileSync(await figData.path()));
+  for (const signal of ['cell', 'actions']) {
+    assert.ok(fig2[signal].q.length > 10, `${signal}: a cycle of ${fig2[signal].q.length} samples`);
+    assert.equal(fig2[signal].pc_scores.length, fig2[signal].q.length);
+    assert.equal(fig2[signal].pc_scores[0].length, 3);
+  }
+  await page.waitForFunction(() => [...document.querySelectorAll('.plot3d-status')].some((el) => el.closest('#cell-study') && el.dataset.ready === 'true'), null, { timeout: 30_000 });
+  const fig2Png = PNG.sync.read(await exportFigure(page, 'study-fig2-cell.png', '#study-fig2-cell-png'));
+  const colours = new Set();
+  for (let i = 0; i < fig2Png.data.length; i += 4 * 7) colours.add(`${fig2Png.data[i] >> 4},${fig2Png.data[i + 1] >> 4},${fig2Png.data[i + 2] >> 4}`);
+  assert.ok(colours.size > 12, `the Fig. 2 view has ${colours.size} colours: blank or one-coloured`);
   // The walker has no opposing motions: a clear message naming the missing range.
   await page.selectOption('#study-protocol', 'opposing');
   await page.click('#study-run');

@@ -3,14 +3,13 @@
 //! actions there, the speeds in PC1–PC2 and along the speed axis, the push's distance per cycle).
 
 use anyhow::Context;
-use ndarray::{s, Array2, Array3, ArrayD, Axis};
+use ndarray::{s, Array2, ArrayD, Axis};
 use serde_json::Value;
 use std::path::Path;
 
 use crate::files::{read_array_any, write_bytes};
-use tanglelab::analysis::pca::{pca, PcaConfig};
 use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
-use tanglelab::study::cycles::intra_tangling;
+use tanglelab::study::figures::{cycle_figure, fig2_condition};
 use tanglelab::study::global::global_subspace;
 
 const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -126,12 +125,11 @@ fn spec<'a>(x: &'a str, y: &'a str) -> PlotSpec<'a> {
     PlotSpec { width_px: 560.0, height_px: 380.0, x_label: x, y_label: y }
 }
 
-/// PC1 and PC2 of one cycle average (PCA of its own samples, z-scored).
-fn pc12(cycle: &Array2<f64>) -> Option<(Vec<f64>, Vec<f64>)> {
-    let x = Array3::from_shape_vec((1, cycle.nrows(), cycle.ncols()), cycle.iter().copied().collect()).ok()?;
-    let fit = pca(x.view(), &PcaConfig { n_components: 2, ..PcaConfig::default() }).ok()?;
-    let mut a = fit.scores.slice(s![0, .., 0]).to_vec();
-    let mut b = fit.scores.slice(s![0, .., 1]).to_vec();
+/// PC1 and PC2 of one cycle average (its own PCA, z-scored), closed.
+fn pc12(cycle: &Array2<f64>, interval: f64) -> Option<(Vec<f64>, Vec<f64>)> {
+    let fig = cycle_figure(cycle.view(), interval, 2).ok()?;
+    let mut a = fig.scores.column(0).to_vec();
+    let mut b = fig.scores.column(1).to_vec();
     a.push(a[0]);
     b.push(b[0]);
     Some((a, b))
@@ -148,16 +146,17 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
     let conditions = findings["conditions"].as_array().cloned().unwrap_or_default();
     let mut written = Vec::new();
     // The F1 condition: the unpushed forward condition nearest 2 m/s with a cycle.
-    let f1 = (0..conditions.len())
-        .filter(|&k| conditions[k]["pushed"].as_bool() != Some(true) && cycle_of(&cell, k).is_some())
-        .min_by(|&a, &b| {
-            let d = |k: usize| (conditions[k]["command"][0].as_f64().unwrap_or(0.0) - 2.0).abs();
-            d(a).total_cmp(&d(b))
-        });
+    let described: Vec<(Vec<f64>, bool, bool)> = (0..conditions.len())
+        .map(|k| {
+            let command = conditions[k]["command"].as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
+            (command, conditions[k]["pushed"].as_bool() == Some(true), cycle_of(&cell, k).is_some())
+        })
+        .collect();
+    let f1 = fig2_condition(&described);
     if let (Some(k), true) = (f1, cycle_of(&actions, f1.unwrap_or(0)).is_some()) {
         let (c, a) = (cycle_of(&cell, k).context("cycle")?, cycle_of(&actions, k).context("cycle")?);
-        let (qc, _) = intra_tangling(c.view(), interval)?;
-        let (qa, _) = intra_tangling(a.view(), interval)?;
+        let qc = cycle_figure(c.view(), interval, 2).map_err(anyhow::Error::msg)?.q;
+        let qa = cycle_figure(a.view(), interval, 2).map_err(anyhow::Error::msg)?.q;
         let phase: Vec<f64> = (0..qc.len()).map(|i| 100.0 * i as f64 / qc.len() as f64).collect();
         let svg = line_plot(
             &[
@@ -169,7 +168,7 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
         write_bytes(&figures.join("q-over-cycle.svg"), svg.as_bytes())?;
         written.push("q-over-cycle.svg");
         for (name, cycle) in [("pc12-cell.svg", &c), ("pc12-actions.svg", &a)] {
-            if let Some((x, y)) = pc12(cycle) {
+            if let Some((x, y)) = pc12(cycle, interval) {
                 let svg = line_plot(&[Series { label: name, xs: &x, ys: &y, color: PALETTE[0] }], &spec("PC1", "PC2"));
                 write_bytes(&figures.join(name), svg.as_bytes())?;
                 written.push(name);
