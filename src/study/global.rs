@@ -46,6 +46,10 @@ pub struct GlobalSubspace {
     /// Scores on (PC1, PC2, speed axis) `(C x N_PHASE x 3)` for the figures (not serialised).
     #[serde(skip, default)]
     pub frame: Option<Array3<f64>>,
+    /// Scores on the first (up to) 3 global PCs `(C x N_PHASE x ≤ 3)` for the figures (not
+    /// serialised).
+    #[serde(skip, default)]
+    pub top3: Option<Array3<f64>>,
 }
 
 /// The global numbers of `averages` (one cycle average per condition, each `(len x units)`).
@@ -80,6 +84,7 @@ pub fn global_subspace(averages: &[Array2<f64>]) -> Option<GlobalSubspace> {
         condition_means_on_pc3: pc3,
         separation,
         frame: axis.map(|a| a.projection),
+        top3: Some(top3),
     })
 }
 

@@ -20,6 +20,7 @@ use crate::policy::load_with_card;
 use crate::study::cycles::Signal as Trace;
 use crate::study::figures::{cycle_figure, fig2_condition, CycleFigure};
 use crate::study::findings::StudyFindings;
+use crate::study::global::global_subspace;
 use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
 use crate::study::{Protocol, ProtocolKind, Shard};
 use crate::task::Robot;
@@ -38,6 +39,8 @@ struct Outcome {
     findings: Option<StudyFindings>,
     /// The Fig. 2 panels, when the run has an unpushed condition with a cycle.
     fig2: Option<Fig2>,
+    /// The Figs. 5–6 panels, when the run has two or more forward speeds with cycles.
+    sweep: Option<SweepFigure>,
     error: Option<String>,
     note: String,
 }
@@ -73,6 +76,60 @@ fn fig2_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig2> {
         actions: figure(Trace::Actions)?,
         interval_secs,
     })
+}
+
+/// Figs. 5–6: each speed's cycle-averaged cell state in the global PCs 1–3 and in (PC1, PC2,
+/// speed axis), and the cycle frequency per speed.
+#[derive(Clone, PartialEq)]
+struct SweepFigure {
+    speeds: Vec<f64>,
+    /// `[speeds, phase, 3]`.
+    top3: ndarray::Array3<f64>,
+    /// `[speeds, phase, 3]` (PC1, PC2, speed axis); None with fewer than 12 PCs.
+    axis_frame: Option<ndarray::Array3<f64>>,
+    /// Mean over agents of their cycle frequency, with its interval, per speed.
+    agent_hz: Vec<Option<crate::study::bootstrap::Estimate>>,
+}
+
+/// The Figs. 5–6 data of a finished run: its unpushed forward conditions (v* = r* = 0) with a
+/// cycle, in command order.
+fn sweep_of(outcome: &StudyOutcome) -> Option<SweepFigure> {
+    let forward = |c: &[f64]| c.iter().skip(1).all(|&x| x == 0.0);
+    let picked: Vec<(f64, ndarray::Array2<f64>, Option<crate::study::bootstrap::Estimate>)> = outcome
+        .findings
+        .conditions
+        .iter()
+        .zip(&outcome.cycles)
+        .filter(|(c, _)| !c.pushed && forward(&c.command))
+        .filter_map(|(c, cycles)| Some((c.command[0], cycles.average(Trace::Cell)?.0, c.agent_hz)))
+        .collect();
+    if picked.len() < 2 {
+        return None;
+    }
+    let averages: Vec<ndarray::Array2<f64>> = picked.iter().map(|p| p.1.clone()).collect();
+    let global = global_subspace(&averages)?;
+    Some(SweepFigure {
+        speeds: picked.iter().map(|p| p.0).collect(),
+        top3: global.top3?,
+        axis_frame: global.frame,
+        agent_hz: picked.iter().map(|p| p.2).collect(),
+    })
+}
+
+/// Each speed's cycle in `frame` `[speeds, phase, 3]` as a closed line in its own colour (viridis
+/// from the slowest to the fastest), scaled into the plot's box.
+fn speed_segments(frame: &ndarray::Array3<f64>) -> Vec<Segment> {
+    let scale = frame.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+    let n = frame.dim().0;
+    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
+    for c in 0..n {
+        let points: Vec<[f32; 3]> = (0..frame.dim().1)
+            .map(|t| [0, 1, 2].map(|d| frame.get([c, t, d]).map_or(0.0, |v| (v / scale) as f32)))
+            .collect();
+        let colour = viridis(c as f64 / (n - 1).max(1) as f64);
+        segments.extend(polyline(&points, &vec![colour; points.len()], true));
+    }
+    segments
 }
 
 /// A cycle in its first 3 PCs as a closed line coloured by Q on a scale topped at `q_max`, scaled
@@ -134,9 +191,11 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
             Ok(Some(outcome)) => {
                 let secs = (now_ms() - start) / 1e3;
                 let fig2 = fig2_of(&protocol, &outcome);
+                let sweep = (protocol.kind == ProtocolKind::SpeedSweep).then(|| sweep_of(&outcome)).flatten();
                 return Outcome {
                     findings: Some(outcome.findings),
                     fig2,
+                    sweep,
                     error: None,
                     note: format!("ran in {secs:.1} s"),
                 };
@@ -236,6 +295,45 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let ramp = || {
         let stops: Vec<String> = (0..=8).map(|k| to_hex(viridis(k as f64 / 8.0))).collect();
         format!("background: linear-gradient(to right, {})", stops.join(", "))
+    };
+    let sweep = Memo::new(move |_| outcome.get().sweep);
+    let sweep_top3 = Signal::derive(move || sweep.get().map(|f| speed_segments(&f.top3)).unwrap_or_default());
+    let sweep_axis =
+        Signal::derive(move || sweep.get().and_then(|f| f.axis_frame.as_ref().map(speed_segments)).unwrap_or_default());
+    let hz_plot = move || {
+        sweep.get().map_or(String::new(), |f| {
+            let (xs, ys): (Vec<f64>, Vec<f64>) =
+                f.speeds.iter().zip(&f.agent_hz).filter_map(|(&u, e)| e.map(|e| (u, e.value))).unzip();
+            let lo: Vec<f64> = f.agent_hz.iter().flatten().map(|e| e.ci95[0]).collect();
+            let hi: Vec<f64> = f.agent_hz.iter().flatten().map(|e| e.ci95[1]).collect();
+            // The paper's agent: 1.8 Hz at 0.8 m/s to 2.3 Hz at 2.0 m/s, for comparison.
+            let (paper_x, paper_y) = (vec![0.8, 2.0], vec![1.8, 2.3]);
+            line_plot(
+                &[
+                    Series { label: "ours (mean over agents)", xs: &xs, ys: &ys, color: "#1f77b4" },
+                    Series { label: "95 % interval", xs: &xs, ys: &lo, color: "#9ecae1" },
+                    Series { label: "", xs: &xs, ys: &hi, color: "#9ecae1" },
+                    Series { label: "the paper's", xs: &paper_x, ys: &paper_y, color: "#7f7f7f" },
+                ],
+                &PlotSpec { width_px: 420.0, height_px: 260.0, x_label: "u* (m/s)", y_label: "gait cycles per second" },
+            )
+        })
+    };
+    let export_sweep = move |_| {
+        if let Some(f) = sweep.get_untracked() {
+            let frame = |a: &ndarray::Array3<f64>| {
+                a.outer_iter().map(|c| c.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>()).collect::<Vec<_>>()
+            };
+            let json = serde_json::json!({
+                "speeds": f.speeds, "global_pcs_1_3": frame(&f.top3),
+                "pc1_pc2_speed_axis": f.axis_frame.as_ref().map(frame), "agent_hz": f.agent_hz,
+            });
+            let _ = download(
+                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
+                "fig5-6.json",
+                "application/json",
+            );
+        }
     };
     let verdicts = move || {
         outcome.get().findings.map(|f| {
@@ -340,6 +438,24 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     <span class="colorbar-label">"Q(t)"</span>
                 </div>
                 <button id="study-export-fig2" on:click=export_fig2>"Download Fig. 2 data (JSON)"</button>
+            </Show>
+            <Show when=move || sweep.get().is_some()>
+                <h3 id="study-sweep-title">{move || sweep.get().map(|f| format!("Figs. 5–6: the cycle-averaged cell state at {} speeds in the global PCs (coloured from the slowest, dark, to the fastest, yellow)", f.speeds.len())).unwrap_or_default()}</h3>
+                <div class="figures">
+                    <figure>
+                        <Plot3d id="study-sweep-pcs" segments=sweep_top3 />
+                        <figcaption>"Fig. 5: PC1, PC2, PC3 of all speeds' cycles together."</figcaption>
+                    </figure>
+                    <figure>
+                        <Plot3d id="study-sweep-axis" segments=sweep_axis />
+                        <figcaption>"Fig. 6: PC1, PC2 and the speed axis (within PCs 3–12; empty with fewer than 12 PCs)."</figcaption>
+                    </figure>
+                    <figure>
+                        <div class="svg-plot" id="study-sweep-hz" inner_html=hz_plot></div>
+                        <figcaption>"Gait cycles per second against speed, with the paper's 1.8 → 2.3 Hz."</figcaption>
+                    </figure>
+                </div>
+                <button id="study-export-sweep" on:click=export_sweep>"Download Figs. 5–6 data (JSON)"</button>
             </Show>
         </section>
     }

@@ -550,6 +550,21 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       && document.querySelectorAll('#study-table tbody tr').length === 6, null, { timeout: 180_000 });
   assert.deepEqual(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'opposing', 2, 3),
     'the quadruped study in the tab differs from tanglelab study run');
+  // The quadruped's speed sweep: Figs. 5–6 and the frequency per speed, and the CLI's bits again.
+  await page.selectOption('#study-protocol', 'speed-sweep');
+  await page.click('#study-run');
+  await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
+      && document.querySelector('#study-sweep-title'), null, { timeout: 180_000 });
+  assert.match(await page.textContent('#study-sweep-title'), /at 7 speeds/);
+  assert.ok(await page.locator('#study-sweep-hz path').count() >= 3, 'the frequency plot has no lines');
+  assert.deepEqual(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3),
+    'the quadruped speed sweep in the tab differs from tanglelab study run');
+  const [sweepData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-sweep')]);
+  const sweepJson = JSON.parse(fs.readFileSync(await sweepData.path()));
+  assert.equal(sweepJson.speeds.length, 7);
+  assert.equal(sweepJson.global_pcs_1_3.length, 7);
+  assert.equal(sweepJson.global_pcs_1_3[0][0].length, 3);
+  await page.selectOption('#study-protocol', 'opposing');
   await page.click('#permalink');
   const restored = await openPage(await page.inputValue('#permalink-url'));
   assert.equal(await restored.inputValue('#study-robot'), 'quadruped');
