@@ -760,6 +760,25 @@ await test('the shipped reaching model loads into cell 7 and cell 8 analyses its
   await page.close();
 });
 
+
+await test('the built page works from a sub-path of a static host (relative asset and model URLs)', async () => {
+  const sub = await serve(0, '/lab/tanglelab/');
+  try {
+    const url = `http://127.0.0.1:${sub.address().port}/lab/tanglelab/`;
+    const page = await openPage(url);
+    await page.waitForFunction(() => Number.isFinite(parseFloat(document.querySelector('#q-max')?.textContent)), null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#walker-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#quadruped-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+    // Nothing is fetched from the host's root.
+    const rootless = await fetch(`http://127.0.0.1:${sub.address().port}/index.html`);
+    assert.equal(rootless.status, 404);
+    assertNoErrors(page);
+    await page.close();
+  } finally {
+    sub.close();
+  }
+});
+
 await browser.close();
 
 // Without --enable-unsafe-webgpu this Chromium has no WebGPU adapter: the plot falls back to WebGL2.
