@@ -56,3 +56,32 @@ fn overflowing_states_are_an_error_not_nan() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+/// Finite weights that overflow f32 inside the network give an error naming the step and agent,
+/// not files of NaN with exit code 0.
+#[test]
+fn a_policy_that_overflows_is_an_error_not_nan() {
+    use tanglelab::policy::{save_safetensors, PolicyShape, PolicyWeights};
+    let dir = tempfile::tempdir().unwrap();
+    let shape = PolicyShape { n_obs: 3, mlp_widths: vec![4], n_hidden: 2, n_actions: 2 };
+    let mut weights = PolicyWeights::random(&shape, 1);
+    weights.mlp[0].weight.fill(3e38);
+    let model = dir.path().join("huge.safetensors");
+    std::fs::write(&model, save_safetensors(&weights).unwrap()).unwrap();
+    let obs = ndarray::Array3::<f32>::from_elem((2, 1, 3), 1.0);
+    let input = dir.path().join("obs.npy");
+    std::fs::write(&input, tanglelab::io::npy::write_npy_f32(&obs).unwrap()).unwrap();
+    let out = dir.path().join("out");
+    let args = ["policy", "run", "--model", model.to_str().unwrap(), "--input", input.to_str().unwrap()];
+    fails_with(&[&args[..], &["--out-dir", out.to_str().unwrap()]].concat(), "not finite from step 0, agent 0");
+    assert!(!out.join("actions.npy").exists(), "NaN actions were written");
+    // The same network with ordinary weights runs.
+    let ok = PolicyWeights::random(&shape, 1);
+    std::fs::write(&model, save_safetensors(&ok).unwrap()).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_tanglelab"))
+        .args(args)
+        .args(["--out-dir", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+}

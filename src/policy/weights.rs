@@ -88,6 +88,18 @@ impl PolicyWeights {
         }
     }
 
+    /// Every weight and bias of the network (not the observation normalisation or log_std), in
+    /// layer order: for diagnostics such as the largest magnitude.
+    pub fn all_values(&self) -> impl Iterator<Item = f32> + '_ {
+        let dense = |d: &'_ Dense| d.weight.iter().chain(d.bias.iter()).copied().collect::<Vec<f32>>();
+        let lstm = &self.lstm;
+        self.mlp
+            .iter()
+            .flat_map(dense)
+            .chain(lstm.weight_ih.iter().chain(&lstm.weight_hh).chain(&lstm.bias_ih).chain(&lstm.bias_hh).copied())
+            .chain(dense(&self.head))
+    }
+
     /// PyTorch-style uniform(−1/√fan_in, 1/√fan_in) initialisation from a seeded ChaCha stream,
     /// identity observation normalisation and log_std = 0.
     pub fn random(shape: &PolicyShape, seed: u64) -> Self {

@@ -193,6 +193,20 @@ fn run_policy(args: RunArgs) -> anyhow::Result<()> {
     }
     let mut policy = make_policy(&weights, obs.dim().1, args.backend)?;
     let rollout = pollster::block_on(policy.run_open_loop(obs.view()))?;
+    // Finite weights and observations can still overflow (weights of ~1e38): say where, write nothing.
+    for (what, array) in [("actions", &rollout.actions), ("h", &rollout.h), ("c", &rollout.c)] {
+        if let Some((index, _)) = array.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            let largest = |values: &mut dyn Iterator<Item = f32>| values.fold(0.0f32, |m, v| m.max(v.abs()));
+            bail!(
+                "the policy's {what} are not finite from step {}, agent {} on (its largest weight is {:e}, the \
+                 largest observation {:e}: the network overflowed f32); nothing was written",
+                index.0,
+                index.1,
+                largest(&mut weights.all_values()),
+                largest(&mut obs.iter().copied())
+            );
+        }
+    }
     for (name, array) in [("actions.npy", &rollout.actions), ("h.npy", &rollout.h), ("c.npy", &rollout.c)] {
         write_bytes(&args.out_dir.join(name), &write_npy_f32(array)?)?;
     }
