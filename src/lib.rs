@@ -27,6 +27,7 @@
 //! - [`study`]: the paper's experiments as protocols over `rollout` (recordings and findings to come).
 //! - [`parallel`]: rayon natively, sequential in wasm, bitwise the same either way; [`fmath`]:
 //!   transcendental functions with the same bits natively and in wasm (`libm`).
+//! - [`explore`]: the analyses of an uploaded recording (the page's "your data" cell).
 //! - [`plot`]: the wgpu 3D line renderer, orbit camera, colormaps, SVG 2D plots.
 //! - [`notebook`]: the versioned notebook document and its permalink codec.
 //! - [`nn`]: the float trait, fixed-order dense products and Adam shared by the trainers.
@@ -35,6 +36,7 @@
 //! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
 
 pub mod analysis;
+pub mod explore;
 pub mod fmath;
 pub mod gpu;
 pub mod io;

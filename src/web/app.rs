@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use super::data_cell::DataCellView;
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
 use super::quadruped_cell::QuadrupedCellView;
@@ -108,6 +109,7 @@ pub fn App() -> impl IntoView {
             <ReachingRnnCellView doc=doc shared=reach_model />
             <ReachingUnitsCellView shared=reach_model />
             <ReachingDqnCellView doc=doc />
+            <DataCellView />
         </main>
     }
 }

@@ -13,12 +13,14 @@
 //!   Q-learning, trained live; its supervised RNNs, trained in the tab with progress and cancel or
 //!   loaded from the shipped weights; their hidden units (PSTHs, PCA, jPCA, tangling);
 //! - `reaching_dqn_cell`: its DQN on images, trained in the tab or loaded, and evaluated;
+//! - `data_cell`: the user's own `.npy` recording, analysed in the tab (`explore`);
 //! - `shell`: the clock, fetches and JavaScript error text the cells share; `widgets`: an inline
 //!   note and a progress line several cells show;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
 
 mod app;
 pub mod bench_exports;
+mod data_cell;
 mod lissajous_cell;
 mod plot3d;
 mod policy_cell;

@@ -761,6 +761,67 @@ await test('the shipped reaching model loads into cell 7 and cell 8 analyses its
 });
 
 
+/** An NPY v1 file of little-endian float64 values with `shape` (C order). */
+function npyBytes(shape, values) {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93]).copy(head, 0);
+  head.write('NUMPY', 1, 'latin1');
+  head[6] = 1; head[7] = 0; head.writeUInt16LE(header.length, 8);
+  const data = Buffer.alloc(8 * values.length);
+  values.forEach((v, k) => data.writeDoubleLE(v, 8 * k));
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+}
+/** The float64 values of an NPY v1 file. */
+function npyValues(buffer) {
+  const headerLen = buffer.readUInt16LE(8);
+  const data = buffer.subarray(10 + headerLen);
+  return Array.from({ length: data.length / 8 }, (_, k) => data.readDoubleLE(8 * k));
+}
+
+await test('the data cell analyses a user\'s .npy as tanglelab analyze does and refuses bad files clearly', async () => {
+  const page = await openPage(base);
+  const dir = fs.mkdtempSync(path.join(artifacts, 'data-'));
+  const [C, T, D] = [2, 60, 6];
+  const values = [];
+  for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
+    const phase = 2 * Math.PI * t / T + 0.4 * c;
+    values.push(d % 2 === 0 ? Math.cos(phase * (1 + (d >> 1))) : Math.sin(phase * (1 + (d >> 1))) * (1 + 0.1 * d));
+  }
+  const file = path.join(dir, 'rotation.npy');
+  fs.writeFileSync(file, npyBytes([C, T, D], values));
+  await page.locator('#data-dt').fill('0.01');
+  await page.locator('#data-dt').dispatchEvent('change');
+  await page.check('#data-cyclic');
+  await page.setInputFiles('#data-file', file);
+  await page.waitForFunction(() => /2 conditions × 60 samples × 6 dimensions/.test(document.querySelector('#data-summary').textContent), null, { timeout: 30_000 });
+  assert.match(await page.textContent('#data-summary'), /jPCA R² rotational/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#data-export')]);
+  const tab = JSON.parse(fs.readFileSync(await download.path()));
+  const qFile = path.join(dir, 'q.npy');
+  execFileSync(nativeCli(), ['analyze', 'tangling', '--input', file, '--dt', '0.01', '--cyclic', '--out', qFile], { stdio: 'ignore' });
+  assert.deepEqual(tab.analysis.q.flat(), npyValues(fs.readFileSync(qFile)), 'Q in the tab differs from tanglelab analyze tangling');
+  // Bad files: the reader's message, and the last good result stays.
+  const bad = [
+    ['nan.npy', npyBytes([T, D], values.slice(0, T * D).map((v, k) => (k === 7 ? NaN : v))), /non-finite/],
+    ['lying.npy', npyBytes([1000000000, 3], [1, 2, 3]), /truncated or its header is wrong/],
+    ['text.npy', Buffer.from('not an array'), /not a readable NPY/],
+  ];
+  for (const [name, bytes, message] of bad) {
+    fs.writeFileSync(path.join(dir, name), bytes);
+    await page.setInputFiles('#data-file', path.join(dir, name));
+    await page.waitForFunction((n) => document.querySelector('#cell-data .error')?.textContent.startsWith(n), name, { timeout: 10_000 });
+    assert.match(await page.textContent('#cell-data .error'), message);
+    assert.match(await page.textContent('#data-summary'), /rotation\.npy: 2 conditions/);
+  }
+  await page.locator('#cell-data').screenshot({ path: path.join(artifacts, 'data-cell.png') });
+  fs.rmSync(dir, { recursive: true });
+  assertNoErrors(page);
+  await page.close();
+});
+
 await test('the built page works from a sub-path of a static host (relative asset and model URLs)', async () => {
   const sub = await serve(0, '/lab/tanglelab/');
   try {
