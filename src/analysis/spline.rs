@@ -168,7 +168,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig { cases: 64, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
         /// The spline interpolates the knots and is finite, for any finite data.
         #[test]
         fn interpolates_any_data(values in prop::collection::vec(-100.0f64..100.0, 2..20)) {
