@@ -39,4 +39,8 @@ mod widgets;
 pub fn start() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
+    // The page's "loading" line (index.html) goes once the notebook is mounted.
+    if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
+        boot.remove();
+    }
 }

@@ -100,6 +100,17 @@ async function runPolicy(page, timeout = 120_000) {
 }
 function assertNoErrors(page) { assert.deepEqual(page.errors, [], 'console errors'); }
 
+await test('the page says it is loading until the notebook mounts, and has a no-script message', async () => {
+  const html = await (await fetch(base)).text();
+  assert.match(html, /<noscript>.*needs JavaScript and WebAssembly/s);
+  assert.match(html, /id="boot"[^>]*>Loading TangleLab/);
+  const page = await openPage(base);
+  await page.waitForSelector('#cell-lissajous');
+  assert.equal(await page.locator('#boot').count(), 0, 'the loading line stays after the notebook mounted');
+  assertNoErrors(page);
+  await page.close();
+});
+
 await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', async () => {
   const page = await openPage(base);
   const status = await page.textContent('.plot3d-status');
