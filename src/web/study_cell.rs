@@ -5,8 +5,9 @@
 //! the five findings' verdicts; `findings.json` can be downloaded. The cell's settings live in
 //! the notebook document (links carry them). The same protocol and seed give the same bits as
 //! `tanglelab study run` for the walker and the quadruped's speed sweep (an e2e test compares
-//! the two `findings.json`); the quadruped's sideways condition (v* = +2) differs in the last
-//! bits (≤ 1.1e-7 relative), cause not yet found. A group holds the page's
+//! the two `findings.json`); against a release build of the CLI the quadruped's sideways
+//! condition (v* = +2) differs in the last bits (≤ 1.1e-7 relative): `f64::max`/`min` of +0 and
+//! −0 differ between builds (see README), to be fixed in `fmath`. A group holds the page's
 //! thread for seconds (no Web Worker yet, issue 18).
 
 use leptos::prelude::*;
