@@ -858,6 +858,28 @@ await test('the data cell analyses a user\'s .npy as tanglelab analyze does and 
   await page.close();
 });
 
+
+await test('on a phone-sized screen (390 px) nothing is wider than the page', async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(base);
+  await page.waitForFunction(() => document.querySelector('#walker-status')?.dataset.state === 'ready'
+      && document.querySelector('#quadruped-status')?.dataset.state === 'ready', null, { timeout: 60_000 });
+  const wide = await page.evaluate(() => {
+    const limit = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > limit + 1 && !el.closest('table'))
+      .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`);
+  });
+  assert.deepEqual(wide, [], `elements wider than the 390 px screen: ${wide.join('; ')}`);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1), 'the page scrolls sideways');
+  await page.screenshot({ path: path.join(artifacts, 'phone.png') });
+  assertNoErrors(page);
+  await page.close();
+});
+
 await test('the built page works from a sub-path of a static host (relative asset and model URLs)', async () => {
   const sub = await serve(0, '/lab/tanglelab/');
   try {
