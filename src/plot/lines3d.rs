@@ -18,6 +18,27 @@ pub struct Segment {
     pub end_color: [f32; 3],
 }
 
+/// Trajectories `x` `[paths, samples, columns]` (the first 3 columns drawn, missing ones at 0) as
+/// polylines scaled together into [−1, 1]³ by their largest |coordinate|, above a small axes
+/// triad at (−1.1, −1.1, −1.1); `colour(path, sample)` colours each vertex.
+pub fn trajectories_in_box(
+    x: ndarray::ArrayView3<f64>,
+    closed: bool,
+    colour: impl Fn(usize, usize) -> [f32; 3],
+) -> Vec<Segment> {
+    let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+    let (n_paths, n_samples, n_cols) = x.dim();
+    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
+    for p in 0..n_paths {
+        let points: Vec<[f32; 3]> = (0..n_samples)
+            .map(|t| [0, 1, 2].map(|d| if d < n_cols { (x[[p, t, d]] / scale) as f32 } else { 0.0 }))
+            .collect();
+        let colours: Vec<[f32; 3]> = (0..n_samples).map(|t| colour(p, t)).collect();
+        segments.extend(polyline(&points, &colours, closed));
+    }
+    segments
+}
+
 /// Segments joining consecutive `points` (and the last to the first when `closed`).
 pub fn polyline(points: &[[f32; 3]], colors: &[[f32; 3]], closed: bool) -> Vec<Segment> {
     let n = points.len().min(colors.len());
@@ -433,6 +454,19 @@ mod tests {
         assert_eq!(pixels[(SIZE.1 / 2 * SIZE.0 + SIZE.0 / 2) as usize], [255, 0, 0, 255], "line in front");
         let hidden = pixels[((SIZE.1 / 2 - 3) * SIZE.0 + SIZE.0 / 2) as usize];
         assert_ne!(hidden, [255, 0, 0, 255], "the line behind the sphere is hidden");
+    }
+
+    #[test]
+    fn trajectories_are_scaled_together_into_the_box() {
+        let x = ndarray::Array3::from_shape_fn((2, 3, 2), |(p, t, d)| (p * 10 + t * 2 + d) as f64);
+        let segments = trajectories_in_box(x.view(), false, |p, _| [p as f32, 0.0, 0.0]);
+        // 3 axes, then 2 segments per open path of 3 samples.
+        assert_eq!(segments.len(), 3 + 2 * 2);
+        let largest = 15.0; // x[1, 2, 1]
+        assert_eq!(segments[3].start, [0.0, 1.0 / largest as f32, 0.0]);
+        assert_eq!(segments[6].end, [14.0 / largest as f32, 1.0, 0.0]);
+        assert_eq!(segments[5].start_color, [1.0, 0.0, 0.0]);
+        assert_eq!(trajectories_in_box(x.view(), true, |_, _| [0.0; 3]).len(), 3 + 2 * 3);
     }
 
     #[test]

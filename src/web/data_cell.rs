@@ -14,22 +14,16 @@ use super::shell::{download, js_text};
 use super::widgets::InlineNote;
 use crate::explore::{explore, Exploration, ExploreConfig, MAX_UPLOAD_BYTES};
 use crate::plot::colormap::viridis;
-use crate::plot::lines3d::{axes, polyline, Segment};
+use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 
 /// Each condition's path in its first 3 PCs, coloured by Q (one viridis scale), in the box.
 fn segments(e: &Exploration) -> Vec<Segment> {
-    let scale = e.scores.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    let mut out = axes([-1.1, -1.1, -1.1], 0.5);
-    for (c, q) in e.q.iter().enumerate() {
-        let points: Vec<[f32; 3]> = (0..e.scores.dim().1)
-            .map(|t| [0, 1, 2].map(|d| e.scores.get([c, t, d]).map_or(0.0, |v| (v / scale) as f32)))
-            .collect();
-        let colours: Vec<[f32; 3]> =
-            q.iter().map(|v| viridis(if v.is_finite() { v / e.q_max.max(f64::MIN_POSITIVE) } else { 0.0 })).collect();
-        out.extend(polyline(&points, &colours, false));
-    }
-    out
+    let top = e.q_max.max(f64::MIN_POSITIVE);
+    trajectories_in_box(e.scores.view(), false, |c, t| {
+        let q = e.q[c][t];
+        viridis(if q.is_finite() { q / top } else { 0.0 })
+    })
 }
 
 /// The picked file's bytes, or why not (too large files are refused before they are read).

@@ -17,7 +17,7 @@ use super::shell::download;
 use super::widgets::InlineNote;
 use crate::io::npy::write_npy_f64;
 use crate::plot::colormap::from_hex;
-use crate::plot::lines3d::{axes, polyline, Segment};
+use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::reaching::figures::{pc_plane_svg, psth_svg, DIRECTION_COLOURS};
 use crate::reaching::units::{analyse, UnitsAnalysis, FIELDS, GO_STEP, WINDOW};
 
@@ -31,16 +31,9 @@ struct Analysed {
 /// The condition's PC1–3 paths, one colour per direction, scaled into the unit cube.
 fn pc_segments(analysis: &UnitsAnalysis, k: usize) -> Vec<Segment> {
     let Ok(population) = &analysis.populations[k] else { return Vec::new() };
-    let scores = &population.scores;
-    let scale = scores.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
-    for c in 0..scores.dim().0 {
-        let points: Vec<[f32; 3]> =
-            (0..scores.dim().1).map(|t| [0, 1, 2].map(|d| (scores[[c, t, d]] / scale) as f32)).collect();
-        let colour = from_hex(DIRECTION_COLOURS[c % 8]).unwrap_or([0.5, 0.5, 0.5]);
-        segments.extend(polyline(&points, &vec![colour; points.len()], false));
-    }
-    segments
+    trajectories_in_box(population.scores.view(), false, |c, _| {
+        from_hex(DIRECTION_COLOURS[c % 8]).unwrap_or([0.5, 0.5, 0.5])
+    })
 }
 
 fn fmt(v: f64, digits: usize) -> String {

@@ -17,7 +17,7 @@ use super::plot3d::Plot3d;
 use super::shell::{download, fetch_bytes, now_ms};
 use crate::notebook::{NotebookDoc, StudyCell};
 use crate::plot::colormap::{to_hex, viridis};
-use crate::plot::lines3d::{axes, polyline, Segment};
+use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 use crate::policy::load_with_card;
 use crate::study::cycles::Signal as Trace;
@@ -122,33 +122,16 @@ fn sweep_of(outcome: &StudyOutcome) -> Option<SweepFigure> {
 /// Each speed's cycle in `frame` `[speeds, phase, 3]` as a closed line in its own colour (viridis
 /// from the slowest to the fastest), scaled into the plot's box.
 fn speed_segments(frame: &ndarray::Array3<f64>) -> Vec<Segment> {
-    let scale = frame.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
     let n = frame.dim().0;
-    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
-    for c in 0..n {
-        let points: Vec<[f32; 3]> = (0..frame.dim().1)
-            .map(|t| [0, 1, 2].map(|d| frame.get([c, t, d]).map_or(0.0, |v| (v / scale) as f32)))
-            .collect();
-        let colour = viridis(c as f64 / (n - 1).max(1) as f64);
-        segments.extend(polyline(&points, &vec![colour; points.len()], true));
-    }
-    segments
+    trajectories_in_box(frame.view(), true, |c, _| viridis(c as f64 / (n - 1).max(1) as f64))
 }
 
 /// A cycle in its first 3 PCs as a closed line coloured by Q on a scale topped at `q_max`, scaled
 /// into the plot's box.
 fn cycle_segments(figure: &CycleFigure, q_max: f64) -> Vec<Segment> {
-    let scale = figure.scores.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    let points: Vec<[f32; 3]> = figure
-        .scores
-        .rows()
-        .into_iter()
-        .map(|r| [0, 1, 2].map(|d| (r.get(d).copied().unwrap_or(0.0) / scale) as f32))
-        .collect();
-    let colours: Vec<[f32; 3]> = figure.q.iter().map(|q| viridis(q / q_max.max(f64::MIN_POSITIVE))).collect();
-    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
-    segments.extend(polyline(&points, &colours, true));
-    segments
+    trajectories_in_box(figure.scores.view().insert_axis(ndarray::Axis(0)), true, |_, t| {
+        viridis(figure.q[t] / q_max.max(f64::MIN_POSITIVE))
+    })
 }
 
 /// The protocol of the cell's settings: the paper's, with the cell's agents, seconds and seed,
