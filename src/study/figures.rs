@@ -1,21 +1,12 @@
 //! The data behind the paper's Fig. 2 (shared by `tanglelab study report` and the page's study
-//! cell): which condition it shows (the unpushed one nearest u* = 2 m/s, forward, with a cycle),
-//! and one cycle average in its first principal components (z-scored, the cycle's own PCA) with
-//! its tangling Q(t) over the cycle.
+//! cell): one cycle average in its first principal components (z-scored, the cycle's own PCA)
+//! with its tangling Q(t) over the cycle. The condition it shows is F1's
+//! (`findings::f1_condition`).
 
 use ndarray::{s, Array2, Array3, ArrayView2};
 
 use super::cycles::intra_tangling;
 use crate::analysis::pca::{pca, PcaConfig};
-
-/// The Fig. 2 condition among `conditions` (command, pushed, has a cycle): the unpushed one
-/// whose forward command is nearest 2 m/s (ties: the first), or None.
-pub fn fig2_condition(conditions: &[(Vec<f64>, bool, bool)]) -> Option<usize> {
-    (0..conditions.len()).filter(|&k| !conditions[k].1 && conditions[k].2).min_by(|&a, &b| {
-        let d = |k: usize| (conditions[k].0.first().copied().unwrap_or(0.0) - 2.0).abs();
-        d(a).total_cmp(&d(b))
-    })
-}
 
 /// A cycle average `[len, units]` drawn as the paper's Fig. 2 draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,16 +30,6 @@ pub fn cycle_figure(average: ArrayView2<f64>, interval_secs: f64, n_pcs: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_condition_nearest_two_metres_per_second_with_a_cycle() {
-        let c = |u: f64, pushed: bool, cycle: bool| (vec![u, 0.0, 0.0], pushed, cycle);
-        assert_eq!(fig2_condition(&[c(0.8, false, true), c(2.0, false, true), c(1.8, false, true)]), Some(1));
-        assert_eq!(fig2_condition(&[c(2.0, true, true), c(1.6, false, true), c(2.0, false, false)]), Some(1));
-        assert_eq!(fig2_condition(&[c(2.0, true, true)]), None);
-        // Opposing motions: −2 is as far as 0 from 2 m/s; u* = 2 (turning) wins.
-        assert_eq!(fig2_condition(&[c(-2.0, false, true), c(2.0, false, true)]), Some(1));
-    }
 
     #[test]
     fn a_circle_is_its_own_two_pcs_with_constant_tangling() {

@@ -273,13 +273,20 @@ fn fmt_q(q: &QNumbers) -> String {
 /// average is less tangled than the actions' (mean and max Q). Holds when both the mean and the
 /// max of c are below the actions' with disjoint intervals; does not hold when both are above
 /// with disjoint intervals; otherwise it is not resolved by these agents (not measurable).
+/// The condition F1 (and the paper's Fig. 2) is about: the unpushed forward one with kept cycles
+/// whose forward command is nearest 2 m/s (ties: the first).
+pub fn f1_condition(conditions: &[ConditionFindings]) -> Option<usize> {
+    (0..conditions.len())
+        .filter(|&k| {
+            let c = &conditions[k];
+            !c.pushed && c.tangling.is_some() && c.command.first().is_some_and(|&u| u > 0.0)
+        })
+        .min_by(|&a, &b| (conditions[a].command[0] - 2.0).abs().total_cmp(&(conditions[b].command[0] - 2.0).abs()))
+}
+
 fn f1(protocol: &Protocol, conditions: &[ConditionFindings]) -> Finding {
     let claim = "recurrent activity (c) is less tangled than the actions at 2 m/s (mean and max Q)";
-    let Some(c) = conditions
-        .iter()
-        .filter(|c| !c.pushed && c.tangling.is_some() && c.command.first().is_some_and(|&u| u > 0.0))
-        .min_by(|a, b| (a.command[0] - 2.0).abs().total_cmp(&(b.command[0] - 2.0).abs()))
-    else {
+    let Some(c) = f1_condition(conditions).map(|k| &conditions[k]) else {
         return Finding {
             id: "F1".into(),
             claim: claim.into(),

@@ -21,7 +21,8 @@ use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 use crate::policy::load_with_card;
 use crate::study::cycles::Signal as Trace;
-use crate::study::figures::{cycle_figure, fig2_condition, CycleFigure};
+use crate::study::figures::{cycle_figure, CycleFigure};
+use crate::study::findings::f1_condition;
 use crate::study::findings::StudyFindings;
 use crate::study::global::global_subspace;
 use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
@@ -60,21 +61,14 @@ struct Fig2 {
 
 /// The Fig. 2 data of a finished run (see `study::figures`).
 fn fig2_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig2> {
-    let described: Vec<(Vec<f64>, bool, bool)> = outcome
-        .findings
-        .conditions
-        .iter()
-        .zip(&outcome.cycles)
-        .map(|(c, cycles)| (c.command.clone(), c.pushed, cycles.average(Trace::Cell).is_some()))
-        .collect();
-    let k = fig2_condition(&described)?;
+    let k = f1_condition(&outcome.findings.conditions)?;
     let interval_secs = protocol.robot.spec().control_dt_secs * protocol.record_every as f64;
     let figure = |signal| {
         let (average, _) = outcome.cycles[k].average(signal)?;
         cycle_figure(average.view(), interval_secs, 3).ok()
     };
     Some(Fig2 {
-        command: described[k].0.clone(),
+        command: outcome.findings.conditions[k].command.clone(),
         cell: figure(Trace::Cell)?,
         actions: figure(Trace::Actions)?,
         interval_secs,

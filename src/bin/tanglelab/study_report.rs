@@ -9,7 +9,8 @@ use std::path::Path;
 
 use crate::files::{read_array_any, write_bytes};
 use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
-use tanglelab::study::figures::{cycle_figure, fig2_condition};
+use tanglelab::study::figures::cycle_figure;
+use tanglelab::study::findings::{f1_condition, ConditionFindings};
 use tanglelab::study::global::global_subspace;
 
 const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -146,13 +147,9 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
     let conditions = findings["conditions"].as_array().cloned().unwrap_or_default();
     let mut written = Vec::new();
     // The F1 condition: the unpushed forward condition nearest 2 m/s with a cycle.
-    let described: Vec<(Vec<f64>, bool, bool)> = (0..conditions.len())
-        .map(|k| {
-            let command = conditions[k]["command"].as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
-            (command, conditions[k]["pushed"].as_bool() == Some(true), cycle_of(&cell, k).is_some())
-        })
-        .collect();
-    let f1 = fig2_condition(&described);
+    let parsed: Vec<ConditionFindings> =
+        serde_json::from_value(findings["conditions"].clone()).context("findings.json's conditions")?;
+    let f1 = f1_condition(&parsed).filter(|&k| cycle_of(&cell, k).is_some());
     if let (Some(k), true) = (f1, cycle_of(&actions, f1.unwrap_or(0)).is_some()) {
         let (c, a) = (cycle_of(&cell, k).context("cycle")?, cycle_of(&actions, k).context("cycle")?);
         let qc = cycle_figure(c.view(), interval, 2).map_err(anyhow::Error::msg)?.q;
