@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use tanglelab::analysis::cka::{cka, CkaKernel};
 use tanglelab::analysis::normalize::Normalization;
@@ -40,8 +41,8 @@ fn load(dir: &Path, name: &str) -> ArrayD<f64> {
 /// max |a − b| relative to max |b|: the "1e-6 relative" of the issue, for whole arrays.
 fn assert_close(name: &str, got: &[f64], want: &[f64], rel_tol: f64) {
     assert_eq!(got.len(), want.len(), "{name}: lengths differ");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let scale = want.iter().fold(0.0f64, |m, v| m.fmax(v.abs())).fmax(f64::MIN_POSITIVE);
+    let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::fmax);
     assert!(worst <= rel_tol * scale, "{name}: max abs error {worst:e} vs scale {scale:e} (tolerance {rel_tol:e})");
 }
 
@@ -59,7 +60,7 @@ fn trajectories(n_conditions: usize, n_samples: usize, n_dims: usize, seed: u64)
         let phase = std::f64::consts::TAU * t as f64 / n_samples as f64;
         let mut v = 0.0;
         for j in 0..n_latent {
-            let amp = 10.0 * 0.72f64.powi(j as i32);
+            let amp = 10.0 * 0.72f64.powf(j as f64);
             let latent = if j == 2 {
                 c as f64 - 0.5 * n_conditions as f64 + 0.3 * (phase * 2.0).sin()
             } else {
@@ -205,7 +206,7 @@ fn cka_matches_the_reference_code() {
     let x: Array2<f64> = Array2::from_shape_fn((60, 10), |_| rng.random_range(-1.0..1.0));
     // y: a noisy nonlinear function of x, so neither kernel gives 0 or 1.
     let y: Array2<f64> = Array2::from_shape_fn((60, 7), |(i, j)| {
-        (x[[i, j]] * 2.0).tanh() + x[[i, j + 3]].powi(2) + 0.3 * rng.random_range(-1.0..1.0)
+        (x[[i, j]] * 2.0).tanh() + x[[i, j + 3]].squared() + 0.3 * rng.random_range(-1.0..1.0)
     });
     write_npy(dir.path().join("x.npy"), &x).unwrap();
     write_npy(dir.path().join("y.npy"), &y).unwrap();

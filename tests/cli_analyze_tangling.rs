@@ -6,6 +6,7 @@ use ndarray_npy::{read_npy, write_npy};
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 fn tanglelab(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tanglelab")).args(args).output().expect("run tanglelab")
@@ -27,7 +28,7 @@ fn assert_close(ours: &ArrayD<f64>, reference: &ArrayD<f64>) {
         if b.is_nan() {
             assert!(a.is_nan(), "expected NaN, got {a}");
         } else {
-            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs numpy {b}");
+            assert!((a - b).abs() <= 1e-9 * b.abs().fmax(1.0), "{a} vs numpy {b}");
         }
     }
 }

@@ -6,6 +6,7 @@ use ndarray::{Array3, ArrayD};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/policy_numpy.py");
 
@@ -40,7 +41,7 @@ fn assert_close(ours: &Path, theirs: &Path, tolerance: f64) {
     for name in ["actions.npy", "h.npy", "c.npy"] {
         let (a, b) = (read(&ours.join(name)), read(&theirs.join(name)));
         assert_eq!(a.shape(), b.shape(), "{name}");
-        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::fmax);
         assert!(diff <= tolerance, "{name}: max |Δ| = {diff}");
         assert!(b.iter().any(|v| v.abs() > 1e-2), "{name}: the oracle's values are not all near zero");
     }

@@ -7,6 +7,7 @@ use ndarray::{Array1, Array2, Array3};
 use rand::SeedableRng;
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 use tanglelab::io::write_npy_f64;
 use tanglelab::reaching::models::{run_batch, Layout, ModelSpec, RunOptions};
 use tanglelab::reaching::rnn::CellKind;
@@ -53,7 +54,7 @@ fn check(spec: ModelSpec, field: ForceField, seed: u64) {
     {
         let theirs = read(name);
         assert_eq!(theirs.len(), ours.len(), "{spec:?} {name}");
-        let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f64, f64::max);
+        let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f64, f64::fmax);
         assert!(worst < 1e-9, "{spec:?} {field:?} {name}: worst relative difference {worst:e}");
     }
 }

@@ -4,6 +4,7 @@
 //! Euler): without contacts, both must agree to round-off (observations are f32).
 
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use ndarray::{Array1, Array2, Ix1, Ix2};
 use rand::{Rng, SeedableRng};
@@ -76,7 +77,7 @@ fn one_step_matches_gymnasium_walker2d_v5() {
     let mut worst_obs: f64 = 0.0;
     for i in 0..n {
         for k in 0..17 {
-            worst_obs = worst_obs.max((f64::from(obs[i * 18 + k]) - gym_obs[[i, k]]).abs());
+            worst_obs = worst_obs.fmax((f64::from(obs[i * 18 + k]) - gym_obs[[i, k]]).abs());
         }
         let speed_error = (f64::from(out.forward_speed_mps[i]) - gym_velocity[i]).abs();
         assert!(

@@ -4,6 +4,7 @@
 //! MuJoCo's Euler integrator without implicit damping, which is our semi-implicit Euler).
 
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use ndarray::{Array2, Ix2};
 use rand::{Rng, SeedableRng};
@@ -124,7 +125,7 @@ fn floating_base_matches_mujoco() {
     let ours = qacc_of_states(&model, states.view()).unwrap();
     oracle(&["forward", xml.to_str().unwrap(), s_path.to_str().unwrap(), qacc_path.to_str().unwrap()]);
     let reference = read2(&qacc_path);
-    let worst = ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs() / (b.abs() + 1.0)).fold(0.0, f64::max);
+    let worst = ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs() / (b.abs() + 1.0)).fold(0.0, f64::fmax);
     eprintln!("free joint: worst relative qacc error {worst:e}");
     assert!(worst < 1e-6, "worst relative qacc error {worst:e}");
 
@@ -149,7 +150,7 @@ fn floating_base_matches_mujoco() {
             step(&model, &mut data).unwrap();
         }
         for (a, b) in data.qpos.iter().chain(&data.qvel).zip(expected.iter()) {
-            worst = worst.max((a - b).abs() / (b.abs() + 1.0));
+            worst = worst.fmax((a - b).abs() / (b.abs() + 1.0));
         }
     }
     eprintln!("free joint: worst relative state error after {n_steps} steps {worst:e}");
@@ -216,6 +217,6 @@ fn sliding_capsule_stops_where_coulomb_says() {
     // no resistance with sliding friction only, in MuJoCo's condim 3 as here): ~0.5 mm/s.
     let along = data.qvel[0] * theta.cos() + data.qvel[1] * theta.sin();
     assert!(along.abs() < 1e-4 && data.qvel[0].hypot(data.qvel[1]) < 2e-3, "not at rest: {:?}", data.qvel);
-    let deepest = data.contacts.iter().map(|c| c.dist).fold(0.0, f64::min);
+    let deepest = data.contacts.iter().map(|c| c.dist).fold(0.0, f64::fmin);
     assert!(data.contacts.len() == 2 && deepest > -0.01, "{} contacts, deepest {deepest}", data.contacts.len());
 }

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use ndarray::{Array1, Array2, Ix1, Ix2};
 use rand::{Rng, SeedableRng};
@@ -89,7 +90,7 @@ fn random_states(model: &Model, n: usize) -> Array2<f64> {
         }
         for j in 0..NU {
             let (lo, hi) = model.jnt_range[1 + j].unwrap();
-            row[7 + j] = rng.random_range(lo.max(-3.0) + 1e-6..hi.min(3.0) - 1e-6);
+            row[7 + j] = rng.random_range(lo.fmax(-3.0) + 1e-6..hi.fmin(3.0) - 1e-6);
         }
         for v in 0..NV {
             row[NQ + v] = rng.random_range(-4.0..4.0);
@@ -121,7 +122,7 @@ fn cli_forward_accelerations_equal_mujocos() {
     python(FORWARD_ORACLE, &["forward", &xml, s_path.to_str().unwrap(), ref_path.to_str().unwrap()]);
     let (ours, reference) = (read2(&ours_path), read2(&ref_path));
     assert_eq!(ours.shape(), [300, NV]);
-    let worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs() / (b.abs() + 1.0)).fold(0.0, f64::max);
+    let worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs() / (b.abs() + 1.0)).fold(0.0, f64::fmax);
     eprintln!("quadruped: worst relative qacc error over 300 states {worst:e}");
     assert!(worst < 1e-6, "worst relative qacc error {worst:e}");
 }
@@ -140,7 +141,7 @@ fn record(model: &Model, data: &mut Data, feet: &[usize; 4], run: &mut Run) {
     contact::detect(model, data);
     run.qpos.push(data.qpos.as_slice().try_into().unwrap());
     run.contact.push(feet.map(|g| contact::geom_in_contact(data, g)));
-    run.min_dist.push(data.contacts.iter().map(|c| c.dist).fold(0.0, f64::min));
+    run.min_dist.push(data.contacts.iter().map(|c| c.dist).fold(0.0, f64::fmin));
     let (potential, kinetic) = energy(model, data).unwrap();
     run.energy.push(potential + kinetic);
 }
@@ -212,7 +213,7 @@ fn drop_onto_the_feet_and_standing_under_pd_match_mujoco() {
     }
     let (za, zb) = (a.qpos[steps][2], b.qpos[steps][2]);
     let height_gap =
-        |range: std::ops::Range<usize>| range.map(|t| (a.qpos[t][2] - b.qpos[t][2]).abs()).fold(0.0, f64::max);
+        |range: std::ops::Range<usize>| range.map(|t| (a.qpos[t][2] - b.qpos[t][2]).abs()).fold(0.0, f64::fmax);
     // The drop and the first half second (landing, rebound, settling) match closely. After that
     // both feet creep outwards under the standing load (soft friction lets a loaded contact slip
     // slowly); ours creeps about 2.5 times faster than MuJoCo's Newton solver (hip flexion
@@ -223,8 +224,8 @@ fn drop_onto_the_feet_and_standing_under_pd_match_mujoco() {
     let worst_height = height_gap(0..steps + 1);
     eprintln!("standing: worst height difference over the first 0.5 s {early:.2e} m");
     assert!(early < 3e-3, "worst height difference over the first 0.5 s {early}");
-    let rest_a = a.min_dist[steps - 100..].iter().copied().fold(0.0, f64::min);
-    let rest_b = b.min_dist[steps - 100..].iter().copied().fold(0.0, f64::min);
+    let rest_a = a.min_dist[steps - 100..].iter().copied().fold(0.0, f64::fmin);
+    let rest_b = b.min_dist[steps - 100..].iter().copied().fold(0.0, f64::fmin);
     eprintln!(
         "standing: settle height {za:.5} m (ours) vs {zb:.5} m (MuJoCo); worst height difference {worst_height:.2e} m; \
          penetration at rest {:.2} mm vs {:.2} mm",
@@ -236,7 +237,7 @@ fn drop_onto_the_feet_and_standing_under_pd_match_mujoco() {
     assert!(rest_a > -5e-3 && rest_b > -5e-3, "penetration at rest {rest_a} / {rest_b}");
     assert!(a.contact[steps].iter().all(|&c| c) && b.contact[steps].iter().all(|&c| c), "standing on four feet");
     // Level and still at the end.
-    let tilt = a.qpos[steps][4].abs().max(a.qpos[steps][5].abs());
+    let tilt = a.qpos[steps][4].abs().fmax(a.qpos[steps][5].abs());
     assert!(tilt < 0.01, "base tilt {tilt}");
 }
 
@@ -248,7 +249,7 @@ fn passive_drop_gains_no_energy() {
     let start = default_pose(0.65);
     let (a, b) = (ours(&start, steps, false), mujoco(&xml, dir.path(), &start, steps, false));
     for (who, run) in [("ours", &a), ("MuJoCo", &b)] {
-        let gain = run.energy.iter().map(|e| e - run.energy[0]).fold(f64::MIN, f64::max);
+        let gain = run.energy.iter().map(|e| e - run.energy[0]).fold(f64::MIN, f64::fmax);
         eprintln!(
             "{who}: passive drop, largest energy gain over the start {gain:.3e} J, final {:.2} J",
             run.energy[steps] - run.energy[0]

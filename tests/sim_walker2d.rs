@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use ndarray::{Array2, Ix2};
 use rand::{Rng, SeedableRng};
@@ -55,7 +56,7 @@ fn assert_qacc_close(ours: &Array2<f64>, reference: &Array2<f64>) {
     assert_eq!(ours.shape(), reference.shape());
     let mut worst: f64 = 0.0;
     for (a, b) in ours.iter().zip(reference) {
-        worst = worst.max((a - b).abs() / (b.abs() + 1.0));
+        worst = worst.fmax((a - b).abs() / (b.abs() + 1.0));
     }
     eprintln!("worst relative qacc error {worst:e}");
     assert!(worst < 1e-6, "worst relative qacc error {worst:e}");

@@ -8,6 +8,7 @@
 //! sequence (flags agree on 217 of the first 250 steps), falls at 0.292 s vs 0.286 s, torso pose at 0.4 s within 5 mm and 0.01 rad.
 
 use std::process::Command;
+use tanglelab::fmath::FloatExt;
 
 use ndarray::{Array2, Ix1, Ix2};
 use tanglelab::io::read_npy_f64;
@@ -58,7 +59,7 @@ fn ours(steps: usize, ctrl: Option<fn(usize) -> [f64; 6]>) -> (Rollout, Vec<f64>
         tanglelab::sim::forward(&model, &mut data).unwrap();
         qpos.row_mut(t).iter_mut().zip(&data.qpos).for_each(|(o, q)| *o = *q);
         flags.push(feet.map(|f| contact::geom_in_contact(&data, f)));
-        min_dist.push(data.contacts.iter().map(|c| c.dist).fold(0.0, f64::min));
+        min_dist.push(data.contacts.iter().map(|c| c.dist).fold(0.0, f64::fmin));
     }
     (Rollout { qpos, feet: flags, min_dist }, energy)
 }
@@ -111,11 +112,11 @@ fn drop_from_standing_lands_falls_and_rests_like_mujoco() {
     close("resting torso height (m)", rest(&ours), rest(&reference), 0.01);
     close("resting torso angle (rad)", Some(ours.qpos[[steps, 2]]), Some(reference.qpos[[steps, 2]]), 0.1);
     // At rest (last 0.5 s): no penetration deeper than 1 cm.
-    let deepest = ours.min_dist[steps - 250..].iter().cloned().fold(0.0, f64::min);
+    let deepest = ours.min_dist[steps - 250..].iter().cloned().fold(0.0, f64::fmin);
     eprintln!("deepest penetration at rest: ours {deepest:.5} m, MuJoCo {:.5} m", reference.min_dist[steps]);
     assert!(deepest > -0.01, "penetration {deepest}");
     // Passive: mechanical energy never rises above its start (contacts and limits dissipate).
-    let gain = energy.iter().map(|e| e - energy[0]).fold(f64::NEG_INFINITY, f64::max);
+    let gain = energy.iter().map(|e| e - energy[0]).fold(f64::NEG_INFINITY, f64::fmax);
     assert!(gain <= 1e-9, "energy gain {gain} J");
     assert!(energy[steps] < energy[0] - 10.0, "the fall should dissipate energy");
 }
@@ -146,7 +147,7 @@ fn torque_pattern_while_standing_tracks_mujoco() {
             for j in 0..model.jnt_type.len() {
                 if let Some((lo, hi)) = model.jnt_range[j] {
                     let v = q[model.jnt_qpos_adr[j]];
-                    worst = worst.max(lo - v).max(v - hi);
+                    worst = worst.fmax(lo - v).fmax(v - hi);
                 }
             }
         }

@@ -5,6 +5,8 @@
 //! Used for direction tuning of units (a unit is tuned when its activity differs between target
 //! directions, p < 0.01). Checked against scipy.stats.f_oneway and scipy.special.betainc.
 
+use crate::fmath::FloatExt;
+
 /// F statistic, degrees of freedom and p-value of a one-way ANOVA.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Anova {
@@ -27,8 +29,8 @@ pub fn one_way(groups: &[&[f64]]) -> Option<Anova> {
     let (mut between, mut within) = (0.0, 0.0);
     for g in groups.iter().filter(|g| !g.is_empty()) {
         let mean = g.iter().sum::<f64>() / g.len() as f64;
-        between += g.len() as f64 * (mean - grand).powi(2);
-        within += g.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
+        between += g.len() as f64 * (mean - grand).squared();
+        within += g.iter().map(|v| (v - mean).squared()).sum::<f64>();
     }
     let (df_between, df_within) = ((k - 1) as f64, (n - k) as f64);
     if within == 0.0 {
@@ -118,9 +120,10 @@ mod tests {
         let (a, b) = ([1.0, 2.0, 4.0], [3.0, 5.0, 6.0, 8.0]);
         let r = one_way(&[&a, &b]).unwrap();
         let (ma, mb): (f64, f64) = (7.0 / 3.0, 22.0 / 4.0);
-        let pooled =
-            (a.iter().map(|v| (v - ma).powi(2)).sum::<f64>() + b.iter().map(|v| (v - mb).powi(2)).sum::<f64>()) / 5.0;
-        let t2 = (ma - mb).powi(2) / (pooled * (1.0 / 3.0 + 1.0 / 4.0));
+        let pooled = (a.iter().map(|v| (v - ma).squared()).sum::<f64>()
+            + b.iter().map(|v| (v - mb).squared()).sum::<f64>())
+            / 5.0;
+        let t2 = (ma - mb).squared() / (pooled * (1.0 / 3.0 + 1.0 / 4.0));
         assert!((r.f - t2).abs() < 1e-12, "{} vs {t2}", r.f);
         assert_eq!(one_way(&[&[1.0, 1.0], &[1.0, 1.0]]), None);
         assert_eq!(one_way(&[&[1.0, 1.0], &[2.0, 2.0]]).unwrap().p, 0.0);

@@ -16,6 +16,7 @@
 //! Cycles are cut at the given starts (lift-offs of the reference foot): cycle k runs from
 //! `starts[k]` to `starts[k + 1] − 1`.
 
+use crate::fmath::FloatExt;
 use ndarray::ArrayView2;
 
 /// What [`drift`] measured.
@@ -50,7 +51,7 @@ pub fn drift(trace: ArrayView2<f64>, starts: &[usize], threshold: f64) -> Option
     // Least-squares slope per unit over samples first..end (the complete cycles).
     let n = (end - first) as f64;
     let t_mean = (first + end - 1) as f64 / 2.0;
-    let t_var: f64 = (first..end).map(|t| (t as f64 - t_mean).powi(2)).sum();
+    let t_var: f64 = (first..end).map(|t| (t as f64 - t_mean).squared()).sum();
     let mut trend_per_cycle = vec![0.0; n_units];
     let mut swing = vec![0.0; n_units];
     for u in 0..n_units {
@@ -62,7 +63,7 @@ pub fn drift(trace: ArrayView2<f64>, starts: &[usize], threshold: f64) -> Option
             .iter()
             .map(|&(s, len)| {
                 let values = (s..s + len).map(|t| column[t]);
-                values.clone().fold(f64::NEG_INFINITY, f64::max) - values.fold(f64::INFINITY, f64::min)
+                values.clone().fold(f64::NEG_INFINITY, f64::fmax) - values.fold(f64::INFINITY, f64::fmin)
             })
             .sum::<f64>()
             / n_cycles as f64;
@@ -78,13 +79,13 @@ pub fn drift(trace: ArrayView2<f64>, starts: &[usize], threshold: f64) -> Option
             n_steps += 1;
         }
     }
-    let step_norm = (step.iter().map(|d| (d / n_steps as f64).powi(2)).sum::<f64>()).sqrt();
+    let step_norm = (step.iter().map(|d| (d / n_steps as f64).squared()).sum::<f64>()).sqrt();
     let radius_sq = cycles
         .iter()
         .map(|&(s, len)| {
             let centre: Vec<f64> =
                 (0..n_units).map(|u| (s..s + len).map(|t| trace[[t, u]]).sum::<f64>() / len as f64).collect();
-            (s..s + len).map(|t| (0..n_units).map(|u| (trace[[t, u]] - centre[u]).powi(2)).sum::<f64>()).sum::<f64>()
+            (s..s + len).map(|t| (0..n_units).map(|u| (trace[[t, u]] - centre[u]).squared()).sum::<f64>()).sum::<f64>()
                 / len as f64
         })
         .sum::<f64>()
@@ -159,7 +160,7 @@ mod tests {
         let radius = ((0..40)
             .map(|j| {
                 let phase = TAU * j as f64 / len;
-                phase.cos().powi(2) + (phase.sin() + ramp * (j as f64 / len - (len - 1.0) / (2.0 * len))).powi(2)
+                phase.cos().squared() + (phase.sin() + ramp * (j as f64 / len - (len - 1.0) / (2.0 * len))).squared()
             })
             .sum::<f64>()
             / len)

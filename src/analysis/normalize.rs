@@ -7,6 +7,7 @@
 //! size the way z-scoring does; here it also subtracts each dimension's mean.
 //! [`Normalization`] names the choice for routines (PCA, jPCA) that take it as a parameter.
 
+use crate::fmath::FloatExt;
 use ndarray::{Array3, ArrayView3, Axis};
 
 /// How to normalise each dimension before an analysis.
@@ -40,7 +41,7 @@ pub fn soft_normalize(x: ArrayView3<f64>, soft_const: f64) -> Array3<f64> {
     let n = flat.nrows().max(1) as f64;
     let mean = flat.sum_axis(Axis(0)) / n;
     let range = flat.map_axis(Axis(0), |col| {
-        let (lo, hi) = col.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = col.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.fmin(v), hi.fmax(v)));
         hi - lo
     });
     let mut out = x.to_owned();
@@ -65,7 +66,7 @@ pub fn zscore(x: ArrayView3<f64>) -> Array3<f64> {
     let mut out = x.to_owned();
     for (dim_idx, mut lane) in out.axis_iter_mut(Axis(2)).enumerate() {
         let sd = var[dim_idx].sqrt();
-        let scale = if sd > f64::EPSILON * mean[dim_idx].abs().max(1.0) { 1.0 / sd } else { 0.0 };
+        let scale = if sd > f64::EPSILON * mean[dim_idx].abs().fmax(1.0) { 1.0 / sd } else { 0.0 };
         lane.mapv_inplace(|v| (v - mean[dim_idx]) * scale);
     }
     out
@@ -93,7 +94,7 @@ mod tests {
         for dim_idx in 0..3 {
             let col: Vec<f64> = z.index_axis(Axis(2), dim_idx).iter().copied().collect();
             let mean = col.iter().sum::<f64>() / 4.0;
-            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
+            let var = col.iter().map(|v| (v - mean).squared()).sum::<f64>() / 4.0;
             assert!(mean.abs() < 1e-12);
             if dim_idx == 1 {
                 assert!(col.iter().all(|&v| v == 0.0));
@@ -122,7 +123,8 @@ mod tests {
         let unit = normalize(x.view(), Normalization::Soft { soft_const: 0.0 });
         let dim0: Vec<f64> = unit.index_axis(Axis(2), 0).iter().copied().collect();
         assert!(
-            (dim0.iter().cloned().fold(f64::MIN, f64::max) - dim0.iter().cloned().fold(f64::MAX, f64::min) - 1.0).abs()
+            (dim0.iter().cloned().fold(f64::MIN, f64::fmax) - dim0.iter().cloned().fold(f64::MAX, f64::fmin) - 1.0)
+                .abs()
                 < 1e-15
         );
         assert_eq!(normalize(x.view(), Normalization::None), x);

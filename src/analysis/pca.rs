@@ -11,6 +11,7 @@
 //! component's sign makes its largest-magnitude loading positive (first such loading on a tie).
 
 use super::matmul::matmul;
+use crate::fmath::FloatExt;
 use nalgebra::{DMatrix, SymmetricEigen};
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis};
 
@@ -145,7 +146,7 @@ fn fit_subspace(rows: ArrayView2<f64>, n_components: usize) -> Result<Subspace, 
         for dim_idx in 0..n_dims {
             components[[component_idx, dim_idx]] = sign * vector[dim_idx];
         }
-        explained_variance[component_idx] = eigen.eigenvalues[eigen_idx].max(0.0);
+        explained_variance[component_idx] = eigen.eigenvalues[eigen_idx].fmax(0.0);
     }
     let explained_variance_ratio = &explained_variance / total_variance;
     Ok(Subspace { components, explained_variance, explained_variance_ratio, mean })
@@ -256,7 +257,7 @@ mod tests {
             let rows = fit.scores.to_shape((12, 4)).unwrap().dot(&fit.components) + &fit.mean;
             let flat = x.to_shape((12, 4)).unwrap();
             for (a, b) in rows.iter().zip(flat.iter()) {
-                prop_assert!((a - b).abs() < 1e-8 * b.abs().max(1.0));
+                prop_assert!((a - b).abs() < 1e-8 * b.abs().fmax(1.0));
             }
         }
     }

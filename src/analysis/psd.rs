@@ -132,6 +132,7 @@ pub fn hann_periodic(n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
     use proptest::prelude::*;
     use std::f64::consts::TAU;
 
@@ -192,7 +193,7 @@ mod tests {
             let a = welch(x.view(), &config).unwrap();
             let b = welch((&x + offset).view(), &config).unwrap();
             prop_assert!(a.density.iter().all(|v| v.is_finite() && *v >= 0.0));
-            let biggest = a.density.iter().cloned().fold(1e-12, f64::max);
+            let biggest = a.density.iter().cloned().fold(1e-12, f64::fmax);
             for (p, q) in a.density.iter().zip(b.density.iter()) {
                 prop_assert!((p - q).abs() <= 1e-9 * biggest);
             }

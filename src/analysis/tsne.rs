@@ -15,6 +15,7 @@
 //! Barnes–Hut). Everything is sequential and seeded: same input, same seed, same bits.
 
 use crate::fmath;
+use crate::fmath::FloatExt;
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 
@@ -129,7 +130,7 @@ pub fn tsne(x: ArrayView2<f64>, config: &TsneConfig) -> Result<Tsne, TsneError> 
     };
     let p = affinities(x, config.perplexity, n_neighbours);
     let mut y = initial_embedding(x, config)?;
-    let learning_rate = config.learning_rate.unwrap_or((n_points as f64 / config.early_exaggeration / 4.0).max(50.0));
+    let learning_rate = config.learning_rate.unwrap_or((n_points as f64 / config.early_exaggeration / 4.0).fmax(50.0));
     let mut update = Array2::<f64>::zeros((n_points, 2));
     let mut gains = Array2::<f64>::ones((n_points, 2));
     let mut grad = Array2::<f64>::zeros((n_points, 2));
@@ -151,7 +152,7 @@ pub fn tsne(x: ArrayView2<f64>, config: &TsneConfig) -> Result<Tsne, TsneError> 
             } else {
                 *gain *= 0.8;
             }
-            *gain = gain.max(0.01);
+            *gain = gain.fmax(0.01);
             *u = momentum * *u - learning_rate * *gain * *g;
             *yv += *u;
         }
@@ -190,11 +191,11 @@ fn affinities(x: ArrayView2<f64>, perplexity: f64, n_neighbours: usize) -> Affin
         }
     }
     let total: f64 = sym.iter().flat_map(|row| row.values()).sum();
-    let total = total.max(f64::EPSILON);
+    let total = total.fmax(f64::EPSILON);
     Affinities {
         rows: sym
             .into_iter()
-            .map(|row| row.into_iter().map(|(j, v)| (j, (v / total).max(f64::EPSILON))).collect())
+            .map(|row| row.into_iter().map(|(j, v)| (j, (v / total).fmax(f64::EPSILON))).collect())
             .collect(),
     }
 }
@@ -209,7 +210,7 @@ fn conditional_probabilities(distances: &[f64], perplexity: f64) -> Vec<f64> {
         for (pj, &d) in p.iter_mut().zip(distances) {
             *pj = fmath::exp(-d * beta);
         }
-        let sum_p = p.iter().sum::<f64>().max(1e-8);
+        let sum_p = p.iter().sum::<f64>().fmax(1e-8);
         let mut weighted = 0.0;
         for (pj, &d) in p.iter_mut().zip(distances) {
             *pj /= sum_p;
@@ -322,12 +323,12 @@ impl QuadTree {
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for row in y.rows() {
             for a in 0..2 {
-                lo[a] = lo[a].min(row[a]);
-                hi[a] = hi[a].max(row[a]);
+                lo[a] = lo[a].fmin(row[a]);
+                hi[a] = hi[a].fmax(row[a]);
             }
         }
         let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-        let half_width = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(1e-12) * (1.0 + 1e-9);
+        let half_width = ((hi[0] - lo[0]).fmax(hi[1] - lo[1]) / 2.0).fmax(1e-12) * (1.0 + 1e-9);
         let mut tree = Self { nodes: vec![Self::empty(centre, half_width)] };
         for i in 0..y.nrows() {
             tree.insert(0, i, [y[[i, 0]], y[[i, 1]]], y, 0);
@@ -450,7 +451,7 @@ fn kl_divergence(p: &Affinities, y: &Array2<f64>) -> f64 {
     let mut kl = 0.0;
     for (i, row) in p.rows.iter().enumerate() {
         for &(j, pij) in row {
-            let q = (kernel(i, j) / z).max(f64::EPSILON);
+            let q = (kernel(i, j) / z).fmax(f64::EPSILON);
             kl += pij * fmath::ln(pij / q);
         }
     }
@@ -532,13 +533,13 @@ pub fn watershed_clusters(embedding: ArrayView2<f64>, config: &KdeConfig) -> Res
     }
     let (lo, hi) = (0..2).fold(([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]), |(mut lo, mut hi), a| {
         for &v in embedding.column(a) {
-            lo[a] = lo[a].min(v);
-            hi[a] = hi[a].max(v);
+            lo[a] = lo[a].fmin(v);
+            hi[a] = hi[a].fmax(v);
         }
         (lo, hi)
     });
-    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(bandwidth);
-    let span = side + 2.0 * (config.margin_frac * side).max(3.0 * bandwidth);
+    let side = (hi[0] - lo[0]).fmax(hi[1] - lo[1]).fmax(bandwidth);
+    let span = side + 2.0 * (config.margin_frac * side).fmax(3.0 * bandwidth);
     let cell = span / (g - 1) as f64;
     let origin = [(lo[0] + hi[0]) / 2.0 - span / 2.0, (lo[1] + hi[1]) / 2.0 - span / 2.0];
     let norm = 1.0 / (n_points as f64 * std::f64::consts::TAU * bandwidth * bandwidth);
@@ -547,7 +548,7 @@ pub fn watershed_clusters(embedding: ArrayView2<f64>, config: &KdeConfig) -> Res
         norm * embedding
             .rows()
             .into_iter()
-            .map(|p| fmath::exp(-((p[0] - gx).powi(2) + (p[1] - gy).powi(2)) / (2.0 * bandwidth * bandwidth)))
+            .map(|p| fmath::exp(-((p[0] - gx).squared() + (p[1] - gy).squared()) / (2.0 * bandwidth * bandwidth)))
             .sum::<f64>()
     });
     // Steepest ascent: each cell's highest neighbour (itself if none is higher).
@@ -654,8 +655,8 @@ mod tests {
                     .filter(|&j| j != i)
                     .min_by(|&p, &q| {
                         let d = |j: usize| {
-                            (a.embedding[[i, 0]] - a.embedding[[j, 0]]).powi(2)
-                                + (a.embedding[[i, 1]] - a.embedding[[j, 1]]).powi(2)
+                            (a.embedding[[i, 0]] - a.embedding[[j, 0]]).squared()
+                                + (a.embedding[[i, 1]] - a.embedding[[j, 1]]).squared()
                         };
                         d(p).total_cmp(&d(q))
                     })

@@ -24,8 +24,10 @@ impl Adam {
         self.step += 1;
         let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
         let (one_minus_b1, one_minus_b2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
-        let bias1 = 1.0 - self.beta1.powi(self.step as i32);
-        let bias2 = 1.0 - self.beta2.powi(self.step as i32);
+        // A run-time exponent: every build calls compiler-builtins' `__powidf2` (only a constant
+        // exponent is folded differently; see clippy.toml).
+        #[allow(clippy::disallowed_methods)]
+        let (bias1, bias2) = (1.0 - self.beta1.powi(self.step as i32), 1.0 - self.beta2.powi(self.step as i32));
         let step_size = (lr / bias1) as f32;
         let inv_sqrt_bias2 = (1.0 / bias2.sqrt()) as f32;
         let eps = self.eps as f32;

@@ -4,6 +4,7 @@
 //! Matrices are column-major `nalgebra` and map world coordinates to wgpu clip space
 //! (x, y in [-1, 1], depth in [0, 1]).
 
+use crate::fmath::FloatExt;
 use nalgebra::{Matrix4, Perspective3, Point3, Vector3};
 
 /// Where the camera looks from, in radians and world units.
@@ -32,7 +33,7 @@ impl OrbitCamera {
     /// A camera that frames a sphere of `radius` around `target`.
     pub fn framing(target: [f32; 3], radius: f32) -> Self {
         let fov = Self::default().fov_y_rad;
-        let distance = (radius.max(1e-3) / (fov / 2.0).sin() * 1.1).clamp(MIN_DISTANCE, MAX_DISTANCE);
+        let distance = (radius.fmax(1e-3) / (fov / 2.0).sin() * 1.1).clamp(MIN_DISTANCE, MAX_DISTANCE);
         Self { target, distance, ..Self::default() }
     }
 
@@ -62,7 +63,7 @@ impl OrbitCamera {
         let view = Matrix4::look_at_rh(&self.eye(), &Point3::from(self.target), &Vector3::y());
         let near = self.distance * 0.01;
         let far = self.distance * 10.0 + 10.0;
-        let gl_proj = Perspective3::new(aspect.max(1e-3), self.fov_y_rad, near, far).to_homogeneous();
+        let gl_proj = Perspective3::new(aspect.fmax(1e-3), self.fov_y_rad, near, far).to_homogeneous();
         // OpenGL depth [-1, 1] → wgpu depth [0, 1].
         #[rustfmt::skip]
         let gl_to_wgpu = Matrix4::new(

@@ -6,6 +6,7 @@
 //! Colours are sRGB triples; on an sRGB target the shaders linearise them.
 
 use super::mesh3d::MeshVertex;
+use crate::fmath::FloatExt;
 use crate::gpu::{read_back, GpuError};
 
 /// One straight piece of a line, coloured at both ends.
@@ -26,7 +27,7 @@ pub fn trajectories_in_box(
     closed: bool,
     colour: impl Fn(usize, usize) -> [f32; 3],
 ) -> Vec<Segment> {
-    let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+    let scale = x.iter().fold(0.0f64, |m, v| m.fmax(v.abs())).fmax(f64::MIN_POSITIVE);
     let (n_paths, n_samples, n_cols) = x.dim();
     let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
     for p in 0..n_paths {

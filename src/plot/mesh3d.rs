@@ -100,6 +100,7 @@ pub fn checker_ground(out: &mut Vec<MeshVertex>, centre: [f32; 2], tiles: usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
 
     fn distance_to_segment(p: [f32; 3], a: [f32; 3], b: [f32; 3]) -> f32 {
         let ab = sub(b, a);
@@ -132,7 +133,7 @@ mod tests {
         for axis in 0..3 {
             let (lo, hi) = sphere
                 .iter()
-                .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v.position[axis]), hi.max(v.position[axis])));
+                .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.fmin(v.position[axis]), hi.fmax(v.position[axis])));
             assert!((hi - lo - 1.0).abs() < 0.02, "axis {axis}: {lo} … {hi}");
         }
     }

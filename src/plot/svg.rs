@@ -2,6 +2,7 @@
 //!
 //! Non-finite points break a line rather than being drawn or hidden silently.
 
+use crate::fmath::FloatExt;
 use std::fmt::Write;
 
 /// One line of a plot.
@@ -40,8 +41,9 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.fmin(v), hi.fmax(v)));
     match (lo.is_finite(), hi > lo) {
         (false, _) => (0.0, 1.0),
         (true, false) => (lo - 0.5, hi + 0.5),
@@ -66,7 +68,7 @@ pub fn line_plot(series: &[Series], spec: &PlotSpec) -> String {
     let (w, h) = (spec.width_px, spec.height_px);
     let (x_lo, x_hi) = finite_range(series.iter().flat_map(|s| s.xs.iter().copied()));
     let (y_lo, mut y_hi) = finite_range(series.iter().flat_map(|s| s.ys.iter().copied()));
-    let y_lo = y_lo.min(0.0);
+    let y_lo = y_lo.fmin(0.0);
     y_hi += (y_hi - y_lo) * 0.05;
     let sx = |x: f64| ml + (x - x_lo) / (x_hi - x_lo) * (w - ml - mr);
     let sy = |y: f64| h - mb - (y - y_lo) / (y_hi - y_lo) * (h - mt - mb);

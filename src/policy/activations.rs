@@ -49,6 +49,7 @@ pub fn sigmoid(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
 
     #[test]
     fn exp_tanh_sigmoid_match_f64_libm() {
@@ -57,13 +58,13 @@ mod tests {
             let x = -87.0 + 175.0 * f64::from(i) / 200_000.0;
             let got = f64::from(exp(x as f32));
             let want = (f64::from(x as f32)).exp();
-            worst.0 = worst.0.max((got - want).abs() / want);
+            worst.0 = worst.0.fmax((got - want).abs() / want);
         }
         for i in 0..=100_000 {
             let x = (-20.0 + 40.0 * f64::from(i) / 100_000.0) as f32;
-            worst.1 = worst.1.max((f64::from(tanh(x)) - f64::from(x).tanh()).abs());
+            worst.1 = worst.1.fmax((f64::from(tanh(x)) - f64::from(x).tanh()).abs());
             let s = 1.0 / (1.0 + (-f64::from(x)).exp());
-            worst.2 = worst.2.max((f64::from(sigmoid(x)) - s).abs());
+            worst.2 = worst.2.fmax((f64::from(sigmoid(x)) - s).abs());
         }
         assert!(worst.0 <= 2.0 * f64::from(f32::EPSILON), "exp relative error {}", worst.0);
         assert!(worst.1 <= 2e-7 && worst.2 <= 2e-7, "tanh {} sigmoid {}", worst.1, worst.2);

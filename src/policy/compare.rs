@@ -5,6 +5,7 @@
 //! [`super::GpuPolicy`] chunk by chunk ([`chunk_steps`]) and merges each chunk's
 //! [`RolloutDiff`]; the numerics stay here so they are tested natively.
 
+use crate::fmath::FloatExt;
 use ndarray::{Array3, ArrayView3, Zip};
 use rand::{Rng, SeedableRng};
 
@@ -101,12 +102,12 @@ pub struct RolloutDiff {
 impl RolloutDiff {
     /// The largest of the three.
     pub fn max(&self) -> f32 {
-        self.actions.max(self.h).max(self.c)
+        self.actions.fmax(self.h).fmax(self.c)
     }
 
     /// The elementwise maximum of two chunks' differences. NaN wins, so a NaN anywhere shows.
     pub fn merge(self, other: RolloutDiff) -> RolloutDiff {
-        let m = |a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) };
+        let m = |a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.fmax(b) };
         RolloutDiff { actions: m(self.actions, other.actions), h: m(self.h, other.h), c: m(self.c, other.c) }
     }
 }

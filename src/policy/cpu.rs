@@ -543,7 +543,7 @@ mod tests {
         for n in [1, 15, 16, 17, 100, 515] {
             let data: Vec<Vec<f32>> = (0..=ROWS)
                 .map(|r| {
-                    (0..n).map(|i| ((i * 7 + r * 13) as f32 * 0.731).sin() * 10f32.powi((i % 7) as i32 - 3)).collect()
+                    (0..n).map(|i| ((i * 7 + r * 13) as f32 * 0.731).sin() * 10f32.powf((i % 7) as f32 - 3.0)).collect()
                 })
                 .collect();
             let (w, x) = (&data[ROWS], std::array::from_fn::<&[f32], ROWS, _>(|r| &data[r][..]));

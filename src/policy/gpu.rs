@@ -535,6 +535,7 @@ impl Rollout {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
     use crate::policy::cpu::CpuPolicy;
     use ndarray::Axis;
     use rand::{Rng, SeedableRng};
@@ -549,7 +550,7 @@ mod tests {
     }
 
     fn max_abs_diff(a: &Array3<f32>, b: &Array3<f32>) -> f32 {
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::fmax)
     }
 
     /// CPU reference run of `obs` from zero state.
@@ -583,7 +584,7 @@ mod tests {
         for o in obs.axis_iter(Axis(0)) {
             let g = pollster::block_on(gpu.step(o)).unwrap();
             let c = cpu.step(o).unwrap().to_owned();
-            let diff = g.iter().zip(&c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let diff = g.iter().zip(&c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::fmax);
             assert!(diff <= 1e-5, "actions differ by {diff} on {}", gpu.adapter());
         }
         let ga = pollster::block_on(gpu.activity()).unwrap();
@@ -595,11 +596,11 @@ mod tests {
             ("c", &ga.c, ca.c),
         ];
         for (name, g, c) in pairs {
-            let diff = g.iter().zip(c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let diff = g.iter().zip(c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::fmax);
             assert!(diff <= 1e-5, "{name} differs by {diff}");
         }
         for (k, (g, c)) in ga.mlp.iter().zip(&ca.mlp).enumerate() {
-            let diff = g.iter().zip(c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let diff = g.iter().zip(c).map(|(x, y)| (x - y).abs()).fold(0.0, f32::fmax);
             assert!(diff <= 1e-5, "dense layer {k} differs by {diff}");
         }
         // A reset restarts from zero state on the GPU too.

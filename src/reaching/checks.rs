@@ -11,6 +11,7 @@ use super::rnn::CellKind;
 use super::trial::{ForceField, Trial, TrialConfig};
 use super::units::centre_out_probes;
 use crate::analysis::anova;
+use crate::fmath::FloatExt;
 use serde::{Deserialize, Serialize};
 
 /// One trained run as the checks see it.
@@ -134,7 +135,7 @@ pub fn loss_checks(runs: &[RunRecord]) -> Vec<CheckResult> {
         check: 5,
         rule: "buffer model: final loss of the GRU ≤ min(ReLU, tanh), averaged over 3 seeds".into(),
         passed: match (gru, relu, tanh) {
-            (Some((g, _)), Some((r, _)), Some((t, _))) => Some(g <= r.min(t)),
+            (Some((g, _)), Some((r, _)), Some((t, _))) => Some(g <= r.fmin(t)),
             _ => None,
         },
         measured,
@@ -172,7 +173,7 @@ pub fn unit_tuning(spec: &ModelSpec, params: &[f32]) -> UnitTuning {
             .map(|(n, t)| h(n, t, u))
             .collect();
         let mean = baseline.iter().sum::<f64>() / baseline.len() as f64;
-        let sd = (baseline.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / baseline.len() as f64).sqrt();
+        let sd = (baseline.iter().map(|v| (v - mean).squared()).sum::<f64>() / baseline.len() as f64).sqrt();
         // The trial-averaged trace after the go cue, aligned on it.
         let after: Vec<f64> = (0..30)
             .map(|dt| (0..only.len()).map(|n| h(n, only[n].go + dt, u)).sum::<f64>() / only.len() as f64)

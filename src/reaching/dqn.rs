@@ -12,6 +12,7 @@
 //! Everything is seeded (ChaCha8 streams for the environment, ε, replay sampling and dropout) and
 //! the arithmetic is `nn::dense`'s fixed order, so a run has the same bits natively and in wasm.
 
+use crate::fmath::FloatExt;
 use crate::nn::dense::{self, relu_backward, relu_in_place, DenseSlot};
 use crate::nn::{Adam, Real};
 use rand::{Rng, SeedableRng};
@@ -487,7 +488,7 @@ impl DqnState {
                 self.episode_reward = 0.0;
                 self.episode_frames = 0;
                 if self.episodes.len().is_multiple_of(config.episodes_per_halving) {
-                    self.radius = (self.radius / 2.0).max(1.0);
+                    self.radius = (self.radius / 2.0).fmax(1.0);
                     self.epsilon_frames = 0;
                 }
                 self.screen = Self::new_trial(&mut self.rng, side, self.radius);
@@ -527,7 +528,7 @@ impl DqnState {
         let mut loss = 0.0;
         for (r, t) in batch.iter().enumerate() {
             let best_next =
-                next.q[r * N_ACTIONS..(r + 1) * N_ACTIONS].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                next.q[r * N_ACTIONS..(r + 1) * N_ACTIONS].iter().copied().fold(f32::NEG_INFINITY, f32::fmax);
             let not_done = if t.done { 0.0 } else { 1.0 };
             let target = t.reward + config.gamma as f32 * best_next * not_done;
             let error = f.q[r * N_ACTIONS + t.action] - target;

@@ -5,6 +5,7 @@
 use super::dqn::Screen;
 use super::grid::{Cell, GridWorld};
 use super::trial::{ForceField, Trial};
+use crate::fmath::FloatExt;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 use std::fmt::Write;
 
@@ -159,9 +160,13 @@ pub fn screen_paths_svg(side: usize, paths: &[Vec<Screen>], cell_px: f64) -> Str
 pub fn reach_paths_svg(trials: &[Trial], hands: &[Vec<[f64; 2]>], field: &ForceField, side_px: f64) -> String {
     // The box is set by the targets (and the field's region), not by the hands: a hand that
     // leaves it is drawn along the edge.
-    let extent =
-        trials.iter().flat_map(|t| t.target).filter(|v| v.is_finite()).fold(50.0f64, |m, v| m.max(v.abs())).min(1000.0)
-            * 1.2;
+    let extent = trials
+        .iter()
+        .flat_map(|t| t.target)
+        .filter(|v| v.is_finite())
+        .fold(50.0f64, |m, v| m.fmax(v.abs()))
+        .fmin(1000.0)
+        * 1.2;
     let margin = 28.0;
     let scale = (side_px - 2.0 * margin) / (2.0 * extent);
     let px = |p: [f64; 2]| (margin + (p[0] + extent) * scale, side_px - margin - (p[1] + extent) * scale);
@@ -176,8 +181,8 @@ pub fn reach_paths_svg(trials: &[Trial], hands: &[Vec<[f64; 2]>], field: &ForceF
         side_px - 2.0 * margin
     );
     if let ForceField::Gated { force, x_min, x_max, y_min, y_max } = *field {
-        let (x0, y0) = px([x_min.max(-extent), y_max.min(extent)]);
-        let (x1, y1) = px([x_max.min(extent), y_min.max(-extent)]);
+        let (x0, y0) = px([x_min.fmax(-extent), y_max.fmin(extent)]);
+        let (x1, y1) = px([x_max.fmin(extent), y_min.fmax(-extent)]);
         let _ = write!(
             svg,
             r##"<rect x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="#f4d03f" fill-opacity="0.35"><title>field ({}, {}) after the go cue</title></rect>"##,

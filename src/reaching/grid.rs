@@ -13,6 +13,7 @@
 //! The judge is exact: breadth-first shortest paths over the same deterministic moves
 //! ([`GridWorld::shortest_steps`]), which without the field are the Chebyshev distances.
 
+use crate::fmath::FloatExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -215,7 +216,7 @@ pub fn train(
             let action = if rng.random::<f64>() < config.epsilon { rng.random_range(0..8) } else { q.greedy(cell) };
             let next = world.index(world.step(world.cell(cell), action));
             let reward = if next == goal { 0.0 } else { -1.0 };
-            let best_next = q.values[next].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let best_next = q.values[next].iter().copied().fold(f64::NEG_INFINITY, f64::fmax);
             let value = &mut q.values[cell][action];
             *value += config.alpha * (reward + config.gamma * best_next - *value);
             cell = next;

@@ -571,6 +571,7 @@ fn buffer_chunk<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
     use crate::reaching::trial::TrialConfig;
 
     fn small_trials(count: usize, steps: usize) -> (Vec<Trial>, TrialConfig) {
@@ -594,8 +595,8 @@ mod tests {
             plus[k] += eps;
             minus[k] -= eps;
             let numeric = (run(&plus).loss - run(&minus).loss) / (2.0 * eps);
-            let err = (numeric - base.grad[k]).abs() / (1e-4 + numeric.abs().max(base.grad[k].abs()));
-            worst = worst.max(err);
+            let err = (numeric - base.grad[k]).abs() / (1e-4 + numeric.abs().fmax(base.grad[k].abs()));
+            worst = worst.fmax(err);
             assert!(err < 1e-4, "{spec:?} param {k}: numeric {numeric} vs backward {}", base.grad[k]);
         }
         assert!(worst.is_finite());

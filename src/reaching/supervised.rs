@@ -7,6 +7,7 @@
 
 use super::models::{run_batch, Layout, ModelSpec, RunOptions};
 use super::trial::{ForceField, Trial, TrialConfig};
+use crate::fmath::FloatExt;
 use crate::nn::Adam;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -170,12 +171,12 @@ pub fn evaluate(
     let (mut pooled_sq, mut pooled_target_sq) = (0.0, 0.0);
     let mut ratios = Vec::with_capacity(trials.len());
     for (n, trial) in trials.iter().enumerate() {
-        let norm = crate::fmath::hypot(trial.target[0], trial.target[1]).max(1e-9);
+        let norm = crate::fmath::hypot(trial.target[0], trial.target[1]).fmax(1e-9);
         let hand = |t: usize| recording.hand_at(n, t, steps);
         let mut sq = 0.0;
         for t in trial.go..steps {
             let (p, q) = (hand(t), trial.ideal.pos[t]);
-            sq += (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2);
+            sq += (p[0] - q[0]).squared() + (p[1] - q[1]).squared();
         }
         let ratio = (sq / (steps - trial.go) as f64).sqrt() / norm;
         rmse_sum += ratio;
@@ -197,7 +198,7 @@ pub fn evaluate(
         loss: result.loss,
         relative_position_rmse: rmse_sum / count,
         median_relative_position_rmse: median,
-        pooled_relative_position_rmse: (pooled_sq / pooled_target_sq.max(1e-300)).sqrt(),
+        pooled_relative_position_rmse: (pooled_sq / pooled_target_sq.fmax(1e-300)).sqrt(),
         relative_end_error: end_sum / count,
     }
 }
@@ -247,8 +248,9 @@ mod tests {
         let m = evaluate(&spec, &params, &trials, &ForceField::Off, &config);
         let (mut sq, mut target_sq, mut ratios) = (0.0, 0.0, Vec::new());
         for trial in &trials {
-            let norm2 = trial.target[0].powi(2) + trial.target[1].powi(2);
-            let e: f64 = (trial.go..100).map(|t| trial.ideal.pos[t][0].powi(2) + trial.ideal.pos[t][1].powi(2)).sum();
+            let norm2 = trial.target[0].squared() + trial.target[1].squared();
+            let e: f64 =
+                (trial.go..100).map(|t| trial.ideal.pos[t][0].squared() + trial.ideal.pos[t][1].squared()).sum();
             sq += e;
             target_sq += norm2 * (100 - trial.go) as f64;
             ratios.push((e / (100 - trial.go) as f64).sqrt() / norm2.sqrt());

@@ -292,6 +292,7 @@ impl ForceField {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
     use rand::SeedableRng;
 
     #[test]
@@ -336,7 +337,7 @@ mod tests {
         }
         // The velocity peaks on the step that ends at the sigmoid's centre c = go + 15:
         // 10·A·(σ(0) − σ(−1/3)), within 1 % of the continuous peak 10·A/(4τ).
-        let peak = k.vel.iter().map(|v| v[1]).fold(0.0, f64::max);
+        let peak = k.vel.iter().map(|v| v[1]).fold(0.0, f64::fmax);
         let expected = 10.0 * 40.0 * (0.5 - 1.0 / (1.0 + (1.0f64 / 3.0).exp()));
         assert!((peak - expected).abs() < 1e-9, "{peak} vs {expected}");
         assert!((peak - 10.0 * 40.0 / 12.0).abs() < 0.01 * peak);

@@ -11,6 +11,7 @@ use crate::analysis::jpca::{jpca, JpcaConfig};
 use crate::analysis::normalize::Normalization;
 use crate::analysis::pca::{pca, FitOn, PcaConfig};
 use crate::analysis::tangling::{summarize, tangling, TanglingConfig};
+use crate::fmath::FloatExt;
 use ndarray::{s, Array3};
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +140,7 @@ pub fn analyse(spec: &ModelSpec, params: &[f32]) -> UnitsAnalysis {
     let variance = |u: usize| {
         let v = off.slice(s![.., WINDOW.0..WINDOW.1, u]);
         let mean = v.mean().unwrap_or(0.0);
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+        v.iter().map(|x| (x - mean).squared()).sum::<f64>()
     };
     let most_varied_unit = (0..spec.hidden).max_by(|&p, &q| variance(p).total_cmp(&variance(q))).unwrap_or(0);
     UnitsAnalysis { spec: *spec, activity, populations, tuning: unit_tuning(spec, params), most_varied_unit }

@@ -11,6 +11,7 @@
 //! `mean_speed` from the task's forward speed over each step (the base's displacement), and
 //! `mean_velocity` (u, v, r) from the base's heading-frame velocity sampled after each step.
 
+use crate::fmath::FloatExt;
 use serde::Serialize;
 
 use super::{ClosedLoop, RolloutError};
@@ -246,7 +247,7 @@ fn evaluate_condition(
     let n_feet = task.spec().n_feet();
     let mut rollout = ClosedLoop::new(task, Vec::new(), None)?;
     let mut policy = CpuPolicy::new(weights, n).map_err(RolloutError::from)?;
-    let n_steps = (config.seconds / dt).round().max(1.0) as usize;
+    let n_steps = (config.seconds / dt).round().fmax(1.0) as usize;
     let warmup_steps = (config.warmup_secs / dt).round() as usize;
     let mut speed_sum = vec![0.0; n];
     let mut speed_count = vec![0usize; n];

@@ -14,6 +14,7 @@
 //!   now), as the study cuts cycles; the evaluation's gait rates ignore bounces shorter than
 //!   3 steps, so the two can differ a little.
 
+use crate::fmath::FloatExt;
 use ndarray::Array2;
 use serde::Serialize;
 
@@ -132,7 +133,7 @@ pub fn state_check(
     let settings = EpisodeSettings::evaluation(&super::eval::forward_command(robot, config.speed_mps));
     let task = robot.task(config.n_agents, &settings, config.seed)?;
     let dt = task.spec().control_dt_secs;
-    let n_steps = (config.seconds / dt).round().max(1.0) as usize;
+    let n_steps = (config.seconds / dt).round().fmax(1.0) as usize;
     let recording = record_cpu(task, weights, Vec::new(), n_steps, 1)?;
     // Recorded every step: the last sample says who is still standing at the end.
     let t = recording.n_samples;
@@ -262,7 +263,7 @@ mod tests {
         // ‖c‖ at sample 50 and 399 from the formulas above.
         let c = |s: usize| {
             let phase = std::f64::consts::TAU * s as f64 / 10.0;
-            (((1.0 + s as f64 / 10.0) as f32 as f64).powi(2) + ((3.0 * phase.sin()) as f32 as f64).powi(2)).sqrt()
+            (((1.0 + s as f64 / 10.0) as f32 as f64).squared() + ((3.0 * phase.sin()) as f32 as f64).squared()).sqrt()
         };
         assert!((report.cell_norm_early.median - c(50)).abs() < 1e-12);
         assert!((report.cell_norm_ratio.max - c(399) / c(50)).abs() < 1e-12);

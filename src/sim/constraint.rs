@@ -20,6 +20,7 @@ use super::data::{Data, RowKind};
 use super::model::Model;
 use super::spatial::cholesky_solve_in_place;
 use crate::fmath;
+use crate::fmath::FloatExt;
 
 /// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
 const MIN_DIAGONAL: f64 = 1e-12;
@@ -32,7 +33,7 @@ pub fn impedance(solimp: &[f64; 5], pos: f64) -> f64 {
     if dmin == dmax || width <= 1e-15 {
         return 0.5 * (dmin + dmax);
     }
-    let x = (pos.abs() / width).min(1.0);
+    let x = (pos.abs() / width).fmin(1.0);
     let y = if x <= 0.0 {
         0.0
     } else if x >= 1.0 {
@@ -73,7 +74,7 @@ pub fn solve(model: &Model, data: &mut Data) {
     }
     // Reference accelerations, regularisers; the solver's linear term goes into efc_aref.
     let (timeconst, dampratio) = model.opt.solref;
-    let timeconst = timeconst.max(2.0 * model.opt.timestep_secs);
+    let timeconst = timeconst.fmax(2.0 * model.opt.timestep_secs);
     let dmax = model.opt.solimp[1];
     let k = 1.0 / (dmax * dmax * timeconst * timeconst * dampratio * dampratio);
     let b = 2.0 / (dmax * timeconst);
@@ -88,7 +89,7 @@ pub fn solve(model: &Model, data: &mut Data) {
         let aref = -b * vel - k * impedance_row * data.efc_pos[r];
         data.efc_vel[r] = vel;
         data.efc_aref[r] = acc_smooth - aref;
-        data.efc_r[r] = ((1.0 - impedance_row) / impedance_row * data.efc_a[r * n + r]).max(1e-15);
+        data.efc_r[r] = ((1.0 - impedance_row) / impedance_row * data.efc_a[r * n + r]).fmax(1e-15);
         // Warm start: the force this row had in the previous solve, if it existed.
         data.efc_force[r] =
             data.warm_id.iter().position(|id| *id == data.efc_id[r]).map_or(0.0, |k| data.warm_force[k]);
@@ -138,8 +139,8 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                 RowKind::Limit | RowKind::Friction { .. } => {
                     // Friction rows are always visited through their normal row's block.
                     let old = force[r];
-                    force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
-                    change = change.max((force[r] - old).abs());
+                    force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).fmax(0.0) };
+                    change = change.fmax((force[r] - old).abs());
                     r += 1;
                 }
                 RowKind::Normal { n_friction } => {
@@ -176,16 +177,16 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                         let x = solve_elliptic_contact(&b, &g, mu[r + 1]);
                         force[r..r + 3].copy_from_slice(&x);
                     } else {
-                        force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).max(0.0) };
+                        force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).fmax(0.0) };
                     }
                     for (i, o) in old.iter().enumerate().take(1 + n_friction) {
-                        change = change.max((force[r + i] - o).abs());
+                        change = change.fmax((force[r + i] - o).abs());
                     }
                     r += 1 + n_friction;
                 }
             }
         }
-        let largest = force.iter().fold(1.0f64, |m, f| m.max(f.abs()));
+        let largest = force.iter().fold(1.0f64, |m, f| m.fmax(f.abs()));
         if change < FORCE_TOLERANCE * largest {
             break;
         }
@@ -416,7 +417,7 @@ mod tests {
                 let x = i as f64 * 0.02;
                 for k in -200..=200 {
                     let y = k as f64 / 200.0 * mu * x;
-                    best = best.min(objective(x, y));
+                    best = best.fmin(objective(x, y));
                 }
             }
             assert!(objective(f_n, f_t) <= best + 1e-9, "{b:?} {g:?}: {} vs grid {best}", objective(f_n, f_t));
@@ -449,7 +450,7 @@ mod tests {
                     let radius = j as f64 / 40.0 * mu * f_n;
                     for k in 0..90 {
                         let phi = k as f64 / 90.0 * std::f64::consts::TAU;
-                        best = best.min(objective(&[f_n, radius * phi.cos(), radius * phi.sin()]));
+                        best = best.fmin(objective(&[f_n, radius * phi.cos(), radius * phi.sin()]));
                     }
                 }
             }
@@ -490,10 +491,10 @@ mod tests {
             let step = std::f64::consts::TAU / n as f64;
             let best_k = (0..n).min_by(|&i, &j| at(i as f64 * step).total_cmp(&at(j as f64 * step))).unwrap();
             let phi = golden_section(at, (best_k as f64 - 1.0) * step, (best_k as f64 + 1.0) * step);
-            let mut reference = at(phi).min(0.0);
+            let mut reference = at(phi).fmin(0.0);
             if let Some(inner) = solve3(&b, &g) {
                 if inner[0] >= 0.0 && inner[1].hypot(inner[2]) <= mu * inner[0] {
-                    reference = reference.min(objective(&inner));
+                    reference = reference.fmin(objective(&inner));
                 } else {
                     surface += 1;
                 }

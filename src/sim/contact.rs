@@ -8,6 +8,7 @@
 
 use super::data::{Contact, Data};
 use super::model::{GeomType, Model};
+use crate::fmath::FloatExt;
 
 /// Fills `data.contacts` (needs the position stage). Skipped when contacts are disabled.
 pub fn detect(model: &Model, data: &mut Data) {
@@ -32,7 +33,7 @@ pub fn detect(model: &Model, data: &mut Data) {
             }
             let [radius, half_length] = model.geom_size[g];
             let axis = data.geom_xmat[g].column(2).into_owned();
-            let friction = model.geom_friction[g].max(model.geom_friction[plane]) * data.friction_scale;
+            let friction = model.geom_friction[g].fmax(model.geom_friction[plane]) * data.friction_scale;
             for &(end_idx, sign) in ends {
                 let end = data.geom_xpos[g] + axis * (sign * half_length);
                 let dist = normal.dot(&(end - plane_pos)) - radius;

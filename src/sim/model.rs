@@ -219,7 +219,7 @@ pub fn geom_mass_inertia(geom: &GeomDesc) -> (f64, Vector3<f64>) {
             let radius = geom.size[0];
             let height = 2.0 * geom.size[1];
             let pi = std::f64::consts::PI;
-            let sphere_mass = geom.density * 4.0 * pi * radius.powi(3) / 3.0;
+            let sphere_mass = geom.density * 4.0 * pi * (radius * radius * radius) / 3.0;
             let cylinder_mass = geom.density * pi * radius * radius * height;
             let total = sphere_mass + cylinder_mass;
             let transverse = cylinder_mass * (3.0 * radius * radius + height * height) / 12.0
@@ -229,7 +229,7 @@ pub fn geom_mass_inertia(geom: &GeomDesc) -> (f64, Vector3<f64>) {
         }
         GeomType::Sphere => {
             let radius = geom.size[0];
-            let mass = geom.density * 4.0 * std::f64::consts::PI * radius.powi(3) / 3.0;
+            let mass = geom.density * 4.0 * std::f64::consts::PI * (radius * radius * radius) / 3.0;
             let moment = 0.4 * mass * radius * radius;
             (mass, Vector3::new(moment, moment, moment))
         }

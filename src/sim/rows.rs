@@ -7,6 +7,7 @@
 use super::data::{Data, RowKind};
 use super::kinematics::point_jacobian;
 use super::model::Model;
+use crate::fmath::FloatExt;
 
 /// Friction rows whose Jacobian entries are all below this are dropped.
 const MIN_JACOBIAN: f64 = 1e-12;
@@ -61,7 +62,7 @@ pub fn contact_rows(model: &Model, data: &mut Data) {
             for dof in 0..nv {
                 let value = direction[0] * jac[dof] + direction[1] * jac[nv + dof] + direction[2] * jac[2 * nv + dof];
                 data.efc_j[row * nv + dof] = value;
-                magnitude = magnitude.max(value.abs());
+                magnitude = magnitude.fmax(value.abs());
             }
             if axis != 2 {
                 if magnitude < MIN_JACOBIAN {

@@ -30,6 +30,7 @@ pub fn cycle_figure(average: ArrayView2<f64>, interval_secs: f64, n_pcs: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
 
     #[test]
     fn a_circle_is_its_own_two_pcs_with_constant_tangling() {
@@ -44,7 +45,7 @@ mod tests {
         // Every sample of a uniform circle is alike: the same radius in the PC plane, the same Q.
         let radius = |t: usize| fig.scores.row(t).dot(&fig.scores.row(t)).sqrt();
         assert!((0..n).all(|t| (radius(t) - radius(0)).abs() < 1e-9));
-        assert!(fig.q.iter().all(|q| (q - fig.q[0]).abs() < 1e-6 * fig.q[0].abs().max(1.0)));
+        assert!(fig.q.iter().all(|q| (q - fig.q[0]).abs() < 1e-6 * fig.q[0].abs().fmax(1.0)));
         // A constant "cycle" has nothing to show.
         assert!(cycle_figure(Array2::zeros((10, 3)).view(), 0.01, 2).is_err());
     }

@@ -4,6 +4,7 @@
 //! with a verdict each. The verdict rules are fixed here, before any agent is run, and stated in
 //! each verdict's text; nothing is tuned to make a finding hold.
 
+use crate::fmath::FloatExt;
 use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{estimate, median, resample, resample_rng, Estimate, BOOTSTRAP_RESAMPLES};
@@ -405,7 +406,7 @@ fn f4(conditions: &[ConditionFindings], global: Option<&GlobalSubspace>, slope: 
         })
         .collect();
     let separated = g.separation.iter().all(|&r| r >= OVERLAP_RATIO);
-    let min_sep = g.separation.iter().copied().fold(f64::INFINITY, f64::min);
+    let min_sep = g.separation.iter().copied().fold(f64::INFINITY, f64::fmin);
     let verdict = match (slope.above(0.0), slope.below(0.0), separated) {
         (true, _, true) => Verdict::Holds,
         (_, true, _) | (_, _, false) => Verdict::DoesNotHold,
@@ -445,7 +446,7 @@ fn f5(global: Option<&GlobalSubspace>, ratio: Option<Estimate>) -> Finding {
 pub fn slope(x: &[f64], y: &[f64]) -> f64 {
     let (mx, my) = (mean(x), mean(y));
     let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).squared()).sum();
     sxy / sxx
 }
 

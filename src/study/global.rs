@@ -15,6 +15,7 @@
 //!   over the mean RMS radius of the two cycles there. Two cycles overlap when that ratio is
 //!   below [`OVERLAP_RATIO`].
 
+use crate::fmath::FloatExt;
 use ndarray::{s, Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +93,7 @@ pub fn global_subspace(averages: &[Array2<f64>]) -> Option<GlobalSubspace> {
 pub fn variance(values: &[f64]) -> f64 {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
-    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    values.iter().map(|v| (v - mean).squared()).sum::<f64>() / (n - 1.0)
 }
 
 /// Min distance between conditions a and b of `scores` `(C x P x d)` over their mean RMS radius.
@@ -105,7 +106,7 @@ fn separation(scores: &Array3<f64>, a: usize, b: usize) -> f64 {
     let mut min_sq = f64::INFINITY;
     for ra in xa.rows() {
         for rb in xb.rows() {
-            min_sq = min_sq.min((&ra - &rb).mapv(|v| v * v).sum());
+            min_sq = min_sq.fmin((&ra - &rb).mapv(|v| v * v).sum());
         }
     }
     min_sq.sqrt() / (0.5 * (radius(xa) + radius(xb)))

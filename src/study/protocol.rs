@@ -14,6 +14,7 @@
 //!   them (a clear error names the missing range otherwise);
 //! - `speed-sweep` (Figs. 5, 6): u* = 0.8, 1.0, …, 2.0 m/s by default, any list allowed.
 
+use crate::fmath::FloatExt;
 use serde::{Deserialize, Serialize};
 
 use crate::rollout::eval::forward_command;
@@ -204,7 +205,7 @@ impl Protocol {
 
     /// Control steps of the run for a control step of `dt_secs`.
     pub fn n_steps(&self, dt_secs: f64) -> usize {
-        (self.seconds / dt_secs).round().max(1.0) as usize
+        (self.seconds / dt_secs).round().fmax(1.0) as usize
     }
 }
 

@@ -13,6 +13,7 @@
 //!   never); agents that fell after the push, and those without a cycle after it, are counted
 //!   apart and left out of the median.
 
+use crate::fmath::FloatExt;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +32,7 @@ pub fn cycle_distance(recording: &Recording, agent: usize, start: usize, len: us
     let mut sum = 0.0;
     for j in 0..n {
         let row = &recording.cell[(agent * t + start + j) * h..(agent * t + start + j + 1) * h];
-        sum += row.iter().zip(nominal.row(j)).map(|(&c, &m)| (f64::from(c) - m).powi(2)).sum::<f64>();
+        sum += row.iter().zip(nominal.row(j)).map(|(&c, &m)| (f64::from(c) - m).squared()).sum::<f64>();
     }
     (sum / n as f64).sqrt()
 }
@@ -185,7 +186,7 @@ mod tests {
         let twin = recording(|_| 0.0);
         assert!(unpushed_distances(&twin, 0, &nominal).iter().all(|&d| d == 0.0));
         // Pushed at sample 30: +4 that halves every cycle (10 samples).
-        let pushed = recording(|s| if s >= 30 { 4.0 * 0.5f32.powi(((s - 30) / 10) as i32) } else { 0.0 });
+        let pushed = recording(|s| if s >= 30 { 4.0 * 0.5f32.powf(((s - 30) / 10) as f32) } else { 0.0 });
         // Cycles after the push start at 35, 45, 55, …, each half at one offset, half at the
         // next: with the tolerance 1.2, cycle 1 (offsets 4 then 2: RMS √10 ≈ 3.16) and cycle 2
         // (2, 1: √2.5 ≈ 1.58) are out, cycle 3 (1, 0.5: √0.625 ≈ 0.79) is back.

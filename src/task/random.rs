@@ -51,6 +51,7 @@ pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
 
     #[test]
     fn seeds_differ_by_agent_and_episode_and_normals_look_normal() {
@@ -61,7 +62,7 @@ mod tests {
         let n = 20_000;
         let draws: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng)).collect();
         let mean = draws.iter().sum::<f64>() / n as f64;
-        let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        let var = draws.iter().map(|x| (x - mean).squared()).sum::<f64>() / n as f64;
         // Standard errors: 1/√n ≈ 0.007 for the mean, √(2/n) ≈ 0.01 for the variance.
         assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "mean {mean}, variance {var}");
         assert_eq!(uniform(&mut rng, (2.0, 2.0)), 2.0);

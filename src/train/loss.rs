@@ -11,6 +11,7 @@
 
 use super::linalg::Real;
 use super::net::{actor_backward_seq, actor_forward_seq, critic_backward, critic_forward, NetLayout, SeqInput};
+use crate::fmath::FloatExt;
 
 /// Coefficients of the loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,8 +128,8 @@ pub fn loss_and_grad<T: Real>(
             log_prob += -0.5 * z * z - ls - HALF_LN_TAU;
             let (old_mu, old_ls) = (batch.old_mean[r * n_a + j].to_f64(), batch.old_log_std[j].to_f64());
             let old_var = (2.0 * old_ls).exp();
-            kl += ls - old_ls + (old_var + (old_mu - mu).powi(2)) / (2.0 * std * std) - 0.5;
-            let over = (mu - 1.1).max(0.0) - (-1.1 - mu).max(0.0);
+            kl += ls - old_ls + (old_var + (old_mu - mu).squared()) / (2.0 * std * std) - 0.5;
+            let over = (mu - 1.1).fmax(0.0) - (-1.1 - mu).fmax(0.0);
             bounds += over * over;
         }
         let adv = batch.advantage[r].to_f64();
@@ -136,7 +137,7 @@ pub fn loss_and_grad<T: Real>(
         let s1 = ratio * adv;
         let s2 = ratio.clamp(1.0 - eps, 1.0 + eps) * adv;
         let d_log_prob = if s1 <= s2 { -ratio * adv * inv_n } else { 0.0 };
-        sums.policy += -s1.min(s2);
+        sums.policy += -s1.fmin(s2);
         sums.clipped += f64::from(u8::from(!(1.0 - eps..=1.0 + eps).contains(&ratio)));
         sums.kl += kl;
         sums.bounds += bounds;
@@ -144,18 +145,18 @@ pub fn loss_and_grad<T: Real>(
             let mu = actor.mean[r * n_a + j].to_f64();
             let std = log_std[j].exp();
             let z = (batch.actions[r * n_a + j].to_f64() - mu) / std;
-            let over = (mu - 1.1).max(0.0) - (-1.1 - mu).max(0.0);
+            let over = (mu - 1.1).fmax(0.0) - (-1.1 - mu).fmax(0.0);
             let d_mu = d_log_prob * z / std + config.bounds_coef * 2.0 * over * inv_n;
             dmean[r * n_a + j] = T::from_f64(d_mu);
             dlog_std[j] += d_log_prob * (z * z - 1.0) - config.entropy_coef * inv_n;
         }
         let (v, v_old, target) = (critic.value[r].to_f64(), batch.old_value[r].to_f64(), batch.target[r].to_f64());
-        let l1 = (v - target).powi(2);
+        let l1 = (v - target).squared();
         let k = 0.5 * config.critic_coef;
         let (value_loss, d_v) = if config.clip_value {
             let delta = v - v_old;
             let v_clipped = v_old + delta.clamp(-eps, eps);
-            let l2 = (v_clipped - target).powi(2);
+            let l2 = (v_clipped - target).squared();
             if l1 >= l2 {
                 (l1, 2.0 * (v - target))
             } else {
@@ -175,7 +176,7 @@ pub fn loss_and_grad<T: Real>(
     if config.cell_coef > 0.0 {
         let scale = 2.0 * config.cell_coef * inv_n / n_h as f64;
         dcell = actor.c.iter().map(|&c| T::from_f64(scale * c.to_f64())).collect();
-        sums.cell = actor.c.iter().map(|c| c.to_f64().powi(2)).sum::<f64>() / n_h as f64;
+        sums.cell = actor.c.iter().map(|c| c.to_f64().squared()).sum::<f64>() / n_h as f64;
     }
     sums.total = sums.policy + 0.5 * config.critic_coef * sums.value - config.entropy_coef * sums.entropy
         + config.bounds_coef * sums.bounds

@@ -1,5 +1,7 @@
 //! PPO's small pieces of math: GAE, Adam, gradient-norm clipping and the KL-adaptive learning rate.
 
+use crate::fmath::FloatExt;
+
 /// Generalised advantage estimation over a rollout stored time-major `(horizon x n_agents)`.
 ///
 /// `reward[t]` is the reward of step t (with any time-limit bootstrap already added), `done[t]`
@@ -46,9 +48,9 @@ pub fn clip_grad_norm(grad: &mut [f32], max_norm: f64) -> f64 {
 /// KL < target / 2, within [min_lr, max_lr].
 pub fn adapt_learning_rate(lr: f64, kl: f64, kl_target: f64, min_lr: f64, max_lr: f64) -> f64 {
     if kl > 2.0 * kl_target {
-        (lr / 1.5).max(min_lr)
+        (lr / 1.5).fmax(min_lr)
     } else if kl < 0.5 * kl_target {
-        (lr * 1.5).min(max_lr)
+        (lr * 1.5).fmin(max_lr)
     } else {
         lr
     }
@@ -81,9 +83,9 @@ mod tests {
         let adv = gae(&r, &[false; 6], &v, &last, n_agents, 0.9, 1.0);
         for a in 0..n_agents {
             for t in 0..3 {
-                let mut ret = 0.9f32.powi(3 - t as i32) * last[a];
+                let mut ret = 0.9f32.powf(3.0 - t as f32) * last[a];
                 for k in t..3 {
-                    ret += 0.9f32.powi((k - t) as i32) * r[k * n_agents + a];
+                    ret += 0.9f32.powf((k - t) as f32) * r[k * n_agents + a];
                 }
                 assert!((adv[t * n_agents + a] - (ret - v[t * n_agents + a])).abs() < 1e-5);
             }

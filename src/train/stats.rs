@@ -1,6 +1,7 @@
 //! Running mean and variance (Welford / Chan's parallel update) for observation, privileged-state
 //! and value normalisation.
 
+use crate::fmath::FloatExt;
 use serde::{Deserialize, Serialize};
 
 /// Per-dimension running statistics over every sample seen so far, in f64.
@@ -40,7 +41,7 @@ impl RunningStats {
         let mut batch_m2 = vec![0.0; d];
         for row in rows.chunks_exact(d) {
             for ((s, &x), m) in batch_m2.iter_mut().zip(row).zip(&batch_mean) {
-                *s += (x as f64 - m).powi(2);
+                *s += (x as f64 - m).squared();
             }
         }
         let total = self.count + n;
@@ -92,7 +93,7 @@ mod tests {
             let column: Vec<f64> = data.iter().skip(k).step_by(3).map(|&x| x as f64).collect();
             let n = column.len() as f64;
             let mean = column.iter().sum::<f64>() / n;
-            let var = column.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            let var = column.iter().map(|x| (x - mean).squared()).sum::<f64>() / n;
             assert!((stats.mean[k] - mean).abs() < 1e-12);
             assert!((stats.var()[k] - var).abs() < 1e-10);
         }

@@ -8,6 +8,7 @@ use super::loss::{loss_and_grad, LossConfig, SeqBatch};
 use super::net::{actor_forward_seq, actor_step, NetLayout, SeqInput};
 use super::toy::{ToyConfig, ToyEnv};
 use super::trainer::{TrainConfig, Trainer};
+use crate::fmath::FloatExt;
 use crate::policy::PolicyShape;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -139,8 +140,8 @@ fn check_gradient(config: LossConfig, n_critic_in: usize, seed: u64) {
         p[k] = params[k] - h;
         let down = loss(&p);
         let numeric = (up - down) / (2.0 * h);
-        let err = (numeric - grad[k]).abs() / (1e-4 + numeric.abs().max(grad[k].abs()));
-        worst = worst.max(err);
+        let err = (numeric - grad[k]).abs() / (1e-4 + numeric.abs().fmax(grad[k].abs()));
+        worst = worst.fmax(err);
         assert!(err < 1e-5, "parameter {k}: numeric {numeric:e}, analytic {:e}", grad[k]);
     }
     // The check must have had something to check: most parameters get a gradient.
@@ -417,7 +418,7 @@ fn the_trainers_actor_acts_like_the_cpu_policy() {
         super::net::actor_step(&layout, &params, &normalised, &mut h, &mut c, &mut expected);
         let got = policy.step(ndarray::ArrayView2::from_shape((1, 18), &obs).unwrap()).unwrap().to_owned();
         for (g, e) in got.iter().zip(expected) {
-            worst = worst.max((g - e).abs());
+            worst = worst.fmax((g - e).abs());
         }
         if task.step(got.as_slice().unwrap()).done[0].is_done() {
             break;

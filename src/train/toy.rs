@@ -10,6 +10,7 @@
 
 use super::env::{Done, StepOutput, TerminationReason, VecEnv};
 use super::rng::normal_pair;
+use crate::fmath::FloatExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -149,7 +150,7 @@ impl VecEnv for ToyEnv {
                 let a = actions[2 * agent_idx + k].clamp(-1.0, 1.0);
                 let v = &mut self.velocity[2 * agent_idx + k];
                 *v += c.dt_secs * (c.force * a - c.drag * *v);
-                err2 += (*v - self.command[2 * agent_idx + k]).powi(2);
+                err2 += (*v - self.command[2 * agent_idx + k]).squared();
                 speed2 += *v * *v;
                 effort += a * a;
             }

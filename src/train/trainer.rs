@@ -22,6 +22,7 @@ use super::ppo::{adapt_learning_rate, clip_grad_norm, gae, Adam};
 use super::rng::fill_normal;
 use super::stats::{normalize_rows, RunningStats};
 use super::TrainError;
+use crate::fmath::FloatExt;
 use crate::policy::{ObsNorm, PolicyShape, PolicyWeights};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -447,7 +448,7 @@ impl Trainer {
         if self.config.normalize_advantage {
             let n = advantage.len() as f64;
             let m = advantage.iter().map(|&a| a as f64).sum::<f64>() / n;
-            let s = (advantage.iter().map(|&a| (a as f64 - m).powi(2)).sum::<f64>() / n).sqrt();
+            let s = (advantage.iter().map(|&a| (a as f64 - m).squared()).sum::<f64>() / n).sqrt();
             advantage.iter_mut().for_each(|a| *a = ((*a as f64 - m) / (s + 1e-8)) as f32);
         }
         let rollout_secs = rollout_start.elapsed().as_secs_f64();

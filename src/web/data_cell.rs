@@ -4,6 +4,7 @@
 //! their first 3 PCs coloured by Q, Q(t), and offers the results as JSON. The file never leaves
 //! the tab. A bad file gives the reader's message and the cell keeps its last good result.
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -19,7 +20,7 @@ use crate::plot::svg::{line_plot, PlotSpec, Series};
 
 /// Each condition's path in its first 3 PCs, coloured by Q (one viridis scale), in the box.
 fn segments(e: &Exploration) -> Vec<Segment> {
-    let top = e.q_max.max(f64::MIN_POSITIVE);
+    let top = e.q_max.fmax(f64::MIN_POSITIVE);
     trajectories_in_box(e.scores.view(), false, |c, t| {
         let q = e.q[c][t];
         viridis(if q.is_finite() { q / top } else { 0.0 })

@@ -3,6 +3,7 @@
 //! A β slider and a sample count drive the core's `tangling`; the page shows the curve in 3D
 //! coloured by Q(t) (with a colour bar), Q against t in 2D, and max/mean Q as numbers.
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 
 use super::plot3d::Plot3d;
@@ -36,7 +37,7 @@ fn compute(cell: &LissajousCell) -> LissajousResult {
             let QSummary { max: max_q, mean: mean_q, .. } = summarize(&q);
             let points: Vec<[f32; 3]> =
                 x.outer_iter().next().unwrap().outer_iter().map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
-            let colors: Vec<[f32; 3]> = q.iter().map(|v| viridis(v / max_q.max(f64::MIN_POSITIVE))).collect();
+            let colors: Vec<[f32; 3]> = q.iter().map(|v| viridis(v / max_q.fmax(f64::MIN_POSITIVE))).collect();
             let mut segments = axes([-1.2, -1.2, -1.2], 0.6);
             segments.extend(polyline(&points, &colors, true));
             LissajousResult { ts, q, max_q, mean_q, segments, error: None }

@@ -4,6 +4,7 @@
 //! `follow`, the camera's target tracks a moving point (a robot's base). Without any GPU API it
 //! says so and the rest of the cell keeps working.
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -38,7 +39,7 @@ struct GpuView {
 
 /// Canvas size in device pixels, from its CSS size.
 fn device_size(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
-    let dpr = window().device_pixel_ratio().max(1.0);
+    let dpr = window().device_pixel_ratio().fmax(1.0);
     let w = (f64::from(canvas.client_width().max(1)) * dpr).round() as u32;
     let h = (f64::from(canvas.client_height().max(1)) * dpr).round() as u32;
     (w.clamp(1, 4096), h.clamp(1, 4096))
@@ -140,7 +141,7 @@ impl GpuView {
         };
         let view = frame.texture.create_view(&Default::default());
         let clip_from_world = camera.clip_from_world(size.0 as f32 / size.1 as f32);
-        let dpr = window().device_pixel_ratio().max(1.0) as f32;
+        let dpr = window().device_pixel_ratio().fmax(1.0) as f32;
         self.renderer.render(
             &self.device,
             &self.queue,

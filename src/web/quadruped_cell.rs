@@ -12,6 +12,7 @@
 //! from the engine's z-up frame to the plot's y-up one, in `Plot3d` with the camera following
 //! the base.
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -122,7 +123,7 @@ impl Frame {
                 owed -= dt;
                 n += 1;
             }
-            self.owed_secs.set_value(owed.min(dt));
+            self.owed_secs.set_value(owed.fmin(dt));
             let (mesh, base) = scene(session, data);
             let obs = session.observation();
             let gait = session.gait();

@@ -10,6 +10,7 @@
 //! the tab's). The evaluation plays greedy trials (dropout off) at radius 1 and for exact hits,
 //! one trial at a time, and draws some of them.
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -89,7 +90,7 @@ async fn train(cell: &ReachingDqnCell, progress: RwSignal<Progress>, cancel: RwS
                 state.episodes.len(),
                 state.radius(),
                 state.epsilon(&config),
-                state.frames_done as f64 / ((now_ms() - started) / 1000.0).max(1e-9)
+                state.frames_done as f64 / ((now_ms() - started) / 1000.0).fmax(1e-9)
             ),
         ));
         yield_now().await;

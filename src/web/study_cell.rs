@@ -4,12 +4,10 @@
 //! the event loop between steps (progress bar, cancel), and shows each condition's numbers and
 //! the five findings' verdicts; `findings.json` can be downloaded. The cell's settings live in
 //! the notebook document (links carry them). The same protocol and seed give the same bits as
-//! `tanglelab study run` for the walker and the quadruped's speed sweep (an e2e test compares
-//! the two `findings.json`); against a release build of the CLI the quadruped's sideways
-//! condition (v* = +2) differs in the last bits (≤ 1.1e-7 relative): `f64::max`/`min` of +0 and
-//! −0 differ between builds (see README), to be fixed in `fmath`. A group holds the page's
-//! thread for seconds (no Web Worker yet, issue 18).
+//! `tanglelab study run` on both robots (an e2e test compares the two `findings.json`). A group
+//! holds the page's thread for seconds (no Web Worker yet, issue 18).
 
+use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -124,7 +122,7 @@ fn speed_segments(frame: &ndarray::Array3<f64>) -> Vec<Segment> {
 /// into the plot's box.
 fn cycle_segments(figure: &CycleFigure, q_max: f64) -> Vec<Segment> {
     trajectories_in_box(figure.scores.view().insert_axis(ndarray::Axis(0)), true, |_, t| {
-        viridis(figure.q[t] / q_max.max(f64::MIN_POSITIVE))
+        viridis(figure.q[t] / q_max.fmax(f64::MIN_POSITIVE))
     })
 }
 
@@ -135,7 +133,7 @@ fn protocol(cell: &StudyCell, sha: &str) -> Result<Protocol, String> {
     p.agents_per_condition = cell.agents_per_condition;
     p.seconds = cell.seconds;
     p.seed = cell.seed;
-    p.warmup_secs = p.warmup_secs.min(cell.seconds / 2.0);
+    p.warmup_secs = p.warmup_secs.fmin(cell.seconds / 2.0);
     p.validate().map_err(|e| e.to_string())?;
     Ok(p)
 }
@@ -239,7 +237,7 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         })
     };
     let fig2 = Memo::new(move |_| outcome.get().fig2);
-    let q_max = move || fig2.get().map_or(1.0, |f| f.cell.q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.max(*q)));
+    let q_max = move || fig2.get().map_or(1.0, |f| f.cell.q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)));
     let cell_segments =
         Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.cell, q_max())).unwrap_or_default());
     let action_segments =

@@ -494,24 +494,6 @@ await test('a missing or corrupt walker model gives a clear message; the other c
   }
 });
 
-/** Asserts two findings documents have the same structure, strings, integers and verdicts and
- * numbers within 1e-6 relative (drift counts within one cell); returns the largest relative
- * difference of the numbers. */
-function closeFindings(a, b, where = 'findings') {
-  // The drift summary counts cells past a threshold: a 1e-9 difference can move one across it.
-  if (/\.drift\.(median|max)_drifting_cells$/.test(where)) { assert.ok(Math.abs(a - b) <= 1, `${where}: ${a} vs ${b}`); return 0; }
-  if (/\.drift\.median_return_error$/.test(where)) { assert.ok(Math.abs(a - b) <= 0.05 * Math.max(a, b), `${where}: ${a} vs ${b}`); return 0; }
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (Number.isInteger(a) && Number.isInteger(b) && Math.abs(a) < 1e6) { assert.equal(a, b, where); return 0; }
-    const rel = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
-    assert.ok(rel <= 1e-6, `${where}: ${a} vs ${b}`);
-    return rel;
-  }
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') { assert.deepEqual(a, b, where); return 0; }
-  assert.deepEqual(Object.keys(a), Object.keys(b), where);
-  return Math.max(0, ...Object.keys(a).map((k) => closeFindings(a[k], b[k], `${where}.${k}`)));
-}
-
 await test('the study cell runs the single protocol with the CLI\'s bits, the quadruped\'s opposing motions, and cancels a sweep', async () => {
   const page = await openPage(base);
   await page.locator('#study-agents').fill('4');
@@ -577,15 +559,13 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   await page.click('#study-run');
   await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
       && document.querySelectorAll('#study-table tbody tr').length === 6, null, { timeout: 180_000 });
-  // The quadruped's findings agree with the CLI's to 1e-6 (relative), not always bit for bit:
-  // with a release CLI the v* = +2 condition differs in the last bits (f64::max/min of +0 and −0
-  // is build-dependent: release, debug and wasm pick different zeros; a debug CLI matches the
-  // page exactly). The largest difference is logged; the walker's are compared bit for bit above.
+  // The quadruped's findings equal the CLI's bit for bit too (fmath::FloatExt gives every build
+  // the same signed zeros; f64::max did not).
   const tabOpposing = await studyFindings();
   const nativeOpposing = nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'opposing', 2, 3);
   fs.writeFileSync(path.join(artifacts, 'study-quadruped-opposing-tab.json'), JSON.stringify(tabOpposing, null, 1));
   fs.writeFileSync(path.join(artifacts, 'study-quadruped-opposing-cli.json'), JSON.stringify(nativeOpposing, null, 1));
-  console.log(`     study: quadruped opposing, tab vs CLI, largest relative difference ${closeFindings(tabOpposing, nativeOpposing).toExponential(2)}`);
+  assert.deepEqual(tabOpposing, nativeOpposing, 'the quadruped\'s opposing motions in the tab differ from tanglelab study run');
   // The quadruped's speed sweep: Figs. 5–6 and the frequency per speed, and the CLI's bits again.
   await page.selectOption('#study-protocol', 'speed-sweep');
   await page.click('#study-run');
@@ -593,8 +573,8 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       && document.querySelector('#study-sweep-title'), null, { timeout: 180_000 });
   assert.match(await page.textContent('#study-sweep-title'), /at 7 speeds/);
   assert.ok(await page.locator('#study-sweep-hz path').count() >= 3, 'the frequency plot has no lines');
-  const sweepRelative = closeFindings(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3));
-  console.log(`     study: quadruped speed sweep, tab vs CLI, largest relative difference ${sweepRelative.toExponential(2)}`);
+  assert.deepEqual(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3),
+    'the quadruped\'s speed sweep in the tab differs from tanglelab study run');
   const [sweepData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-sweep')]);
   const sweepJson = JSON.parse(fs.readFileSync(await sweepData.path()));
   assert.equal(sweepJson.speeds.length, 7);

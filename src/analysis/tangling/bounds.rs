@@ -23,6 +23,7 @@
 //! is an overhead of about k / n_dims (k = 5/16 of n_dims: on the benchmark's data 4/16 leaves
 //! four times as many tiles to compute and 6/16 costs more in the first pass than it saves).
 
+use crate::fmath::FloatExt;
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 
@@ -94,10 +95,10 @@ pub(super) fn prune_bounds(panels: &Panels, eps: f64, splits: &[usize], kernel: 
         let rows = splits[task]..splits[task + 1];
         for (slot, value) in part.row_lower.iter().enumerate() {
             let at = rows.start * LANES + slot;
-            lower[at] = lower[at].max(*value);
+            lower[at] = lower[at].fmax(*value);
         }
         for (slot, value) in part.col_lower.iter().enumerate() {
-            lower[slot] = lower[slot].max(*value);
+            lower[slot] = lower[slot].fmax(*value);
         }
         tile_upper[rows.start * n_panels..rows.end * n_panels].copy_from_slice(&part.upper);
     }
@@ -193,11 +194,11 @@ impl Projected {
                 [0, 1].map(|q| {
                     let mut bounds = SlotBounds::default();
                     for lane in 0..LANES {
-                        let head: f64 = (0..k).map(|c| coords[q][(panel * k + c) * LANES + lane].powi(2)).sum();
+                        let head: f64 = (0..k).map(|c| coords[q][(panel * k + c) * LANES + lane].squared()).sum();
                         let full = full[q][panel * LANES + lane];
-                        let (tail, slack) = ((full - head).max(0.0), HEAD_SLACK * full);
+                        let (tail, slack) = ((full - head).fmax(0.0), HEAD_SLACK * full);
                         bounds.head[lane] = head;
-                        bounds.tail_lo[lane] = (tail - slack).max(0.0).sqrt();
+                        bounds.tail_lo[lane] = (tail - slack).fmax(0.0).sqrt();
                         bounds.tail_hi[lane] = (tail + slack).sqrt();
                         bounds.slack[lane] = slack;
                     }

@@ -29,6 +29,7 @@
 //!   tile of pairs; a tile whose upper bound is below what each of its points' Q already reaches
 //!   is skipped. Skipped ratios could not have been a maximum, so this changes no bit either.
 
+use crate::fmath::FloatExt;
 use ndarray::{Array2, ArrayView2, ArrayView3};
 
 use super::normalize;
@@ -178,7 +179,7 @@ pub fn summarize(q: &[f64]) -> QSummary {
     if count == 0 {
         return QSummary { mean: f64::NAN, max: f64::NAN, count };
     }
-    QSummary { mean: defined().sum::<f64>() / count as f64, max: defined().fold(f64::NEG_INFINITY, f64::max), count }
+    QSummary { mean: defined().sum::<f64>() / count as f64, max: defined().fold(f64::NEG_INFINITY, f64::fmax), count }
 }
 
 /// The samples that have a derivative, as contiguous rows of state and derivative.
@@ -275,7 +276,7 @@ impl StatesAndDerivatives {
             let (xj, dxj) = (self.row(&self.states, j), self.row(&self.derivatives, j));
             let states = [dot(xi, xi), dot(xj, xj), dot(xi, xj)];
             let derivatives = [dot(dxi, dxi), dot(dxj, dxj), dot(dxi, dxj)];
-            best = best.max(pair_ratio(states, derivatives, eps));
+            best = best.fmax(pair_ratio(states, derivatives, eps));
         }
         best
     }
@@ -289,7 +290,7 @@ impl StatesAndDerivatives {
         let mut best = 0.0f64;
         for j in 0..self.len() {
             let (xj, dxj) = (self.row(&self.states, j), self.row(&self.derivatives, j));
-            best = best.max(squared_distance(dxi, dxj) / (squared_distance(xi, xj) + eps));
+            best = best.fmax(squared_distance(dxi, dxj) / (squared_distance(xi, xj) + eps));
         }
         best
     }
@@ -310,8 +311,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// negative). Symmetric in a and b bitwise.
 #[inline(always)]
 fn pair_ratio(states: [f64; 3], derivatives: [f64; 3], eps: f64) -> f64 {
-    let den = ((states[0] + states[1]) - 2.0 * states[2]).max(0.0) + eps;
-    let num = ((derivatives[0] + derivatives[1]) - 2.0 * derivatives[2]).max(0.0);
+    let den = ((states[0] + states[1]) - 2.0 * states[2]).fmax(0.0) + eps;
+    let num = ((derivatives[0] + derivatives[1]) - 2.0 * derivatives[2]).fmax(0.0);
     num / den
 }
 
@@ -335,7 +336,7 @@ mod tests {
     }
 
     fn max_q(x: &Array3<f64>, config: &TanglingConfig) -> f64 {
-        tangling(x.view(), config).unwrap().iter().copied().filter(|v| !v.is_nan()).fold(0.0, f64::max)
+        tangling(x.view(), config).unwrap().iter().copied().filter(|v| !v.is_nan()).fold(0.0, f64::fmax)
     }
 
     fn closed_curve(n: usize, f: impl Fn(f64) -> [f64; 3]) -> Array3<f64> {
@@ -364,7 +365,7 @@ mod tests {
         // Cyclic: derivatives [-3, 1, 2]; Q(0) = max(16/(1+ε), 25/(9+ε)).
         let q = tangling(x.view(), &TanglingConfig { cyclic: true, ..config }).unwrap();
         let eps: f64 = 14.0 / 90.0;
-        assert!((q[[0, 0]] - (16.0 / (1.0 + eps)).max(25.0 / (9.0 + eps))).abs() < 1e-12);
+        assert!((q[[0, 0]] - (16.0 / (1.0 + eps)).fmax(25.0 / (9.0 + eps))).abs() < 1e-12);
     }
 
     #[test]
@@ -391,13 +392,13 @@ mod tests {
         let config = TanglingConfig { zscore: false, cyclic: true, ..Default::default() };
         let (qx, qy) = (tangling(x.view(), &config).unwrap(), tangling(y.view(), &config).unwrap());
         for (a, b) in qx.iter().zip(qy.iter()) {
-            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+            assert!((a - b).abs() <= 1e-9 * a.abs().fmax(1.0), "{a} vs {b}");
         }
         // With z-scoring, a shift (and a per-dimension scale) changes nothing either.
         let shifted = x.mapv(|v| 2.0 * v + 5.0);
         let (qa, qb) = (tangling(x.view(), &cyclic()).unwrap(), tangling(shifted.view(), &cyclic()).unwrap());
         for (a, b) in qa.iter().zip(qb.iter()) {
-            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0));
+            assert!((a - b).abs() <= 1e-9 * a.abs().fmax(1.0));
         }
     }
 
@@ -495,7 +496,7 @@ mod tests {
             let mut worst = 0.0f64;
             for (i, q) in gram.iter().enumerate() {
                 let direct = points.max_ratio_direct(i, prepared.eps);
-                worst = worst.max((q - direct).abs() / direct);
+                worst = worst.fmax((q - direct).abs() / direct);
             }
             assert!(worst < 1e-12, "{name}: worst relative difference {worst:e}");
         }
@@ -662,7 +663,7 @@ mod tests {
             let expected = all
                 .iter()
                 .map(|(xj, dj)| (di - dj).mapv(|v| v * v).sum() / ((xi - xj).mapv(|v| v * v).sum() + eps))
-                .fold(0.0, f64::max);
+                .fold(0.0, f64::fmax);
             assert!((flat[i] - expected).abs() <= 1e-9 * expected, "{i}: {} vs {expected}", flat[i]);
         }
         assert_eq!((q[0].len(), q[1].len()), (12, 20));

@@ -2,6 +2,7 @@
 //! doc for why it is exact and bitwise reproducible), with its SIMD kernels.
 
 use super::{bounds, dot, pair_ratio, StatesAndDerivatives};
+use crate::fmath::FloatExt;
 use crate::parallel;
 
 impl StatesAndDerivatives {
@@ -20,10 +21,10 @@ impl StatesAndDerivatives {
         for (task, part) in parts.iter().enumerate() {
             let offset = splits[task] * LANES;
             for (slot, value) in part.row_max.iter().enumerate() {
-                q[offset + slot] = q[offset + slot].max(*value);
+                q[offset + slot] = q[offset + slot].fmax(*value);
             }
             for (slot, value) in part.col_max.iter().enumerate() {
-                q[slot] = q[slot].max(*value);
+                q[slot] = q[slot].fmax(*value);
             }
             stats.computed_tiles += part.computed_tiles;
         }
@@ -176,7 +177,7 @@ pub(super) fn search_rows(
     // The largest value each slot's Q is known to reach: its lower bound and its running maximum.
     let known = |maxima: &[f64; LANES], panel: usize| -> f64 {
         let lower = prune.map(|p| &p.lower[panel * LANES..(panel + 1) * LANES]);
-        (0..LANES).map(|l| lower.map_or(maxima[l], |lower| maxima[l].max(lower[l]))).fold(f64::INFINITY, f64::min)
+        (0..LANES).map(|l| lower.map_or(maxima[l], |lower| maxima[l].fmax(lower[l]))).fold(f64::INFINITY, f64::fmin)
     };
     for tile_start in (rows.start..panels.n_panels).step_by(COL_TILE_PANELS) {
         let tile_end = (tile_start + COL_TILE_PANELS).min(panels.n_panels);
@@ -223,8 +224,8 @@ pub(super) fn fold_ratios(
             ratios[l] = pair_ratio(states, derivatives, eps);
         }
         for l in 0..LANES {
-            row_max[r] = row_max[r].max(ratios[l]);
-            col_max[l] = col_max[l].max(ratios[l]);
+            row_max[r] = row_max[r].fmax(ratios[l]);
+            col_max[l] = col_max[l].fmax(ratios[l]);
         }
     }
 }

@@ -13,6 +13,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 use tanglelab::analysis::bench_scenario::{checksum, tangling_scenario, trajectories};
 use tanglelab::analysis::normalize::Normalization;
@@ -82,7 +83,7 @@ fn best_of<T>(repeats: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyho
     for _ in 0..repeats.max(1) {
         let start = Instant::now();
         let value = f()?;
-        best = best.min(start.elapsed().as_secs_f64());
+        best = best.fmin(start.elapsed().as_secs_f64());
         out = Some(value);
     }
     let cpu = cpu_start.zip(process_cpu_secs()).map(|(a, b)| (b - a) / repeats.max(1) as f64);
@@ -167,7 +168,7 @@ fn run_in(dir: &std::path::Path, args: &AnalysisArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(wasm) = &wasm {
-        let best_ms = wasm.times_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let best_ms = wasm.times_ms.iter().copied().fold(f64::INFINITY, f64::fmin);
         let numpy_ms = secs("tangling_secs")? * 1e3;
         println!(
             "| tangling, wasm in {} (1 thread) | C=7, T=500, D=128 | numpy {} Gram form (native) | {best_ms:.1} | {numpy_ms:.1} | {:.2}× | | | | ≥ 2× |",

@@ -5,6 +5,7 @@
 use clap::Args;
 use ndarray::{s, Array2, Array3};
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 use crate::policy::parse_shape;
 use tanglelab::gpu::GpuContext;
@@ -47,12 +48,12 @@ fn parity(ctx: &GpuContext, weights: &PolicyWeights, n_steps: usize, n_agents: u
     let g = pollster::block_on(gpu.run_open_loop(obs.view()))?;
     let gpu_secs = start.elapsed().as_secs_f64();
     let c = pollster::block_on(cpu.run_open_loop(obs.view()))?;
-    let max_diff = |a: &Array3<f32>, b: &Array3<f32>| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    let max_diff = |a: &Array3<f32>, b: &Array3<f32>| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::fmax);
     let (da, dh, dc) = (max_diff(&g.actions, &c.actions), max_diff(&g.h, &c.h), max_diff(&g.c, &c.c));
     println!(
         "parity GPU vs CPU, {n_agents} agents × {n_steps} steps, random weights: max |Δ| actions {da:.2e}, h {dh:.2e}, c {dc:.2e} (GPU run {gpu_secs:.1} s)"
     );
-    if da.max(dh).max(dc) > 1e-4 {
+    if da.fmax(dh).fmax(dc) > 1e-4 {
         anyhow::bail!("GPU and CPU differ by more than 1e-4");
     }
     Ok(())
@@ -90,7 +91,7 @@ fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
             f();
             reps += 1;
         }
-        best = best.max(reps as f64 / start.elapsed().as_secs_f64());
+        best = best.fmax(reps as f64 / start.elapsed().as_secs_f64());
     }
     best
 }

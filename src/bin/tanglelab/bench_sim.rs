@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 use tanglelab::sim::robots::{quadruped, walker2d};
 use tanglelab::sim::Data;
@@ -261,14 +262,14 @@ fn run_quadruped(args: &BenchSimArgs) -> anyhow::Result<()> {
     let mut wasm = if args.wasm { Some((WasmBench::start(Robot::Quadruped)?, 0.0f64, Vec::new())) } else { None };
     for _ in 0..args.repeats {
         let (rate, falls) = quadruped_single_thread(args.seconds)?;
-        (single, resets) = (single.max(rate), falls);
+        (single, resets) = (single.fmax(rate), falls);
         if let Some((bench, best, ratios)) = wasm.as_mut() {
             let run = bench.run(args.seconds)?;
-            *best = best.max(run.steps_per_sec);
+            *best = best.fmax(run.steps_per_sec);
             ratios.push(run.steps_per_sec / rate);
         }
-        batched_one = batched_one.max(quadruped_batched(args.seconds, args.agents, 1)?);
-        batched_all = batched_all.max(quadruped_batched(args.seconds, args.agents, threads)?);
+        batched_one = batched_one.fmax(quadruped_batched(args.seconds, args.agents, 1)?);
+        batched_all = batched_all.fmax(quadruped_batched(args.seconds, args.agents, threads)?);
     }
     println!(
         "quadruped, sinusoidal PD targets on all twelve joints, reset on fall ({resets} falls in our last \
@@ -324,7 +325,7 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
     let best = |f: &mut dyn FnMut() -> anyhow::Result<f64>| -> anyhow::Result<f64> {
         let mut best: f64 = 0.0;
         for _ in 0..args.repeats {
-            best = best.max(f()?);
+            best = best.fmax(f()?);
         }
         Ok(best)
     };
@@ -348,8 +349,8 @@ pub fn run(args: BenchSimArgs) -> anyhow::Result<()> {
         for _ in 0..args.repeats {
             let native = single_run()?;
             let run = bench.run(args.seconds)?;
-            single = single.max(native);
-            wasm.steps_per_sec = wasm.steps_per_sec.max(run.steps_per_sec);
+            single = single.fmax(native);
+            wasm.steps_per_sec = wasm.steps_per_sec.fmax(run.steps_per_sec);
             wasm.resets = run.resets;
             wasm.pair_ratios.push(run.steps_per_sec / native);
         }

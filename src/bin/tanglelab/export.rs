@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use tanglelab::fmath::FloatExt;
 
 use crate::eval::policy_of_checkpoint;
 use crate::files::write_bytes;
@@ -78,12 +79,12 @@ fn eval_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
             }
         }
     }
-    let worst = |f: fn(&ConditionResult) -> f64| report.conditions.iter().map(f).fold(0.0, f64::max);
+    let worst = |f: fn(&ConditionResult) -> f64| report.conditions.iter().map(f).fold(0.0, f64::fmax);
     metrics.insert("eval_worst_abs_rel_error".into(), worst(|s| s.rel_error.abs()));
     metrics.insert("eval_worst_fell_fraction".into(), worst(|s| s.fell_fraction));
     metrics.insert(
         "eval_worst_abs_velocity_rel_error".into(),
-        worst(|s| s.velocity_rel_error.iter().flatten().map(|e| e.abs()).fold(0.0, f64::max)),
+        worst(|s| s.velocity_rel_error.iter().flatten().map(|e| e.abs()).fold(0.0, f64::fmax)),
     );
     // JSON has no NaN (e.g. no cycle frequency when a foot never lifted): leave those out.
     metrics.retain(|_, v| v.is_finite());

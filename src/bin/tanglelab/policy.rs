@@ -4,6 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use ndarray::{Array3, Ix3};
 use std::path::{Path, PathBuf};
+use tanglelab::fmath::FloatExt;
 
 use crate::files::{read_array, write_bytes};
 use tanglelab::gpu::GpuContext;
@@ -196,7 +197,7 @@ fn run_policy(args: RunArgs) -> anyhow::Result<()> {
     // Finite weights and observations can still overflow (weights of ~1e38): say where, write nothing.
     for (what, array) in [("actions", &rollout.actions), ("h", &rollout.h), ("c", &rollout.c)] {
         if let Some((index, _)) = array.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            let largest = |values: &mut dyn Iterator<Item = f32>| values.fold(0.0f32, |m, v| m.max(v.abs()));
+            let largest = |values: &mut dyn Iterator<Item = f32>| values.fold(0.0f32, |m, v| m.fmax(v.abs()));
             bail!(
                 "the policy's {what} are not finite from step {}, agent {} on (its largest weight is {:e}, the \
                  largest observation {:e}: the network overflowed f32); nothing was written",

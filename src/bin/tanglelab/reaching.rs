@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use ndarray::{Array2, Array3};
 use std::path::{Path, PathBuf};
+use tanglelab::fmath::FloatExt;
 use tanglelab::io::write_npy_f64;
 use tanglelab::reaching::figures::{grid_paths_svg, learning_curve_svg};
 use tanglelab::reaching::grid::{self, GridField, GridReport, GridWorld, QLearningConfig};
@@ -255,7 +256,7 @@ fn run_dqn(args: DqnArgs) -> anyhow::Result<()> {
             state.frames_done,
             config.frames,
             state.episodes.len(),
-            state.frames_done as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            state.frames_done as f64 / started.elapsed().as_secs_f64().fmax(1e-9)
         );
     }
     eprintln!();

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 use tanglelab::reaching::figures::phase_loss_svg;
 use tanglelab::reaching::models::ModelSpec;
 use tanglelab::reaching::rnn::CellKind;
@@ -167,7 +168,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             eprint!(
                 "\rbatch {done} of {total} | loss {:.4e} | {:.1} batches/s   ",
                 state.losses[k],
-                (done - first_batch) as f64 / start.elapsed().as_secs_f64().max(1e-9)
+                (done - first_batch) as f64 / start.elapsed().as_secs_f64().fmax(1e-9)
             );
             last_report = Instant::now();
         }

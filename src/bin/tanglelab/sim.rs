@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use tanglelab::fmath::FloatExt;
 
 use crate::files::{read_array, write_bytes};
 use tanglelab::io::write_npy_f64;
@@ -48,7 +49,7 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
             let qacc = qacc_of_states(&model, states.view())?;
             // Finite states can still overflow (e.g. velocities of 1e300): say which row did.
             if let Some((row, _)) = qacc.outer_iter().enumerate().find(|(_, r)| r.iter().any(|v| !v.is_finite())) {
-                let largest = states.row(row).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let largest = states.row(row).iter().fold(0.0f64, |m, v| m.fmax(v.abs()));
                 anyhow::bail!(
                     "{}: the accelerations of state row {row} are not finite (its largest value is {largest:e}: \
                      the dynamics overflowed); nothing was written",

@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 use crate::files::write_bytes;
 use serde::{Deserialize, Serialize};
@@ -575,7 +576,7 @@ pub(crate) fn run_stage(args: TrainArgs) -> anyhow::Result<u64> {
         if stats.mean_return.is_finite() {
             last_return = stats.mean_return;
         }
-        let done_frac = (start.elapsed().as_secs_f64() / budget_secs).min(1.0);
+        let done_frac = (start.elapsed().as_secs_f64() / budget_secs).fmin(1.0);
         let bar: String = (0..20).map(|k| if (k as f64) < done_frac * 20.0 { '#' } else { '.' }).collect();
         eprint!(
             "\r[{bar}] it {} | {} steps | return {:.2} | speed err {:.3} | falls {:.2} | {:.0} steps/s | lr {:.1e}   ",

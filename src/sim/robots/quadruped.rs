@@ -276,7 +276,7 @@ mod tests {
     fn sphere_mass_and_inertia_by_hand() {
         let g = geom("s".into(), GeomType::Sphere, [0.03, 0.0], [0.0; 3], IDENTITY);
         let (mass, inertia) = crate::sim::model::geom_mass_inertia(&g);
-        let expected = 4.0 / 3.0 * std::f64::consts::PI * 0.03f64.powi(3);
+        let expected = 4.0 / 3.0 * std::f64::consts::PI * (0.03f64 * 0.03 * 0.03);
         assert!((mass - expected).abs() < 1e-15);
         assert!((inertia.x - 0.4 * expected * 0.0009).abs() < 1e-18 && inertia.x == inertia.z);
     }

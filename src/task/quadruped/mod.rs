@@ -40,6 +40,7 @@ pub mod reward;
 pub mod scenario;
 
 use crate::fmath;
+use crate::fmath::FloatExt;
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -518,8 +519,8 @@ impl Agent {
                 ang_vel: base.ang_vel.into(),
                 gravity: base.gravity.into(),
                 torque_sq,
-                joint_acc_sq: (0..NU).map(|j| ((self.data.qvel[6 + j] - qvel_before[j]) / dt).powi(2)).sum(),
-                action_rate_sq: a.iter().zip(&self.last_actions).map(|(x, y)| (x - y).powi(2)).sum(),
+                joint_acc_sq: (0..NU).map(|j| ((self.data.qvel[6 + j] - qvel_before[j]) / dt).squared()).sum(),
+                action_rate_sq: a.iter().zip(&self.last_actions).map(|(x, y)| (x - y).squared()).sum(),
                 air_time_at_touchdown,
                 collisions: touching.shanks,
                 dt_secs: dt,

@@ -19,6 +19,8 @@
 //! v_b, ω_b: the base's linear and angular velocity in the base frame. Contacts for the air time
 //! are filtered as legged_gym does (in contact now or at the previous control step).
 
+use crate::fmath::FloatExt;
+
 /// Scales of the reward terms (see the module documentation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuadrupedRewardWeights {
@@ -103,19 +105,19 @@ pub struct QuadrupedRewardInputs {
 /// The reward of one control step.
 pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -> f64 {
     let [u, v, r] = x.command;
-    let lin_error = (u - x.lin_vel[0]).powi(2) + (v - x.lin_vel[1]).powi(2);
+    let lin_error = (u - x.lin_vel[0]).squared() + (v - x.lin_vel[1]).squared();
     let moving = (u * u + v * v).sqrt() > 0.1;
     let sum = w.tracking_lin_vel * crate::fmath::exp(-lin_error / w.tracking_sigma)
-        + w.tracking_ang_vel * crate::fmath::exp(-(r - x.ang_vel[2]).powi(2) / w.tracking_sigma)
-        + w.lin_vel_z * x.lin_vel[2].powi(2)
-        + w.ang_vel_xy * (x.ang_vel[0].powi(2) + x.ang_vel[1].powi(2))
-        + w.orientation * (x.gravity[0].powi(2) + x.gravity[1].powi(2))
+        + w.tracking_ang_vel * crate::fmath::exp(-(r - x.ang_vel[2]).squared() / w.tracking_sigma)
+        + w.lin_vel_z * x.lin_vel[2].squared()
+        + w.ang_vel_xy * (x.ang_vel[0].squared() + x.ang_vel[1].squared())
+        + w.orientation * (x.gravity[0].squared() + x.gravity[1].squared())
         + w.torques * x.torque_sq
         + w.dof_acc * x.joint_acc_sq
         + w.action_rate * x.action_rate_sq
         + if moving { w.feet_air_time * x.air_time_at_touchdown } else { 0.0 }
         + w.collision * x.collisions as f64;
-    x.dt_secs * if w.only_positive { sum.max(0.0) } else { sum }
+    x.dt_secs * if w.only_positive { sum.fmax(0.0) } else { sum }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The Walker2D's shaped reward for walking at a commanded speed (formula in the parent module's
 //! documentation), with the per-episode memory of the foot terms.
 
+use crate::fmath::FloatExt;
+
 /// Weights of the reward terms (see the module documentation for the formula).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RewardWeights {
@@ -82,8 +84,8 @@ pub fn shaped_reward(
     let last_touchdown = &mut memory.last_touchdown;
     let (v, u) = (inputs.speed_mps, inputs.command_mps);
     let mut r = if inputs.healthy { w.healthy } else { 0.0 };
-    r += w.tracking * crate::fmath::exp(-w.tracking_sharpness * (v - u).powi(2));
-    r += w.progress * v.min(u);
+    r += w.tracking * crate::fmath::exp(-w.tracking_sharpness * (v - u).squared());
+    r += w.progress * v.fmin(u);
     r -= w.ctrl_cost * inputs.ctrl_sq;
     let touchdown = [feet_after[0] && !feet_before[0], feet_after[1] && !feet_before[1]];
     match touchdown {
@@ -102,7 +104,7 @@ pub fn shaped_reward(
     if !feet_after[0] && !feet_after[1] {
         r -= w.flight_penalty;
     }
-    let alpha = (inputs.dt_secs / STANCE_EMA_SECS).min(1.0);
+    let alpha = (inputs.dt_secs / STANCE_EMA_SECS).fmin(1.0);
     for (s, &on) in memory.stance.iter_mut().zip(&feet_after) {
         *s += alpha * (f64::from(u8::from(on)) - *s);
     }

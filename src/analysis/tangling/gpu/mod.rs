@@ -103,6 +103,7 @@ async fn max_ratio_gpu(ctx: &GpuContext, points: &StatesAndDerivatives, eps: f32
 mod tests {
     use super::*;
     use crate::analysis::{lissajous::lissajous, tangling};
+    use crate::fmath::FloatExt;
     use rand::{Rng, SeedableRng};
 
     /// Compares the kernel with the CPU reference; no adapter is a failure, not a skip.
@@ -114,7 +115,7 @@ mod tests {
             if c.is_nan() {
                 assert!(g.is_nan());
             } else {
-                assert!((g - c).abs() <= 2e-4 * c.abs().max(1e-3), "gpu {g} vs cpu {c} on {}", ctx.describe());
+                assert!((g - c).abs() <= 2e-4 * c.abs().fmax(1e-3), "gpu {g} vs cpu {c} on {}", ctx.describe());
             }
         }
     }
