@@ -117,6 +117,14 @@ pub fn pca(x: ArrayView3<f64>, config: &PcaConfig) -> Result<Pca, PcaError> {
     })
 }
 
+impl Pca {
+    /// Scores `(n_rows x n_components)` of more samples `rows` `(n_rows x n_dims)`, which must be
+    /// normalised as the fitted data was (with [`Normalization::None`]: as given).
+    pub fn project_normalized(&self, rows: ArrayView2<f64>) -> Array2<f64> {
+        project(rows, &self.mean, &self.components)
+    }
+}
+
 /// The parts of [`Pca`] that do not depend on which samples are projected.
 struct Subspace {
     components: Array2<f64>,

@@ -1,5 +1,6 @@
-//! Colormaps for values on [0, 1]: viridis (sequential, perceptually uniform) by piecewise-linear
-//! interpolation of matplotlib's table sampled every 1/8.
+//! Colormaps: for values on [0, 1], viridis (sequential, perceptually uniform) by piecewise-linear
+//! interpolation of matplotlib's table sampled every 1/8; for categories (conditions, directions,
+//! paths), matplotlib's ten "tab10" colours.
 
 /// matplotlib's viridis at 0, 1/8, …, 1 (linear RGB is not used: these are sRGB values).
 const VIRIDIS: [[f32; 3]; 9] = [
@@ -13,6 +14,15 @@ const VIRIDIS: [[f32; 3]; 9] = [
     [0.266941, 0.748751, 0.440573],
     [0.993248, 0.906157, 0.143936],
 ];
+
+/// matplotlib's "tab10", the categorical colours of every figure's series.
+pub const CATEGORICAL: [&str; 10] =
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/// The colour of category `k` (repeating after ten).
+pub fn categorical(k: usize) -> &'static str {
+    CATEGORICAL[k % CATEGORICAL.len()]
+}
 
 /// sRGB colour of `t` (clamped to [0, 1]; NaN maps to grey).
 pub fn viridis(t: f64) -> [f32; 3] {

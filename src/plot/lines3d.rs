@@ -19,23 +19,45 @@ pub struct Segment {
     pub end_color: [f32; 3],
 }
 
-/// Trajectories `x` `[paths, samples, columns]` (the first 3 columns drawn, missing ones at 0) as
-/// polylines scaled together into [−1, 1]³ by their largest |coordinate|, above a small axes
-/// triad at (−1.1, −1.1, −1.1); `colour(path, sample)` colours each vertex.
+/// Trajectories `x` `[paths, samples, columns]` as [`paths_in_box`] draws them, all closed or all
+/// open.
 pub fn trajectories_in_box(
     x: ndarray::ArrayView3<f64>,
     closed: bool,
     colour: impl Fn(usize, usize) -> [f32; 3],
 ) -> Vec<Segment> {
-    let scale = x.iter().fold(0.0f64, |m, v| m.fmax(v.abs())).fmax(f64::MIN_POSITIVE);
-    let (n_paths, n_samples, n_cols) = x.dim();
+    let paths: Vec<(ndarray::ArrayView2<f64>, bool)> = x.outer_iter().map(|p| (p, closed)).collect();
+    paths_in_box(&paths, colour, None)
+}
+
+/// Paths `(samples x columns, closed)` of any lengths (the first 3 columns drawn, missing ones at
+/// 0) as polylines scaled together into [−1, 1]³ by their largest |coordinate|, above a small axes
+/// triad at (−1.1, −1.1, −1.1); `colour(path, sample)` colours each vertex; `marker` (path,
+/// sample) draws a black cross there.
+pub fn paths_in_box(
+    paths: &[(ndarray::ArrayView2<f64>, bool)],
+    colour: impl Fn(usize, usize) -> [f32; 3],
+    marker: Option<(usize, usize)>,
+) -> Vec<Segment> {
+    let scale = paths.iter().flat_map(|(p, _)| p.iter()).fold(0.0f64, |m, v| m.fmax(v.abs())).fmax(f64::MIN_POSITIVE);
+    let point = |x: &ndarray::ArrayView2<f64>, t: usize| {
+        [0, 1, 2].map(|d| if d < x.ncols() { (x[[t, d]] / scale) as f32 } else { 0.0 })
+    };
     let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
-    for p in 0..n_paths {
-        let points: Vec<[f32; 3]> = (0..n_samples)
-            .map(|t| [0, 1, 2].map(|d| if d < n_cols { (x[[p, t, d]] / scale) as f32 } else { 0.0 }))
-            .collect();
-        let colours: Vec<[f32; 3]> = (0..n_samples).map(|t| colour(p, t)).collect();
-        segments.extend(polyline(&points, &colours, closed));
+    for (p, (x, closed)) in paths.iter().enumerate() {
+        let points: Vec<[f32; 3]> = (0..x.nrows()).map(|t| point(x, t)).collect();
+        let colours: Vec<[f32; 3]> = (0..x.nrows()).map(|t| colour(p, t)).collect();
+        segments.extend(polyline(&points, &colours, *closed));
+    }
+    if let Some((p, t)) = marker.filter(|&(p, t)| p < paths.len() && t < paths[p].0.nrows()) {
+        let centre = point(&paths[p].0, t);
+        let black = [0.0, 0.0, 0.0];
+        for axis in 0..3 {
+            let (mut start, mut end) = (centre, centre);
+            start[axis] -= 0.08;
+            end[axis] += 0.08;
+            segments.push(Segment { start, start_color: black, end, end_color: black });
+        }
     }
     segments
 }
@@ -468,6 +490,23 @@ mod tests {
         assert_eq!(segments[6].end, [14.0 / largest as f32, 1.0, 0.0]);
         assert_eq!(segments[5].start_color, [1.0, 0.0, 0.0]);
         assert_eq!(trajectories_in_box(x.view(), true, |_, _| [0.0; 3]).len(), 3 + 2 * 3);
+    }
+
+    #[test]
+    fn paths_of_different_lengths_share_one_scale_and_the_marker_sits_on_its_vertex() {
+        let short = ndarray::array![[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]];
+        let long = ndarray::Array2::from_shape_fn((5, 3), |(t, d)| if d == 0 { -4.0 + t as f64 } else { 0.0 });
+        let segments = paths_in_box(&[(short.view(), true), (long.view(), false)], |p, _| [p as f32; 3], Some((0, 1)));
+        // 3 axes, 3 segments of the closed triangle, 4 of the open line, 3 of the cross.
+        assert_eq!(segments.len(), 3 + 3 + 4 + 3);
+        assert_eq!(segments[3].end, [0.0, 0.5, 0.0], "the largest |coordinate| (4) scales both");
+        assert_eq!(segments[6].start, [-1.0, 0.0, 0.0]);
+        let cross = &segments[10..];
+        assert!(cross.iter().all(|s| s.start_color == [0.0; 3]));
+        let centre = |s: &Segment| [0, 1, 2].map(|d| (s.start[d] + s.end[d]) / 2.0);
+        assert!(cross.iter().all(|s| centre(s) == [0.0, 0.5, 0.0]));
+        // A marker off the paths is not drawn.
+        assert_eq!(paths_in_box(&[(short.view(), true)], |_, _| [0.0; 3], Some((0, 9))).len(), 3 + 3);
     }
 
     #[test]

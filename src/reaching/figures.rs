@@ -6,6 +6,7 @@ use super::dqn::Screen;
 use super::grid::{Cell, GridWorld};
 use super::trial::{ForceField, Trial};
 use crate::fmath::FloatExt;
+use crate::plot::colormap::categorical;
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 use std::fmt::Write;
 
@@ -31,9 +32,6 @@ pub fn learning_curve_svg(steps_per_episode: &[u32], max_points: usize, width_px
         &PlotSpec { width_px, height_px, x_label: "episode", y_label: &y_label },
     )
 }
-
-/// Colours of successive paths (repeating).
-const PATH_COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
 /// An SVG of a `size` × `size` board of `cell_px` cells with its grid lines drawn, and the pixel
 /// centre of a (row, column) cell.
@@ -102,7 +100,7 @@ pub fn grid_paths_svg(world: &GridWorld, paths: &[Vec<Cell>], cell_px: f64) -> S
         world.target.1
     );
     for (k, path) in paths.iter().enumerate() {
-        let colour = PATH_COLOURS[k % PATH_COLOURS.len()];
+        let colour = categorical(k);
         // A small per-path offset (as the authors' jitter) keeps overlapping paths apart.
         let offset = ((k % 7) as f64 - 3.0) * cell_px * 0.04;
         let points: Vec<(f64, f64)> = path.iter().map(|&c| centre(c)).collect();
@@ -121,7 +119,7 @@ pub fn screen_paths_svg(side: usize, paths: &[Vec<Screen>], cell_px: f64) -> Str
     let (mut svg, centre) = board(side, cell_px);
     let at = |(x, y): (usize, usize)| centre((y, x));
     for (k, path) in paths.iter().enumerate() {
-        let colour = PATH_COLOURS[k % PATH_COLOURS.len()];
+        let colour = categorical(k);
         let Some(start) = path.first() else { continue };
         let (tx, ty) = at(start.target);
         let half = cell_px * 0.4;
@@ -196,7 +194,7 @@ pub fn reach_paths_svg(trials: &[Trial], hands: &[Vec<[f64; 2]>], field: &ForceF
     let _ =
         write!(svg, r##"<circle cx="{ox:.1}" cy="{oy:.1}" r="3" fill="#333"><title>start (0, 0)</title></circle>"##);
     for (n, trial) in trials.iter().enumerate() {
-        let colour = PATH_COLOURS[n % PATH_COLOURS.len()];
+        let colour = categorical(n);
         let (tx, ty) = px(trial.target);
         let _ = write!(
             svg,
@@ -266,10 +264,6 @@ pub fn phase_loss_svg(
     line_plot(&series, &PlotSpec { width_px, height_px, x_label: "batch", y_label: &y_label })
 }
 
-/// One colour per centre-out direction (target k at k·45°).
-pub const DIRECTION_COLOURS: [&str; 8] =
-    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-
 fn direction_labels(n: usize) -> Vec<String> {
     (0..n).map(|k| format!("target {}°", k * 45)).collect()
 }
@@ -282,7 +276,7 @@ pub fn psth_svg(traces: &[Vec<f64>], first_step: f64, unit: usize, width_px: f64
     let series: Vec<Series> = traces
         .iter()
         .enumerate()
-        .map(|(k, ys)| Series { label: &labels[k], xs: &ts, ys, color: DIRECTION_COLOURS[k % 8] })
+        .map(|(k, ys)| Series { label: &labels[k], xs: &ts, ys, color: categorical(k) })
         .collect();
     let y_label = format!("unit {unit} (h)");
     line_plot(&series, &PlotSpec { width_px, height_px, x_label: "steps from the go cue", y_label: &y_label })
@@ -298,7 +292,7 @@ pub fn pc_plane_svg(scores: &ndarray::Array3<f64>, width_px: f64, height_px: f64
     let series: Vec<Series> = pcs
         .iter()
         .enumerate()
-        .map(|(k, (xs, ys))| Series { label: &labels[k], xs, ys, color: DIRECTION_COLOURS[k % 8] })
+        .map(|(k, (xs, ys))| Series { label: &labels[k], xs, ys, color: categorical(k) })
         .collect();
     line_plot(&series, &PlotSpec { width_px, height_px, x_label: "PC1", y_label: "PC2" })
 }

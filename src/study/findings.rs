@@ -263,6 +263,19 @@ pub struct StudyFindings {
     pub findings: Vec<Finding>,
 }
 
+impl StudyFindings {
+    /// `findings.json` as the CLI writes it and the page downloads it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("findings serialise (no map has non-string keys)")
+    }
+
+    /// The first 12 hex digits of the sha256 of [`Self::to_json`]: what the page shows and
+    /// `tanglelab study run` prints, to compare a page's study with the CLI's at a glance.
+    pub fn checksum(&self) -> String {
+        crate::policy::card::sha256_hex(self.to_json().as_bytes())[..12].to_string()
+    }
+}
+
 fn fmt_q(q: &QNumbers) -> String {
     format!(
         "{:.1} [{:.1}, {:.1}] (max {:.1} [{:.1}, {:.1}])",

@@ -16,7 +16,7 @@ use std::ops::Range;
 use super::bootstrap::percentile;
 use super::cycles::{ConditionCycles, Signal};
 use super::findings::{condition_findings, study_findings, ConditionFindings, StudyFindings};
-use super::push::{agent_recovery, push_findings, unpushed_distances, AgentRecovery};
+use super::push::{agent_recovery, push_findings, unpushed_distances, AgentRecovery, PushExample};
 use super::run::{push_change_mps, run_group};
 use super::{Protocol, ProtocolError, ProtocolKind, Shard};
 use crate::policy::PolicyWeights;
@@ -89,6 +89,8 @@ pub struct StudyOutcome {
     pub findings: StudyFindings,
     /// Per trace condition.
     pub cycles: Vec<ConditionCycles>,
+    /// The push protocol's Fig. 3 agent (see [`PushExample`]), with the nominal cycle of c.
+    pub push_example: Option<(PushExample, ndarray::Array2<f64>)>,
 }
 
 /// Groups run per pass, for a progress bar.
@@ -130,6 +132,7 @@ pub struct StudyRunner<'a> {
     /// The 95th percentile of `spread`, once the spread pass is done.
     tolerance: f64,
     per_agent: Vec<AgentRecovery>,
+    push_example: Option<PushExample>,
 }
 
 impl<'a> StudyRunner<'a> {
@@ -156,6 +159,7 @@ impl<'a> StudyRunner<'a> {
             spread: Vec::new(),
             tolerance: f64::NAN,
             per_agent: Vec::new(),
+            push_example: None,
         })
     }
 
@@ -231,7 +235,12 @@ impl<'a> StudyRunner<'a> {
                 let recording = self.source.group(1, g.clone())?;
                 for (local, agent) in g.enumerate() {
                     let dv = push_change_mps(p, 0, agent);
-                    self.per_agent.push(agent_recovery(&recording, local, agent, dv, at, nominal, tolerance));
+                    let recovery = agent_recovery(&recording, local, agent, dv, at, nominal, tolerance);
+                    if PushExample::better(&recovery, self.push_example.as_ref()) {
+                        let before = nominal.nrows();
+                        self.push_example = Some(PushExample::of(&recording, local, recovery.clone(), at, before));
+                    }
+                    self.per_agent.push(recovery);
                 }
                 self.stage = if group + 1 < n_groups { Stage::Recover { group: group + 1 } } else { Stage::Finished };
             }
@@ -253,7 +262,12 @@ impl<'a> StudyRunner<'a> {
         };
         let cycles = std::mem::take(&mut self.cycles);
         let conditions = std::mem::take(&mut self.conditions);
-        Ok(Some(StudyOutcome { findings: study_findings(p, interval, conditions, &cycles, push), cycles }))
+        let push_example = self.push_example.take().zip(self.nominal.take());
+        Ok(Some(StudyOutcome {
+            findings: study_findings(p, interval, conditions, &cycles, push),
+            cycles,
+            push_example,
+        }))
     }
 }
 

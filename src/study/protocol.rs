@@ -103,6 +103,19 @@ pub enum ProtocolError {
     Invalid(String),
 }
 
+/// "forward (u* = +2)", "sideways left (v* = +2)", "turning right (r* = -0.25)" … for a command
+/// (u*, v*, r*; a shorter one for a forward-only robot), named by its turning, else its sideways,
+/// else its forward part.
+pub fn motion_name(command: &[f64]) -> String {
+    let sign = |x: f64, plus: &str, minus: &str| if x > 0.0 { plus.to_string() } else { minus.to_string() };
+    match command {
+        [_, _, r, ..] if *r != 0.0 => format!("turning {} (r* = {r:+})", sign(*r, "left", "right")),
+        [_, v, ..] if *v != 0.0 => format!("sideways {} (v* = {v:+})", sign(*v, "left", "right")),
+        [u, ..] => format!("{} (u* = {u:+})", sign(*u, "forward", "backward")),
+        [] => "no command".into(),
+    }
+}
+
 /// The sensor noise of `robot`'s training (the defaults of `tanglelab train`): the Walker2D's
 /// standard deviation on its body observations (`--obs-noise`), the quadruped's level, which
 /// multiplies legged_gym's per-observation scales (`--quad-noise-level`).
@@ -212,6 +225,15 @@ impl Protocol {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn motions_are_named_by_their_nonzero_command() {
+        assert_eq!(motion_name(&[2.0, 0.0, 0.0]), "forward (u* = +2)");
+        assert_eq!(motion_name(&[-2.0, 0.0, 0.0]), "backward (u* = -2)");
+        assert_eq!(motion_name(&[0.0, -2.0, 0.0]), "sideways right (v* = -2)");
+        assert_eq!(motion_name(&[2.0, 0.0, 0.25]), "turning left (r* = +0.25)");
+        assert_eq!(motion_name(&[1.2]), "forward (u* = +1.2)");
+    }
 
     #[test]
     fn the_paper_protocols_and_their_json() {

@@ -94,6 +94,44 @@ pub fn agent_recovery(
     }
 }
 
+/// One pushed agent's cell state around the push, for Fig. 3: the agent with the largest |Δv|
+/// among those standing after the push with a cycle after it (the lowest index on a tie, so the
+/// choice does not depend on how the agents were grouped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushExample {
+    pub agent: usize,
+    pub change_mps: f64,
+    /// `[samples, H]` c from one nominal cycle before the push (or the first sample) to the end
+    /// of the run.
+    pub cell: Array2<f64>,
+    /// The row of `cell` that first sees the push.
+    pub push_row: usize,
+    pub recovery: AgentRecovery,
+}
+
+impl PushExample {
+    /// Whether `recovery` can be an example, and would replace `current`.
+    pub fn better(recovery: &AgentRecovery, current: Option<&PushExample>) -> bool {
+        let eligible = !recovery.fell_after_push && !recovery.distances.is_empty();
+        eligible && current.is_none_or(|c| recovery.change_mps.abs() > c.change_mps.abs())
+    }
+
+    /// Local agent `local` of `recording` (whose recovery is `recovery`), the push at sample
+    /// `push_sample`, `before` samples kept before it.
+    pub fn of(recording: &Recording, local: usize, recovery: AgentRecovery, push_sample: usize, before: usize) -> Self {
+        let (t, h) = (recording.n_samples, recording.n_hidden);
+        let first = push_sample.saturating_sub(before);
+        let rows = &recording.cell[(local * t + first) * h..(local + 1) * t * h];
+        PushExample {
+            agent: recovery.agent,
+            change_mps: recovery.change_mps,
+            cell: Array2::from_shape_fn((t - first, h), |(s, u)| f64::from(rows[s * h + u])),
+            push_row: push_sample - first,
+            recovery,
+        }
+    }
+}
+
 /// The push's numbers in `findings.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushFindings {

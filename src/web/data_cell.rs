@@ -100,12 +100,16 @@ pub fn DataCellView() -> impl IntoView {
             let Some((_, e)) = r else { return String::new() };
             let ts: Vec<f64> = (0..e.shape[1]).map(|t| t as f64 * dt.get_untracked()).collect();
             let labels: Vec<String> = (0..e.q.len()).map(|c| format!("condition {c}")).collect();
-            let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
             let series: Vec<Series> =
                 e.q.iter()
                     .enumerate()
                     .take(8)
-                    .map(|(c, q)| Series { label: &labels[c], xs: &ts, ys: q, color: colours[c % 8] })
+                    .map(|(c, q)| Series {
+                        label: &labels[c],
+                        xs: &ts,
+                        ys: q,
+                        color: crate::plot::colormap::categorical(c),
+                    })
                     .collect();
             line_plot(
                 &series,

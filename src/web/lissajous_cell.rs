@@ -7,11 +7,12 @@ use crate::fmath::FloatExt;
 use leptos::prelude::*;
 
 use super::plot3d::Plot3d;
+use super::widgets::ViridisBar;
 use crate::analysis::lissajous::{lissajous, lissajous_dt};
 use crate::analysis::tangling::{summarize, QSummary};
 use crate::analysis::{tangling, TanglingConfig};
 use crate::notebook::{LissajousCell, NotebookDoc};
-use crate::plot::colormap::{to_hex, viridis};
+use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{axes, polyline, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
 
@@ -51,11 +52,6 @@ fn compute(cell: &LissajousCell) -> LissajousResult {
             error: Some(e.to_string()),
         },
     }
-}
-
-fn colorbar_gradient() -> String {
-    let stops: Vec<String> = (0..=8).map(|k| to_hex(viridis(k as f64 / 8.0))).collect();
-    format!("linear-gradient(to right, {})", stops.join(", "))
 }
 
 #[component]
@@ -129,12 +125,7 @@ pub fn LissajousCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             <div class="figures">
                 <figure>
                     <Plot3d id="lissajous-3d" segments=segments />
-                    <div class="colorbar">
-                        <span>"0"</span>
-                        <div class="colorbar-ramp" style=format!("background: {}", colorbar_gradient())></div>
-                        <span>{move || fmt(result.get().max_q)}</span>
-                        <span class="colorbar-label">"Q(t)"</span>
-                    </div>
+                    <ViridisBar id="lissajous-qmax" lo="0" hi=Signal::derive(move || fmt(result.get().max_q)) label="Q(t)" />
                     <figcaption>"The curve in 3D, coloured by tangling."</figcaption>
                 </figure>
                 <figure>

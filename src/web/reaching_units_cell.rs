@@ -16,9 +16,10 @@ use super::reaching_rnn_cell::ReachModel;
 use super::shell::download;
 use super::widgets::InlineNote;
 use crate::io::npy::write_npy_f64;
+use crate::plot::colormap::categorical;
 use crate::plot::colormap::from_hex;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
-use crate::reaching::figures::{pc_plane_svg, psth_svg, DIRECTION_COLOURS};
+use crate::reaching::figures::{pc_plane_svg, psth_svg};
 use crate::reaching::units::{analyse, UnitsAnalysis, FIELDS, GO_STEP, WINDOW};
 
 /// The analysis with the model it was made of.
@@ -31,9 +32,7 @@ struct Analysed {
 /// The condition's PC1–3 paths, one colour per direction, scaled into the unit cube.
 fn pc_segments(analysis: &UnitsAnalysis, k: usize) -> Vec<Segment> {
     let Ok(population) = &analysis.populations[k] else { return Vec::new() };
-    trajectories_in_box(population.scores.view(), false, |c, _| {
-        from_hex(DIRECTION_COLOURS[c % 8]).unwrap_or([0.5, 0.5, 0.5])
-    })
+    trajectories_in_box(population.scores.view(), false, |c, _| from_hex(categorical(c)).unwrap_or([0.5, 0.5, 0.5]))
 }
 
 fn fmt(v: f64, digits: usize) -> String {

@@ -1,7 +1,9 @@
 //! Small pieces several cells repeat: an inline message that shows only when there is one, a
-//! progress bar with its status line, and the start of a cancellable job.
+//! progress bar with its status line, the start of a cancellable job, and a viridis colour bar.
 
 use leptos::prelude::*;
+
+use crate::plot::colormap::{to_hex, viridis};
 
 /// `note`'s text as an inline error, nothing when it is `None`.
 #[component]
@@ -40,4 +42,25 @@ pub fn begin_job(running: RwSignal<bool>, cancel: RwSignal<bool>, note: RwSignal
     cancel.set(false);
     note.set(None);
     true
+}
+
+/// A horizontal viridis colour bar from `lo` to `hi` (the top value's span is `{id}`), named
+/// `label`.
+#[component]
+pub fn ViridisBar(
+    id: &'static str,
+    lo: &'static str,
+    #[prop(into)] hi: Signal<String>,
+    label: &'static str,
+) -> impl IntoView {
+    let stops: Vec<String> = (0..=8).map(|k| to_hex(viridis(k as f64 / 8.0))).collect();
+    let style = format!("background: linear-gradient(to right, {})", stops.join(", "));
+    view! {
+        <div class="colorbar">
+            <span>{lo}</span>
+            <div class="colorbar-ramp" style=style></div>
+            <span id=id>{move || hi.get()}</span>
+            <span class="colorbar-label">{label}</span>
+        </div>
+    }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { serve, launch } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -501,15 +502,16 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   await page.locator('#study-seconds').fill('4');
   await page.locator('#study-seconds').dispatchEvent('change');
   await page.click('#study-run');
-  await page.waitForFunction(() => document.querySelectorAll('#study-findings li').length === 5, null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#study-findings tbody tr').length === 5, null, { timeout: 120_000 });
   const rows = await page.locator('#study-table tbody tr').count();
   assert.equal(rows, 1);
   const cells = await page.locator('#study-table tbody tr td').allTextContents();
   assert.equal(cells[0], '[2.0]');
   assert.ok(Number(cells[1]) >= 0 && Number(cells[1]) <= 4, `fell ${cells[1]}`);
-  const findings = await page.locator('#study-findings li').allTextContents();
-  assert.match(findings[0], /^F1 (holds|does-not-hold|not-measurable)/);
-  assert.match(findings[2], /F3 not-measurable/);
+  const verdict = async (row) => (await page.locator(`#study-findings tbody tr:nth-child(${row}) td`).allTextContents()).slice(0, 2).join(' ');
+  assert.match(await verdict(1), /^F1 (holds|does-not-hold|not-measurable)$/);
+  assert.match(await verdict(3), /^F3 not-measurable$/);
+  assert.match(await page.textContent('#study-diagnostics'), /Diagnostics over 1 conditions and 4 agent runs: \d+ fell/);
   assert.match(await page.textContent('#study-status'), /ran in/);
   assert.equal(await page.isDisabled('#study-export'), false);
   // The same protocol natively: the same findings, bit for bit.
@@ -523,12 +525,16 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       '--protocol', protocol, '--agents', `${agents}`, '--seconds', `${seconds}`,
       // The cell's warm-up: the paper's 2 s, at most half the run.
       '--warmup-secs', `${Math.min(2, seconds / 2)}`, '--out-dir', dir], { stdio: 'ignore' });
-    const findings = JSON.parse(fs.readFileSync(path.join(dir, 'findings.json')));
+    const bytes = fs.readFileSync(path.join(dir, 'findings.json'));
     fs.rmSync(dir, { recursive: true });
-    return findings;
+    // The page shows the first 12 hex digits of findings.json's sha256, as the CLI prints them.
+    return { findings: JSON.parse(bytes), checksum: crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12) };
   };
-  assert.deepEqual(await studyFindings(), nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'single', 4, 4),
-    'the study in the tab differs from tanglelab study run');
+  const sameAsCli = async (native, what) => {
+    assert.deepEqual(await studyFindings(), native.findings, `${what} in the tab differs from tanglelab study run`);
+    assert.equal(await page.textContent('#study-checksum'), native.checksum, `${what}: the page's checksum`);
+  };
+  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'single', 4, 4), 'the single protocol');
   // Fig. 2: the cycle averages of c and of the actions in 3D, coloured by Q, and Q over the cycle.
   assert.match(await page.textContent('#study-fig2-title'), /Fig. 2 at \[2\.0\]/);
   assert.equal(await page.locator('#study-fig2-q path').count() >= 2, true);
@@ -544,6 +550,27 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   const colours = new Set();
   for (let i = 0; i < fig2Png.data.length; i += 4 * 7) colours.add(`${fig2Png.data[i] >> 4},${fig2Png.data[i + 1] >> 4},${fig2Png.data[i + 2] >> 4}`);
   assert.ok(colours.size > 12, `the Fig. 2 view has ${colours.size} colours: blank or one-coloured`);
+  // Fig. 3: the push protocol, the pushed agent beside the nominal cycle, a time scrubber.
+  await page.selectOption('#study-protocol', 'push');
+  await page.click('#study-run');
+  await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
+      && document.querySelector('#study-fig3-title'), null, { timeout: 120_000 });
+  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'push', 4, 4), 'the push protocol');
+  assert.match(await page.textContent('#study-fig3-title'), /Fig. 3: agent \d pushed by Δv = [+-]\d\.\d\d m\/s/);
+  assert.match(await page.textContent('#study-fig3-at'), /t − t_push = \+0\.00 s/);
+  await page.locator('#study-fig3-scrub').evaluate((el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  assert.match(await page.textContent('#study-fig3-at'), /t − t_push = -\d\.\d\d s/, 'the scrubber moves the time');
+  assert.ok(await page.locator('#study-fig3-distance path').count() >= 3, 'the distance plot has no lines');
+  assert.match(await page.textContent('#study-fig3-summary'), /Cycles to return \(median over 4 standing agents\)/);
+  const [fig3Data] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig3')]);
+  const fig3 = JSON.parse(fs.readFileSync(await fig3Data.path()));
+  assert.equal(fig3.nominal_pcs_1_3[0].length, 3);
+  assert.ok(fig3.agent_pcs_1_3.length > fig3.push_row && fig3.push_row > 0, `push row ${fig3.push_row} of ${fig3.agent_pcs_1_3.length}`);
+  await page.waitForFunction(() => document.querySelector('#study-fig3-pcs')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 30_000 });
+  const fig3Png = PNG.sync.read(await exportFigure(page, 'study-fig3.png', '#study-fig3-pcs-png'));
+  const fig3Colours = new Set();
+  for (let i = 0; i < fig3Png.data.length; i += 4 * 7) fig3Colours.add(`${fig3Png.data[i] >> 4},${fig3Png.data[i + 1] >> 4},${fig3Png.data[i + 2] >> 4}`);
+  assert.ok(fig3Colours.size > 8, `the Fig. 3 view has ${fig3Colours.size} colours`);
   // The walker has no opposing motions: a clear message naming the missing range.
   await page.selectOption('#study-protocol', 'opposing');
   await page.click('#study-run');
@@ -561,11 +588,20 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       && document.querySelectorAll('#study-table tbody tr').length === 6, null, { timeout: 180_000 });
   // The quadruped's findings equal the CLI's bit for bit too (fmath::FloatExt gives every build
   // the same signed zeros; f64::max did not).
-  const tabOpposing = await studyFindings();
-  const nativeOpposing = nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'opposing', 2, 3);
-  fs.writeFileSync(path.join(artifacts, 'study-quadruped-opposing-tab.json'), JSON.stringify(tabOpposing, null, 1));
-  fs.writeFileSync(path.join(artifacts, 'study-quadruped-opposing-cli.json'), JSON.stringify(nativeOpposing, null, 1));
-  assert.deepEqual(tabOpposing, nativeOpposing, 'the quadruped\'s opposing motions in the tab differ from tanglelab study run');
+  await sameAsCli(nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'opposing', 2, 3), 'the quadruped\'s opposing motions');
+  // Fig. 4: each signal's six cycles in their global PCs, one colour per motion, and the table.
+  assert.match(await page.textContent('#study-fig4-title'), /Fig. 4: 6 opposing motions/);
+  assert.equal(await page.locator('#study-fig4-table tbody tr').count(), 7);
+  assert.match(await page.textContent('#study-fig4-table'), /sideways left \(v\* = \+2\).*turning right \(r\* = -0.25\)/s);
+  const [fig4Data] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig4')]);
+  const fig4 = JSON.parse(fs.readFileSync(await fig4Data.path()));
+  assert.equal(fig4.cell_global_pcs_1_3.length, 6);
+  assert.equal(fig4.actions_global_pcs_1_3[5][0].length, 3);
+  await page.waitForFunction(() => document.querySelector('#study-fig4-cell')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 30_000 });
+  const fig4Png = PNG.sync.read(await exportFigure(page, 'study-fig4-cell.png', '#study-fig4-cell-png'));
+  const fig4Colours = new Set();
+  for (let i = 0; i < fig4Png.data.length; i += 4 * 7) fig4Colours.add(`${fig4Png.data[i] >> 4},${fig4Png.data[i + 1] >> 4},${fig4Png.data[i + 2] >> 4}`);
+  assert.ok(fig4Colours.size > 6, `the Fig. 4 view has ${fig4Colours.size} colours`);
   // The quadruped's speed sweep: Figs. 5–6 and the frequency per speed, and the CLI's bits again.
   await page.selectOption('#study-protocol', 'speed-sweep');
   await page.click('#study-run');
@@ -573,8 +609,7 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       && document.querySelector('#study-sweep-title'), null, { timeout: 180_000 });
   assert.match(await page.textContent('#study-sweep-title'), /at 7 speeds/);
   assert.ok(await page.locator('#study-sweep-hz path').count() >= 3, 'the frequency plot has no lines');
-  assert.deepEqual(await studyFindings(), nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3),
-    'the quadruped\'s speed sweep in the tab differs from tanglelab study run');
+  await sameAsCli(nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3), 'the quadruped\'s speed sweep');
   const [sweepData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-sweep')]);
   const sweepJson = JSON.parse(fs.readFileSync(await sweepData.path()));
   assert.equal(sweepJson.speeds.length, 7);

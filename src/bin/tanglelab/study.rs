@@ -228,7 +228,7 @@ fn run_study(args: RunArgs) -> anyhow::Result<()> {
     }
     write_outcome(dir, &outcome)?;
     crate::study_report::print_table(&serde_json::to_value(&outcome.findings)?);
-    eprintln!("wrote {}", dir.display());
+    eprintln!("wrote {} (findings checksum {})", dir.display(), outcome.findings.checksum());
     Ok(())
 }
 
@@ -247,7 +247,7 @@ fn write_outcome(dir: &Path, outcome: &StudyOutcome) -> anyhow::Result<()> {
         }
         write_bytes(&dir.join("cycles").join(format!("{}.npy", signal.name())), &tanglelab::io::write_npy_f64(&out)?)?;
     }
-    write_bytes(&dir.join("findings.json"), serde_json::to_string_pretty(&outcome.findings)?.as_bytes())
+    write_bytes(&dir.join("findings.json"), outcome.findings.to_json().as_bytes())
 }
 
 fn read_protocol_file(dir: &Path) -> anyhow::Result<ProtocolFile> {
@@ -322,7 +322,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
     let outcome = analyze(&protocol, Shard::WHOLE, &mut source, &mut |_, _, _| Ok(()), &mut progress_bar("merge"))?;
     write_outcome(out, &outcome)?;
     crate::study_report::print_table(&serde_json::to_value(&outcome.findings)?);
-    eprintln!("wrote {}", out.display());
+    eprintln!("wrote {} (findings checksum {})", out.display(), outcome.findings.checksum());
     Ok(())
 }
 

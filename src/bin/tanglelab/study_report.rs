@@ -8,12 +8,11 @@ use serde_json::Value;
 use std::path::Path;
 
 use crate::files::{read_array_any, write_bytes};
+use tanglelab::plot::colormap::{categorical, CATEGORICAL};
 use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
 use tanglelab::study::figures::cycle_figure;
 use tanglelab::study::findings::{f1_condition, ConditionFindings};
 use tanglelab::study::global::global_subspace;
-
-const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
 fn num(v: &Value, digits: usize) -> String {
     v.as_f64().filter(|x| x.is_finite()).map_or("–".into(), |x| format!("{x:.digits$}"))
@@ -157,8 +156,8 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
         let phase: Vec<f64> = (0..qc.len()).map(|i| 100.0 * i as f64 / qc.len() as f64).collect();
         let svg = line_plot(
             &[
-                Series { label: "c (LSTM cell)", xs: &phase, ys: &qc, color: PALETTE[0] },
-                Series { label: "actions", xs: &phase, ys: &qa, color: PALETTE[3] },
+                Series { label: "c (LSTM cell)", xs: &phase, ys: &qc, color: CATEGORICAL[0] },
+                Series { label: "actions", xs: &phase, ys: &qa, color: CATEGORICAL[3] },
             ],
             &spec("gait cycle (%)", "tangling Q"),
         );
@@ -166,7 +165,8 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
         written.push("q-over-cycle.svg");
         for (name, cycle) in [("pc12-cell.svg", &c), ("pc12-actions.svg", &a)] {
             if let Some((x, y)) = pc12(cycle, interval) {
-                let svg = line_plot(&[Series { label: name, xs: &x, ys: &y, color: PALETTE[0] }], &spec("PC1", "PC2"));
+                let svg =
+                    line_plot(&[Series { label: name, xs: &x, ys: &y, color: CATEGORICAL[0] }], &spec("PC1", "PC2"));
                 write_bytes(&figures.join(name), svg.as_bytes())?;
                 written.push(name);
             }
@@ -194,7 +194,7 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
                     .iter()
                     .zip(&labels)
                     .enumerate()
-                    .map(|(i, ((x, y), label))| Series { label, xs: x, ys: y, color: PALETTE[i % PALETTE.len()] })
+                    .map(|(i, ((x, y), label))| Series { label, xs: x, ys: y, color: categorical(i) })
                     .collect();
                 write_bytes(&figures.join(name), line_plot(&series, &spec("PC1", y_label)).as_bytes())?;
                 written.push(name);
@@ -213,8 +213,8 @@ pub fn report(dir: &Path, findings: &Value) -> anyhow::Result<()> {
         let tol = vec![push["tolerance"].as_f64().unwrap_or(f64::NAN); d.len()];
         let svg = line_plot(
             &[
-                Series { label: "median distance of c to the nominal cycle", xs: &k, ys: &d, color: PALETTE[0] },
-                Series { label: "unpushed spread (95th percentile)", xs: &k, ys: &tol, color: PALETTE[7] },
+                Series { label: "median distance of c to the nominal cycle", xs: &k, ys: &d, color: CATEGORICAL[0] },
+                Series { label: "unpushed spread (95th percentile)", xs: &k, ys: &tol, color: CATEGORICAL[7] },
             ],
             &spec("gait cycle after the push", "RMS distance (c)"),
         );

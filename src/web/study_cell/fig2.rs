@@ -1,0 +1,109 @@
+//! The study cell's Fig. 2 panel: the cycle-averaged cell state and actions of F1's condition,
+//! each in its own first 3 PCs, coloured by tangling Q(t) on one scale, and Q(t) over the cycle
+//! (`study::figures::cycle_figure`).
+
+use leptos::prelude::*;
+
+use super::super::plot3d::Plot3d;
+use super::super::shell::download;
+use super::super::widgets::ViridisBar;
+use crate::fmath::FloatExt;
+use crate::plot::colormap::viridis;
+use crate::plot::lines3d::{trajectories_in_box, Segment};
+use crate::plot::svg::{line_plot, PlotSpec, Series};
+use crate::study::cycles::Signal as Trace;
+use crate::study::figures::{cycle_figure, CycleFigure};
+use crate::study::findings::f1_condition;
+use crate::study::pipeline::StudyOutcome;
+use crate::study::Protocol;
+
+/// Fig. 2's data.
+#[derive(Clone, PartialEq)]
+pub struct Fig2 {
+    command: Vec<f64>,
+    cell: CycleFigure,
+    actions: CycleFigure,
+    interval_secs: f64,
+}
+
+/// The Fig. 2 data of a finished run, when it has F1's condition with a cycle.
+pub fn fig2_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig2> {
+    let k = f1_condition(&outcome.findings.conditions)?;
+    let interval_secs = protocol.robot.spec().control_dt_secs * protocol.record_every as f64;
+    let figure = |signal| {
+        let (average, _) = outcome.cycles[k].average(signal)?;
+        cycle_figure(average.view(), interval_secs, 3).ok()
+    };
+    Some(Fig2 {
+        command: outcome.findings.conditions[k].command.clone(),
+        cell: figure(Trace::Cell)?,
+        actions: figure(Trace::Actions)?,
+        interval_secs,
+    })
+}
+
+/// A cycle in its first 3 PCs as a closed line coloured by Q on a scale topped at `q_max`, scaled
+/// into the plot's box.
+fn cycle_segments(figure: &CycleFigure, q_max: f64) -> Vec<Segment> {
+    trajectories_in_box(figure.scores.view().insert_axis(ndarray::Axis(0)), true, |_, t| {
+        viridis(figure.q[t] / q_max.fmax(f64::MIN_POSITIVE))
+    })
+}
+
+#[component]
+pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
+    let q_max = move || fig2.get().map_or(1.0, |f| f.cell.q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)));
+    let cell_segments =
+        Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.cell, q_max())).unwrap_or_default());
+    let action_segments =
+        Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.actions, q_max())).unwrap_or_default());
+    let q_plot = move || {
+        fig2.get().map_or(String::new(), |f| {
+            let phase = |n: usize| (0..n).map(|i| 100.0 * i as f64 / n as f64).collect::<Vec<f64>>();
+            let (pc, pa) = (phase(f.cell.q.len()), phase(f.actions.q.len()));
+            line_plot(
+                &[
+                    Series { label: "c (LSTM cell)", xs: &pc, ys: &f.cell.q, color: "#1f77b4" },
+                    Series { label: "actions", xs: &pa, ys: &f.actions.q, color: "#d62728" },
+                ],
+                &PlotSpec { width_px: 480.0, height_px: 240.0, x_label: "gait cycle (%)", y_label: "tangling Q(t)" },
+            )
+        })
+    };
+    let export = move |_| {
+        if let Some(f) = fig2.get_untracked() {
+            let rows = |c: &CycleFigure| c.scores.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+            let json = serde_json::json!({
+                "command": f.command, "interval_secs": f.interval_secs,
+                "cell": {"pc_scores": rows(&f.cell), "q": f.cell.q},
+                "actions": {"pc_scores": rows(&f.actions), "q": f.actions.q},
+            });
+            let _ = download(
+                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
+                "fig2.json",
+                "application/json",
+            );
+        }
+    };
+    view! {
+        <Show when=move || fig2.get().is_some()>
+            <h3 id="study-fig2-title">{move || fig2.get().map(|f| format!("Fig. 2 at {:?}: the cycle-averaged cell state and actions, each in its first 3 PCs, coloured by tangling", f.command)).unwrap_or_default()}</h3>
+            <div class="figures">
+                <figure>
+                    <Plot3d id="study-fig2-cell" segments=cell_segments />
+                    <figcaption>"LSTM cell state c (z-scored units)."</figcaption>
+                </figure>
+                <figure>
+                    <Plot3d id="study-fig2-actions" segments=action_segments />
+                    <figcaption>"Actions (the policy's output before clipping)."</figcaption>
+                </figure>
+                <figure>
+                    <div class="svg-plot" id="study-fig2-q" inner_html=q_plot></div>
+                    <figcaption>"Q(t) over the cycle (cyclic; same colour scale in both 3D views)."</figcaption>
+                </figure>
+            </div>
+            <ViridisBar id="study-fig2-qmax" lo="0" hi=Signal::derive(move || format!("{:.0}", q_max())) label="Q(t)" />
+            <button id="study-export-fig2" on:click=export>"Download Fig. 2 data (JSON)"</button>
+        </Show>
+    }
+}
