@@ -62,6 +62,12 @@ pub struct PolicyShape {
 }
 
 impl PolicyShape {
+    /// What `tanglelab bench policy` times by default: the paper's Walker2D policy (18 observations,
+    /// dense 512 and 256, LSTM 128, 6 actions).
+    pub fn bench() -> Self {
+        Self::paper(18, 6)
+    }
+
     /// The paper's architecture for a robot with `n_obs` observations and `n_actions` motors.
     pub fn paper(n_obs: usize, n_actions: usize) -> Self {
         Self { n_obs, mlp_widths: vec![512, 256], n_hidden: 128, n_actions }

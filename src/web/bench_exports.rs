@@ -3,8 +3,10 @@
 //! exported through wasm-bindgen so that tests/e2e/bench_wasm.mjs and bench_wasm_tangling.mjs can
 //! time the same code that `tanglelab bench sim` and `tanglelab bench analysis` time natively,
 //! and the CPU policy's output checksum (`policy::compare::cpu_checksum`), which tests/e2e
-//! compares with `tanglelab policy checksum`. No timing happens here: the caller measures with
-//! `performance.now()`. The page itself does not use these.
+//! compares with `tanglelab policy checksum`, and the policy benchmark's batch
+//! ([`PolicyBenchScenario`], timed by tests/e2e/bench_wasm_policy.mjs for `tanglelab bench policy
+//! --wasm`). No timing happens here: the caller measures with `performance.now()`. The page
+//! itself does not use these.
 
 use wasm_bindgen::prelude::*;
 
@@ -87,4 +89,47 @@ impl TanglingBenchScenario {
 pub fn policy_checksum(safetensors: &[u8], agents: u32, steps: u32, seed: u32) -> Result<String, JsError> {
     let weights = crate::policy::load_safetensors(safetensors)?;
     Ok(crate::policy::compare::cpu_checksum(&weights, agents as usize, steps as usize, u64::from(seed))?)
+}
+
+/// The policy benchmark's batch: `agents` agents of the paper's Walker2D-sized network with
+/// `PolicyWeights::random(shape, 0)` (what `tanglelab bench policy` times by default), stepped on
+/// the CPU path over a fixed block of observations.
+/// JavaScript: `const s = new wasmBindings.PolicyBenchScenario(64); s.run(10); s.free();`.
+#[wasm_bindgen]
+pub struct PolicyBenchScenario {
+    policy: crate::policy::CpuPolicy,
+    obs: Array3<f32>,
+    t: usize,
+}
+
+#[wasm_bindgen]
+impl PolicyBenchScenario {
+    #[wasm_bindgen(constructor)]
+    pub fn new(agents: u32) -> Result<PolicyBenchScenario, JsError> {
+        let weights = crate::policy::PolicyWeights::random(&crate::policy::PolicyShape::bench(), 0);
+        let n = agents as usize;
+        if n == 0 || n > 4096 {
+            return Err(JsError::new(&format!("1 … 4096 agents, got {n}")));
+        }
+        let policy = crate::policy::CpuPolicy::new(&weights, n)?;
+        let obs = crate::policy::compare::random_observations(8, n, weights.shape().n_obs, 0);
+        Ok(PolicyBenchScenario { policy, obs, t: 0 })
+    }
+
+    /// `steps` policy steps; returns the last actions' first value (so nothing is optimised away).
+    pub fn run(&mut self, steps: u32) -> Result<f32, JsError> {
+        for _ in 0..steps {
+            let o = self.obs.index_axis(ndarray::Axis(0), self.t % self.obs.dim().0);
+            self.t += 1;
+            self.policy.step(o)?;
+        }
+        Ok(self.policy.activity().actions[[0, 0]])
+    }
+
+    /// The checksum of the benchmark's weights over `agents` × `steps` of the seeded stream, as
+    /// `tanglelab bench policy --wasm` computes natively: the same work, the same bits.
+    pub fn checksum(agents: u32, steps: u32) -> Result<String, JsError> {
+        let weights = crate::policy::PolicyWeights::random(&crate::policy::PolicyShape::bench(), 0);
+        Ok(crate::policy::compare::cpu_checksum(&weights, agents as usize, steps as usize, 0)?)
+    }
 }

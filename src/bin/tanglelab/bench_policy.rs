@@ -34,6 +34,87 @@ pub struct PolicyBenchArgs {
     /// … for this many agents; fails if any action, h or c differs by more than 1e-4.
     #[arg(long, default_value_t = 256)]
     parity_agents: usize,
+    /// Also time the CPU policy compiled to wasm (simd128), in headless Chromium, one thread,
+    /// against the native CPU path on one thread (default shape only). Needs `trunk build
+    /// --release --offline` first, node, and tests/e2e's npm packages.
+    #[arg(long)]
+    wasm: bool,
+    /// Agents per step in the --wasm comparison.
+    #[arg(long, default_value_t = 64)]
+    wasm_agents: usize,
+    /// Back-to-back native/wasm pairs in the --wasm comparison (the best of each side is shown).
+    #[arg(long, default_value_t = 3)]
+    wasm_repeats: usize,
+}
+
+/// Serves dist/, opens the page in headless Chromium and times the exported policy batch.
+const WASM_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/bench_wasm_policy.mjs");
+/// The outputs both sides hash before anything is timed (the same work, the same bits).
+const CHECK_AGENTS: usize = 8;
+const CHECK_STEPS: usize = 20;
+
+#[derive(serde::Deserialize)]
+struct WasmReady {
+    browser: String,
+    checksum: String,
+}
+
+#[derive(serde::Deserialize)]
+struct WasmRun {
+    agent_steps_per_sec: f64,
+}
+
+/// Native one-thread against wasm one-thread agent-steps/s of the default network, alternating.
+fn wasm_comparison(args: &PolicyBenchArgs) -> anyhow::Result<()> {
+    let shape = PolicyShape::bench();
+    anyhow::ensure!(parse_shape(&args.shape)? == shape, "--wasm times the default --shape only (the page's export)");
+    let weights = PolicyWeights::random(&shape, 0);
+    let n = args.wasm_agents;
+    let native_checksum = tanglelab::policy::compare::cpu_checksum(&weights, CHECK_AGENTS, CHECK_STEPS, 0)?;
+    let script_args = [n, CHECK_AGENTS, CHECK_STEPS].map(|v| v.to_string());
+    let (mut wasm, ready) = crate::wasm_bench::WasmBench::start::<WasmReady>(WASM_SCRIPT, &script_args)?;
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let obs = tanglelab::policy::compare::random_observations(8, n, shape.n_obs, 0);
+    let mut cpu = CpuPolicy::new(&weights, n)?;
+    let (mut best_native, mut best_wasm, mut pairs) = (0.0f64, 0.0f64, Vec::new());
+    for _ in 0..args.wasm_repeats.max(1) {
+        let mut t = 0;
+        let native = one_thread.install(|| {
+            rate(args.secs, || {
+                let _ = cpu.step(obs.index_axis(ndarray::Axis(0), t % obs.dim().0));
+                t += 1;
+            })
+        }) * n as f64;
+        let run: WasmRun = wasm.run(args.secs)?;
+        best_native = best_native.fmax(native);
+        best_wasm = best_wasm.fmax(run.agent_steps_per_sec);
+        pairs.push(run.agent_steps_per_sec / native);
+    }
+    wasm.finish()?;
+    println!();
+    println!("CPU policy, {n} agents, one thread (agent-steps/s, best of {} runs each):", pairs.len());
+    println!("| path | agent-steps/s |");
+    println!("|---|---:|");
+    println!("| tanglelab CpuPolicy, native, 1 thread | {best_native:.0} |");
+    println!("| tanglelab CpuPolicy, wasm simd128 in {}, 1 thread | {best_wasm:.0} |", ready.browser);
+    let pairs: Vec<String> = pairs.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "wasm / native, 1 thread: {:.2} best/best (target ≥ 0.6); back-to-back runs: {}",
+        best_wasm / best_native,
+        pairs.join(", ")
+    );
+    println!(
+        "same work: checksum of {CHECK_AGENTS} agents × {CHECK_STEPS} steps {} natively, {} in wasm{}",
+        &native_checksum[..16],
+        &ready.checksum[..16.min(ready.checksum.len())],
+        if native_checksum == ready.checksum {
+            " (equal)"
+        } else {
+            " — DIFFERENT: the two paths do not compute the same"
+        }
+    );
+    anyhow::ensure!(native_checksum == ready.checksum, "the wasm policy's outputs differ from the native ones");
+    Ok(())
 }
 
 /// Runs the same random observations through both backends and prints the largest differences.
@@ -208,6 +289,9 @@ pub fn run(args: PolicyBenchArgs) -> anyhow::Result<()> {
             "| {n} | {cpu_rate:.0} | {cpu_gflops:.1} | {peak_now:.1} | {:.2} | {gpu_step} | {gpu_batched} |",
             cpu_gflops / peak_now
         );
+    }
+    if args.wasm {
+        wasm_comparison(&args)?;
     }
     Ok(())
 }

@@ -8,9 +8,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 use tanglelab::fmath::FloatExt;
 
@@ -123,8 +121,7 @@ fn mujoco(seconds: f64, repeats: usize, python: &str) -> anyhow::Result<MujocoRa
 
 /// tests/e2e/bench_wasm.mjs, running: the page loaded in headless Chromium, waiting for runs.
 struct WasmBench {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
+    driver: crate::wasm_bench::WasmBench,
     /// "Chromium <major version>".
     browser: String,
     /// Falls in `CHECK_CONTROL_STEPS` control steps from rest, in wasm.
@@ -158,41 +155,17 @@ struct WasmRun {
 
 impl WasmBench {
     fn start(robot: Robot) -> anyhow::Result<WasmBench> {
-        anyhow::ensure!(
-            Path::new(WASM_SCRIPT).is_file(),
-            "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
-        );
-        let mut child = Command::new("node")
-            .args([WASM_SCRIPT, &CHECK_CONTROL_STEPS.to_string(), robot.name()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("cannot run node (needed by --wasm)")?;
-        let stdout = BufReader::new(child.stdout.take().context("no stdout from node")?);
-        let mut bench = WasmBench { child, stdout, browser: String::new(), check_resets: 0 };
-        let ready: WasmReady = bench.read()?;
-        (bench.browser, bench.check_resets) = (ready.browser, ready.check_resets);
-        Ok(bench)
-    }
-
-    fn read<T: serde::de::DeserializeOwned>(&mut self) -> anyhow::Result<T> {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).context("reading from the wasm benchmark")?;
-        anyhow::ensure!(!line.is_empty(), "the wasm benchmark (tests/e2e/bench_wasm.mjs) stopped; see its error above");
-        serde_json::from_str(&line).with_context(|| format!("unexpected output from the wasm benchmark: {line}"))
+        let args = [CHECK_CONTROL_STEPS.to_string(), robot.name().to_string()];
+        let (driver, ready) = crate::wasm_bench::WasmBench::start::<WasmReady>(WASM_SCRIPT, &args)?;
+        Ok(WasmBench { driver, browser: ready.browser, check_resets: ready.check_resets })
     }
 
     fn run(&mut self, seconds: f64) -> anyhow::Result<WasmRun> {
-        let stdin = self.child.stdin.as_mut().context("no stdin to node")?;
-        writeln!(stdin, "{seconds}").context("writing to the wasm benchmark")?;
-        self.read()
+        self.driver.run(seconds)
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
-        drop(self.child.stdin.take());
-        let status = self.child.wait()?;
-        anyhow::ensure!(status.success(), "the wasm benchmark failed ({status})");
-        Ok(())
+    fn finish(self) -> anyhow::Result<()> {
+        self.driver.finish()
     }
 }
 

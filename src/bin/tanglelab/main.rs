@@ -41,6 +41,8 @@ mod study_traces;
 mod train;
 #[cfg(not(target_arch = "wasm32"))]
 mod train_stages;
+#[cfg(not(target_arch = "wasm32"))]
+mod wasm_bench;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
