@@ -85,3 +85,25 @@ fn a_policy_that_overflows_is_an_error_not_nan() {
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
+
+/// `tanglelab … | head`: a reader that goes away ends the CLI quietly (SIGPIPE's default, as for
+/// cat), not with println!'s "failed printing to stdout" panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_cli_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tanglelab"))
+        .args(["sim", "export-mjcf", "--robot", "quadruped"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tanglelab");
+    // Close the reading end before the CLI has written anything.
+    drop(child.stdout.take());
+    let status = child.wait().expect("wait for tanglelab");
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}; stderr: {stderr}");
+}

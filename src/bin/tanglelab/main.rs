@@ -106,6 +106,13 @@ mod cli {
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     use clap::Parser;
+    // A closed pipe (`tanglelab study report D | head`) ends the process quietly, as for cat,
+    // instead of println!'s panic.
+    #[cfg(unix)]
+    // SAFETY: called first, before any other thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match cli::run(cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
