@@ -93,6 +93,31 @@ pub struct StudyOutcome {
     pub push_example: Option<(PushExample, ndarray::Array2<f64>)>,
 }
 
+impl StudyOutcome {
+    /// The files of a study's out-dir that the outcome makes (the CLI writes them; the page zips
+    /// them): `cycles/{cell,hidden,actions}.npy` (every trace condition's cycle average,
+    /// `[conditions, longest cycle, units]`, NaN past a shorter cycle's end and for a condition
+    /// without one) and `findings.json`.
+    pub fn out_dir_files(&self) -> Result<Vec<(String, Vec<u8>)>, crate::io::ArrayError> {
+        let mut files = Vec::new();
+        for signal in Signal::ALL {
+            let averages: Vec<Option<ndarray::Array2<f64>>> =
+                self.cycles.iter().map(|c| c.average(signal).map(|a| a.0)).collect();
+            let len = averages.iter().flatten().map(|a| a.nrows()).max().unwrap_or(0);
+            let width = averages.iter().flatten().map(|a| a.ncols()).max().unwrap_or(0);
+            let mut out = ndarray::Array3::<f64>::from_elem((averages.len(), len, width), f64::NAN);
+            for (c, a) in averages.iter().enumerate() {
+                if let Some(a) = a {
+                    out.index_axis_mut(ndarray::Axis(0), c).slice_mut(ndarray::s![..a.nrows(), ..]).assign(a);
+                }
+            }
+            files.push((format!("cycles/{}.npy", signal.name()), crate::io::write_npy_f64(&out)?));
+        }
+        files.push(("findings.json".to_string(), self.findings.to_json().into_bytes()));
+        Ok(files)
+    }
+}
+
 /// Groups run per pass, for a progress bar.
 pub fn total_groups(protocol: &Protocol, shard: Shard) -> usize {
     let per_pass = shard.groups(protocol).len();

@@ -526,9 +526,30 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
       // The cell's warm-up: the paper's 2 s, at most half the run.
       '--warmup-secs', `${Math.min(2, seconds / 2)}`, '--out-dir', dir], { stdio: 'ignore' });
     const bytes = fs.readFileSync(path.join(dir, 'findings.json'));
+    const files = Object.fromEntries(['findings.json', 'cycles/cell.npy', 'cycles/hidden.npy', 'cycles/actions.npy']
+      .map((f) => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
     fs.rmSync(dir, { recursive: true });
     // The page shows the first 12 hex digits of findings.json's sha256, as the CLI prints them.
-    return { findings: JSON.parse(bytes), checksum: crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12) };
+    return { findings: JSON.parse(bytes), checksum: crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12), files };
+  };
+  // study.zip holds the CLI's out-dir files byte for byte (read by Python's zipfile, and the
+  // NPYs by numpy).
+  const zipSameAsCli = async (native) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-zip')]);
+    const zipPath = path.join(artifacts, 'study.zip');
+    await download.saveAs(zipPath);
+    const listing = JSON.parse(execFileSync('python3', ['-c', `
+import base64, io, json, sys, zipfile
+import numpy as np
+z = zipfile.ZipFile(sys.argv[1])
+out = {}
+for name in z.namelist():
+    data = z.read(name)
+    out[name] = {"b64": base64.b64encode(data).decode(), "shape": list(np.load(io.BytesIO(data)).shape) if name.endswith(".npy") else None}
+print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
+    assert.deepEqual(Object.keys(listing).sort(), Object.keys(native.files).sort());
+    for (const [name, b64] of Object.entries(native.files)) assert.equal(listing[name].b64, b64, `study.zip's ${name} differs from the CLI's`);
+    return listing;
   };
   const sameAsCli = async (native, what) => {
     assert.deepEqual(await studyFindings(), native.findings, `${what} in the tab differs from tanglelab study run`);
@@ -555,7 +576,11 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   await page.click('#study-run');
   await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
       && document.querySelector('#study-fig3-title'), null, { timeout: 120_000 });
-  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'push', 4, 4), 'the push protocol');
+  const nativePush = nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'push', 4, 4);
+  await sameAsCli(nativePush, 'the push protocol');
+  const pushZip = await zipSameAsCli(nativePush);
+  assert.equal(pushZip['cycles/cell.npy'].shape.length, 3);
+  assert.equal(pushZip['cycles/cell.npy'].shape[0], 2, 'the unpushed twin and the pushed run');
   assert.match(await page.textContent('#study-fig3-title'), /Fig. 3: agent \d pushed by Δv = [+-]\d\.\d\d m\/s/);
   assert.match(await page.textContent('#study-fig3-at'), /t − t_push = \+0\.00 s/);
   await page.locator('#study-fig3-scrub').evaluate((el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });

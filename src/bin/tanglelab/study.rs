@@ -6,7 +6,6 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use ndarray::{Array3, Axis};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +14,6 @@ use crate::files::write_bytes;
 use crate::policy::read_robot_weights;
 use crate::study_traces::{bytes_per_sample, RawTraceWriter, TraceReader, TraceWriter};
 use tanglelab::policy::card::sha256_hex;
-use tanglelab::study::cycles::{ConditionCycles, Signal};
 use tanglelab::study::pipeline::{analyze, trace_conditions, GroupSource, Simulate, StudyError, StudyOutcome};
 use tanglelab::study::{Protocol, ProtocolKind, Shard, VelocityPush};
 use tanglelab::task::Robot;
@@ -234,20 +232,10 @@ fn run_study(args: RunArgs) -> anyhow::Result<()> {
 
 /// `cycles/*.npy` and `findings.json`.
 fn write_outcome(dir: &Path, outcome: &StudyOutcome) -> anyhow::Result<()> {
-    for signal in Signal::ALL {
-        let averages: Vec<Option<ndarray::Array2<f64>>> =
-            outcome.cycles.iter().map(|c: &ConditionCycles| c.average(signal).map(|a| a.0)).collect();
-        let len = averages.iter().flatten().map(|a| a.nrows()).max().unwrap_or(0);
-        let width = averages.iter().flatten().map(|a| a.ncols()).max().unwrap_or(0);
-        let mut out = Array3::<f64>::from_elem((averages.len(), len, width), f64::NAN);
-        for (c, a) in averages.iter().enumerate() {
-            if let Some(a) = a {
-                out.index_axis_mut(Axis(0), c).slice_mut(ndarray::s![..a.nrows(), ..]).assign(a);
-            }
-        }
-        write_bytes(&dir.join("cycles").join(format!("{}.npy", signal.name())), &tanglelab::io::write_npy_f64(&out)?)?;
+    for (path, bytes) in outcome.out_dir_files()? {
+        write_bytes(&dir.join(path), &bytes)?;
     }
-    write_bytes(&dir.join("findings.json"), outcome.findings.to_json().as_bytes())
+    Ok(())
 }
 
 fn read_protocol_file(dir: &Path) -> anyhow::Result<ProtocolFile> {

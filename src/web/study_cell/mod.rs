@@ -50,6 +50,9 @@ struct Outcome {
     fig4: Option<Fig4>,
     /// Figs. 5–6, when the run has two or more forward speeds with cycles.
     sweep: Option<SweepFigure>,
+    /// `study.zip`: the files of the CLI's out-dir that the outcome makes (`cycles/*.npy`,
+    /// `findings.json`), byte for byte.
+    archive: Option<Vec<u8>>,
     error: Option<String>,
     note: String,
 }
@@ -97,7 +100,13 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
             Ok(Some(outcome)) => {
                 let secs = (now_ms() - start) / 1e3;
                 let kind = protocol.kind;
+                let packed = outcome.out_dir_files().map_err(|e| e.to_string());
+                let archive = match packed.and_then(|files| crate::io::zip_files(&files).map_err(|e| e.to_string())) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => return fail(format!("cannot pack the data: {e}")),
+                };
                 return Outcome {
+                    archive,
                     fig2: fig2_of(&protocol, &outcome),
                     fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &outcome)).flatten(),
                     fig4: (kind == ProtocolKind::Opposing).then(|| fig4_of(&outcome)).flatten(),
@@ -137,6 +146,11 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             outcome.set(out);
             running.set(false);
         });
+    };
+    let export_zip = move |_| {
+        if let Some(bytes) = outcome.get_untracked().archive {
+            let _ = download(&bytes, "study.zip", "application/zip");
+        }
     };
     let export = move |_| {
         if let Some(f) = outcome.get_untracked().findings {
@@ -224,6 +238,7 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <button id="study-run" on:click=start disabled=move || running.get()>"Run"</button>
                 <button id="study-cancel" on:click=move |_| cancel.set(true) disabled=move || !running.get()>"Cancel"</button>
                 <button id="study-export" on:click=export disabled=move || outcome.get().findings.is_none()>"Download findings.json"</button>
+                <button id="study-export-zip" on:click=export_zip disabled=move || outcome.get().archive.is_none() title="findings.json and cycles/{cell,hidden,actions}.npy, as tanglelab study run writes them">"Download the data (study.zip)"</button>
             </div>
             <progress id="study-progress" max=move || progress.get().1.max(1) value=move || progress.get().0></progress>
             <span id="study-status">{move || {
