@@ -561,7 +561,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   assert.equal(await page.locator('#study-fig2-q path').count() >= 2, true);
   const [figData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig2')]);
   const fig2 = JSON.parse(fs.readFileSync(await figData.path()));
-  for (const signal of ['cell', 'actions']) {
+  for (const signal of ['cell', 'hidden', 'actions']) {
     assert.ok(fig2[signal].q.length > 10, `${signal}: a cycle of ${fig2[signal].q.length} samples`);
     assert.equal(fig2[signal].pc_scores.length, fig2[signal].q.length);
     assert.equal(fig2[signal].pc_scores[0].length, 3);
@@ -571,6 +571,12 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const colours = new Set();
   for (let i = 0; i < fig2Png.data.length; i += 4 * 7) colours.add(`${fig2Png.data[i] >> 4},${fig2Png.data[i + 1] >> 4},${fig2Png.data[i + 2] >> 4}`);
   assert.ok(colours.size > 12, `the Fig. 2 view has ${colours.size} colours: blank or one-coloured`);
+  // The toggle shows h instead of c.
+  const qWithC = await page.innerHTML('#study-fig2-q');
+  await page.check('#study-fig2-h');
+  assert.match(await page.textContent('#study-fig2-title'), /hidden state/);
+  assert.notEqual(await page.innerHTML('#study-fig2-q'), qWithC, 'Q(t) did not change with h');
+  await page.uncheck('#study-fig2-h');
   // Fig. 3: the push protocol, the pushed agent beside the nominal cycle, a time scrubber.
   await page.selectOption('#study-protocol', 'push');
   await page.click('#study-run');

@@ -1,6 +1,6 @@
-//! The study cell's Fig. 2 panel: the cycle-averaged cell state and actions of F1's condition,
-//! each in its own first 3 PCs, coloured by tangling Q(t) on one scale, and Q(t) over the cycle
-//! (`study::figures::cycle_figure`).
+//! The study cell's Fig. 2 panel: the cycle-averaged cell state (or, toggled, the hidden state)
+//! and actions of F1's condition, each in its own first 3 PCs, coloured by tangling Q(t) on one
+//! scale, and Q(t) over the cycle (`study::figures::cycle_figure`).
 
 use leptos::prelude::*;
 
@@ -22,6 +22,7 @@ use crate::study::Protocol;
 pub struct Fig2 {
     command: Vec<f64>,
     cell: CycleFigure,
+    hidden: CycleFigure,
     actions: CycleFigure,
     interval_secs: f64,
 }
@@ -37,6 +38,7 @@ pub fn fig2_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig2> {
     Some(Fig2 {
         command: outcome.findings.conditions[k].command.clone(),
         cell: figure(Trace::Cell)?,
+        hidden: figure(Trace::Hidden)?,
         actions: figure(Trace::Actions)?,
         interval_secs,
     })
@@ -50,20 +52,37 @@ fn cycle_segments(figure: &CycleFigure, q_max: f64) -> Vec<Segment> {
     })
 }
 
+impl Fig2 {
+    /// c, or h when `hidden`.
+    fn recurrent(&self, hidden: bool) -> &CycleFigure {
+        if hidden {
+            &self.hidden
+        } else {
+            &self.cell
+        }
+    }
+}
+
 #[component]
 pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
-    let q_max = move || fig2.get().map_or(1.0, |f| f.cell.q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)));
-    let cell_segments =
-        Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.cell, q_max())).unwrap_or_default());
+    let show_h = RwSignal::new(false);
+    let q_max = move || {
+        fig2.get().map_or(1.0, |f| f.recurrent(show_h.get()).q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)))
+    };
+    let cell_segments = Signal::derive(move || {
+        fig2.get().map(|f| cycle_segments(f.recurrent(show_h.get()), q_max())).unwrap_or_default()
+    });
     let action_segments =
         Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.actions, q_max())).unwrap_or_default());
     let q_plot = move || {
         fig2.get().map_or(String::new(), |f| {
             let phase = |n: usize| (0..n).map(|i| 100.0 * i as f64 / n as f64).collect::<Vec<f64>>();
-            let (pc, pa) = (phase(f.cell.q.len()), phase(f.actions.q.len()));
+            let recurrent = f.recurrent(show_h.get());
+            let (pc, pa) = (phase(recurrent.q.len()), phase(f.actions.q.len()));
+            let label = if show_h.get() { "h (LSTM hidden)" } else { "c (LSTM cell)" };
             line_plot(
                 &[
-                    Series { label: "c (LSTM cell)", xs: &pc, ys: &f.cell.q, color: "#1f77b4" },
+                    Series { label, xs: &pc, ys: &recurrent.q, color: "#1f77b4" },
                     Series { label: "actions", xs: &pa, ys: &f.actions.q, color: "#d62728" },
                 ],
                 &PlotSpec { width_px: 480.0, height_px: 240.0, x_label: "gait cycle (%)", y_label: "tangling Q(t)" },
@@ -76,6 +95,7 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
             let json = serde_json::json!({
                 "command": f.command, "interval_secs": f.interval_secs,
                 "cell": {"pc_scores": rows(&f.cell), "q": f.cell.q},
+                "hidden": {"pc_scores": rows(&f.hidden), "q": f.hidden.q},
                 "actions": {"pc_scores": rows(&f.actions), "q": f.actions.q},
             });
             let _ = download(
@@ -87,11 +107,12 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
     };
     view! {
         <Show when=move || fig2.get().is_some()>
-            <h3 id="study-fig2-title">{move || fig2.get().map(|f| format!("Fig. 2 at {:?}: the cycle-averaged cell state and actions, each in its first 3 PCs, coloured by tangling", f.command)).unwrap_or_default()}</h3>
+            <h3 id="study-fig2-title">{move || fig2.get().map(|f| format!("Fig. 2 at {:?}: the cycle-averaged {} and actions, each in its first 3 PCs, coloured by tangling", f.command, if show_h.get() { "hidden state" } else { "cell state" })).unwrap_or_default()}</h3>
+            <label><input id="study-fig2-h" type="checkbox" prop:checked=move || show_h.get() on:change=move |ev| show_h.set(event_target_checked(&ev)) />" show h (the LSTM's hidden state) instead of c"</label>
             <div class="figures">
                 <figure>
                     <Plot3d id="study-fig2-cell" segments=cell_segments />
-                    <figcaption>"LSTM cell state c (z-scored units)."</figcaption>
+                    <figcaption>{move || if show_h.get() { "LSTM hidden state h (z-scored units)." } else { "LSTM cell state c (z-scored units)." }}</figcaption>
                 </figure>
                 <figure>
                     <Plot3d id="study-fig2-actions" segments=action_segments />
