@@ -571,6 +571,15 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const colours = new Set();
   for (let i = 0; i < fig2Png.data.length; i += 4 * 7) colours.add(`${fig2Png.data[i] >> 4},${fig2Png.data[i + 1] >> 4},${fig2Png.data[i + 2] >> 4}`);
   assert.ok(colours.size > 12, `the Fig. 2 view has ${colours.size} colours: blank or one-coloured`);
+  await page.locator('#study-fig2-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig2.png') });
+  // Changing a setting marks the results as the last run's; running again clears them first.
+  assert.equal(await page.locator('#study-stale').count(), 0);
+  await page.locator('#study-seed').fill('5');
+  await page.locator('#study-seed').dispatchEvent('change');
+  assert.match(await page.textContent('#study-stale'), /last run's settings \(walker2d, single, 4 agents × 4 s, seed 0\)/);
+  await page.locator('#study-seed').fill('0');
+  await page.locator('#study-seed').dispatchEvent('change');
+  assert.equal(await page.locator('#study-stale').count(), 0, 'back to the run\'s settings: not stale');
   // The toggle shows h instead of c.
   const qWithC = await page.innerHTML('#study-fig2-q');
   await page.check('#study-fig2-h');
@@ -602,6 +611,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const fig3Colours = new Set();
   for (let i = 0; i < fig3Png.data.length; i += 4 * 7) fig3Colours.add(`${fig3Png.data[i] >> 4},${fig3Png.data[i + 1] >> 4},${fig3Png.data[i + 2] >> 4}`);
   assert.ok(fig3Colours.size > 8, `the Fig. 3 view has ${fig3Colours.size} colours`);
+  await page.locator('#study-fig3-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig3.png') });
   // The walker has no opposing motions: a clear message naming the missing range.
   await page.selectOption('#study-protocol', 'opposing');
   await page.click('#study-run');
@@ -633,6 +643,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const fig4Colours = new Set();
   for (let i = 0; i < fig4Png.data.length; i += 4 * 7) fig4Colours.add(`${fig4Png.data[i] >> 4},${fig4Png.data[i + 1] >> 4},${fig4Png.data[i + 2] >> 4}`);
   assert.ok(fig4Colours.size > 6, `the Fig. 4 view has ${fig4Colours.size} colours`);
+  await page.locator('#study-fig4-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig4.png') });
   // The quadruped's speed sweep: Figs. 5–6 and the frequency per speed, and the CLI's bits again.
   await page.selectOption('#study-protocol', 'speed-sweep');
   await page.click('#study-run');
@@ -640,6 +651,9 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
       && document.querySelector('#study-sweep-title'), null, { timeout: 180_000 });
   assert.match(await page.textContent('#study-sweep-title'), /at 7 speeds/);
   assert.ok(await page.locator('#study-sweep-hz path').count() >= 3, 'the frequency plot has no lines');
+  await page.waitForFunction(() => document.querySelector('#study-sweep-axis-png'), null, { timeout: 30_000 });
+  await page.locator('#study-sweep-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig5-6.png') });
+  await exportFigure(page, 'study-fig5.png', '#study-sweep-pcs-png');
   await sameAsCli(nativeFindings('quadruped', 'quadruped-lstm-seed1.safetensors', 'speed-sweep', 2, 3), 'the quadruped\'s speed sweep');
   const [sweepData] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-sweep')]);
   const sweepJson = JSON.parse(fs.readFileSync(await sweepData.path()));

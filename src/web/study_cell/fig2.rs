@@ -67,7 +67,8 @@ impl Fig2 {
 pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
     let show_h = RwSignal::new(false);
     let q_max = move || {
-        fig2.get().map_or(1.0, |f| f.recurrent(show_h.get()).q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)))
+        fig2.get()
+            .map_or(1.0, |f| f.recurrent(show_h.get()).q.iter().chain(&f.actions.q).fold(0.0f64, |m, q| m.fmax(*q)))
     };
     let cell_segments = Signal::derive(move || {
         fig2.get().map(|f| cycle_segments(f.recurrent(show_h.get()), q_max())).unwrap_or_default()

@@ -90,10 +90,10 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
                         ys: &f.push.median_distance_by_cycle,
                         color: "#1f77b4",
                     },
-                    Series { label: "unpushed spread (95th percentile)", xs: &ends, ys: &tolerance, color: "#7f7f7f" },
+                    Series { label: "unpushed spread (p95)", xs: &ends, ys: &tolerance, color: "#7f7f7f" },
                 ],
                 &PlotSpec {
-                    width_px: 440.0,
+                    width_px: 520.0,
                     height_px: 250.0,
                     x_label: "cycle after the push",
                     y_label: "distance of c to the nominal cycle",

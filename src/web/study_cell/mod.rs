@@ -53,6 +53,8 @@ struct Outcome {
     /// `study.zip`: the files of the CLI's out-dir that the outcome makes (`cycles/*.npy`,
     /// `findings.json`), byte for byte.
     archive: Option<Vec<u8>>,
+    /// The settings the results are for (to mark them when the cell's have changed since).
+    settings: Option<StudyCell>,
     error: Option<String>,
     note: String,
 }
@@ -106,6 +108,7 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
                     Err(e) => return fail(format!("cannot pack the data: {e}")),
                 };
                 return Outcome {
+                    settings: Some(cell.clone()),
                     archive,
                     fig2: fig2_of(&protocol, &outcome),
                     fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &outcome)).flatten(),
@@ -141,6 +144,8 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         running.set(true);
         cancel.set(false);
         progress.set((0, 0));
+        // A new run clears the last one's results: nothing old stays on display as if current.
+        outcome.set(Outcome::default());
         spawn_local(async move {
             let out = run(cell.get_untracked(), progress, cancel).await;
             outcome.set(out);
@@ -245,6 +250,12 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 let (d, t) = progress.get();
                 if running.get() { format!("group {d} of {t}") } else { outcome.get().note }
             }}</span>
+            <Show when=move || outcome.get().settings.is_some_and(|s| s != cell.get())>
+                <p id="study-stale" class="stale" role="status">{move || outcome.get().settings.map(|s| format!(
+                    "The results below are for the last run's settings ({}, {}, {} agents × {} s, seed {}), not the current ones: press Run to update them.",
+                    s.robot, serde_json::to_value(s.protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    s.agents_per_condition, s.seconds, s.seed)).unwrap_or_default()}</p>
+            </Show>
             <Show when=move || outcome.get().error.is_some()>
                 <p id="study-error" class="error" role="alert">{move || outcome.get().error.unwrap_or_default()}</p>
             </Show>
