@@ -95,7 +95,7 @@ pub struct Event {
 }
 
 /// How and when an agent's episode ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentEnd {
     /// The control step (0-based) in which it ended.
     pub step: usize,

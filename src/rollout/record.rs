@@ -32,7 +32,7 @@ pub struct RecordSpec {
 }
 
 /// The recorded samples (see the module documentation for what each holds).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Recording {
     pub n_agents: usize,
     /// Samples per agent.

@@ -188,6 +188,30 @@ impl<'a> StudyRunner<'a> {
         })
     }
 
+    /// The recording [`Self::step`] asks its source for next: (trace condition, agents); None
+    /// when finished.
+    pub fn next_request(&self) -> Option<(usize, Range<usize>)> {
+        match self.stage {
+            Stage::Record { condition, group } => Some((condition, self.groups[group].clone())),
+            Stage::Spread { group } => Some((0, self.groups[group].clone())),
+            Stage::Recover { group } => Some((1, self.groups[group].clone())),
+            Stage::Finished => None,
+        }
+    }
+
+    /// Every recording a whole run asks for, in order, as if the push protocol's second pass
+    /// happens (it does unless the unpushed twins have no cycle, when the run ends before it): for
+    /// a caller that computes recordings ahead (the page's workers); [`Self::next_request`] says
+    /// which one is wanted now.
+    pub fn planned_requests(&self) -> Vec<(usize, Range<usize>)> {
+        let pass = |condition: usize| self.groups.iter().map(move |g| (condition, g.clone()));
+        let mut all: Vec<(usize, Range<usize>)> = (0..trace_conditions(&self.protocol).len()).flat_map(pass).collect();
+        if self.protocol.kind == ProtocolKind::Push && self.protocol.push.is_some() {
+            all.extend(pass(0).chain(pass(1)));
+        }
+        all
+    }
+
     /// Groups done and in all.
     pub fn progress(&self) -> (usize, usize) {
         (self.done, self.total)
@@ -362,6 +386,37 @@ mod tests {
             Ok(_) | Err(StudyError::EmptyShard { .. })
         ));
         assert!(matches!(run_study(&p, &weights, Shard { index: 1, count: 5 }), Err(StudyError::EmptyShard { .. })));
+    }
+
+    #[test]
+    fn the_planned_requests_are_the_ones_the_runner_makes() {
+        struct Logged<'a>(Simulate<'a>, Vec<(usize, Range<usize>)>);
+        impl GroupSource for Logged<'_> {
+            fn group(&mut self, c: usize, agents: Range<usize>) -> Result<Recording, StudyError> {
+                self.1.push((c, agents.clone()));
+                self.0.group(c, agents)
+            }
+        }
+        // The shipped walker walks, so the push protocol's second pass happens.
+        let bytes = include_bytes!("../../public/models/walker2d-lstm.safetensors");
+        let weights = crate::policy::load_safetensors(bytes).unwrap();
+        for kind in [ProtocolKind::Push, ProtocolKind::Single] {
+            let protocol = Protocol { seconds: 3.0, warmup_secs: 1.0, ..small(kind, 3) };
+            let mut source = Logged(Simulate { protocol: &protocol, weights: &weights }, Vec::new());
+            let mut runner = StudyRunner::new(&protocol, Shard::WHOLE, &mut source).unwrap();
+            let planned = runner.planned_requests();
+            let mut asked = Vec::new();
+            loop {
+                asked.extend(runner.next_request());
+                if runner.step(&mut |_, _, _| Ok(())).unwrap().is_some() {
+                    break;
+                }
+            }
+            assert_eq!(runner.next_request(), None);
+            drop(runner);
+            assert_eq!(asked, source.1, "{kind:?}: next_request says what step asks for");
+            assert_eq!(planned, source.1, "{kind:?}: the plan is what the run asked for");
+        }
     }
 
     #[test]

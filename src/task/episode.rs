@@ -4,7 +4,7 @@
 //! can go wrong ([`TaskError`]).
 
 /// Why an episode was terminated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TerminationReason {
     /// The body left its healthy range (fell); counted in fall rates.
     Fell,

@@ -32,12 +32,17 @@ mod reaching_units_cell;
 mod shell;
 mod shipped_policy;
 mod study_cell;
+mod study_workers;
 mod walker_cell;
 mod widgets;
 
 /// Mounts the notebook on the page body.
 pub fn start() {
     console_error_panic_hook::set_once();
+    // In a study worker (`study_workers`) the same module loads without a page: nothing to mount.
+    if web_sys::window().is_none() {
+        return;
+    }
     leptos::mount::mount_to_body(app::App);
     // The page's "loading" line (index.html) goes once the notebook is mounted.
     if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {

@@ -512,7 +512,8 @@ await test('the study cell runs the single protocol with the CLI\'s bits, the qu
   assert.match(await verdict(1), /^F1 (holds|does-not-hold|not-measurable)$/);
   assert.match(await verdict(3), /^F3 not-measurable$/);
   assert.match(await page.textContent('#study-diagnostics'), /Diagnostics over 1 conditions and 4 agent runs: \d+ fell/);
-  assert.match(await page.textContent('#study-status'), /ran in/);
+  assert.match(await page.textContent('#study-status'), /ran in [\d.]+ s on \d Web Workers?$/, 'the study runs in Web Workers');
+  console.log(`     study: ${await page.textContent('#study-status')}`);
   assert.equal(await page.isDisabled('#study-export'), false);
   // The same protocol natively: the same findings, bit for bit.
   const studyFindings = async () => {

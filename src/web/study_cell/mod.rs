@@ -1,11 +1,12 @@
 //! Cell 5: the study (issue 11's core, `study::pipeline::StudyRunner`) in the tab. It fetches
 //! the shipped policy of the chosen robot (Walker2D or quadruped) and its card, runs a protocol
-//! (single, push, opposing motions or speed sweep) one group of agents per step with a yield to
-//! the event loop between steps (progress bar, cancel), and shows each condition's numbers and
-//! the five findings' verdicts; `findings.json` can be downloaded. The cell's settings live in
-//! the notebook document (links carry them). The same protocol and seed give the same bits as
-//! `tanglelab study run` on both robots (an e2e test compares the two `findings.json`). A group
-//! holds the page's thread for seconds (no Web Worker yet, issue 18).
+//! (single, push, opposing motions or speed sweep) with its groups of agents simulated in Web
+//! Workers (`study_workers`, one per core up to 8; on the page's thread, a group per step, when
+//! workers cannot start), reduced here in the runner's order (progress bar, cancel), and shows
+//! each condition's numbers, the findings and the figures (one module per panel); the data can be
+//! downloaded. The cell's settings live in the notebook document (links carry them). The same
+//! protocol and seed give the same bits as `tanglelab study run` on both robots, on any number of
+//! workers (an e2e test compares the two `findings.json`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,7 +22,7 @@ use crate::fmath::FloatExt;
 use crate::notebook::{NotebookDoc, StudyCell};
 use crate::policy::load_with_card;
 use crate::study::findings::StudyFindings;
-use crate::study::pipeline::{Simulate, StudyRunner};
+use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
 use crate::study::{Protocol, ProtocolKind, Shard};
 use crate::task::Robot;
 use fig2::{fig2_of, Fig2, Fig2Panel};
@@ -88,42 +89,123 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let mut source = Simulate { protocol: &protocol, weights: &weights };
-    let mut runner = match StudyRunner::new(&protocol, Shard::WHOLE, &mut source) {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
-    };
     let start = now_ms();
-    loop {
-        if cancel.get_untracked() {
+    let workers = crate::web::study_workers::WorkerPool::shared(worker_count());
+    let result = match &workers {
+        Ok(pool) => on_workers(pool, &protocol, &bytes, progress, cancel).await,
+        Err(_) => on_this_thread(&protocol, &weights, progress, cancel).await,
+    };
+    let outcome = match result {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => {
+            // The workers may still be busy with the cancelled run's groups: start afresh next time.
+            crate::web::study_workers::WorkerPool::discard_shared();
             return Outcome { note: "cancelled".into(), ..Outcome::default() };
         }
-        match runner.step(&mut |_, _, _| Ok(())) {
-            Ok(Some(outcome)) => {
-                let secs = (now_ms() - start) / 1e3;
-                let kind = protocol.kind;
-                let packed = outcome.out_dir_files().map_err(|e| e.to_string());
-                let archive = match packed.and_then(|files| crate::io::zip_files(&files).map_err(|e| e.to_string())) {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => return fail(format!("cannot pack the data: {e}")),
-                };
-                return Outcome {
-                    settings: Some(cell.clone()),
-                    archive,
-                    fig2: fig2_of(&protocol, &outcome),
-                    fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &outcome)).flatten(),
-                    fig4: (kind == ProtocolKind::Opposing).then(|| fig4_of(&outcome)).flatten(),
-                    sweep: (kind == ProtocolKind::SpeedSweep).then(|| sweep_of(&outcome)).flatten(),
-                    findings: Some(outcome.findings),
-                    error: None,
-                    note: format!("ran in {secs:.1} s"),
-                };
-            }
-            Ok(None) => progress.set(runner.progress()),
-            Err(e) => return fail(e.to_string()),
+        Err(e) => {
+            crate::web::study_workers::WorkerPool::discard_shared();
+            return fail(e);
+        }
+    };
+    let secs = (now_ms() - start) / 1e3;
+    let kind = protocol.kind;
+    let packed = outcome.out_dir_files().map_err(|e| e.to_string());
+    let archive = match packed.and_then(|files| crate::io::zip_files(&files).map_err(|e| e.to_string())) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => return fail(format!("cannot pack the data: {e}")),
+    };
+    let where_ = match &workers {
+        Ok(pool) => format!("{} Web Worker{}", pool.len(), if pool.len() == 1 { "" } else { "s" }),
+        Err(e) => format!("the page's thread (no Web Worker: {e})"),
+    };
+    Outcome {
+        settings: Some(cell.clone()),
+        archive,
+        fig2: fig2_of(&protocol, &outcome),
+        fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &outcome)).flatten(),
+        fig4: (kind == ProtocolKind::Opposing).then(|| fig4_of(&outcome)).flatten(),
+        sweep: (kind == ProtocolKind::SpeedSweep).then(|| sweep_of(&outcome)).flatten(),
+        findings: Some(outcome.findings),
+        error: None,
+        note: format!("ran in {secs:.1} s on {where_}"),
+    }
+}
+
+/// One worker per core the browser reports, at most 8.
+fn worker_count() -> usize {
+    let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
+    (cores as usize).clamp(1, 8)
+}
+
+/// The study with every group simulated here, one per step, yielding between (None: cancelled).
+async fn on_this_thread(
+    protocol: &Protocol,
+    weights: &crate::policy::PolicyWeights,
+    progress: RwSignal<(usize, usize)>,
+    cancel: RwSignal<bool>,
+) -> Result<Option<StudyOutcome>, String> {
+    let mut source = Simulate { protocol, weights };
+    let mut runner = StudyRunner::new(protocol, Shard::WHOLE, &mut source).map_err(|e| e.to_string())?;
+    loop {
+        if cancel.get_untracked() {
+            return Ok(None);
+        }
+        match runner.step(&mut |_, _, _| Ok(())).map_err(|e| e.to_string())? {
+            Some(outcome) => return Ok(Some(outcome)),
+            None => progress.set(runner.progress()),
         }
         gloo::timers::future::TimeoutFuture::new(0).await;
     }
+}
+
+/// The study with the groups simulated by `pool`'s workers, as many in flight as there are
+/// workers (the runner's plan, in order), reduced here in the order the runner asks for them
+/// (None: cancelled; the pool's workers stop when it is dropped).
+async fn on_workers(
+    pool: &crate::web::study_workers::WorkerPool,
+    protocol: &Protocol,
+    weights: &[u8],
+    progress: RwSignal<(usize, usize)>,
+    cancel: RwSignal<bool>,
+) -> Result<Option<StudyOutcome>, String> {
+    let protocol_json = serde_json::to_string(protocol).map_err(|e| e.to_string())?;
+    let weights = js_sys::Uint8Array::from(weights);
+    let prefetched = crate::web::study_workers::Prefetched::default();
+    let mut source = prefetched.clone();
+    let mut runner = StudyRunner::new(protocol, Shard::WHOLE, &mut source).map_err(|e| e.to_string())?;
+    let plan = runner.planned_requests();
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut submitted = 0;
+    while let Some(wanted) = runner.next_request() {
+        while in_flight.len() < pool.len() && submitted < plan.len() {
+            let job = plan[submitted].clone();
+            in_flight.push_back((job.clone(), pool.submit(submitted, &protocol_json, &weights, job)));
+            submitted += 1;
+        }
+        let (job, mut reply) = in_flight.pop_front().ok_or("the workers ran out of planned groups")?;
+        if job != wanted {
+            return Err(format!(
+                "the study asked for condition {}, agents {:?}, not the planned next group",
+                wanted.0, wanted.1
+            ));
+        }
+        let recording = loop {
+            if cancel.get_untracked() {
+                return Ok(None);
+            }
+            match reply.try_recv() {
+                Ok(Some(result)) => break result?,
+                Ok(None) => gloo::timers::future::TimeoutFuture::new(50).await,
+                Err(_) => return Err("a worker stopped without answering".into()),
+            }
+        };
+        prefetched.0.borrow_mut().push_back((job, recording));
+        match runner.step(&mut |_, _, _| Ok(())).map_err(|e| e.to_string())? {
+            Some(outcome) => return Ok(Some(outcome)),
+            None => progress.set(runner.progress()),
+        }
+    }
+    Err("the study ended without an outcome".into())
 }
 
 fn fmt(v: Option<f64>, digits: usize) -> String {
