@@ -213,3 +213,72 @@ impl GroupSource for Prefetched {
         }
     }
 }
+
+/// The study of `protocol` with the groups simulated by `pool`'s workers, as many in flight as
+/// there are workers (the runner's plan, in order), reduced here in the order the runner asks for
+/// them; `progress` sees (groups done, groups); None when `cancelled` turned true (the caller
+/// should stop the pool: its workers may still be busy).
+pub async fn run_on_workers(
+    pool: &WorkerPool,
+    protocol: &Protocol,
+    weights: &[u8],
+    progress: &dyn Fn((usize, usize)),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<crate::study::pipeline::StudyOutcome>, String> {
+    use crate::study::pipeline::StudyRunner;
+    let protocol_json = serde_json::to_string(protocol).map_err(|e| e.to_string())?;
+    let weights = js_sys::Uint8Array::from(weights);
+    let prefetched = Prefetched::default();
+    let mut source = prefetched.clone();
+    let mut runner = StudyRunner::new(protocol, crate::study::Shard::WHOLE, &mut source).map_err(|e| e.to_string())?;
+    let plan = runner.planned_requests();
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut submitted = 0;
+    while let Some(wanted) = runner.next_request() {
+        while in_flight.len() < pool.len() && submitted < plan.len() {
+            let job = plan[submitted].clone();
+            in_flight.push_back((job.clone(), pool.submit(submitted, &protocol_json, &weights, job)));
+            submitted += 1;
+        }
+        let (job, mut reply) = in_flight.pop_front().ok_or("the workers ran out of planned groups")?;
+        if job != wanted {
+            return Err(format!(
+                "the study asked for condition {}, agents {:?}, not the planned next group",
+                wanted.0, wanted.1
+            ));
+        }
+        let recording = loop {
+            if cancelled() {
+                return Ok(None);
+            }
+            match reply.try_recv() {
+                Ok(Some(result)) => break result?,
+                Ok(None) => gloo::timers::future::TimeoutFuture::new(20).await,
+                Err(_) => return Err("a worker stopped without answering".into()),
+            }
+        };
+        prefetched.0.borrow_mut().push_back((job, recording));
+        match runner.step(&mut |_, _, _| Ok(())).map_err(|e| e.to_string())? {
+            Some(outcome) => return Ok(Some(outcome)),
+            None => progress(runner.progress()),
+        }
+    }
+    Err("the study ended without an outcome".into())
+}
+
+/// `tanglelab bench study --wasm`'s page side: the study of `protocol_json` on `workers` fresh
+/// workers; resolves to the JSON text `{ secs, checksum, workers }` (the findings' checksum, to
+/// compare with native).
+#[wasm_bindgen(js_name = studyBench)]
+pub async fn study_bench(protocol_json: String, weights: Vec<u8>, workers: u32) -> Result<String, JsError> {
+    let protocol: Protocol = serde_json::from_str(&protocol_json)?;
+    protocol.validate()?;
+    let pool = WorkerPool::new(workers as usize).map_err(|e| JsError::new(&e))?;
+    let start = super::shell::now_ms();
+    let outcome = run_on_workers(&pool, &protocol, &weights, &|_| (), &|| false)
+        .await
+        .map_err(|e| JsError::new(&e))?
+        .ok_or_else(|| JsError::new("cancelled"))?;
+    let secs = (super::shell::now_ms() - start) / 1e3;
+    Ok(serde_json::json!({ "secs": secs, "checksum": outcome.findings.checksum(), "workers": pool.len() }).to_string())
+}

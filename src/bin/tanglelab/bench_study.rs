@@ -1,5 +1,7 @@
 //! `tanglelab bench study`: the whole study (simulate + policy + record + analyse) against the
-//! policy alone at the same batch (its ceiling), in the same run, in agent-steps/s.
+//! policy alone at the same batch (its ceiling), in the same run, in agent-steps/s; with `--wasm`,
+//! also the same study in the page's Web Workers (1 and 2) in headless Chromium, timed by
+//! tests/e2e/bench_wasm_study.mjs, against the native run, with the findings' checksums compared.
 
 use clap::Args;
 use std::path::PathBuf;
@@ -22,6 +24,44 @@ pub struct BenchStudyArgs {
     seconds: f64,
     #[arg(long, default_value_t = tanglelab::study::protocol::AGENTS_PER_GROUP)]
     agents_per_group: usize,
+    /// Also run the study in the page's Web Workers (1 and 2, headless Chromium) and compare.
+    /// Needs `trunk build --release --offline` first, node, and tests/e2e's npm packages.
+    #[arg(long)]
+    wasm: bool,
+}
+
+const WASM_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/bench_wasm_study.mjs");
+
+#[derive(serde::Deserialize)]
+struct WasmStudy {
+    workers: usize,
+    secs: f64,
+    checksum: String,
+}
+
+/// The study of `protocol` in the page's workers, one run per worker count.
+fn wasm_runs(protocol: &Protocol) -> anyhow::Result<Vec<WasmStudy>> {
+    use anyhow::Context;
+    anyhow::ensure!(
+        std::path::Path::new(WASM_SCRIPT).is_file(),
+        "--wasm needs {WASM_SCRIPT} (run the benchmark from a checkout of the repository)"
+    );
+    let file = std::env::temp_dir().join(format!("tanglelab-bench-study-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_string(protocol)?)?;
+    let output = std::process::Command::new("node")
+        .arg(WASM_SCRIPT)
+        .arg(&file)
+        .arg("1,2")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run node (needed by --wasm)");
+    let _ = std::fs::remove_file(&file);
+    let output = output?;
+    anyhow::ensure!(output.status.success(), "the wasm study benchmark failed ({})", output.status);
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).with_context(|| format!("unexpected output: {line}")))
+        .collect()
 }
 
 pub fn run(args: BenchStudyArgs) -> anyhow::Result<()> {
@@ -64,6 +104,25 @@ pub fn run(args: BenchStudyArgs) -> anyhow::Result<()> {
         study_rate / policy_rate
     );
     println!("| policy alone, batch {n} | {policy_secs:.1} | {policy_rate:.0} | 1.00 |");
+    if args.wasm {
+        let native = findings.checksum();
+        for run in wasm_runs(&protocol)? {
+            println!(
+                "| the same study in the page, {} Web Worker{} (headless Chromium) | {:.1} | {:.0} | {:.2} of native |",
+                run.workers,
+                if run.workers == 1 { "" } else { "s" },
+                run.secs,
+                agent_steps / run.secs,
+                study_secs / run.secs
+            );
+            anyhow::ensure!(
+                run.checksum == native,
+                "the page's findings differ from the native ones ({} vs {native})",
+                run.checksum
+            );
+        }
+        println!("findings checksum {native} natively and in every page run (the same bits)");
+    }
     println!(
         "(Gymnasium + PyTorch baseline: not measured yet; findings computed for {} conditions)",
         findings.conditions.len()

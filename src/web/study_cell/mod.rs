@@ -92,7 +92,11 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
     let start = now_ms();
     let workers = crate::web::study_workers::WorkerPool::shared(worker_count());
     let result = match &workers {
-        Ok(pool) => on_workers(pool, &protocol, &bytes, progress, cancel).await,
+        Ok(pool) => {
+            let on_progress = |p| progress.set(p);
+            crate::web::study_workers::run_on_workers(pool, &protocol, &bytes, &on_progress, &|| cancel.get_untracked())
+                .await
+        }
         Err(_) => on_this_thread(&protocol, &weights, progress, cancel).await,
     };
     let outcome = match result {
@@ -156,56 +160,6 @@ async fn on_this_thread(
         }
         gloo::timers::future::TimeoutFuture::new(0).await;
     }
-}
-
-/// The study with the groups simulated by `pool`'s workers, as many in flight as there are
-/// workers (the runner's plan, in order), reduced here in the order the runner asks for them
-/// (None: cancelled; the pool's workers stop when it is dropped).
-async fn on_workers(
-    pool: &crate::web::study_workers::WorkerPool,
-    protocol: &Protocol,
-    weights: &[u8],
-    progress: RwSignal<(usize, usize)>,
-    cancel: RwSignal<bool>,
-) -> Result<Option<StudyOutcome>, String> {
-    let protocol_json = serde_json::to_string(protocol).map_err(|e| e.to_string())?;
-    let weights = js_sys::Uint8Array::from(weights);
-    let prefetched = crate::web::study_workers::Prefetched::default();
-    let mut source = prefetched.clone();
-    let mut runner = StudyRunner::new(protocol, Shard::WHOLE, &mut source).map_err(|e| e.to_string())?;
-    let plan = runner.planned_requests();
-    let mut in_flight = std::collections::VecDeque::new();
-    let mut submitted = 0;
-    while let Some(wanted) = runner.next_request() {
-        while in_flight.len() < pool.len() && submitted < plan.len() {
-            let job = plan[submitted].clone();
-            in_flight.push_back((job.clone(), pool.submit(submitted, &protocol_json, &weights, job)));
-            submitted += 1;
-        }
-        let (job, mut reply) = in_flight.pop_front().ok_or("the workers ran out of planned groups")?;
-        if job != wanted {
-            return Err(format!(
-                "the study asked for condition {}, agents {:?}, not the planned next group",
-                wanted.0, wanted.1
-            ));
-        }
-        let recording = loop {
-            if cancel.get_untracked() {
-                return Ok(None);
-            }
-            match reply.try_recv() {
-                Ok(Some(result)) => break result?,
-                Ok(None) => gloo::timers::future::TimeoutFuture::new(50).await,
-                Err(_) => return Err("a worker stopped without answering".into()),
-            }
-        };
-        prefetched.0.borrow_mut().push_back((job, recording));
-        match runner.step(&mut |_, _, _| Ok(())).map_err(|e| e.to_string())? {
-            Some(outcome) => return Ok(Some(outcome)),
-            None => progress.set(runner.progress()),
-        }
-    }
-    Err("the study ended without an outcome".into())
 }
 
 fn fmt(v: Option<f64>, digits: usize) -> String {
