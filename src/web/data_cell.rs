@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::plot3d::Plot3d;
-use super::shell::{download, js_text};
+use super::shell::{download_json, js_text};
 use super::widgets::InlineNote;
 use crate::explore::{explore, Exploration, ExploreConfig, MAX_UPLOAD_BYTES};
 use crate::plot::colormap::viridis;
@@ -84,11 +84,7 @@ pub fn DataCellView() -> impl IntoView {
     let export = move |_| {
         if let Some((name, e)) = result.get_untracked() {
             let json = serde_json::json!({ "file": name, "dt_secs": dt.get_untracked(), "cyclic": cyclic.get_untracked(), "analysis": e });
-            if let Err(err) = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "your-data-analysis.json",
-                "application/json",
-            ) {
+            if let Err(err) = download_json(&json, "your-data-analysis.json") {
                 note.set(Some(format!("Could not offer the download: {err}")));
             }
         }

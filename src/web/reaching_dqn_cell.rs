@@ -14,7 +14,7 @@ use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::shell::{download, fetch_bytes, now_ms};
+use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::widgets::{begin_job, InlineNote, ProgressLine};
 use crate::notebook::{NotebookDoc, ReachingDqnCell};
 use crate::policy::sha256_hex;
@@ -247,11 +247,7 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             "evaluation": o.evaluation, "card_evaluation": o.card,
             "moves_per_episode": o.moves_per_episode, "greedy_paths": o.paths,
         });
-        if let Err(e) = download(
-            serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-            "reaching-dqn.json",
-            "application/json",
-        ) {
+        if let Err(e) = download_json(&json, "reaching-dqn.json") {
             note.set(Some(format!("Could not offer the download: {e}")));
         }
     };

@@ -15,7 +15,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::shell::{download, fetch_bytes, now_ms};
+use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::widgets::{begin_job, InlineNote, ProgressLine};
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
 use crate::policy::sha256_hex;
@@ -265,11 +265,7 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
                 .map(|r| serde_json::json!({"phase": r.name, "no_field": r.no_field, "field": r.field}))
                 .collect();
             let json = serde_json::json!({"config": config, "losses": state.losses, "phase_ends": rows, "cancelled": o.cancelled});
-            let _ = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "reaching-training.json",
-                "application/json",
-            );
+            let _ = download_json(&json, "reaching-training.json");
         }
     };
     let has_run = move || outcome.with(|o| o.model.is_some());

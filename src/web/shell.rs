@@ -31,6 +31,12 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+/// Offers `value` as a pretty-printed JSON file download.
+pub fn download_json(value: &serde_json::Value, file_name: &str) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    download(text.as_bytes(), file_name, "application/json")
+}
+
 /// Offers `bytes` to the user as a file download.
 pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
     let array = js_sys::Uint8Array::from(bytes);

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download;
+use super::super::shell::download_json;
 use super::super::widgets::ViridisBar;
 use crate::fmath::FloatExt;
 use crate::plot::colormap::viridis;
@@ -99,11 +99,7 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
                 "hidden": {"pc_scores": rows(&f.hidden), "q": f.hidden.q},
                 "actions": {"pc_scores": rows(&f.actions), "q": f.actions.q},
             });
-            let _ = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "fig2.json",
-                "application/json",
-            );
+            let _ = download_json(&json, "fig2.json");
         }
     };
     view! {

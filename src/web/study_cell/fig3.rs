@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download;
+use super::super::shell::download_json;
 use super::super::widgets::ViridisBar;
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{paths_in_box, Segment};
@@ -122,11 +122,7 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
                 "tolerance": f.push.tolerance, "median_distance_by_cycle": f.push.median_distance_by_cycle,
                 "median_cycles_to_return": f.push.median_cycles_to_return,
             });
-            let _ = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "fig3.json",
-                "application/json",
-            );
+            let _ = download_json(&json, "fig3.json");
         }
     };
     view! {

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download;
+use super::super::shell::download_json;
 use crate::plot::colormap::{categorical, from_hex};
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::study::cycles::Signal as Trace;
@@ -81,11 +81,7 @@ pub fn Fig4Panel(fig4: Memo<Option<Fig4>>) -> impl IntoView {
                 "conditions": f.labels, "cell_global_pcs_1_3": frame(&f.cell),
                 "actions_global_pcs_1_3": frame(&f.actions), "across_conditions": f.across,
             });
-            let _ = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "fig4.json",
-                "application/json",
-            );
+            let _ = download_json(&json, "fig4.json");
         }
     };
     view! {

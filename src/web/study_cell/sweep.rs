@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download;
+use super::super::shell::download_json;
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -91,11 +91,7 @@ pub fn SweepPanel(sweep: Memo<Option<SweepFigure>>) -> impl IntoView {
                 "speeds": f.speeds, "global_pcs_1_3": frame(&f.top3),
                 "pc1_pc2_speed_axis": f.axis_frame.as_ref().map(frame), "agent_hz": f.agent_hz,
             });
-            let _ = download(
-                serde_json::to_string_pretty(&json).unwrap_or_default().as_bytes(),
-                "fig5-6.json",
-                "application/json",
-            );
+            let _ = download_json(&json, "fig5-6.json");
         }
     };
     view! {
