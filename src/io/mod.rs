@@ -1,8 +1,10 @@
 //! Arrays in and out of the core: NPY files (what numpy writes and reads), with validation that
 //! turns bad input (not an NPY file, an unsupported dtype, NaN/Inf, the wrong rank) into errors a
-//! user can act on; and a .zip of named files (the page's downloads of a CLI out-dir's layout).
+//! user can act on; a .zip of named files (the page's downloads of a CLI out-dir's layout); and
+//! CSV tables of a figure's numbers.
 //! Works on byte slices, so the browser (uploads) and the CLI (files) share it.
 
+pub mod csv;
 pub mod npy;
 pub mod zip_files;
 

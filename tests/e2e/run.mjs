@@ -77,6 +77,17 @@ async function exportFigure(page, name, button = '#lissajous-3d-png') {
   return fs.readFileSync(file);
 }
 
+/** The text of the file a click on `button` downloads. */
+async function downloadedText(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  return fs.readFileSync(await download.path(), 'utf8');
+}
+
+/** A downloaded CSV read by Python's csv module: [header, ...rows] (every cell a string). */
+function pythonCsv(text) {
+  return JSON.parse(execFileSync('python3', ['-c', 'import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))'], { input: text }));
+}
+
 /** Sets the policy cell's parameters through its controls. */
 async function setPolicy(page, { agents, steps, net, backends }) {
   for (const [id, v] of [['#policy-agents', agents], ['#policy-steps', steps]]) {
@@ -579,6 +590,12 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   await page.locator('#study-seed').fill('0');
   await page.locator('#study-seed').dispatchEvent('change');
   assert.equal(await page.locator('#study-stale').count(), 0, 'back to the run\'s settings: not stale');
+  // Q(t) as CSV (Python's csv reads it; numbers round-trip) and the plot as SVG.
+  const fig2Csv = pythonCsv(await downloadedText(page, '#study-export-fig2-csv'));
+  assert.deepEqual(fig2Csv[0], ['cycle_percent', 'q_cell', 'q_hidden', 'q_actions']);
+  assert.equal(fig2Csv.length - 1, fig2.cell.q.length);
+  assert.equal(Number(fig2Csv[1][1]), fig2.cell.q[0]);
+  assert.match(await downloadedText(page, '#study-export-fig2-svg'), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   // The toggle shows h instead of c.
   const qWithC = await page.innerHTML('#study-fig2-q');
   await page.check('#study-fig2-h');
@@ -605,6 +622,10 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const fig3 = JSON.parse(fs.readFileSync(await fig3Data.path()));
   assert.equal(fig3.nominal_pcs_1_3[0].length, 3);
   assert.ok(fig3.agent_pcs_1_3.length > fig3.push_row && fig3.push_row > 0, `push row ${fig3.push_row} of ${fig3.agent_pcs_1_3.length}`);
+  const fig3Csv = pythonCsv(await downloadedText(page, '#study-export-fig3-csv'));
+  assert.deepEqual(fig3Csv[0], ['cycle_after_push', 'agent_distance', 'median_distance', 'unpushed_spread_p95']);
+  assert.equal(Number(fig3Csv[1][1]), fig3.agent.distances[0]);
+  assert.match(await downloadedText(page, '#study-export-fig3-svg'), /^<svg/);
   await page.waitForFunction(() => document.querySelector('#study-fig3-pcs')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 30_000 });
   const fig3Colours = pixelStats(await exportFigure(page, 'study-fig3.png', '#study-fig3-pcs-png')).colours;
   assert.ok(fig3Colours > 8, `the Fig. 3 view has ${fig3Colours} colours`);
@@ -635,6 +656,9 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const fig4 = JSON.parse(fs.readFileSync(await fig4Data.path()));
   assert.equal(fig4.cell_global_pcs_1_3.length, 6);
   assert.equal(fig4.actions_global_pcs_1_3[5][0].length, 3);
+  const fig4Csv = pythonCsv(await downloadedText(page, '#study-export-fig4-csv'));
+  assert.equal(fig4Csv.length, 8, 'header, six motions, all conditions');
+  assert.equal(fig4Csv[3][0], 'sideways left (v* = +2)');
   await page.waitForFunction(() => document.querySelector('#study-fig4-cell')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 30_000 });
   const fig4Colours = pixelStats(await exportFigure(page, 'study-fig4-cell.png', '#study-fig4-cell-png')).colours;
   assert.ok(fig4Colours > 6, `the Fig. 4 view has ${fig4Colours} colours`);
@@ -646,6 +670,10 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
       && document.querySelector('#study-sweep-title'), null, { timeout: 180_000 });
   assert.match(await page.textContent('#study-sweep-title'), /at 7 speeds/);
   assert.ok(await page.locator('#study-sweep-hz path').count() >= 3, 'the frequency plot has no lines');
+  const sweepCsv = pythonCsv(await downloadedText(page, '#study-export-sweep-csv'));
+  assert.equal(sweepCsv.length, 8, 'header and seven speeds');
+  assert.equal(Number(sweepCsv[1][0]), 0.8);
+  assert.match(await downloadedText(page, '#study-export-sweep-svg'), /^<svg/);
   await page.waitForFunction(() => document.querySelector('#study-sweep-axis-png'), null, { timeout: 30_000 });
   await page.locator('#study-sweep-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig5-6.png') });
   await exportFigure(page, 'study-fig5.png', '#study-sweep-pcs-png');

@@ -5,9 +5,10 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download_json;
+use super::super::shell::{download, download_json};
 use super::super::widgets::ViridisBar;
 use crate::fmath::FloatExt;
+use crate::io::csv::{csv_table, number};
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -102,6 +103,23 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
             let _ = download_json(&json, "fig2.json");
         }
     };
+    let export_svg = move |_| {
+        let _ = download(q_plot().as_bytes(), "fig2-q.svg", "image/svg+xml");
+    };
+    let export_csv = move |_| {
+        if let Some(f) = fig2.get_untracked() {
+            let n = f.cell.q.len().max(f.hidden.q.len()).max(f.actions.q.len());
+            let at = |q: &[f64], t: usize| number(q.get(t).copied());
+            let rows: Vec<Vec<String>> = (0..n)
+                .map(|t| {
+                    let phase = Some(100.0 * t as f64 / n as f64);
+                    vec![number(phase), at(&f.cell.q, t), at(&f.hidden.q, t), at(&f.actions.q, t)]
+                })
+                .collect();
+            let csv = csv_table(&["cycle_percent", "q_cell", "q_hidden", "q_actions"], &rows);
+            let _ = download(csv.as_bytes(), "fig2-q.csv", "text/csv");
+        }
+    };
     view! {
         <Show when=move || fig2.get().is_some()>
             <h3 id="study-fig2-title">{move || fig2.get().map(|f| format!("Fig. 2 at {:?}: the cycle-averaged {} and actions, each in its first 3 PCs, coloured by tangling", f.command, if show_h.get() { "hidden state" } else { "cell state" })).unwrap_or_default()}</h3>
@@ -122,6 +140,8 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
             </div>
             <ViridisBar id="study-fig2-qmax" lo="0" hi=Signal::derive(move || format!("{:.0}", q_max())) label="Q(t)" />
             <button id="study-export-fig2" on:click=export>"Download Fig. 2 data (JSON)"</button>
+            <button id="study-export-fig2-csv" on:click=export_csv>"Q(t) as CSV"</button>
+            <button id="study-export-fig2-svg" on:click=export_svg>"Q(t) plot as SVG"</button>
         </Show>
     }
 }

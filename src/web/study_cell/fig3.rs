@@ -6,8 +6,9 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download_json;
+use super::super::shell::{download, download_json};
 use super::super::widgets::ViridisBar;
+use crate::io::csv::{csv_table, number};
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{paths_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -125,6 +126,26 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
             let _ = download_json(&json, "fig3.json");
         }
     };
+    let export_svg = move |_| {
+        let _ = download(distance_plot().as_bytes(), "fig3-distance.svg", "image/svg+xml");
+    };
+    let export_csv = move |_| {
+        if let Some(f) = fig3.get_untracked() {
+            let n = f.agent.distances.len().max(f.push.median_distance_by_cycle.len());
+            let rows: Vec<Vec<String>> = (0..n)
+                .map(|k| {
+                    vec![
+                        number(Some((k + 1) as f64)),
+                        number(f.agent.distances.get(k).copied()),
+                        number(f.push.median_distance_by_cycle.get(k).copied()),
+                        number(Some(f.push.tolerance)),
+                    ]
+                })
+                .collect();
+            let columns = ["cycle_after_push", "agent_distance", "median_distance", "unpushed_spread_p95"];
+            let _ = download(csv_table(&columns, &rows).as_bytes(), "fig3-distance.csv", "text/csv");
+        }
+    };
     view! {
         <Show when=move || fig3.get().is_some()>
             <h3 id="study-fig3-title">{move || fig3.get().map(|f| format!("Fig. 3: agent {} pushed by Δv = {:+.2} m/s, its cell state beside the nominal cycle (grey) in the cycle's first 3 PCs", f.agent.agent, f.agent.change_mps)).unwrap_or_default()}</h3>
@@ -147,6 +168,8 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
             </div>
             <p id="study-fig3-summary">{summary}</p>
             <button id="study-export-fig3" on:click=export>"Download Fig. 3 data (JSON)"</button>
+            <button id="study-export-fig3-csv" on:click=export_csv>"distances as CSV"</button>
+            <button id="study-export-fig3-svg" on:click=export_svg>"distance plot as SVG"</button>
         </Show>
     }
 }

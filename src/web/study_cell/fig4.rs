@@ -6,7 +6,8 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download_json;
+use super::super::shell::{download, download_json};
+use crate::io::csv::{csv_table, number, text};
 use crate::plot::colormap::{categorical, from_hex};
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::study::cycles::Signal as Trace;
@@ -84,6 +85,18 @@ pub fn Fig4Panel(fig4: Memo<Option<Fig4>>) -> impl IntoView {
             let _ = download_json(&json, "fig4.json");
         }
     };
+    let export_csv = move |_| {
+        if let Some(f) = fig4.get_untracked() {
+            let row = |label: &str, c: MeanMax, a: MeanMax| {
+                vec![text(label), number(Some(c.mean)), number(Some(c.max)), number(Some(a.mean)), number(Some(a.max))]
+            };
+            let mut rows: Vec<Vec<String>> =
+                (0..f.labels.len()).map(|k| row(&f.labels[k], f.across.cell[k], f.across.actions[k])).collect();
+            rows.push(row("all conditions", f.across.cell_all, f.across.actions_all));
+            let columns = ["condition", "q_cell_mean", "q_cell_max", "q_actions_mean", "q_actions_max"];
+            let _ = download(csv_table(&columns, &rows).as_bytes(), "fig4-tangling.csv", "text/csv");
+        }
+    };
     view! {
         <Show when=move || fig4.get().is_some()>
             <h3 id="study-fig4-title">{move || fig4.get().map(|f| format!("Fig. 4: {} opposing motions, each signal's cycles in the global PCs of all of them", f.labels.len())).unwrap_or_default()}</h3>
@@ -107,6 +120,7 @@ pub fn Fig4Panel(fig4: Memo<Option<Fig4>>) -> impl IntoView {
                 </figure>
             </div>
             <button id="study-export-fig4" on:click=export>"Download Fig. 4 data (JSON)"</button>
+            <button id="study-export-fig4-csv" on:click=export_csv>"the table as CSV"</button>
         </Show>
     }
 }

@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use super::super::plot3d::Plot3d;
-use super::super::shell::download_json;
+use super::super::shell::{download, download_json};
+use crate::io::csv::{csv_table, number};
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -94,6 +95,28 @@ pub fn SweepPanel(sweep: Memo<Option<SweepFigure>>) -> impl IntoView {
             let _ = download_json(&json, "fig5-6.json");
         }
     };
+    let export_svg = move |_| {
+        let _ = download(hz_plot().as_bytes(), "fig5-hz.svg", "image/svg+xml");
+    };
+    let export_csv = move |_| {
+        if let Some(f) = sweep.get_untracked() {
+            let rows: Vec<Vec<String>> = f
+                .speeds
+                .iter()
+                .zip(&f.agent_hz)
+                .map(|(&u, e)| {
+                    vec![
+                        number(Some(u)),
+                        number(e.map(|e| e.value)),
+                        number(e.map(|e| e.ci95[0])),
+                        number(e.map(|e| e.ci95[1])),
+                    ]
+                })
+                .collect();
+            let columns = ["speed_mps", "agent_hz", "agent_hz_ci95_lo", "agent_hz_ci95_hi"];
+            let _ = download(csv_table(&columns, &rows).as_bytes(), "fig5-hz.csv", "text/csv");
+        }
+    };
     view! {
         <Show when=move || sweep.get().is_some()>
             <h3 id="study-sweep-title">{move || sweep.get().map(|f| format!("Figs. 5–6: the cycle-averaged cell state at {} speeds in the global PCs (coloured from the slowest, dark, to the fastest, yellow)", f.speeds.len())).unwrap_or_default()}</h3>
@@ -112,6 +135,8 @@ pub fn SweepPanel(sweep: Memo<Option<SweepFigure>>) -> impl IntoView {
                 </figure>
             </div>
             <button id="study-export-sweep" on:click=export>"Download Figs. 5–6 data (JSON)"</button>
+            <button id="study-export-sweep-csv" on:click=export_csv>"frequency per speed as CSV"</button>
+            <button id="study-export-sweep-svg" on:click=export_svg>"frequency plot as SVG"</button>
         </Show>
     }
 }
