@@ -10,4 +10,6 @@ pub use document::{
     LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, QuadrupedCell, ReachingDqnCell, ReachingGridCell,
     ReachingModel, ReachingRnnCell, StudyCell, WalkerCell, DOC_VERSION,
 };
-pub use permalink::{decode_fragment, encode_fragment, PermalinkError};
+pub use permalink::{
+    decode_fragment, decode_fragment_made_by, encode_fragment, encode_fragment_made_by, MadeBy, PermalinkError,
+};

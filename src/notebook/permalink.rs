@@ -1,4 +1,6 @@
-//! Permalinks: the notebook document as JSON, base64url-encoded, after `#nb=` in the URL.
+//! Permalinks: the notebook document as JSON, base64url-encoded, after `#nb=` in the URL, with
+//! the build that made the link beside the document (`"made_by"`: version and commit; links made
+//! before 2026-12-04 have none), so a page of another build can say so.
 //!
 //! Decoding never panics: every way a hand-edited or truncated link can be wrong maps to a
 //! [`PermalinkError`] the page shows before it falls back to the defaults.
@@ -28,14 +30,37 @@ pub enum PermalinkError {
     OutOfRange(String),
 }
 
+/// The TangleLab build that made a link.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MadeBy {
+    /// The package version.
+    pub version: String,
+    /// The git commit the page was built from ("unknown" outside a checkout).
+    pub commit: String,
+}
+
 /// The fragment (without '#') that reproduces `doc`.
 pub fn encode_fragment(doc: &NotebookDoc) -> String {
-    let json = serde_json::to_string(doc).expect("notebook documents always serialise");
-    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+    encode_fragment_made_by(doc, None)
+}
+
+/// [`encode_fragment`], naming the build that made the link when `made_by` is given.
+pub fn encode_fragment_made_by(doc: &NotebookDoc, made_by: Option<&MadeBy>) -> String {
+    let mut value = serde_json::to_value(doc).expect("notebook documents always serialise");
+    if let (Some(made_by), Some(object)) = (made_by, value.as_object_mut()) {
+        object.insert("made_by".into(), serde_json::to_value(made_by).expect("two strings serialise"));
+    }
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(value.to_string()))
 }
 
 /// Reads a fragment (with or without the leading '#'). An empty fragment is `Ok(None)`.
 pub fn decode_fragment(fragment: &str) -> Result<Option<NotebookDoc>, PermalinkError> {
+    Ok(decode_fragment_made_by(fragment)?.map(|(doc, _)| doc))
+}
+
+/// [`decode_fragment`] with the build that made the link (None: the link does not say).
+pub fn decode_fragment_made_by(fragment: &str) -> Result<Option<(NotebookDoc, Option<MadeBy>)>, PermalinkError> {
     let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
     if fragment.is_empty() {
         return Ok(None);
@@ -45,22 +70,41 @@ pub fn decode_fragment(fragment: &str) -> Result<Option<NotebookDoc>, PermalinkE
     }
     let payload = fragment.strip_prefix(PREFIX).ok_or(PermalinkError::NoDocument)?;
     let json = URL_SAFE_NO_PAD.decode(payload).map_err(|e| PermalinkError::Base64(e.to_string()))?;
-    let version = serde_json::from_slice::<serde_json::Value>(&json)
-        .map_err(|e| PermalinkError::Json(e.to_string()))?
+    let mut value =
+        serde_json::from_slice::<serde_json::Value>(&json).map_err(|e| PermalinkError::Json(e.to_string()))?;
+    let version = value
         .get("version")
         .and_then(|v| v.as_u64())
         .ok_or_else(|| PermalinkError::Json("missing \"version\"".into()))?;
     if version > u64::from(DOC_VERSION) {
         return Err(PermalinkError::NewerVersion(version as u32));
     }
-    let doc: NotebookDoc = serde_json::from_slice(&json).map_err(|e| PermalinkError::Json(e.to_string()))?;
+    let made_by = match value.as_object_mut().and_then(|o| o.remove("made_by")) {
+        Some(m) => {
+            Some(serde_json::from_value::<MadeBy>(m).map_err(|e| PermalinkError::Json(format!("made_by: {e}")))?)
+        }
+        None => None,
+    };
+    let doc: NotebookDoc = serde_json::from_value(value).map_err(|e| PermalinkError::Json(e.to_string()))?;
     doc.validate().map_err(PermalinkError::OutOfRange)?;
-    Ok(Some(doc))
+    Ok(Some((doc, made_by)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_names_the_build_that_made_it_and_older_links_name_none() {
+        let made_by = MadeBy { version: "0.1.0".into(), commit: "abc123".into() };
+        let doc = NotebookDoc::default();
+        let link = encode_fragment_made_by(&doc, Some(&made_by));
+        assert_eq!(decode_fragment_made_by(&link).unwrap(), Some((doc.clone(), Some(made_by))));
+        assert_eq!(decode_fragment(&link).unwrap(), Some(doc.clone()));
+        assert_eq!(decode_fragment_made_by(&encode_fragment(&doc)).unwrap(), Some((doc, None)));
+        let bad = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(r#"{"version":1,"made_by":{"version":1}}"#));
+        assert!(matches!(decode_fragment_made_by(&bad), Err(PermalinkError::Json(e)) if e.contains("made_by")));
+    }
     use crate::notebook::LissajousCell;
 
     fn check(fragment: &str, expected: Result<Option<NotebookDoc>, PermalinkError>) {

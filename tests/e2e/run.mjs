@@ -198,10 +198,25 @@ await test('a permalink restores the state in a new tab', async () => {
   assert.equal(await restored.inputValue('#beta'), '0.73');
   assert.equal(await restored.inputValue('#samples'), '250');
   assert.equal(await qMax(restored), q, 'same link, same numbers');
-  assertNoErrors(page);
-  assertNoErrors(restored);
-  await page.close();
-  await restored.close();
+  // The link names the build that made it (dist/version.json); the same build says nothing.
+  const thisBuild = JSON.parse(fs.readFileSync(path.join(here, '..', '..', 'dist', 'version.json'), 'utf8'));
+  const linkDoc = JSON.parse(Buffer.from(link.split('#nb=')[1], 'base64url').toString());
+  assert.deepEqual(linkDoc.made_by, thisBuild);
+  assert.equal(await restored.locator('#link-provenance').count(), 0, 'a link of this build needs no note');
+  // A link of another build, and one that does not say, are opened with a note.
+  const other = { ...linkDoc, made_by: { version: '0.0.9', commit: '000000000000' } };
+  const elsewhere = await openPage(`${base}#nb=${Buffer.from(JSON.stringify(other)).toString('base64url')}`);
+  await elsewhere.waitForSelector('#link-provenance');
+  assert.match(await elsewhere.textContent('#link-provenance'), new RegExp(`made by TangleLab 0\\.0\\.9 \\(commit 000000000000\\); this page is TangleLab ${thisBuild.version} \\(commit ${thisBuild.commit.replace('+', '\\+')}\\)`));
+  assert.equal(await elsewhere.inputValue('#beta'), '0.73', 'the settings are restored');
+  const { made_by: _, ...unsigned } = linkDoc;
+  const older = await openPage(`${base}#nb=${Buffer.from(JSON.stringify(unsigned)).toString('base64url')}`);
+  await older.waitForSelector('#link-provenance');
+  assert.match(await older.textContent('#link-provenance'), /does not say which TangleLab made it/);
+  for (const p of [page, restored, elsewhere, older]) {
+    assertNoErrors(p);
+    await p.close();
+  }
 });
 
 await test('a malformed link shows a clear message and loads the defaults', async () => {
