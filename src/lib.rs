@@ -36,6 +36,7 @@
 //! - `web` (wasm only): the Leptos shell that wires the notebook to the browser.
 
 pub mod analysis;
+pub mod brainiarb;
 pub mod explore;
 pub mod fmath;
 pub mod gpu;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use tanglelab::fmath::FloatExt;
 
-use tanglelab::analysis::cka::{cka, CkaKernel};
+use tanglelab::analysis::cka::{cka, cka_cross, CkaKernel};
 use tanglelab::analysis::normalize::Normalization;
 use tanglelab::analysis::pca::{pca, FitOn, PcaConfig};
 use tanglelab::analysis::psd::{welch, Detrend, WelchConfig};
@@ -216,7 +216,11 @@ fn cka_matches_the_reference_code() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap()).unwrap();
     let linear = cka(x.view(), y.view(), CkaKernel::Linear).unwrap();
     let rbf = cka(x.view(), y.view(), CkaKernel::Rbf { threshold }).unwrap();
-    assert_close("linear CKA", &[linear], &[want["linear"].as_f64().unwrap()], 1e-6);
+    // Seed study 003's check 1: linear CKA equals Kornblith's, in both of its forms, to 1e-9.
+    assert_close("linear CKA", &[linear], &[want["linear"].as_f64().unwrap()], 1e-9);
+    assert_close("linear CKA (feature form)", &[linear], &[want["linear_feature"].as_f64().unwrap()], 1e-9);
+    let cross = cka_cross(&[x.view(), y.view()], &[y.view()], CkaKernel::Linear).unwrap();
+    assert_close("cross-matrix entry", &[cross[[0, 0]]], &[want["linear_feature"].as_f64().unwrap()], 1e-9);
     assert_close("RBF CKA", &[rbf], &[want["rbf"].as_f64().unwrap()], 1e-6);
     assert!(linear > 0.05 && linear < 0.95 && rbf > 0.05 && rbf < 0.95, "uninformative test data: {linear}, {rbf}");
 }

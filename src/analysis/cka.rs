@@ -82,6 +82,51 @@ pub fn cka_matrix(layers: &[ArrayView2<f64>], kernel: CkaKernel) -> Result<Array
     Ok(out)
 }
 
+/// CKA between every layer of `a` and every layer of `b` (all with the same samples):
+/// `(a.len() x b.len())`, entry (i, j) = [`cka`]`(a[i], b[j])`. The linear kernel centres each
+/// layer and computes its self-similarity once.
+pub fn cka_cross(a: &[ArrayView2<f64>], b: &[ArrayView2<f64>], kernel: CkaKernel) -> Result<Array2<f64>, CkaError> {
+    if a.is_empty() || b.is_empty() {
+        return Err(CkaError::NoLayers);
+    }
+    let n = a[0].nrows();
+    for x in a.iter().map(|x| x.view()).chain(b.iter().map(|x| x.view())) {
+        check(x)?;
+        if x.nrows() != n {
+            return Err(CkaError::SampleMismatch(n, x.nrows()));
+        }
+    }
+    let mut out = Array2::zeros((a.len(), b.len()));
+    match kernel {
+        CkaKernel::Linear => {
+            let centred = |layers: &[ArrayView2<f64>]| -> Vec<(Array2<f64>, f64)> {
+                layers
+                    .iter()
+                    .map(|x| {
+                        let xc = centre_columns(*x);
+                        let norm = frobenius_sq(&matmul(xc.t(), xc.view())).sqrt();
+                        (xc, norm)
+                    })
+                    .collect()
+            };
+            let (ca, cb) = (centred(a), centred(b));
+            for (i, (xc, norm_x)) in ca.iter().enumerate() {
+                for (j, (yc, norm_y)) in cb.iter().enumerate() {
+                    out[[i, j]] = ratio(frobenius_sq(&matmul(yc.t(), xc.view())), norm_x * norm_y)?;
+                }
+            }
+        }
+        CkaKernel::Rbf { .. } => {
+            for (i, x) in a.iter().enumerate() {
+                for (j, y) in b.iter().enumerate() {
+                    out[[i, j]] = cka(*x, *y, kernel)?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn check(x: ArrayView2<f64>) -> Result<(), CkaError> {
     if x.nrows() < 2 || x.ncols() == 0 {
         return Err(CkaError::TooSmall(x.shape().to_vec()));
@@ -166,6 +211,29 @@ mod tests {
             let value = cka(x.view(), xq.view(), kernel).unwrap();
             assert!((value - 1.0).abs() < 1e-12, "{kernel:?}: {value}");
         }
+    }
+
+    #[test]
+    fn cross_matrix_is_pairwise_cka_and_transposes_with_its_arguments() {
+        let a = [random(30, 4, 5), random(30, 7, 6)];
+        let b = [random(30, 3, 7), a[0].dot(&orthogonal(4, 8)), random(30, 5, 9)];
+        let (va, vb): (Vec<_>, Vec<_>) = (a.iter().map(|x| x.view()).collect(), b.iter().map(|x| x.view()).collect());
+        for kernel in [CkaKernel::Linear, CkaKernel::Rbf { threshold: 0.8 }] {
+            let m = cka_cross(&va, &vb, kernel).unwrap();
+            assert_eq!(m.dim(), (2, 3));
+            for i in 0..2 {
+                for j in 0..3 {
+                    let direct = cka(va[i], vb[j], kernel).unwrap();
+                    assert!((m[[i, j]] - direct).abs() < 1e-12, "{kernel:?} ({i}, {j}): {} vs {direct}", m[[i, j]]);
+                }
+            }
+            assert!((m[[0, 1]] - 1.0).abs() < 1e-12, "a rotated copy has CKA 1");
+            let back = cka_cross(&vb, &va, kernel).unwrap();
+            assert!((back - m.t()).iter().all(|d| d.abs() < 1e-12));
+        }
+        let short = random(29, 3, 1);
+        assert_eq!(cka_cross(&va, &[short.view()], CkaKernel::Linear).unwrap_err(), CkaError::SampleMismatch(30, 29));
+        assert_eq!(cka_cross(&[], &vb, CkaKernel::Linear).unwrap_err(), CkaError::NoLayers);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! SVG 2D plots as strings: line series over shared axes with "nice" ticks.
+//! SVG 2D plots as strings: line series over shared axes with "nice" ticks, and heat maps of
+//! matrices in [0, 1] (CKA).
 //!
 //! Non-finite points break a line rather than being drawn or hidden silently.
 
@@ -151,9 +152,83 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// A heat map of `values` (rows × columns, each in [0, 1]; NaN drawn grey) in viridis, with
+/// each value printed in its cell, row and column labels, a title and a colour bar.
+pub fn heatmap(
+    values: ndarray::ArrayView2<'_, f64>,
+    row_labels: &[String],
+    col_labels: &[String],
+    title: &str,
+) -> String {
+    let (n_rows, n_cols) = values.dim();
+    let cell = 44.0;
+    let (ml, mt) = (72.0, 40.0);
+    let (w, h) = (ml + cell * n_cols as f64 + 70.0, mt + cell * n_rows as f64 + 60.0);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(svg, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = write!(svg, r#"<text x="{}" y="20" font-size="13" text-anchor="middle">{}</text>"#, w / 2.0, escape(title));
+    for ((i, j), &v) in values.indexed_iter() {
+        let (x, y) = (ml + cell * j as f64, mt + cell * i as f64);
+        let (fill, ink) = if v.is_finite() {
+            let t = v.clamp(0.0, 1.0);
+            (crate::plot::colormap::to_hex(crate::plot::colormap::viridis(t)), if t > 0.6 { "black" } else { "white" })
+        } else {
+            ("#bbbbbb".to_string(), "black")
+        };
+        let _ = write!(svg, r#"<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}"/>"#);
+        let label = if v.is_finite() { format!("{v:.2}") } else { "–".into() };
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" fill="{ink}">{label}</text>"#,
+            x + cell / 2.0,
+            y + cell / 2.0 + 4.0
+        );
+    }
+    for (i, label) in row_labels.iter().enumerate().take(n_rows) {
+        let y = mt + cell * i as f64 + cell / 2.0 + 4.0;
+        let _ = write!(svg, r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#, ml - 6.0, escape(label));
+    }
+    for (j, label) in col_labels.iter().enumerate().take(n_cols) {
+        let x = ml + cell * j as f64 + cell / 2.0;
+        let y = mt + cell * n_rows as f64 + 16.0;
+        let _ = write!(svg, r#"<text x="{x}" y="{y}" text-anchor="middle">{}</text>"#, escape(label));
+    }
+    // Colour bar 0 → 1 on the right.
+    let (bx, by, bh) = (ml + cell * n_cols as f64 + 16.0, mt, cell * n_rows as f64);
+    for k in 0..20 {
+        let t = 1.0 - (k as f64 + 0.5) / 20.0;
+        let fill = crate::plot::colormap::to_hex(crate::plot::colormap::viridis(t));
+        let _ = write!(
+            svg,
+            r#"<rect x="{bx}" y="{}" width="12" height="{}" fill="{fill}"/>"#,
+            by + bh * k as f64 / 20.0,
+            bh / 20.0 + 0.5
+        );
+    }
+    let _ = write!(svg, r#"<text x="{}" y="{}">1</text>"#, bx + 16.0, by + 8.0);
+    let _ = write!(svg, r#"<text x="{}" y="{}">0</text>"#, bx + 16.0, by + bh);
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heatmap_draws_a_cell_and_a_label_per_value() {
+        let m = ndarray::array![[1.0, 0.25], [f64::NAN, 0.5]];
+        let labels = vec!["a<b".to_string(), "c".to_string()];
+        let svg = heatmap(m.view(), &labels, &labels, "CKA & co");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(">0.25<") && svg.contains(">1.00<") && svg.contains(">–<"));
+        assert!(svg.contains("a&lt;b") && svg.contains("CKA &amp; co"));
+        // Four cells plus 20 colour-bar steps plus the background.
+        assert_eq!(svg.matches("<rect").count(), 4 + 20 + 1);
+        assert!(svg.contains(&crate::plot::colormap::to_hex(crate::plot::colormap::viridis(1.0))));
+    }
 
     #[test]
     fn ticks_are_round_and_inside_the_range() {

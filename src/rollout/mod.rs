@@ -22,7 +22,7 @@ pub mod state_check;
 #[cfg(test)]
 pub(crate) mod test_policies;
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
 pub use record::{RecordSpec, Recorder, Recording};
 
@@ -193,6 +193,29 @@ impl ClosedLoop {
         policy.step(obs)?;
         let activity = policy.activity();
         self.advance(activity.actions, activity.h, activity.c)
+    }
+
+    /// One control step under the CPU policy where `execute` turns the policy's mean actions
+    /// `(n_agents x n_actions)` into the actions the task runs (for example with added noise, as
+    /// a behaviour-cloning dataset is collected); the recorder records the executed ones.
+    pub fn step_cpu_with(
+        &mut self,
+        policy: &mut CpuPolicy,
+        execute: impl FnOnce(ArrayView2<'_, f32>) -> Array2<f32>,
+    ) -> Result<&StepOutput, RolloutError> {
+        let shape = policy.shape();
+        let obs = self.begin_step(shape.n_obs, shape.n_actions, policy.n_agents())?;
+        policy.step(obs)?;
+        let activity = policy.activity();
+        let executed = execute(activity.actions);
+        if executed.dim() != activity.actions.dim() {
+            return Err(RolloutError::Config(format!(
+                "executed actions have shape {:?}; the policy's are {:?}",
+                executed.shape(),
+                activity.actions.shape()
+            )));
+        }
+        self.advance(executed.view(), activity.h, activity.c)
     }
 
     /// One control step under either backend.

@@ -15,6 +15,7 @@
 //! no autodiff crate, so no extra compile cost, and GEMMs run through `matrixmultiply` (already
 //! in the tree via ndarray) on fixed chunks of agents or sequences that rayon spreads over cores.
 
+pub mod bc;
 pub mod checkpoint;
 pub mod env;
 pub mod linalg;

@@ -304,6 +304,16 @@ pub struct ActorCache<T> {
     pub mean: Vec<T>,
 }
 
+impl<T: Copy> ActorCache<T> {
+    /// Hidden and cell state after the last step `(n_seq x H)` each: what truncated BPTT
+    /// carries into the next window.
+    pub fn last_state(&self) -> (Vec<T>, Vec<T>) {
+        let block = self.h.len() / self.seq_len.max(1);
+        let last = (self.seq_len - 1) * block..self.seq_len * block;
+        (self.h[last.clone()].to_vec(), self.c[last].to_vec())
+    }
+}
+
 /// The actor's input for `n_seq` sequences of `seq_len` steps (rows time-major).
 pub struct SeqInput<'a, T> {
     /// Normalised observations `(rows x n_obs)`.

@@ -126,8 +126,12 @@ def cka(gram_x, gram_y):
 
 def task_cka(d, p):
     x, y = np.load(f"{d}/x.npy"), np.load(f"{d}/y.npy")
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
     out = {
         "linear": cka(gram_linear(x), gram_linear(y)),
+        # Kornblith's feature-space form on column-centred data (spec 003, check 1).
+        "linear_feature": np.linalg.norm(yc.T @ xc) ** 2
+        / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc)),
         "rbf": cka(gram_rbf(x, p["threshold"]), gram_rbf(y, p["threshold"])),
     }
     with open(f"{d}/out.json", "w") as f:

@@ -42,7 +42,7 @@ pub struct ExportArgs {
 }
 
 /// The robot's observation and action names and meaning.
-fn describe(robot: Robot, card: &mut ModelCard) {
+pub fn describe(robot: Robot, card: &mut ModelCard) {
     let spec = robot.spec();
     card.observation.names = spec.obs_names.iter().map(|s| s.to_string()).collect();
     card.observation.description = spec.obs_description.into();

@@ -18,6 +18,8 @@ mod bench_study;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_train;
 #[cfg(not(target_arch = "wasm32"))]
+mod brainiarb;
+#[cfg(not(target_arch = "wasm32"))]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 mod export;
@@ -25,6 +27,8 @@ mod export;
 mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod policy;
+#[cfg(not(target_arch = "wasm32"))]
+mod progress;
 #[cfg(not(target_arch = "wasm32"))]
 mod reaching;
 #[cfg(not(target_arch = "wasm32"))]
@@ -79,6 +83,9 @@ mod cli {
         /// Seed study 002: reaching under a force field (tabular Q-learning, the task generator).
         #[command(subcommand)]
         Reaching(super::reaching::ReachingCommand),
+        /// Seed study 003 (BRAINIARB): behaviour-cloned students of the LSTM walker, compared by CKA.
+        #[command(subcommand)]
+        Brainiarb(super::brainiarb::BrainiarbCommand),
         /// Speed measurements, each against a baseline measured in the same run.
         #[command(subcommand)]
         Bench(super::bench::BenchCommand),
@@ -98,6 +105,7 @@ mod cli {
             Command::Policy(command) => super::policy::run(command),
             Command::Study(command) => super::study::run(command),
             Command::Reaching(command) => super::reaching::run(command),
+            Command::Brainiarb(command) => super::brainiarb::run(command),
             Command::Bench(command) => super::bench::run(command),
         }
     }

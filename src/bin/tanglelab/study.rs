@@ -7,11 +7,11 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::files::write_bytes;
 use crate::policy::read_robot_weights;
+use crate::progress::progress_bar;
 use crate::study_traces::{bytes_per_sample, RawTraceWriter, TraceReader, TraceWriter};
 use tanglelab::policy::card::sha256_hex;
 use tanglelab::study::pipeline::{analyze, trace_conditions, GroupSource, Simulate, StudyError, StudyOutcome};
@@ -118,25 +118,6 @@ pub fn run(command: StudyCommand) -> anyhow::Result<()> {
     }
 }
 
-fn progress_bar(label: &str) -> impl FnMut(usize, usize) -> bool + '_ {
-    let start = std::time::Instant::now();
-    move |done, total| {
-        let width = 30;
-        let filled = done * width / total.max(1);
-        eprint!(
-            "\r{label} [{}{}] {done}/{total} groups, {:.0} s",
-            "#".repeat(filled),
-            ".".repeat(width - filled),
-            start.elapsed().as_secs_f64()
-        );
-        if done == total {
-            eprintln!();
-        }
-        let _ = std::io::stderr().flush();
-        true
-    }
-}
-
 fn protocol_of(args: &RunArgs, sha: &str) -> anyhow::Result<Protocol> {
     let kind: ProtocolKind = args.protocol.parse()?;
     let mut p = Protocol::paper(kind, args.robot, sha, args.speeds.as_deref())?;
@@ -219,7 +200,7 @@ fn run_study(args: RunArgs) -> anyhow::Result<()> {
         shard,
         &mut Simulate { protocol: &protocol, weights: &weights },
         &mut sink,
-        &mut progress_bar(&label),
+        &mut progress_bar(&label, "groups"),
     )?;
     if let Some(w) = writer {
         w.finish()?;
@@ -307,7 +288,8 @@ fn merge(args: MergeArgs) -> anyhow::Result<()> {
         every: protocol.record_every,
         interval: file.record_interval_secs,
     };
-    let outcome = analyze(&protocol, Shard::WHOLE, &mut source, &mut |_, _, _| Ok(()), &mut progress_bar("merge"))?;
+    let outcome =
+        analyze(&protocol, Shard::WHOLE, &mut source, &mut |_, _, _| Ok(()), &mut progress_bar("merge", "groups"))?;
     write_outcome(out, &outcome)?;
     crate::study_report::print_table(&serde_json::to_value(&outcome.findings)?);
     eprintln!("wrote {} (findings checksum {})", out.display(), outcome.findings.checksum());

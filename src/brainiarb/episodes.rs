@@ -1,0 +1,243 @@
+//! Closed-loop episodes of one policy at a fixed command: the behaviour-cloning datasets (the
+//! expert's executed actions under uniform action noise) and the rollouts the comparisons and
+//! the kinematic analyses read.
+//!
+//! Episode e is agent e of one batch of the robot's task with evaluation settings (the command
+//! fixed, no sensor noise, no pushes, no truncation, no auto-reset), so episode e starts from the
+//! same state for every policy given the same seed: the spec's "rows paired by episode and time".
+//! At each step the policy's mean action m is executed as clip(m + U(−a, a), −1, 1) (a = 0: the
+//! mean action, as the authors' evaluation rollouts; noise drawn per episode from a seeded
+//! stream). An agent that falls stops; its later steps are marked not alive and hold zeros.
+//!
+//! The return is Gymnasium Walker2d-v5's: per step 1 while healthy (not on the step that falls)
+//! + the forward speed of the base over the step − 10⁻³ ‖executed action‖².
+
+use ndarray::{Array2, Array3, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::taps::LayerTaps;
+use crate::policy::{CpuPolicy, PolicyWeights};
+use crate::rollout::{AgentEnd, ClosedLoop, RolloutError};
+use crate::task::{EpisodeSettings, Robot};
+
+/// The most episode-steps (episodes × steps) one call may record: every sample keeps the
+/// observations, actions, joint positions and (with taps) about a thousand activations.
+pub const MAX_EPISODE_STEPS: usize = 2_000_000;
+
+/// What [`run_episodes`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpisodeConfig {
+    pub robot: Robot,
+    /// The command every episode holds (the robot's `command_names`).
+    pub command: Vec<f64>,
+    pub n_episodes: usize,
+    pub n_steps: usize,
+    /// Half-width a of the uniform noise on the executed actions (0: none).
+    pub action_noise: f64,
+    /// Seeds the task's initial states (episode e = agent e) and the action noise.
+    pub seed: u64,
+    /// Record every compared layer ([`LayerTaps`]).
+    pub record_taps: bool,
+}
+
+/// What the episodes did, sample by sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episodes {
+    /// Observations the policy saw at each step `(n_episodes x n_steps x n_obs)`.
+    pub obs: Array3<f32>,
+    /// The executed (noisy, clipped) actions `(n_episodes x n_steps x n_actions)`: the
+    /// behaviour-cloning labels.
+    pub executed: Array3<f32>,
+    /// Whether the agent was standing when step t was taken `(n_episodes x n_steps)`.
+    pub alive: Array2<bool>,
+    /// Joint positions after each step `(n_episodes x n_steps x nq)`.
+    pub qpos: Array3<f64>,
+    /// Foot contacts after each step `(n_episodes x n_steps x n_feet)`, in the robot's foot
+    /// order (reference foot first).
+    pub contacts: Array3<bool>,
+    /// How each episode ended, if it did.
+    pub ends: Vec<Option<AgentEnd>>,
+    /// Gymnasium's return of each episode.
+    pub returns: Vec<f64>,
+    pub taps: Option<LayerTaps>,
+}
+
+impl Episodes {
+    /// Episodes that ended by a fall or blow-up.
+    pub fn n_fell(&self) -> usize {
+        self.ends.iter().filter(|e| e.is_some()).count()
+    }
+}
+
+/// Runs the episodes of `config` under `weights`; `progress(step)` is called after each step.
+pub fn run_episodes(
+    weights: &PolicyWeights,
+    config: &EpisodeConfig,
+    mut progress: impl FnMut(usize),
+) -> Result<Episodes, RolloutError> {
+    let EpisodeConfig { robot, n_episodes, n_steps, action_noise, seed, record_taps, .. } = *config;
+    if n_episodes == 0 || n_steps == 0 {
+        return Err(RolloutError::Config("need at least one episode of one step".into()));
+    }
+    if n_episodes.saturating_mul(n_steps) > MAX_EPISODE_STEPS {
+        return Err(RolloutError::Config(format!(
+            "{n_episodes} episodes × {n_steps} steps is more than the {MAX_EPISODE_STEPS} episode-steps one run may record"
+        )));
+    }
+    if !(action_noise.is_finite() && action_noise >= 0.0) {
+        return Err(RolloutError::Config(format!("action noise must be finite and ≥ 0, got {action_noise}")));
+    }
+    let task = robot.task(n_episodes, &EpisodeSettings::evaluation(&config.command), seed)?;
+    let spec = task.spec();
+    let (n_obs, n_actions, nq, n_feet) = (spec.n_obs(), spec.n_actions(), task.model().nq, spec.n_feet());
+    let mut rollout = ClosedLoop::new(task, Vec::new(), None)?;
+    let mut policy = CpuPolicy::new(weights, n_episodes)?;
+    let mut noise: Vec<ChaCha8Rng> = (0..n_episodes)
+        .map(|e| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB1A1_A7B0);
+            rng.set_stream(e as u64);
+            rng
+        })
+        .collect();
+    let mut out = Episodes {
+        obs: Array3::zeros((n_episodes, n_steps, n_obs)),
+        executed: Array3::zeros((n_episodes, n_steps, n_actions)),
+        alive: Array2::from_elem((n_episodes, n_steps), false),
+        qpos: Array3::zeros((n_episodes, n_steps, nq)),
+        contacts: Array3::from_elem((n_episodes, n_steps, n_feet), false),
+        ends: Vec::new(),
+        returns: vec![0.0; n_episodes],
+        taps: record_taps.then(|| LayerTaps::zeros(&weights.shape(), n_episodes, n_steps)),
+    };
+    let half = action_noise as f32;
+    for t in 0..n_steps {
+        let alive: Vec<bool> = (0..n_episodes).map(|e| rollout.is_alive(e)).collect();
+        let obs = ArrayView2::from_shape((n_episodes, n_obs), rollout.task().observations()).expect("obs table");
+        for (e, _) in alive.iter().enumerate().filter(|(_, &a)| a) {
+            out.obs.index_axis_mut(Axis(0), e).row_mut(t).assign(&obs.row(e));
+        }
+        let mut executed_now = Array2::zeros((n_episodes, n_actions));
+        let output = rollout.step_cpu_with(&mut policy, |mean| {
+            let mut executed = mean.to_owned();
+            for (e, mut row) in executed.rows_mut().into_iter().enumerate() {
+                for a in row.iter_mut() {
+                    let u = if half > 0.0 { noise[e].random_range(-half..=half) } else { 0.0 };
+                    *a = (*a + u).clamp(-1.0, 1.0);
+                }
+            }
+            executed_now.assign(&executed);
+            executed
+        });
+        let output = output?.clone();
+        for (e, _) in alive.iter().enumerate().filter(|(_, &a)| a) {
+            out.alive[[e, t]] = true;
+            out.executed.index_axis_mut(Axis(0), e).row_mut(t).assign(&executed_now.row(e));
+            let fell_now = output.done[e].is_done();
+            let ctrl: f64 = executed_now.row(e).iter().map(|&a| f64::from(a) * f64::from(a)).sum();
+            let healthy = if fell_now { 0.0 } else { 1.0 };
+            out.returns[e] += healthy + f64::from(output.forward_speed_mps[e]) - 1e-3 * ctrl;
+            for (f, &c) in output.feet(e).iter().enumerate() {
+                out.contacts[[e, t, f]] = c;
+            }
+            let (qpos, _) = rollout.task().state(e)?;
+            out.qpos.index_axis_mut(Axis(0), e).row_mut(t).iter_mut().zip(qpos).for_each(|(d, &q)| *d = q);
+        }
+        if let Some(taps) = &mut out.taps {
+            taps.record(weights, &policy.activity(), t);
+            for (e, &a) in alive.iter().enumerate() {
+                if !a {
+                    for layer in &mut taps.values {
+                        layer.slice_mut(ndarray::s![e, t, ..]).fill(0.0);
+                    }
+                }
+            }
+        }
+        progress(t + 1);
+    }
+    out.ends = rollout.ends().to_vec();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollout::test_policies::random_walker_policy;
+
+    fn config(noise: f64, taps: bool) -> EpisodeConfig {
+        EpisodeConfig {
+            robot: Robot::Walker2d,
+            command: vec![1.0],
+            n_episodes: 3,
+            n_steps: 60,
+            action_noise: noise,
+            seed: 4,
+            record_taps: taps,
+        }
+    }
+
+    #[test]
+    fn without_noise_the_executed_actions_are_the_clipped_means_and_taps_hold_them() {
+        let weights = random_walker_policy(1);
+        let run = run_episodes(&weights, &config(0.0, true), |_| {}).unwrap();
+        let taps = run.taps.as_ref().unwrap();
+        let mean = taps.values.last().unwrap();
+        for ((e, t), &alive) in run.alive.indexed_iter() {
+            for a in 0..run.executed.dim().2 {
+                let expected = if alive { mean[[e, t, a]].clamp(-1.0, 1.0) } else { 0.0 };
+                assert_eq!(run.executed[[e, t, a]], expected);
+            }
+        }
+        // The same config gives the same bits; the steps reported are every step.
+        let mut steps = 0;
+        let again = run_episodes(&weights, &config(0.0, true), |s| steps = s).unwrap();
+        assert_eq!(run, again);
+        assert_eq!(steps, 60);
+    }
+
+    #[test]
+    fn noise_stays_within_its_half_width_and_falls_stop_the_record() {
+        let weights = random_walker_policy(1);
+        let clean = run_episodes(&weights, &config(0.0, true), |_| {}).unwrap();
+        let noisy = run_episodes(&weights, &config(0.3, true), |_| {}).unwrap();
+        // Step 0 sees the same state in both runs: the executed action differs by at most a.
+        let mean0 = clean.taps.as_ref().unwrap().values.last().unwrap();
+        let mut moved = false;
+        for e in 0..3 {
+            for a in 0..6 {
+                let (m, x) = (mean0[[e, 0, a]].clamp(-1.0, 1.0), noisy.executed[[e, 0, a]]);
+                assert!((x - m).abs() <= 0.3 + 1e-6 && x.abs() <= 1.0);
+                moved |= x != m;
+            }
+        }
+        assert!(moved, "noise changed nothing");
+        for run in [&clean, &noisy] {
+            for (e, end) in run.ends.iter().enumerate() {
+                // Alive until the step the episode ended in, not after it.
+                let last_alive = run.alive.row(e).iter().rposition(|&a| a);
+                match end {
+                    Some(end) => assert_eq!(last_alive, Some(end.step)),
+                    None => assert_eq!(last_alive, Some(59)),
+                }
+            }
+            assert!(run.returns.iter().all(|r| r.is_finite()));
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_errors() {
+        let weights = random_walker_policy(1);
+        let mut c = config(0.0, false);
+        c.n_episodes = 0;
+        assert!(run_episodes(&weights, &c, |_| {}).is_err());
+        let mut c = config(-0.1, false);
+        c.n_steps = 10;
+        assert!(run_episodes(&weights, &c, |_| {}).is_err());
+        let mut c = config(0.0, false);
+        c.n_episodes = 10_000;
+        c.n_steps = 1_000;
+        assert!(
+            matches!(run_episodes(&weights, &c, |_| {}), Err(RolloutError::Config(m)) if m.contains("episode-steps"))
+        );
+    }
+}
