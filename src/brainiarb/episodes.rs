@@ -32,6 +32,9 @@ pub struct EpisodeConfig {
     /// The command every episode holds (the robot's `command_names`).
     pub command: Vec<f64>,
     pub n_episodes: usize,
+    /// The first episode's index: episodes `first_episode ..` of a larger set, with the same
+    /// bits as inside it (the page runs them one at a time).
+    pub first_episode: usize,
     pub n_steps: usize,
     /// Half-width a of the uniform noise on the executed actions (0: none).
     pub action_noise: f64,
@@ -64,6 +67,38 @@ pub struct Episodes {
 }
 
 impl Episodes {
+    /// Episodes of several runs one after the other (runs of consecutive `first_episode`s give
+    /// the bits of one run over all of them). None for no parts or parts of different shapes.
+    pub fn concat(parts: &[Episodes]) -> Option<Episodes> {
+        let first = parts.first()?;
+        let cat3 = |f: fn(&Episodes) -> ndarray::ArrayView3<'_, f32>| {
+            ndarray::concatenate(Axis(0), &parts.iter().map(f).collect::<Vec<_>>()).ok()
+        };
+        let taps = match &first.taps {
+            None => None,
+            Some(t) => {
+                let mut values = Vec::new();
+                for l in 0..t.values.len() {
+                    let views: Option<Vec<_>> =
+                        parts.iter().map(|p| p.taps.as_ref().map(|t| t.values[l].view())).collect();
+                    values.push(ndarray::concatenate(Axis(0), &views?).ok()?);
+                }
+                Some(LayerTaps { names: t.names.clone(), values })
+            }
+        };
+        Some(Episodes {
+            obs: cat3(|p| p.obs.view())?,
+            executed: cat3(|p| p.executed.view())?,
+            alive: ndarray::concatenate(Axis(0), &parts.iter().map(|p| p.alive.view()).collect::<Vec<_>>()).ok()?,
+            qpos: ndarray::concatenate(Axis(0), &parts.iter().map(|p| p.qpos.view()).collect::<Vec<_>>()).ok()?,
+            contacts: ndarray::concatenate(Axis(0), &parts.iter().map(|p| p.contacts.view()).collect::<Vec<_>>())
+                .ok()?,
+            ends: parts.iter().flat_map(|p| p.ends.iter().cloned()).collect(),
+            returns: parts.iter().flat_map(|p| p.returns.iter().copied()).collect(),
+            taps,
+        })
+    }
+
     /// Episodes that ended by a fall or blow-up.
     pub fn n_fell(&self) -> usize {
         self.ends.iter().filter(|e| e.is_some()).count()
@@ -76,7 +111,7 @@ pub fn run_episodes(
     config: &EpisodeConfig,
     mut progress: impl FnMut(usize),
 ) -> Result<Episodes, RolloutError> {
-    let EpisodeConfig { robot, n_episodes, n_steps, action_noise, seed, record_taps, .. } = *config;
+    let EpisodeConfig { robot, n_episodes, first_episode, n_steps, action_noise, seed, record_taps, .. } = *config;
     if n_episodes == 0 || n_steps == 0 {
         return Err(RolloutError::Config("need at least one episode of one step".into()));
     }
@@ -88,7 +123,8 @@ pub fn run_episodes(
     if !(action_noise.is_finite() && action_noise >= 0.0) {
         return Err(RolloutError::Config(format!("action noise must be finite and ≥ 0, got {action_noise}")));
     }
-    let task = robot.task(n_episodes, &EpisodeSettings::evaluation(&config.command), seed)?;
+    let settings = EpisodeSettings { first_agent: first_episode, ..EpisodeSettings::evaluation(&config.command) };
+    let task = robot.task(n_episodes, &settings, seed)?;
     let spec = task.spec();
     let (n_obs, n_actions, nq, n_feet) = (spec.n_obs(), spec.n_actions(), task.model().nq, spec.n_feet());
     let mut rollout = ClosedLoop::new(task, Vec::new(), None)?;
@@ -96,7 +132,7 @@ pub fn run_episodes(
     let mut noise: Vec<ChaCha8Rng> = (0..n_episodes)
         .map(|e| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB1A1_A7B0);
-            rng.set_stream(e as u64);
+            rng.set_stream((first_episode + e) as u64);
             rng
         })
         .collect();
@@ -169,6 +205,7 @@ mod tests {
             robot: Robot::Walker2d,
             command: vec![1.0],
             n_episodes: 3,
+            first_episode: 0,
             n_steps: 60,
             action_noise: noise,
             seed: 4,
@@ -222,6 +259,20 @@ mod tests {
             }
             assert!(run.returns.iter().all(|r| r.is_finite()));
         }
+    }
+
+    #[test]
+    fn episodes_run_one_at_a_time_give_the_bits_of_one_batch() {
+        let weights = random_walker_policy(2);
+        let batch = run_episodes(&weights, &config(0.2, true), |_| {}).unwrap();
+        let parts: Vec<Episodes> = (0..3)
+            .map(|e| {
+                let one = EpisodeConfig { n_episodes: 1, first_episode: e, ..config(0.2, true) };
+                run_episodes(&weights, &one, |_| {}).unwrap()
+            })
+            .collect();
+        assert_eq!(Episodes::concat(&parts).unwrap(), batch);
+        assert!(Episodes::concat(&[]).is_none());
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //!   protocols (each agent on its own rollouts, rows paired by episode and time; both driven by
 //!   the same expert states);
 //! - [`gait`]: the kinematic comparisons: joint-angle spectra, the t-SNE map of body heights
-//!   with its watershed clusters along the gait cycles, and cycle-to-cycle dispersion.
+//!   with its watershed clusters along the gait cycles, and cycle-to-cycle dispersion;
+//! - [`report`]: the whole comparison (expert and students, both protocols, kinematics, the
+//!   spec's checks 3–7) and its JSON, shared by the CLI and the page.
 //!
 //! Everything here builds for wasm32 (no threads of its own, no files): the page can run the
 //! comparisons from the shipped weights.
@@ -20,6 +22,7 @@
 pub mod compare;
 pub mod episodes;
 pub mod gait;
+pub mod report;
 pub mod taps;
 
 /// The spec's action-noise levels a (uniform U(−a, a) on the executed action, as a fraction of

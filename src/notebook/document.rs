@@ -35,6 +35,9 @@ pub struct NotebookDoc {
     /// Absent in links made before the DQN cell existed.
     #[serde(default)]
     pub reaching_dqn: ReachingDqnCell,
+    /// Absent in links made before the behaviour-cloning cell existed.
+    #[serde(default)]
+    pub brainiarb: BrainiarbCell,
 }
 
 impl Default for NotebookDoc {
@@ -49,6 +52,7 @@ impl Default for NotebookDoc {
             reaching_grid: ReachingGridCell::default(),
             reaching_rnn: ReachingRnnCell::default(),
             reaching_dqn: ReachingDqnCell::default(),
+            brainiarb: BrainiarbCell::default(),
         }
     }
 }
@@ -383,6 +387,58 @@ impl ReachingDqnCell {
     }
 }
 
+/// The behaviour-cloning cell (seed study 003): the shipped expert and students compared in the
+/// tab (`brainiarb::report`, as `tanglelab brainiarb compare`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrainiarbCell {
+    /// Evaluation episodes per agent.
+    pub episodes: usize,
+    pub steps: usize,
+    pub seed: u64,
+    /// The students' noise levels (a subset of `brainiarb::NOISE_LEVELS`).
+    pub levels: Vec<f64>,
+    /// Rows for linear CKA.
+    pub max_rows: usize,
+    /// Rows for RBF CKA.
+    pub rbf_rows: usize,
+    /// Make the t-SNE maps (seconds of work each in a tab).
+    pub tsne: bool,
+}
+
+impl Default for BrainiarbCell {
+    fn default() -> Self {
+        Self { episodes: 3, steps: 1000, seed: 7, levels: vec![0.0, 0.8], max_rows: 1500, rbf_rows: 400, tsne: false }
+    }
+}
+
+impl BrainiarbCell {
+    pub const EPISODES_RANGE: (usize, usize) = (1, 20);
+    pub const STEPS_RANGE: (usize, usize) = (200, 2000);
+    pub const ROWS_RANGE: (usize, usize) = (50, 5000);
+
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |what: &str, v: usize, (lo, hi): (usize, usize)| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{what} {v} is outside [{lo}, {hi}]"))
+            }
+        };
+        check("episodes", self.episodes, Self::EPISODES_RANGE)?;
+        check("steps", self.steps, Self::STEPS_RANGE)?;
+        check("CKA rows", self.max_rows, Self::ROWS_RANGE)?;
+        check("RBF rows", self.rbf_rows, Self::ROWS_RANGE)?;
+        if self.levels.is_empty() || self.levels.len() > crate::brainiarb::NOISE_LEVELS.len() {
+            return Err("pick one to eight students".into());
+        }
+        if let Some(a) = self.levels.iter().find(|a| !crate::brainiarb::NOISE_LEVELS.contains(a)) {
+            return Err(format!("no student was cloned at noise level {a}"));
+        }
+        Ok(())
+    }
+}
+
 impl NotebookDoc {
     /// Checks every cell.
     pub fn validate(&self) -> Result<(), String> {
@@ -393,6 +449,7 @@ impl NotebookDoc {
         self.study.validate().map_err(|e| format!("study cell: {e}"))?;
         self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
         self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))?;
-        self.reaching_dqn.validate().map_err(|e| format!("reaching DQN cell: {e}"))
+        self.reaching_dqn.validate().map_err(|e| format!("reaching DQN cell: {e}"))?;
+        self.brainiarb.validate().map_err(|e| format!("behaviour-cloning cell: {e}"))
     }
 }

@@ -265,4 +265,24 @@ mod tests {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }
     }
+
+    #[test]
+    fn behaviour_cloning_cell_parameters_travel_in_the_link() {
+        use crate::notebook::BrainiarbCell;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let cell = BrainiarbCell { episodes: 5, levels: vec![0.0, 0.2, 1.6], tsne: true, ..Default::default() };
+        let doc = NotebookDoc { brainiarb: cell, ..Default::default() };
+        check(&encode_fragment(&doc), Ok(Some(doc)));
+        let old = enc(r#"{"version":1,"walker":{"playing":false}}"#);
+        assert_eq!(decode_fragment(&old).unwrap().unwrap().brainiarb, BrainiarbCell::default());
+        for bad in [
+            r#"{"version":1,"brainiarb":{"episodes":100000}}"#,
+            r#"{"version":1,"brainiarb":{"steps":100000000}}"#,
+            r#"{"version":1,"brainiarb":{"levels":[]}}"#,
+            r#"{"version":1,"brainiarb":{"levels":[0.3]}}"#,
+            r#"{"version":1,"brainiarb":{"max_rows":10000000}}"#,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use super::brainiarb_cell::BrainiarbCellView;
 use super::data_cell::DataCellView;
 use super::lissajous_cell::LissajousCellView;
 use super::policy_cell::PolicyCellView;
@@ -148,6 +149,7 @@ pub fn App() -> impl IntoView {
             <ReachingRnnCellView doc=doc shared=reach_model />
             <ReachingUnitsCellView shared=reach_model />
             <ReachingDqnCellView doc=doc />
+            <BrainiarbCellView doc=doc />
             <DataCellView />
         </main>
     }

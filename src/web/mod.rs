@@ -13,6 +13,8 @@
 //!   Q-learning, trained live; its supervised RNNs, trained in the tab with progress and cancel or
 //!   loaded from the shipped weights; their hidden units (PSTHs, PCA, jPCA, tangling);
 //! - `reaching_dqn_cell`: its DQN on images, trained in the tab or loaded, and evaluated;
+//! - `brainiarb_cell`: seed study 003, the shipped expert and behaviour-cloned students compared
+//!   by CKA and their gait spectra (`brainiarb::report`, as `tanglelab brainiarb compare`);
 //! - `data_cell`: the user's own `.npy` recording, analysed in the tab (`explore`);
 //! - `shell`: the clock, fetches and JavaScript error text the cells share; `widgets`: an inline
 //!   note and a progress line several cells show;
@@ -20,6 +22,7 @@
 
 mod app;
 pub mod bench_exports;
+mod brainiarb_cell;
 mod data_cell;
 mod lissajous_cell;
 mod plot3d;

@@ -4,9 +4,26 @@
 //! readout that may be missing.
 
 use super::shell::fetch_bytes;
-use crate::policy::load_with_card;
+use crate::policy::{load_with_card, ModelCard, PolicyWeights};
 use crate::rollout::session::{Session, SessionConfig};
 use crate::task::{Robot, TerminationReason};
+
+/// Fetches `model_url` with its card `card_url` and checks them (sha256, architecture, that
+/// the card is `robot`'s).
+pub async fn fetch_checked_weights(
+    robot: Robot,
+    model_url: &str,
+    card_url: &str,
+) -> Result<(PolicyWeights, ModelCard), String> {
+    let card_bytes = fetch_bytes(card_url).await?;
+    let card_text = String::from_utf8(card_bytes).map_err(|_| format!("{card_url}: not UTF-8 text"))?;
+    let weights_bytes = fetch_bytes(model_url).await?;
+    let (weights, card) = load_with_card(&weights_bytes, &card_text).map_err(|e| format!("{model_url}: {e}"))?;
+    if card.robot != robot.name() {
+        return Err(format!("{card_url}: the model drives a {:?}, not a {robot}", card.robot));
+    }
+    Ok((weights, card))
+}
 
 /// Fetches and checks `model_url` with its card `card_url`, and starts a session of `robot` at
 /// `command`; returns it with a one-line description of the policy.
@@ -16,13 +33,7 @@ pub async fn load_session(
     card_url: &str,
     command: &[f64],
 ) -> Result<(Session, String), String> {
-    let card_bytes = fetch_bytes(card_url).await?;
-    let card_text = String::from_utf8(card_bytes).map_err(|_| format!("{card_url}: not UTF-8 text"))?;
-    let weights_bytes = fetch_bytes(model_url).await?;
-    let (weights, card) = load_with_card(&weights_bytes, &card_text).map_err(|e| format!("{model_url}: {e}"))?;
-    if card.robot != robot.name() {
-        return Err(format!("{card_url}: the model drives a {:?}, not a {robot}", card.robot));
-    }
+    let (weights, card) = fetch_checked_weights(robot, model_url, card_url).await?;
     let session = Session::new(robot, &weights, SessionConfig { command: command.to_vec(), ..Default::default() })
         .map_err(|e| format!("{model_url}: {e}"))?;
     let a = &card.architecture;

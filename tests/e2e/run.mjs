@@ -855,6 +855,61 @@ await test('the DQN cell trains in the tab with the native bits and evaluation, 
   await page.close();
 });
 
+await test('the behaviour-cloning cell compares the shipped students with the CLI\'s numbers, cancels and keeps its settings in the link', async () => {
+  const page = await openPage(base);
+  const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
+  await set('#brainiarb-episodes', '2');
+  await set('#brainiarb-steps', '300');
+  await set('#brainiarb-rows', '400');
+  await page.click('#brainiarb-run');
+  await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false'
+      && document.querySelector('#brainiarb-checksum').textContent.length === 16, null, { timeout: 240_000 });
+  const checksum = await page.textContent('#brainiarb-checksum');
+  assert.equal(await page.locator('#brainiarb-agents tbody tr').count(), 3);
+  // Heat maps: coloured cells (viridis), not blank.
+  const fills = await page.locator('#brainiarb-heatmaps rect').evaluateAll((rs) => new Set(rs.map((r) => r.getAttribute('fill'))).size);
+  assert.ok(fills > 10, `heat maps use ${fills} colours`);
+  assert.ok(await page.locator('#brainiarb-same-a0 svg').count() === 1);
+  assert.match(await page.innerHTML('#brainiarb-spectra'), /<path d="M/);
+  assert.equal(await page.locator('#brainiarb-checks li').count(), 4);
+  // The same numbers from the CLI on the same files.
+  const cliLine = await page.textContent('#brainiarb-cli');
+  assert.match(cliLine, /--episodes 2 --steps 300 --seed 7 --max-rows 400 --rbf-rows 400 --no-tsne/);
+  const dir = fs.mkdtempSync(path.join(artifacts, 'brainiarb-'));
+  const stdout = execFileSync(nativeCli(), ['brainiarb', 'compare', '--students', path.join(here, '..', '..', 'public', 'models', 'brainiarb'),
+    '--episodes', '2', '--steps', '300', '--seed', '7', '--max-rows', '400', '--rbf-rows', '400', '--no-tsne', '--out-dir', dir]).toString();
+  const native = stdout.match(/checksum ([0-9a-f]{16})/)[1];
+  assert.equal(checksum, native, 'the tab\'s comparison differs from tanglelab brainiarb compare\'s');
+  // The export is the CLI's brainiarb.json but for the file names.
+  const tab = JSON.parse(await downloadedText(page, '#brainiarb-export-json'));
+  const cli = JSON.parse(fs.readFileSync(path.join(dir, 'brainiarb.json')));
+  for (const r of [tab, cli]) { delete r.protocol.expert; delete r.protocol.students; }
+  assert.deepEqual(tab, cli);
+  fs.rmSync(dir, { recursive: true });
+  await page.locator('#cell-brainiarb').screenshot({ path: path.join(artifacts, 'brainiarb-cell.png') });
+  // A long run, cancelled: the shown results stay.
+  await set('#brainiarb-episodes', '20');
+  await page.click('#brainiarb-run');
+  await page.waitForFunction(() => /episode [2-9] of 20/.test(document.querySelector('#brainiarb-status').textContent), null, { timeout: 60_000 });
+  const cancelledAt = Date.now();
+  await page.click('#brainiarb-cancel');
+  await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false', null, { timeout: 10_000 });
+  assert.ok(Date.now() - cancelledAt < 5000, `cancel took ${Date.now() - cancelledAt} ms`);
+  assert.match(await page.textContent('#brainiarb-status'), /cancelled/);
+  assert.equal(await page.textContent('#brainiarb-checksum'), checksum);
+  // The settings travel in the permalink.
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  assert.equal(await restored.inputValue('#brainiarb-episodes'), '20');
+  assert.equal(await restored.inputValue('#brainiarb-steps'), '300');
+  assert.ok(await restored.isChecked('#brainiarb-level-a0_8'));
+  console.log(`     brainiarb: checksum ${checksum} in the tab and natively`);
+  assertNoErrors(page);
+  assertNoErrors(restored);
+  await page.close();
+  await restored.close();
+});
+
 await test('the shipped reaching model loads into cell 7 and cell 8 analyses its units with the native numbers', async () => {
   const page = await openPage(base);
   await page.waitForSelector('#rnn-load-shipped');

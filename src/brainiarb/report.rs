@@ -1,0 +1,474 @@
+//! The comparison of seed study 003 as one core pipeline, shared by `tanglelab brainiarb
+//! compare` and the page: the expert's evaluation episodes and each student's (episode e of
+//! every agent starts from the same state), layer × layer CKA in both protocols, the kinematic
+//! summaries, the spec's checks 3–7 with numbers and verdicts, and the JSON and table both
+//! write. The callers produce the episodes ([`super::episodes::run_episodes`], natively in one
+//! batch or in the page one episode at a time: the same bits) and do the IO.
+
+use ndarray::Array2;
+
+use super::compare::{both_alive, compare, paired_rows, spearman, Comparison};
+use super::episodes::{EpisodeConfig, Episodes};
+use super::gait::{
+    authors_tsne, cycle_dispersion, cycles_of, episode_heights, gait_map, joint_spectrum, log_psd_correlation,
+    GaitSpectrum,
+};
+use super::taps::{drive, LayerTaps};
+use super::{COMMAND_MPS, WITH_NOISE_LEVEL};
+use crate::analysis::cka::{cka, CkaError, CkaKernel};
+use crate::fmath::FloatExt;
+use crate::policy::{PolicyError, PolicyWeights};
+use crate::task::Robot;
+
+/// What the comparison runs and reads.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompareSettings {
+    /// Evaluation episodes per agent.
+    pub episodes: usize,
+    pub steps: usize,
+    /// Seeds the evaluation episodes' initial states (not a demonstration seed).
+    pub seed: u64,
+    /// Steps left out at the start of each episode.
+    pub skip_steps: usize,
+    /// Rows for linear CKA.
+    pub max_rows: usize,
+    /// Rows for RBF CKA (matched layers only).
+    pub rbf_rows: usize,
+    /// Make the t-SNE maps (the expert's, and those of the students at 0 and
+    /// [`WITH_NOISE_LEVEL`]: what check 6 reads).
+    pub tsne: bool,
+}
+
+impl Default for CompareSettings {
+    fn default() -> Self {
+        Self { episodes: 10, steps: 1000, seed: 7, skip_steps: 100, max_rows: 5000, rbf_rows: 1000, tsne: true }
+    }
+}
+
+impl CompareSettings {
+    /// The evaluation episodes `first .. first + n` of any agent (no action noise, taps on).
+    pub fn episode_config(&self, first: usize, n: usize) -> EpisodeConfig {
+        EpisodeConfig {
+            robot: Robot::Walker2d,
+            command: vec![COMMAND_MPS],
+            n_episodes: n,
+            first_episode: first,
+            n_steps: self.steps,
+            action_noise: 0.0,
+            seed: self.seed,
+            record_taps: true,
+        }
+    }
+}
+
+/// Why the comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the expert stood for fewer than 10 samples after step {0}: nothing to compare")]
+    ExpertFell(usize),
+    #[error("episodes were recorded without layer taps")]
+    NoTaps,
+    #[error(transparent)]
+    Cka(#[from] CkaError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// The expert's side: its episodes, rows, within-network CKA and kinematics.
+pub struct ExpertResult {
+    pub run: Episodes,
+    pub rows: Vec<(usize, usize)>,
+    pub layers: Vec<String>,
+    pub within: Array2<f64>,
+    pub gait: GaitSummary,
+}
+
+/// The expert's results from its evaluation episodes.
+pub fn expert_result(run: Episodes, settings: &CompareSettings) -> Result<ExpertResult, ReportError> {
+    let taps = run.taps.as_ref().ok_or(ReportError::NoTaps)?;
+    let rows = paired_rows(run.alive.view(), settings.skip_steps, settings.max_rows);
+    if rows.len() < 10 {
+        return Err(ReportError::ExpertFell(settings.skip_steps));
+    }
+    let within = compare(taps, taps, &rows, CkaKernel::Linear)?.within_a;
+    let layers = taps.names.clone();
+    let gait = gait_summary(&run, settings.skip_steps, settings.tsne);
+    Ok(ExpertResult { run, rows, layers, within, gait })
+}
+
+/// A student's results against the expert, from its own evaluation episodes; the t-SNE map
+/// is made for the levels the checks read (0 and [`WITH_NOISE_LEVEL`]).
+pub fn student_result(
+    expert: &ExpertResult,
+    level: f64,
+    weights: &PolicyWeights,
+    run: Episodes,
+    settings: &CompareSettings,
+) -> Result<StudentResult, ReportError> {
+    let expert_taps = expert.run.taps.as_ref().ok_or(ReportError::NoTaps)?;
+    let taps = run.taps.as_ref().ok_or(ReportError::NoTaps)?;
+    let own_rows = paired_rows(
+        both_alive(expert.run.alive.view(), run.alive.view()).view(),
+        settings.skip_steps,
+        settings.max_rows,
+    );
+    let (own, own_rbf) = if own_rows.len() >= 10 {
+        (
+            Some(compare(expert_taps, taps, &own_rows, CkaKernel::Linear)?),
+            matched_rbf(expert_taps, taps, &own_rows, settings.rbf_rows),
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let driven = drive(weights, expert.run.obs.view())?;
+    let same = compare(expert_taps, &driven, &expert.rows, CkaKernel::Linear)?;
+    let same_rbf = matched_rbf(expert_taps, &driven, &expert.rows, settings.rbf_rows);
+    let gait = gait_summary(&run, settings.skip_steps, settings.tsne && (level == 0.0 || level == WITH_NOISE_LEVEL));
+    Ok(StudentResult { level, run, own, same, own_rbf, same_rbf, gait })
+}
+
+/// The mean (NaN for none).
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// `brainiarb.json`: the settings, every agent's runs, CKA matrices, kinematics and the checks.
+pub fn report_json(
+    settings: &CompareSettings,
+    names: (&str, &str),
+    expert: &ExpertResult,
+    results: &[StudentResult],
+) -> serde_json::Value {
+    serde_json::json!({
+        "protocol": {
+            "expert": names.0,
+            "students": names.1,
+            "command_mps": COMMAND_MPS,
+            "episodes": settings.episodes,
+            "steps": settings.steps,
+            "seed": settings.seed,
+            "skip_steps": settings.skip_steps,
+            "max_rows": settings.max_rows,
+            "rbf_rows": settings.rbf_rows,
+            "tsne": settings.tsne,
+            "layers": expert.layers,
+            "taps": "dense layers before their ELU; LSTM h and c; the action mean",
+        },
+        "expert": {
+            "run": run_json(&expert.run),
+            "within": matrix_json(&expert.within),
+            "gait": gait_json(&expert.gait, &expert.gait),
+        },
+        "students": results.iter().map(|r| serde_json::json!({
+            "level": r.level,
+            "run": run_json(&r.run),
+            "gait": gait_json(&r.gait, &expert.gait),
+            "own_rollouts": comparison_json(r.own.as_ref(), &r.own_rbf),
+            "same_states": comparison_json(Some(&r.same), &r.same_rbf),
+        })).collect::<Vec<_>>(),
+        "checks": checks_json(results, &expert.gait),
+    })
+}
+
+/// One student's results.
+pub struct StudentResult {
+    pub level: f64,
+    pub run: Episodes,
+    /// None when the student and the expert never stood together long enough (reported).
+    pub own: Option<Comparison>,
+    pub same: Comparison,
+    pub own_rbf: Vec<f64>,
+    pub same_rbf: Vec<f64>,
+    pub gait: GaitSummary,
+}
+
+fn matrix_json(m: &ndarray::Array2<f64>) -> serde_json::Value {
+    m.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>().into()
+}
+
+fn comparison_json(c: Option<&Comparison>, rbf: &[f64]) -> serde_json::Value {
+    let Some(c) = c else {
+        return serde_json::json!({ "not_measurable": "the student and the expert did not stand together for 10 samples" });
+    };
+    serde_json::json!({
+        "rows": c.rows,
+        "cross_expert_rows_student_cols": matrix_json(&c.cross),
+        "within_student": matrix_json(&c.within_b),
+        "matched": c.cross.diag().to_vec(),
+        "matched_mean": c.matched_mean(),
+        "matched_rbf": rbf,
+    })
+}
+
+fn run_json(run: &Episodes) -> serde_json::Value {
+    let fell: Vec<usize> = run.ends.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i).collect();
+    serde_json::json!({
+        "returns": run.returns,
+        "mean_return": mean(&run.returns),
+        "fell": fell.len(),
+        "fell_episodes": fell,
+        "episodes": run.returns.len(),
+    })
+}
+
+/// The kinematics of one agent's runs: its joint spectrum, its gait's cycle-to-cycle
+/// dispersion in the heights space (all episodes), and (when asked) the t-SNE map of episode 0.
+pub struct GaitSummary {
+    pub spectrum: Option<GaitSpectrum>,
+    pub dispersion: f64,
+    pub map: Option<serde_json::Value>,
+}
+
+/// Walker2D joint angles: qpos 3..9 (after rootx, rootz, rooty).
+const WALKER_JOINTS: std::ops::Range<usize> = 3..9;
+
+/// The kinematic summary of `run` (see [`GaitSummary`]).
+pub fn gait_summary(run: &Episodes, skip: usize, with_map: bool) -> GaitSummary {
+    let model = Robot::Walker2d.model();
+    let fs = 1.0 / Robot::Walker2d.spec().control_dt_secs;
+    let spectrum = joint_spectrum(run, WALKER_JOINTS, fs, skip).ok();
+    // Dispersion over every episode's cycles, each episode's heights on their own rows.
+    let mut all = Vec::new();
+    let mut cycles = Vec::new();
+    for e in 0..run.returns.len() {
+        let (heights, contact) = episode_heights(&model, run, e, skip);
+        let offset = all.len();
+        cycles.extend(cycles_of(contact.into_iter()).into_iter().map(|(a, b)| (a + offset, b + offset)));
+        all.extend(heights.rows().into_iter().map(|r| r.to_vec()));
+    }
+    let width = all.first().map_or(0, Vec::len);
+    let stacked = ndarray::Array2::from_shape_vec((all.len(), width), all.concat()).expect("rows of one width");
+    let dispersion = cycle_dispersion(stacked.view(), &cycles);
+    let map = with_map.then(|| {
+        let (heights, contact) = episode_heights(&model, run, 0, skip);
+        let (mut tsne_config, kde) = authors_tsne();
+        // The authors' perplexity 100 needs more than 300 samples; a shorter run uses a third of them.
+        tsne_config.perplexity = tsne_config.perplexity.fmin((heights.nrows().saturating_sub(1) / 3).max(1) as f64);
+        match gait_map(heights.view(), &contact, &tsne_config, &kde) {
+            Ok(m) => serde_json::json!({
+                "samples": heights.nrows(),
+                "perplexity": tsne_config.perplexity,
+                "kl_divergence": m.kl_divergence,
+                "n_clusters": m.n_clusters,
+                "cycles": m.cycles.len(),
+                "repeat_fraction": m.repeat_fraction,
+                "label_return_period_steps": m.label_return_period,
+                "gait_period_steps": m.gait_period,
+                "embedding": m.embedding.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+                "labels": m.labels,
+            }),
+            Err(e) => serde_json::json!({ "error": e }),
+        }
+    });
+    GaitSummary { spectrum, dispersion, map }
+}
+
+fn gait_json(g: &GaitSummary, expert: &GaitSummary) -> serde_json::Value {
+    let spectrum = g.spectrum.as_ref().map(|s| {
+        serde_json::json!({
+            "fundamental_hz": s.fundamental_hz,
+            "harmonic_peaks_2f0_3f0": s.harmonic_peaks,
+            "episodes_used": s.episodes_used,
+            "log_psd_r_vs_expert_0_20hz": expert.spectrum.as_ref().map(|e| log_psd_correlation(e, s, 20.0)),
+            "freqs_hz": s.freqs_hz,
+            "psd": s.psd,
+        })
+    });
+    serde_json::json!({ "spectrum": spectrum, "height_dispersion": g.dispersion, "tsne": g.map })
+}
+
+/// RBF CKA of each matched layer pair on at most `max_rows` of `rows`.
+fn matched_rbf(a: &LayerTaps, b: &LayerTaps, rows: &[(usize, usize)], max_rows: usize) -> Vec<f64> {
+    let stride = rows.len().div_ceil(max_rows.max(1)).max(1);
+    let thin: Vec<(usize, usize)> = rows.iter().copied().step_by(stride).collect();
+    let (xa, xb) = (a.gather(&thin), b.gather(&thin));
+    let kernel = CkaKernel::Rbf { threshold: 1.0 };
+    xa.iter().zip(&xb).map(|(x, y)| cka(x.view(), y.view(), kernel).unwrap_or(f64::NAN)).collect()
+}
+
+/// The spec's checks 3–7 as numbers and verdicts.
+pub fn checks_json(results: &[StudentResult], expert_gait: &GaitSummary) -> serde_json::Value {
+    let at = |level: f64| results.iter().find(|r| r.level == level);
+    let check3 = at(0.0).and_then(|r| r.own.as_ref()).map(|own| {
+        let max = own.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax);
+        serde_json::json!({
+            "claim": "RL vs BC(0) CKA < 0.1 for every layer pair (own rollouts)",
+            "max_entry": max,
+            "holds": max < 0.1,
+        })
+    });
+    let own_mean = |r: &StudentResult| r.own.as_ref().map_or(f64::NAN, Comparison::matched_mean);
+    let check4 = match (at(0.0), at(WITH_NOISE_LEVEL)) {
+        (Some(clean), Some(noisy)) => {
+            // Students that never stood with the expert have no own-rollout CKA: left out of ρ.
+            let measured: Vec<&StudentResult> = results.iter().filter(|r| r.own.is_some()).collect();
+            let levels: Vec<f64> = measured.iter().map(|r| r.level).collect();
+            let matched: Vec<f64> = measured.iter().map(|r| own_mean(r)).collect();
+            let rho = spearman(&levels, &matched);
+            let same_levels: Vec<f64> = results.iter().map(|r| r.level).collect();
+            let same_matched: Vec<f64> = results.iter().map(|r| r.same.matched_mean()).collect();
+            Some(serde_json::json!({
+                "claim": "matched-layer CKA(RL, BC with noise) > CKA(RL, BC without); Spearman rho(a, matched CKA) > 0",
+                "with_noise_level": WITH_NOISE_LEVEL,
+                "matched_mean_a0": own_mean(clean),
+                "matched_mean_with_noise": own_mean(noisy),
+                "spearman_rho": rho,
+                "levels_measured": levels,
+                "holds": own_mean(noisy) > own_mean(clean) && rho > 0.0,
+                "same_states": {
+                    "matched_mean_a0": clean.same.matched_mean(),
+                    "matched_mean_with_noise": noisy.same.matched_mean(),
+                    "spearman_rho": spearman(&same_levels, &same_matched),
+                },
+            }))
+        }
+        _ => None,
+    };
+    let check5 = at(0.0).map(|r| {
+        let own_all_small = r.own.as_ref().map(|own| own.cross.iter().all(|&v| v < 0.1));
+        serde_json::json!({
+            "claim": "control: both networks driven by the same expert states",
+            "matched_mean_same_states": r.same.matched_mean(),
+            "matched_mean_own_rollouts": own_mean(r),
+            "claim_ii_is_a_protocol_artefact": own_all_small.map(|small| small && r.same.matched_mean() > 0.1),
+        })
+    });
+    let map_number = |g: &GaitSummary, key: &str| g.map.as_ref().and_then(|m| m[key].as_f64()).unwrap_or(f64::NAN);
+    let check6 = at(WITH_NOISE_LEVEL).map(|noisy| {
+        let agents = [("expert", expert_gait), ("bc_with_noise", &noisy.gait)];
+        let per_agent: serde_json::Map<String, serde_json::Value> = agents
+            .iter()
+            .map(|(name, g)| {
+                let (repeat, ret, period) = (
+                    map_number(g, "repeat_fraction"),
+                    map_number(g, "label_return_period_steps"),
+                    map_number(g, "gait_period_steps"),
+                );
+                let value = serde_json::json!({
+                    "repeat_fraction": repeat,
+                    "label_return_period_steps": ret,
+                    "gait_period_steps": period,
+                    "repeats_in_70_percent_of_cycles": repeat >= 0.7,
+                    "return_period_within_10_percent": (ret / period - 1.0).abs() <= 0.1,
+                });
+                (name.to_string(), value)
+            })
+            .collect();
+        serde_json::json!({
+            "claim": "a cyclic path through the clusters; BC with noise varies less from cycle to cycle",
+            "agents": per_agent,
+            "height_dispersion_expert": expert_gait.dispersion,
+            "height_dispersion_bc_with_noise": noisy.gait.dispersion,
+            "bc_with_noise_less_dispersed": noisy.gait.dispersion < expert_gait.dispersion,
+        })
+    });
+    let check7 = expert_gait.spectrum.as_ref().map(|e| {
+        let mut agents = vec![serde_json::json!({"agent": "expert", "fundamental_hz": e.fundamental_hz, "harmonic_peaks": e.harmonic_peaks})];
+        let mut holds = e.harmonic_peaks.iter().all(|&p| p);
+        for level in [0.0, WITH_NOISE_LEVEL] {
+            let Some(r) = at(level) else { continue };
+            let Some(s) = r.gait.spectrum.as_ref() else {
+                holds = false;
+                continue;
+            };
+            let r_log = log_psd_correlation(e, s, 20.0);
+            let within = (s.fundamental_hz / e.fundamental_hz - 1.0).abs() <= 0.1;
+            holds &= within && s.harmonic_peaks.iter().all(|&p| p) && r_log >= 0.9;
+            agents.push(serde_json::json!({
+                "agent": format!("bc a = {level}"),
+                "fundamental_hz": s.fundamental_hz,
+                "fundamental_within_10_percent": within,
+                "harmonic_peaks": s.harmonic_peaks,
+                "log_psd_r_vs_expert": r_log,
+            }));
+        }
+        serde_json::json!({
+            "claim": "BC fundamentals within 10 % of RL's, peaks at 2 f0 and 3 f0 in all three, log-PSD r >= 0.9",
+            "agents": agents,
+            "holds": holds,
+        })
+    });
+    serde_json::json!({ "check3": check3, "check4": check4, "check5": check5, "check6": check6, "check7": check7 })
+}
+
+/// The results as a Markdown table (one row per agent).
+pub fn markdown_table(expert: &ExpertResult, results: &[StudentResult]) -> String {
+    let (expert_run, expert_gait) = (&expert.run, &expert.gait);
+    let mut out = String::new();
+    out.push_str("| agent | mean return | fell | matched CKA, own rollouts | matched CKA, same states | max RL-vs-BC entry (own) | matched RBF CKA (own / same) | f0 (Hz) | height dispersion (m) |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let n = expert_run.returns.len();
+    let f0 = |g: &GaitSummary| g.spectrum.as_ref().map_or("–".to_string(), |s| format!("{:.2}", s.fundamental_hz));
+    out.push_str(&format!(
+        "| expert (RL) | {:.1} | {} / {n} | | | | | {} | {:.4} |\n",
+        mean(&expert_run.returns),
+        expert_run.n_fell(),
+        f0(expert_gait),
+        expert_gait.dispersion
+    ));
+    for r in results {
+        let max = r.own.as_ref().map_or(f64::NAN, |own| own.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax));
+        out.push_str(&format!(
+            "| BC a = {} | {:.1} | {} / {n} | {:.3} | {:.3} | {:.3} | {:.3} / {:.3} | {} | {:.4} |\n",
+            r.level,
+            mean(&r.run.returns),
+            r.run.n_fell(),
+            r.own.as_ref().map_or(f64::NAN, Comparison::matched_mean),
+            r.same.matched_mean(),
+            max,
+            mean(&r.own_rbf),
+            mean(&r.same_rbf),
+            f0(&r.gait),
+            r.gait.dispersion
+        ));
+    }
+    out
+}
+
+/// A short checksum of a report's numbers: the first 16 hex digits of the sha256 of its compact
+/// JSON without the file names (`protocol.expert`, `protocol.students`), which differ between
+/// the CLI and the page; the same settings and weights give the same checksum in both.
+pub fn report_checksum(report: &serde_json::Value) -> String {
+    let mut numbers = report.clone();
+    if let Some(protocol) = numbers.get_mut("protocol").and_then(|p| p.as_object_mut()) {
+        protocol.remove("expert");
+        protocol.remove("students");
+    }
+    let text = serde_json::to_string(&numbers).unwrap_or_default();
+    crate::policy::sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+/// Every agent's mean joint-angle spectrum (log₁₀ PSD, 0–20 Hz) as an SVG line plot.
+pub fn spectra_svg(expert: &ExpertResult, results: &[StudentResult]) -> String {
+    use crate::plot::svg::{line_plot, PlotSpec, Series};
+    let mut curves: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut add = |label: String, spectrum: Option<&GaitSpectrum>| {
+        if let Some(s) = spectrum {
+            let bins: Vec<usize> = (0..s.freqs_hz.len()).filter(|&k| s.freqs_hz[k] <= 20.0).collect();
+            let xs = bins.iter().map(|&k| s.freqs_hz[k]).collect();
+            let ys = bins
+                .iter()
+                .map(|&k| if s.psd[k] > 0.0 { crate::fmath::ln(s.psd[k]) / std::f64::consts::LN_10 } else { f64::NAN })
+                .collect();
+            curves.push((label, xs, ys));
+        }
+    };
+    add("expert (RL)".into(), expert.gait.spectrum.as_ref());
+    for r in results {
+        add(format!("BC a = {}", r.level), r.gait.spectrum.as_ref());
+    }
+    let series: Vec<Series> = curves
+        .iter()
+        .enumerate()
+        .map(|(k, (label, xs, ys))| Series { label, xs, ys, color: crate::plot::colormap::categorical(k) })
+        .collect();
+    line_plot(
+        &series,
+        &PlotSpec {
+            width_px: 560.0,
+            height_px: 300.0,
+            x_label: "Hz",
+            y_label: "log10 PSD of the joint angles (rad²/Hz)",
+        },
+    )
+}

@@ -1,0 +1,435 @@
+//! Cell 10: seed study 003 (BRAINIARB): does a policy cloned from the walker's behaviour
+//! represent walking as the walker does? The shipped expert (the Walker2D LSTM policy at
+//! 1.0 m/s) and the shipped behaviour-cloned students (`tanglelab brainiarb clone`, one per
+//! action-noise level) are run here, one evaluation episode at a time (the same bits as the
+//! CLI's batch), and compared by `brainiarb::report` exactly as `tanglelab brainiarb compare`
+//! does: CKA heat maps in both protocols, returns and falls, joint-angle spectra, the spec's
+//! checks, a checksum of the numbers (equal to the CLI's for the same settings) and the JSON.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::shell::{download, download_json, now_ms};
+use super::shipped_policy::fetch_checked_weights;
+use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
+use super::widgets::{begin_job, InlineNote, ProgressLine};
+use crate::brainiarb::episodes::{run_episodes, Episodes};
+use crate::brainiarb::report::{
+    expert_result, report_checksum, report_json, spectra_svg, student_result, CompareSettings, ExpertResult,
+    StudentResult,
+};
+use crate::brainiarb::{level_label, NOISE_LEVELS, WITH_NOISE_LEVEL};
+use crate::notebook::{BrainiarbCell, NotebookDoc};
+use crate::plot::svg::heatmap;
+use crate::policy::PolicyWeights;
+use crate::task::Robot;
+
+/// The shipped student of noise level `a`: weights and card URLs.
+fn student_urls(level: f64) -> (String, String) {
+    let stem = format!("models/brainiarb/bc-{}", level_label(level));
+    (format!("{stem}.safetensors"), format!("{stem}.card.json"))
+}
+
+/// A noise level as an HTML id part (`a0_8`: no dots, which selectors would read as classes).
+fn level_id(level: f64) -> String {
+    level_label(level).replace('.', "_")
+}
+
+/// The settings of `tanglelab brainiarb compare` that the cell's parameters stand for.
+fn settings_of(cell: &BrainiarbCell) -> CompareSettings {
+    CompareSettings {
+        episodes: cell.episodes,
+        steps: cell.steps,
+        seed: cell.seed,
+        max_rows: cell.max_rows,
+        rbf_rows: cell.rbf_rows,
+        tsne: cell.tsne,
+        ..CompareSettings::default()
+    }
+}
+
+/// The CLI command that gives the same numbers.
+fn cli_command(cell: &BrainiarbCell) -> String {
+    format!(
+        "tanglelab brainiarb compare --students public/models/brainiarb --episodes {} --steps {} --seed {} --max-rows {} --rbf-rows {}{} --out-dir D",
+        cell.episodes,
+        cell.steps,
+        cell.seed,
+        cell.max_rows,
+        cell.rbf_rows,
+        if cell.tsne { "" } else { " --no-tsne" }
+    )
+}
+
+/// What a finished comparison holds.
+struct Compared {
+    expert: ExpertResult,
+    students: Vec<StudentResult>,
+    report: serde_json::Value,
+    checksum: String,
+    seconds: f64,
+}
+
+type Progress = (usize, usize, String);
+
+async fn yield_now() {
+    gloo::timers::future::TimeoutFuture::new(0).await;
+}
+
+/// `weights`' evaluation episodes one at a time, yielding to the page between them; None if
+/// cancelled.
+async fn episodes_of(
+    weights: &PolicyWeights,
+    settings: &CompareSettings,
+    what: &str,
+    (done_before, total): (usize, usize),
+    progress: RwSignal<Progress>,
+    cancel: RwSignal<bool>,
+) -> Result<Option<Episodes>, String> {
+    let mut parts = Vec::with_capacity(settings.episodes);
+    for e in 0..settings.episodes {
+        if cancel.get_untracked() {
+            return Ok(None);
+        }
+        progress.set((
+            done_before + e,
+            total,
+            format!("{what}: episode {} of {} ({} steps of 8 ms)", e + 1, settings.episodes, settings.steps),
+        ));
+        yield_now().await;
+        let config = settings.episode_config(e, 1);
+        parts.push(run_episodes(weights, &config, |_| {}).map_err(|err| format!("{what}: {err}"))?);
+    }
+    Episodes::concat(&parts).map(Some).ok_or_else(|| format!("{what}: the episodes differ in shape"))
+}
+
+async fn run_comparison(
+    cell: BrainiarbCell,
+    progress: RwSignal<Progress>,
+    cancel: RwSignal<bool>,
+) -> Result<Option<Compared>, String> {
+    let started = now_ms();
+    let settings = settings_of(&cell);
+    progress.set((0, 1, "fetching the expert and the students…".into()));
+    let (expert, _) = fetch_checked_weights(Robot::Walker2d, EXPERT_URL, EXPERT_CARD_URL).await?;
+    let mut students = Vec::new();
+    for &level in &cell.levels {
+        let (model, card) = student_urls(level);
+        let (weights, _) = fetch_checked_weights(Robot::Walker2d, &model, &card).await?;
+        students.push((level, weights));
+    }
+    // Work units: each agent's episodes, then each student's comparison.
+    let total = (1 + students.len()) * settings.episodes + students.len() + 1;
+    let Some(expert_run) = episodes_of(&expert, &settings, "expert", (0, total), progress, cancel).await? else {
+        return Ok(None);
+    };
+    progress.set((settings.episodes, total, "expert: CKA within the network and gait…".into()));
+    yield_now().await;
+    let expert = expert_result(expert_run, &settings).map_err(|e| e.to_string())?;
+    let mut results = Vec::new();
+    for (k, (level, weights)) in students.iter().enumerate() {
+        let done = (1 + k) * settings.episodes + k + 1;
+        let what = format!("student a = {level}");
+        let Some(run) = episodes_of(weights, &settings, &what, (done, total), progress, cancel).await? else {
+            return Ok(None);
+        };
+        progress.set((done + settings.episodes, total, format!("{what}: CKA in both protocols and gait…")));
+        yield_now().await;
+        if cancel.get_untracked() {
+            return Ok(None);
+        }
+        results.push(student_result(&expert, *level, weights, run, &settings).map_err(|e| e.to_string())?);
+    }
+    let report = report_json(&settings, (EXPERT_URL, "models/brainiarb"), &expert, &results);
+    let checksum = report_checksum(&report);
+    Ok(Some(Compared { expert, students: results, report, checksum, seconds: (now_ms() - started) / 1000.0 }))
+}
+
+fn fmt(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        "—".into()
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// One row of the agents' table.
+fn agent_row(name: String, run: &Episodes, own: Option<f64>, same: Option<f64>, f0: Option<f64>) -> impl IntoView {
+    let opt = |v: Option<f64>| v.map_or("—".into(), |v| fmt(v, 3));
+    view! {
+        <tr>
+            <td>{name}</td>
+            <td>{fmt(mean(&run.returns), 1)}</td>
+            <td>{format!("{} / {}", run.n_fell(), run.returns.len())}</td>
+            <td>{opt(own)}</td>
+            <td>{opt(same)}</td>
+            <td>{f0.map_or("—".into(), |f| fmt(f, 2))}</td>
+        </tr>
+    }
+}
+
+/// The checks' verdicts from the report, one line each.
+fn check_lines(report: &serde_json::Value) -> Vec<String> {
+    let c = &report["checks"];
+    let verdict = |v: &serde_json::Value| match v.as_bool() {
+        Some(true) => "holds",
+        Some(false) => "does not hold",
+        None => "not measurable",
+    };
+    let num = |v: &serde_json::Value| v.as_f64().map_or("—".into(), |x| fmt(x, 3));
+    vec![
+        format!(
+            "Check 3 (RL vs BC(0) < 0.1 for every layer pair, own rollouts): largest entry {} — {}.",
+            num(&c["check3"]["max_entry"]),
+            verdict(&c["check3"]["holds"])
+        ),
+        format!(
+            "Check 4 (noise raises RL-vs-BC CKA): matched mean {} at a = 0, {} at a = {WITH_NOISE_LEVEL}, Spearman ρ {} — {}.",
+            num(&c["check4"]["matched_mean_a0"]),
+            num(&c["check4"]["matched_mean_with_noise"]),
+            num(&c["check4"]["spearman_rho"]),
+            verdict(&c["check4"]["holds"])
+        ),
+        format!(
+            "Check 5 (control: same states): matched mean {} against {} on own rollouts — claim (ii) a protocol artefact: {}.",
+            num(&c["check5"]["matched_mean_same_states"]),
+            num(&c["check5"]["matched_mean_own_rollouts"]),
+            verdict(&c["check5"]["claim_ii_is_a_protocol_artefact"])
+        ),
+        format!(
+            "Check 7 (spectra: fundamentals within 10 %, harmonics, log-PSD r ≥ 0.9): {}.",
+            verdict(&c["check7"]["holds"])
+        ),
+    ]
+}
+
+#[component]
+pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
+    let cell = Memo::new(move |_| doc.get().brainiarb);
+    let running = RwSignal::new(false);
+    let cancel = RwSignal::new(false);
+    let progress = RwSignal::new((0usize, 0usize, String::new()));
+    let compared = StoredValue::new(None::<Compared>);
+    let version = RwSignal::new(0u32);
+    let note = RwSignal::new(None::<String>);
+    let status_line = RwSignal::new("not run yet: press Compare".to_string());
+    let run = move |_| {
+        if !begin_job(running, cancel, note) {
+            return;
+        }
+        spawn_local(async move {
+            match run_comparison(cell.get_untracked(), progress, cancel).await {
+                Ok(Some(c)) => {
+                    status_line.set(format!(
+                        "compared {} students with the expert in {:.1} s · checksum {}",
+                        c.students.len(),
+                        c.seconds,
+                        c.checksum
+                    ));
+                    compared.set_value(Some(c));
+                    version.update(|v| *v += 1);
+                }
+                Ok(None) => status_line.set("cancelled: nothing shown was changed".into()),
+                Err(e) => note.set(Some(format!("The comparison could not run: {e}"))),
+            }
+            progress.update(|p| p.2.clear());
+            running.set(false);
+        });
+    };
+    let set_number = move |ev, range: (usize, usize), what: &'static str, apply: fn(&mut BrainiarbCell, usize)| {
+        match event_target_value(&ev).trim().parse::<usize>() {
+            Ok(n) if (range.0..=range.1).contains(&n) => {
+                note.set(None);
+                doc.update(|d| apply(&mut d.brainiarb, n));
+            }
+            _ => note.set(Some(format!("{what} must be a whole number from {} to {}.", range.0, range.1))),
+        }
+    };
+    let set_episodes = move |ev| set_number(ev, BrainiarbCell::EPISODES_RANGE, "Episodes", |c, n| c.episodes = n);
+    let set_steps = move |ev| set_number(ev, BrainiarbCell::STEPS_RANGE, "Steps", |c, n| c.steps = n);
+    let set_rows = move |ev| set_number(ev, BrainiarbCell::ROWS_RANGE, "CKA rows", |c, n| c.max_rows = n);
+    let set_seed = move |ev| match event_target_value(&ev).trim().parse::<u64>() {
+        Ok(seed) => doc.update(|d| d.brainiarb.seed = seed),
+        Err(_) => note.set(Some("The seed must be a whole number ≥ 0.".into())),
+    };
+    let toggle_level = move |level: f64| {
+        doc.update(|d| {
+            let levels = &mut d.brainiarb.levels;
+            if levels.contains(&level) {
+                if levels.len() > 1 {
+                    levels.retain(|&a| a != level);
+                }
+            } else {
+                levels.push(level);
+                levels.sort_by(f64::total_cmp);
+            }
+        })
+    };
+    let level_boxes = NOISE_LEVELS
+        .iter()
+        .map(|&level| {
+            view! {
+                <label>
+                    <input type="checkbox" id=format!("brainiarb-level-{}", level_id(level))
+                        prop:checked=move || cell.get().levels.contains(&level) on:change=move |_| toggle_level(level) />
+                    {format!("a = {level} ")}
+                </label>
+            }
+        })
+        .collect::<Vec<_>>();
+    let export_json = move |_| {
+        compared.with_value(|c| {
+            if let Some(c) = c {
+                if let Err(e) = download_json(&c.report, "brainiarb.json") {
+                    note.set(Some(format!("Could not offer the download: {e}")));
+                }
+            }
+        })
+    };
+    let export_svg = move |_| {
+        compared.with_value(|c| {
+            if let Some(c) = c {
+                if let Err(e) = download(spectra_svg(&c.expert, &c.students).as_bytes(), "spectra.svg", "image/svg+xml")
+                {
+                    note.set(Some(format!("Could not offer the download: {e}")));
+                }
+            }
+        })
+    };
+    let has_result = move || {
+        version.get();
+        compared.with_value(|c| c.is_some())
+    };
+    let status = move || {
+        let (_, _, what) = progress.get();
+        if running.get() && !what.is_empty() {
+            what
+        } else if running.get() {
+            "starting…".into()
+        } else {
+            status_line.get()
+        }
+    };
+    let fraction = move || {
+        let (done, total, _) = progress.get();
+        if total == 0 {
+            0.0
+        } else {
+            done as f64 / total as f64
+        }
+    };
+    let checksum = move || {
+        version.get();
+        compared.with_value(|c| c.as_ref().map(|c| c.checksum.clone()).unwrap_or_default())
+    };
+    let rows = move || {
+        version.get();
+        compared.with_value(|c| {
+            let Some(c) = c else { return Vec::new() };
+            let f0 = |g: &crate::brainiarb::report::GaitSummary| g.spectrum.as_ref().map(|s| s.fundamental_hz);
+            let mut rows =
+                vec![agent_row("expert (RL)".into(), &c.expert.run, None, None, f0(&c.expert.gait)).into_any()];
+            for r in &c.students {
+                let own = r.own.as_ref().map(|o| o.matched_mean());
+                rows.push(
+                    agent_row(format!("BC a = {}", r.level), &r.run, own, Some(r.same.matched_mean()), f0(&r.gait))
+                        .into_any(),
+                );
+            }
+            rows
+        })
+    };
+    let heatmaps = move || {
+        version.get();
+        compared.with_value(|c| {
+            let Some(c) = c else { return Vec::new() };
+            let labels = |who: &str| c.expert.layers.iter().map(|l| format!("{who} {l}")).collect::<Vec<_>>();
+            let mut figures = vec![(
+                "brainiarb-within-expert".to_string(),
+                heatmap(c.expert.within.view(), &labels("RL"), &labels("RL"), "within the expert (RL)"),
+            )];
+            for r in &c.students {
+                let a = level_id(r.level);
+                if let Some(own) = &r.own {
+                    let title = format!("RL vs BC a = {}, own rollouts", r.level);
+                    figures.push((
+                        format!("brainiarb-own-{a}"),
+                        heatmap(own.cross.view(), &labels("RL"), &labels("BC"), &title),
+                    ));
+                }
+                let title = format!("RL vs BC a = {}, same states", r.level);
+                figures.push((
+                    format!("brainiarb-same-{a}"),
+                    heatmap(r.same.cross.view(), &labels("RL"), &labels("BC"), &title),
+                ));
+            }
+            figures
+                .into_iter()
+                .map(|(id, svg)| view! { <div class="svg-plot" id=id inner_html=svg></div> })
+                .collect::<Vec<_>>()
+        })
+    };
+    let spectra = move || {
+        version.get();
+        compared.with_value(|c| c.as_ref().map(|c| spectra_svg(&c.expert, &c.students)).unwrap_or_default())
+    };
+    let checks = move || {
+        version.get();
+        compared.with_value(|c| {
+            c.as_ref().map(|c| check_lines(&c.report).into_iter().map(|l| view! { <li>{l}</li> }).collect::<Vec<_>>())
+        })
+    };
+    view! {
+        <section class="cell" id="cell-brainiarb">
+            <h2>"10 · Online RL vs behaviour cloning: do they think alike? (BRAINIARB)"</h2>
+            <p class="explain">
+                "The expert is the walker of cell 3 (LSTM, trained here by PPO), its command held at 1.0 m/s. Each student has the "
+                "expert's architecture and was cloned from 100 of its episodes, the executed actions carrying uniform noise of "
+                "half-width a (" <code>"tanglelab brainiarb clone"</code> "). Every agent walks the same evaluation episodes (the "
+                "same starting states); CKA compares layers (dense layers before their ELU, LSTM h and c, the action mean) on each "
+                "agent's own rollouts, rows paired by episode and time (the authors' protocol), and with the student driven by "
+                "the expert's states (the control the authors did not run)."
+            </p>
+            <div class="controls">
+                <label>"episodes " <input id="brainiarb-episodes" type="number" min="1" max="20"
+                    prop:value=move || cell.get().episodes.to_string() on:change=set_episodes /></label>
+                <label>"steps " <input id="brainiarb-steps" type="number" min="200" max="2000" step="100"
+                    prop:value=move || cell.get().steps.to_string() on:change=set_steps /></label>
+                <label>"seed " <input id="brainiarb-seed" type="number" min="0"
+                    prop:value=move || cell.get().seed.to_string() on:change=set_seed /></label>
+                <label>"CKA rows " <input id="brainiarb-rows" type="number" min="50" max="5000" step="100"
+                    prop:value=move || cell.get().max_rows.to_string() on:change=set_rows /></label>
+                <label><input type="checkbox" id="brainiarb-tsne" prop:checked=move || cell.get().tsne
+                    on:change=move |_| doc.update(|d| d.brainiarb.tsne = !d.brainiarb.tsne) />"t-SNE maps (slow)"</label>
+            </div>
+            <div class="controls">"students: " {level_boxes}</div>
+            <div class="controls">
+                <button id="brainiarb-run" on:click=run disabled=move || running.get()>"Compare"</button>
+                <button id="brainiarb-cancel" on:click=move |_| cancel.set(true) disabled=move || !running.get()>"Cancel"</button>
+                <button id="brainiarb-export-json" on:click=export_json disabled=move || !has_result() || running.get()>"Download results (JSON)"</button>
+                <button id="brainiarb-export-svg" on:click=export_svg disabled=move || !has_result() || running.get()>"Download spectra (SVG)"</button>
+                <InlineNote note=note />
+            </div>
+            <ProgressLine id="brainiarb" fraction=Signal::derive(fraction) status=Signal::derive(status) running=running />
+            <p class="explain">"The same numbers from the command line: " <code id="brainiarb-cli">{move || cli_command(&cell.get())}</code>
+                " · checksum " <code id="brainiarb-checksum">{checksum}</code></p>
+            <Show when=has_result>
+                <table id="brainiarb-agents">
+                    <thead><tr><th>"agent"</th><th>"mean return"</th><th>"fell"</th><th>"matched CKA, own rollouts"</th>
+                        <th>"matched CKA, same states"</th><th>"gait fundamental (Hz)"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <ul id="brainiarb-checks">{checks}</ul>
+                <div class="figures" id="brainiarb-heatmaps">{heatmaps}</div>
+                <figure>
+                    <div class="svg-plot" id="brainiarb-spectra" inner_html=spectra></div>
+                    <figcaption>"Mean joint-angle spectra (Welch, Hann 256 samples, after the first 100 steps)."</figcaption>
+                </figure>
+            </Show>
+        </section>
+    }
+}
