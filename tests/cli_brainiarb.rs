@@ -96,8 +96,19 @@ fn students_are_cloned_compared_and_the_same_however_they_are_run() {
     }
     assert!(report["checks"]["check3"]["max_entry"].is_number());
     assert!(report["checks"]["check4"]["spearman_rho"].is_number());
-    for name in ["cka-within-expert.svg", "cka-own-a0.svg", "cka-same-a0.8.svg", "cka-within-bc-a0.svg"] {
-        assert!(std::fs::read_to_string(dir.path().join("one").join(name)).unwrap().starts_with("<svg"), "{name}");
+    for name in ["cka-within-expert", "cka-own-a0", "cka-same-a0.8", "cka-within-bc-a0"] {
+        let svg = std::fs::read_to_string(dir.path().join("one").join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}");
+        let npy = std::fs::read(dir.path().join("one").join(format!("{name}.npy"))).unwrap();
+        assert!(npy.starts_with(b"\x93NUMPY"), "{name}");
+    }
+    // The NPY holds the JSON's numbers: the expert's within-network matrix.
+    let npy: ndarray::Array2<f64> = ndarray_npy::read_npy(dir.path().join("one/cka-within-expert.npy")).unwrap();
+    assert_eq!(npy.dim(), (layers, layers));
+    for (i, row) in within.iter().enumerate() {
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            assert_eq!(npy[[i, j]], v.as_f64().unwrap());
+        }
     }
 }
 

@@ -12,7 +12,9 @@ use leptos::task::spawn_local;
 use super::shell::{download, download_json, now_ms};
 use super::shipped_policy::fetch_checked_weights;
 use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
-use super::widgets::{begin_job, InlineNote, ProgressLine};
+use super::widgets::{
+    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, InlineNote, JobProgress, ProgressLine,
+};
 use crate::brainiarb::episodes::{run_episodes, Episodes};
 use crate::brainiarb::report::{
     expert_result, report_checksum, report_json, spectra_svg, student_result, CompareSettings, ExpertResult,
@@ -70,7 +72,7 @@ struct Compared {
     seconds: f64,
 }
 
-type Progress = (usize, usize, String);
+type Progress = JobProgress;
 
 async fn yield_now() {
     gloo::timers::future::TimeoutFuture::new(0).await;
@@ -240,22 +242,16 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             running.set(false);
         });
     };
-    let set_number = move |ev, range: (usize, usize), what: &'static str, apply: fn(&mut BrainiarbCell, usize)| {
-        match event_target_value(&ev).trim().parse::<usize>() {
-            Ok(n) if (range.0..=range.1).contains(&n) => {
-                note.set(None);
-                doc.update(|d| apply(&mut d.brainiarb, n));
-            }
-            _ => note.set(Some(format!("{what} must be a whole number from {} to {}.", range.0, range.1))),
-        }
+    let set_number = move |ev: leptos::ev::Event,
+                           range: (usize, usize),
+                           what: &'static str,
+                           apply: fn(&mut BrainiarbCell, usize)| {
+        apply_whole_number(&ev, range, what, note, |n| doc.update(|d| apply(&mut d.brainiarb, n)))
     };
     let set_episodes = move |ev| set_number(ev, BrainiarbCell::EPISODES_RANGE, "Episodes", |c, n| c.episodes = n);
     let set_steps = move |ev| set_number(ev, BrainiarbCell::STEPS_RANGE, "Steps", |c, n| c.steps = n);
     let set_rows = move |ev| set_number(ev, BrainiarbCell::ROWS_RANGE, "CKA rows", |c, n| c.max_rows = n);
-    let set_seed = move |ev| match event_target_value(&ev).trim().parse::<u64>() {
-        Ok(seed) => doc.update(|d| d.brainiarb.seed = seed),
-        Err(_) => note.set(Some("The seed must be a whole number ≥ 0.".into())),
-    };
+    let set_seed = move |ev: leptos::ev::Event| apply_seed(&ev, note, |seed| doc.update(|d| d.brainiarb.seed = seed));
     let toggle_level = move |level: f64| {
         doc.update(|d| {
             let levels = &mut d.brainiarb.levels;
@@ -304,24 +300,8 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         version.get();
         compared.with_value(|c| c.is_some())
     };
-    let status = move || {
-        let (_, _, what) = progress.get();
-        if running.get() && !what.is_empty() {
-            what
-        } else if running.get() {
-            "starting…".into()
-        } else {
-            status_line.get()
-        }
-    };
-    let fraction = move || {
-        let (done, total, _) = progress.get();
-        if total == 0 {
-            0.0
-        } else {
-            done as f64 / total as f64
-        }
-    };
+    let status = move || job_status(progress, running, || status_line.get());
+    let fraction = move || progress_fraction(progress);
     let checksum = move || {
         version.get();
         compared.with_value(|c| c.as_ref().map(|c| c.checksum.clone()).unwrap_or_default())

@@ -15,7 +15,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::shell::{download, download_json, fetch_bytes, now_ms};
-use super::widgets::{begin_job, InlineNote, ProgressLine};
+use super::widgets::{
+    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, InlineNote, JobProgress, ProgressLine,
+};
 use crate::notebook::{NotebookDoc, ReachingDqnCell};
 use crate::policy::sha256_hex;
 use crate::reaching::dqn::{
@@ -60,7 +62,7 @@ struct DqnOutcome {
 }
 
 /// Progress of whatever runs: (done, total, what).
-type Progress = (usize, usize, String);
+type Progress = JobProgress;
 
 async fn yield_now() {
     gloo::timers::future::TimeoutFuture::new(0).await;
@@ -213,22 +215,17 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             running.set(false);
         });
     };
-    let set_number = move |ev, range: (usize, usize), what: &'static str, apply: fn(&mut ReachingDqnCell, usize)| {
-        match event_target_value(&ev).trim().parse::<usize>() {
-            Ok(n) if (range.0..=range.1).contains(&n) => {
-                note.set(None);
-                doc.update(|d| apply(&mut d.reaching_dqn, n));
-            }
-            _ => note.set(Some(format!("{what} must be a whole number from {} to {}.", range.0, range.1))),
-        }
+    let set_number = move |ev: leptos::ev::Event,
+                           range: (usize, usize),
+                           what: &'static str,
+                           apply: fn(&mut ReachingDqnCell, usize)| {
+        apply_whole_number(&ev, range, what, note, |n| doc.update(|d| apply(&mut d.reaching_dqn, n)))
     };
     let set_frames = move |ev| set_number(ev, ReachingDqnCell::FRAMES_RANGE, "Frames", |c, n| c.frames = n);
     let set_trials =
         move |ev| set_number(ev, ReachingDqnCell::EVAL_TRIALS_RANGE, "Evaluation trials", |c, n| c.eval_trials = n);
-    let set_seed = move |ev| match event_target_value(&ev).trim().parse::<u64>() {
-        Ok(seed) => doc.update(|d| d.reaching_dqn.seed = seed),
-        Err(_) => note.set(Some("The seed must be a whole number ≥ 0.".into())),
-    };
+    let set_seed =
+        move |ev: leptos::ev::Event| apply_seed(&ev, note, |seed| doc.update(|d| d.reaching_dqn.seed = seed));
     let export_weights = move |_| {
         let o = outcome.get_untracked();
         if let Some(config) = &o.config {
@@ -253,12 +250,7 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     };
     let has_model = move || outcome.with(|o| o.config.is_some());
     let status = move || {
-        let (_, _, what) = progress.get();
-        if running.get() && !what.is_empty() {
-            what
-        } else if running.get() {
-            "starting…".into()
-        } else {
+        job_status(progress, running, || {
             outcome.with(|o| {
                 if o.config.is_some() {
                     o.label.clone()
@@ -266,16 +258,9 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     "not trained yet: press Train, or Load shipped".into()
                 }
             })
-        }
+        })
     };
-    let fraction = move || {
-        let (done, total, _) = progress.get();
-        if total == 0 {
-            0.0
-        } else {
-            done as f64 / total as f64
-        }
-    };
+    let fraction = move || progress_fraction(progress);
     let rows = move || {
         outcome.with(|o| {
             let mut rows = Vec::new();

@@ -1,5 +1,6 @@
 //! Small pieces several cells repeat: an inline message that shows only when there is one, a
-//! progress bar with its status line, the start of a cancellable job, and a viridis colour bar.
+//! progress bar with its status line, the start of a cancellable job and its progress and
+//! status text, number and seed inputs read into the document, and a viridis colour bar.
 
 use leptos::prelude::*;
 
@@ -62,5 +63,59 @@ pub fn ViridisBar(
             <span id=id>{move || hi.get()}</span>
             <span class="colorbar-label">{label}</span>
         </div>
+    }
+}
+
+/// Progress of a cell's job: (done, total, what it is doing now).
+pub type JobProgress = (usize, usize, String);
+
+/// How far a job is, 0 … 1 (0 before it knows its total).
+pub fn progress_fraction(progress: RwSignal<JobProgress>) -> f64 {
+    let (done, total, _) = progress.get();
+    if total == 0 {
+        0.0
+    } else {
+        done as f64 / total as f64
+    }
+}
+
+/// The status line of a job: what it is doing while it runs, else `idle()`.
+pub fn job_status(progress: RwSignal<JobProgress>, running: RwSignal<bool>, idle: impl FnOnce() -> String) -> String {
+    let (_, _, what) = progress.get();
+    if running.get() && !what.is_empty() {
+        what
+    } else if running.get() {
+        "starting…".into()
+    } else {
+        idle()
+    }
+}
+
+/// Reads a whole number in `range` from an input's change event and hands it to `apply`;
+/// anything else leaves the document alone and says in `note` what is wanted.
+pub fn apply_whole_number(
+    ev: &leptos::ev::Event,
+    (lo, hi): (usize, usize),
+    what: &str,
+    note: RwSignal<Option<String>>,
+    apply: impl FnOnce(usize),
+) {
+    match event_target_value(ev).trim().parse::<usize>() {
+        Ok(n) if (lo..=hi).contains(&n) => {
+            note.set(None);
+            apply(n);
+        }
+        _ => note.set(Some(format!("{what} must be a whole number from {lo} to {hi}."))),
+    }
+}
+
+/// Reads a seed (a whole number ≥ 0) from an input's change event and hands it to `apply`.
+pub fn apply_seed(ev: &leptos::ev::Event, note: RwSignal<Option<String>>, apply: impl FnOnce(u64)) {
+    match event_target_value(ev).trim().parse::<u64>() {
+        Ok(seed) => {
+            note.set(None);
+            apply(seed);
+        }
+        Err(_) => note.set(Some("The seed must be a whole number ≥ 0.".into())),
     }
 }

@@ -5,7 +5,8 @@
 //!   its loss log; finished students are kept, so a stopped run continues where it stopped;
 //! - `compare`: every agent's returns and falls, and layer × layer CKA within the expert, within
 //!   each student and between them, in the spec's two protocols, with the spec's checks 2–5 as
-//!   a table; writes `brainiarb.json` and SVG heat maps.
+//!   a table; writes `brainiarb.json`, `spectra.svg` and every CKA matrix as an SVG heat map and
+//!   an NPY array.
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -23,6 +24,7 @@ use tanglelab::brainiarb::report::{
     expert_result, markdown_table, report_checksum, report_json, spectra_svg, student_result, CompareSettings,
 };
 use tanglelab::brainiarb::{level_label, COMMAND_MPS, NOISE_LEVELS};
+use tanglelab::io::write_npy_f64;
 use tanglelab::plot::svg::{heatmap, line_plot, PlotSpec, Series};
 use tanglelab::policy::card::{ModelCard, Training};
 use tanglelab::policy::{save_safetensors, PolicyWeights};
@@ -287,10 +289,12 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     }
     let dir = &args.out_dir;
     let layers = &expert_result.layers;
+    // Each matrix as a heat map (SVG) and its numbers (NPY, f64, rows = the first network's layers).
     let svg = |name: &str, m: &ndarray::Array2<f64>, rows: &str, cols: &str, title: &str| -> anyhow::Result<()> {
         let r: Vec<String> = layers.iter().map(|l| format!("{rows} {l}")).collect();
         let c: Vec<String> = layers.iter().map(|l| format!("{cols} {l}")).collect();
-        write_bytes(&dir.join(name), heatmap(m.view(), &r, &c, title).as_bytes())
+        write_bytes(&dir.join(name), heatmap(m.view(), &r, &c, title).as_bytes())?;
+        write_bytes(&dir.join(name.replace(".svg", ".npy")), &write_npy_f64(m)?)
     };
     svg("cka-within-expert.svg", &expert_result.within, "RL", "RL", "Linear CKA within the expert (RL)")?;
     for r in &results {
@@ -310,6 +314,6 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     write_bytes(&dir.join("spectra.svg"), spectra_svg(&expert_result, &results).as_bytes())?;
     print!("{}", markdown_table(&expert_result, &results));
     println!("checksum {}", report_checksum(&json));
-    println!("wrote {}/brainiarb.json and the CKA heat maps (SVG)", dir.display());
+    println!("wrote {}/brainiarb.json, spectra.svg and the CKA matrices (SVG heat maps, NPY)", dir.display());
     Ok(())
 }
