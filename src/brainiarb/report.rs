@@ -472,3 +472,82 @@ pub fn spectra_svg(expert: &ExpertResult, results: &[StudentResult]) -> String {
         },
     )
 }
+
+/// A t-SNE map (the `tsne` entry of a gait summary) as SVG: the path through the embedded
+/// samples in grey, each sample a dot in its watershed cluster's colour. None without a map.
+pub fn tsne_svg(map: &serde_json::Value, title: &str) -> Option<String> {
+    use std::fmt::Write;
+    let points: Vec<[f64; 2]> =
+        map["embedding"].as_array()?.iter().filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?])).collect();
+    let labels: Vec<usize> = map["labels"].as_array()?.iter().filter_map(|l| l.as_u64().map(|l| l as usize)).collect();
+    if points.is_empty() || labels.len() != points.len() {
+        return None;
+    }
+    let (size, margin) = (360.0, 20.0);
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for p in &points {
+        for a in 0..2 {
+            lo[a] = lo[a].fmin(p[a]);
+            hi[a] = hi[a].fmax(p[a]);
+        }
+    }
+    let span = (hi[0] - lo[0]).fmax(hi[1] - lo[1]).fmax(1e-12);
+    let at = |p: &[f64; 2]| {
+        (
+            margin + (p[0] - lo[0]) / span * (size - 2.0 * margin),
+            size - margin - (p[1] - lo[1]) / span * (size - 2.0 * margin),
+        )
+    };
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{h}" viewBox="0 0 {size} {h}" font-family="sans-serif" font-size="11"><rect width="{size}" height="{h}" fill="white"/>"#,
+        h = size + 20.0
+    );
+    let path: Vec<String> = points
+        .iter()
+        .map(|p| {
+            let (x, y) = at(p);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let _ = write!(svg, r##"<polyline points="{}" fill="none" stroke="#999" stroke-width="0.5"/>"##, path.join(" "));
+    for (p, &l) in points.iter().zip(&labels) {
+        let (x, y) = at(p);
+        let _ =
+            write!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2" fill="{}"/>"#, crate::plot::colormap::categorical(l));
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
+        size / 2.0,
+        size + 14.0,
+        title.replace('<', "&lt;")
+    );
+    Some(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_ignores_file_names_and_sees_numbers() {
+        let a = serde_json::json!({"protocol": {"expert": "x", "students": "y", "seed": 7}, "value": 0.5});
+        let b = serde_json::json!({"protocol": {"expert": "other/path", "students": "z", "seed": 7}, "value": 0.5});
+        let c = serde_json::json!({"protocol": {"expert": "x", "students": "y", "seed": 7}, "value": 0.5000000000000001});
+        assert_eq!(report_checksum(&a), report_checksum(&b));
+        assert_ne!(report_checksum(&a), report_checksum(&c));
+        assert_eq!(report_checksum(&a).len(), 16);
+    }
+
+    #[test]
+    fn a_tsne_map_is_drawn_as_a_path_of_coloured_dots() {
+        let map = serde_json::json!({"embedding": [[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]], "labels": [0, 1, 1]});
+        let svg = tsne_svg(&map, "a < b").unwrap();
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert!(svg.contains(crate::plot::colormap::categorical(1)) && svg.contains("a &lt; b"));
+        assert!(tsne_svg(&serde_json::json!({"error": "too few points"}), "").is_none());
+        let mismatched = serde_json::json!({"embedding": [[0.0, 0.0]], "labels": [0, 1]});
+        assert!(tsne_svg(&mismatched, "").is_none());
+    }
+}

@@ -21,7 +21,7 @@ use crate::policy::{card_path, read_robot_weights};
 use crate::progress::progress_bar;
 use tanglelab::brainiarb::episodes::{run_episodes, EpisodeConfig, Episodes};
 use tanglelab::brainiarb::report::{
-    expert_result, markdown_table, report_checksum, report_json, spectra_svg, student_result, CompareSettings,
+    expert_result, markdown_table, report_checksum, report_json, spectra_svg, student_result, tsne_svg, CompareSettings,
 };
 use tanglelab::brainiarb::{level_label, COMMAND_MPS, NOISE_LEVELS};
 use tanglelab::io::write_npy_f64;
@@ -312,6 +312,14 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     let json = report_json(&settings, (&names.0, &names.1), &expert_result, &results);
     write_bytes(&dir.join("brainiarb.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
     write_bytes(&dir.join("spectra.svg"), spectra_svg(&expert_result, &results).as_bytes())?;
+    let maps = std::iter::once(("expert".to_string(), &expert_result.gait))
+        .chain(results.iter().map(|r| (format!("bc-{}", level_label(r.level)), &r.gait)));
+    for (name, gait) in maps {
+        let title = format!("t-SNE of body heights, {name} (episode 0; colours: watershed clusters)");
+        if let Some(svg) = gait.map.as_ref().and_then(|m| tsne_svg(m, &title)) {
+            write_bytes(&dir.join(format!("tsne-{name}.svg")), svg.as_bytes())?;
+        }
+    }
     print!("{}", markdown_table(&expert_result, &results));
     println!("checksum {}", report_checksum(&json));
     println!("wrote {}/brainiarb.json, spectra.svg and the CKA matrices (SVG heat maps, NPY)", dir.display());
