@@ -8,6 +8,7 @@ pub mod anova;
 pub mod bench_scenario;
 pub mod cka;
 pub mod cycles;
+pub mod dft;
 pub mod drift;
 pub mod jpca;
 pub mod lissajous;

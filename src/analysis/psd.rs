@@ -5,11 +5,11 @@
 //! has its mean removed (`Detrend::Constant`, scipy's default), is multiplied by a periodic Hann
 //! window and Fourier transformed; the squared magnitudes are scaled to a density
 //! (1 / (fs · Σ w²), units²/Hz), folded to one side (every bin but DC and, for an even segment,
-//! Nyquist counted twice) and averaged over segments (arithmetic mean). The FFT is rustfft's
-//! scalar one: the same bits natively and in wasm.
+//! Nyquist counted twice) and averaged over segments (arithmetic mean). The transform is
+//! [`super::dft`]'s: the same bits natively and in wasm.
 
+use super::dft::{Dft, C64};
 use ndarray::{Array1, Array2, ArrayView2};
-use rustfft::{num_complex::Complex, FftPlannerScalar};
 
 /// What to subtract from each segment before windowing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -93,12 +93,9 @@ pub fn welch(signals: ArrayView2<f64>, config: &WelchConfig) -> Result<Psd, PsdE
     let window = hann_periodic(segment_len);
     let scale = 1.0 / (sample_rate_hz * window.iter().map(|w| w * w).sum::<f64>());
     let n_freqs = segment_len / 2 + 1;
-    // The scalar planner: `FftPlanner` picks AVX natively and simd128 in wasm at run time, whose
-    // last bits differ; the scalar kernels give the same bits everywhere (the page's spectra
-    // equal the CLI's).
-    let fft = FftPlannerScalar::<f64>::new().plan_fft_forward(segment_len);
-    let mut buffer = vec![Complex::new(0.0, 0.0); segment_len];
-    let mut scratch = vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+    let dft = Dft::new(segment_len);
+    let mut buffer = vec![C64::default(); segment_len];
+    let mut scratch = Vec::new();
     let mut density = Array2::zeros((n_channels, n_freqs));
     for (channel, signal) in signals.rows().into_iter().enumerate() {
         for segment_idx in 0..n_segments {
@@ -108,9 +105,9 @@ pub fn welch(signals: ArrayView2<f64>, config: &WelchConfig) -> Result<Psd, PsdE
                 Detrend::Constant => segment.sum() / segment_len as f64,
             };
             for ((slot, &v), &w) in buffer.iter_mut().zip(segment.iter()).zip(&window) {
-                *slot = Complex::new((v - offset) * w, 0.0);
+                *slot = C64::new((v - offset) * w, 0.0);
             }
-            fft.process_with_scratch(&mut buffer, &mut scratch);
+            dft.forward(&mut buffer, &mut scratch);
             for (freq_idx, value) in buffer.iter().take(n_freqs).enumerate() {
                 density[[channel, freq_idx]] += value.norm_sqr();
             }

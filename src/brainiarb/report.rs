@@ -291,9 +291,17 @@ pub fn checks_json(results: &[StudentResult], expert_gait: &GaitSummary) -> serd
     let at = |level: f64| results.iter().find(|r| r.level == level);
     let check3 = at(0.0).and_then(|r| r.own.as_ref()).map(|own| {
         let max = own.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax);
+        // Which pairs break the rule (expert layer, student layer, CKA).
+        let above: Vec<serde_json::Value> = own
+            .cross
+            .indexed_iter()
+            .filter(|(_, &v)| v >= 0.1)
+            .map(|((i, j), &v)| serde_json::json!([own.layers[i], own.layers[j], v]))
+            .collect();
         serde_json::json!({
             "claim": "RL vs BC(0) CKA < 0.1 for every layer pair (own rollouts)",
             "max_entry": max,
+            "entries_at_or_above_0_1": above,
             "holds": max < 0.1,
         })
     });
@@ -533,7 +541,8 @@ mod tests {
     fn the_checksum_ignores_file_names_and_sees_numbers() {
         let a = serde_json::json!({"protocol": {"expert": "x", "students": "y", "seed": 7}, "value": 0.5});
         let b = serde_json::json!({"protocol": {"expert": "other/path", "students": "z", "seed": 7}, "value": 0.5});
-        let c = serde_json::json!({"protocol": {"expert": "x", "students": "y", "seed": 7}, "value": 0.5000000000000001});
+        let c =
+            serde_json::json!({"protocol": {"expert": "x", "students": "y", "seed": 7}, "value": 0.5000000000000001});
         assert_eq!(report_checksum(&a), report_checksum(&b));
         assert_ne!(report_checksum(&a), report_checksum(&c));
         assert_eq!(report_checksum(&a).len(), 16);

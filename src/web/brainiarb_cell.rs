@@ -53,7 +53,8 @@ fn settings_of(cell: &BrainiarbCell) -> CompareSettings {
 /// The CLI command that gives the same numbers.
 fn cli_command(cell: &BrainiarbCell) -> String {
     format!(
-        "tanglelab brainiarb compare --students public/models/brainiarb --episodes {} --steps {} --seed {} --max-rows {} --rbf-rows {}{} --out-dir D",
+        "tanglelab brainiarb compare --students public/models/brainiarb --levels {} --episodes {} --steps {} --seed {} --max-rows {} --rbf-rows {}{} --out-dir D",
+        cell.levels.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
         cell.episodes,
         cell.steps,
         cell.seed,

@@ -859,7 +859,7 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   const page = await openPage(base);
   const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
   await set('#brainiarb-episodes', '2');
-  await set('#brainiarb-steps', '300');
+  await set('#brainiarb-steps', '400');
   await set('#brainiarb-rows', '400');
   await page.click('#brainiarb-run');
   await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false'
@@ -874,17 +874,17 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   assert.equal(await page.locator('#brainiarb-checks li').count(), 4);
   // The same numbers from the CLI on the same files.
   const cliLine = await page.textContent('#brainiarb-cli');
-  assert.match(cliLine, /--episodes 2 --steps 300 --seed 7 --max-rows 400 --rbf-rows 400 --no-tsne/);
+  assert.match(cliLine, /--levels 0,0.8 --episodes 2 --steps 400 --seed 7 --max-rows 400 --rbf-rows 400 --no-tsne/);
   const dir = fs.mkdtempSync(path.join(artifacts, 'brainiarb-'));
   const stdout = execFileSync(nativeCli(), ['brainiarb', 'compare', '--students', path.join(here, '..', '..', 'public', 'models', 'brainiarb'),
-    '--episodes', '2', '--steps', '300', '--seed', '7', '--max-rows', '400', '--rbf-rows', '400', '--no-tsne', '--out-dir', dir]).toString();
+    '--levels', '0,0.8', '--episodes', '2', '--steps', '400', '--seed', '7', '--max-rows', '400', '--rbf-rows', '400', '--no-tsne', '--out-dir', dir]).toString();
   const native = stdout.match(/checksum ([0-9a-f]{16})/)[1];
-  assert.equal(checksum, native, 'the tab\'s comparison differs from tanglelab brainiarb compare\'s');
-  // The export is the CLI's brainiarb.json but for the file names.
+  // The export is the CLI's brainiarb.json but for the file names, and the checksums agree.
   const tab = JSON.parse(await downloadedText(page, '#brainiarb-export-json'));
   const cli = JSON.parse(fs.readFileSync(path.join(dir, 'brainiarb.json')));
   for (const r of [tab, cli]) { delete r.protocol.expert; delete r.protocol.students; }
   assert.deepEqual(tab, cli);
+  assert.equal(checksum, native, 'the tab\'s comparison differs from tanglelab brainiarb compare\'s');
   fs.rmSync(dir, { recursive: true });
   await page.locator('#cell-brainiarb').screenshot({ path: path.join(artifacts, 'brainiarb-cell.png') });
   // A long run, cancelled: the shown results stay.
@@ -901,7 +901,7 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   await page.click('#permalink');
   const restored = await openPage(await page.inputValue('#permalink-url'));
   assert.equal(await restored.inputValue('#brainiarb-episodes'), '20');
-  assert.equal(await restored.inputValue('#brainiarb-steps'), '300');
+  assert.equal(await restored.inputValue('#brainiarb-steps'), '400');
   assert.ok(await restored.isChecked('#brainiarb-level-a0_8'));
   console.log(`     brainiarb: checksum ${checksum} in the tab and natively`);
   assertNoErrors(page);

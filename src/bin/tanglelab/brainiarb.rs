@@ -70,7 +70,8 @@ pub struct CloneArgs {
     episodes_per_batch: usize,
     #[arg(long, default_value_t = 3e-4)]
     learning_rate: f64,
-    /// Seeds the students' initial weights; demonstrations of level i use seed 1000 + i.
+    /// Seeds the students' initial weights; the demonstrations of the spec's i-th level use seed
+    /// 1000 + i (another level a: 2000 + round(1000 a)), whichever levels are asked for.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long)]
@@ -83,6 +84,14 @@ fn levels_of(levels: &Option<Vec<f64>>) -> anyhow::Result<Vec<f64>> {
         bail!("noise levels must be finite numbers in [0, 2], got {levels:?}");
     }
     Ok(levels)
+}
+
+/// The demonstrations' seed of noise level `level` (see `CloneArgs::seed`).
+fn demo_seed(level: f64) -> u64 {
+    match NOISE_LEVELS.iter().position(|&a| a == level) {
+        Some(i) => 1000 + i as u64,
+        None => 2000 + (level * 1000.0).round() as u64,
+    }
 }
 
 /// `<dir>/bc-a<level>.safetensors`.
@@ -130,13 +139,13 @@ fn clone_students(args: &CloneArgs) -> anyhow::Result<()> {
         episodes_per_batch: args.episodes_per_batch,
         ..BcConfig::default()
     };
-    for (i, &level) in levels.iter().enumerate() {
+    for &level in &levels {
         let out = student_path(&args.out_dir, level);
         if out.exists() && card_path(&out).exists() {
             eprintln!("{}: kept (already cloned)", out.display());
             continue;
         }
-        let data_seed = 1000 + i as u64;
+        let data_seed = demo_seed(level);
         let label = format!("demos a = {level}");
         let mut bar = progress_bar(&label, "steps");
         let demos = run_episodes(&expert, &demo_config(args.episodes, args.steps, level, data_seed, false), |t| {
@@ -220,6 +229,9 @@ pub struct CompareArgs {
     /// The folder `clone` wrote the students to.
     #[arg(long)]
     students: PathBuf,
+    /// The students to compare, by noise level (comma-separated; default: every student there).
+    #[arg(long, value_delimiter = ',')]
+    levels: Option<Vec<f64>>,
     /// Evaluation episodes per agent (each agent's episode e starts from the same state).
     #[arg(long, default_value_t = 10)]
     episodes: usize,
@@ -246,9 +258,24 @@ pub struct CompareArgs {
 
 fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     let expert = read_robot_weights(&args.expert, Robot::Walker2d)?;
-    let students: Vec<(f64, PolicyWeights)> = NOISE_LEVELS
+    let levels: Vec<f64> = match &args.levels {
+        Some(asked) => {
+            let mut asked = levels_of(&Some(asked.clone()))?;
+            asked.sort_by(f64::total_cmp);
+            asked.dedup();
+            if let Some(a) = asked.iter().find(|&&a| !student_path(&args.students, a).exists()) {
+                bail!(
+                    "no student of noise level {a} in {} ({} is missing)",
+                    args.students.display(),
+                    student_path(&args.students, *a).display()
+                );
+            }
+            asked
+        }
+        None => NOISE_LEVELS.iter().copied().filter(|&a| student_path(&args.students, a).exists()).collect(),
+    };
+    let students: Vec<(f64, PolicyWeights)> = levels
         .iter()
-        .filter(|&&a| student_path(&args.students, a).exists())
         .map(|&a| read_robot_weights(&student_path(&args.students, a), Robot::Walker2d).map(|w| (a, w)))
         .collect::<anyhow::Result<_>>()?;
     if students.is_empty() {
@@ -291,9 +318,8 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     let layers = &expert_result.layers;
     // Each matrix as a heat map (SVG) and its numbers (NPY, f64, rows = the first network's layers).
     let svg = |name: &str, m: &ndarray::Array2<f64>, rows: &str, cols: &str, title: &str| -> anyhow::Result<()> {
-        let r: Vec<String> = layers.iter().map(|l| format!("{rows} {l}")).collect();
-        let c: Vec<String> = layers.iter().map(|l| format!("{cols} {l}")).collect();
-        write_bytes(&dir.join(name), heatmap(m.view(), &r, &c, title).as_bytes())?;
+        let title = format!("{title} (rows: {rows}, columns: {cols})");
+        write_bytes(&dir.join(name), heatmap(m.view(), layers, layers, &title).as_bytes())?;
         write_bytes(&dir.join(name.replace(".svg", ".npy")), &write_npy_f64(m)?)
     };
     svg("cka-within-expert.svg", &expert_result.within, "RL", "RL", "Linear CKA within the expert (RL)")?;
