@@ -3,29 +3,11 @@
 //! the comparison's matrices have the layers' shape with unit diagonals where they must, the
 //! same command gives the same bits on 1 and 2 threads, and bad input gets a clear message.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::{read_json as read, run_ok, tanglelab};
 
 const EXPERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/walker2d-lstm.safetensors");
-
-fn tanglelab(args: &[&str], threads: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tanglelab"))
-        .env("RAYON_NUM_THREADS", threads)
-        .args(args)
-        .output()
-        .expect("run tanglelab")
-}
-
-fn run_ok(args: &[&str], threads: &str) -> String {
-    let out = tanglelab(args, threads);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn clone_args(out: &str) -> Vec<&str> {
     let mut args = vec!["brainiarb", "clone", "--expert", EXPERT, "--episodes", "2", "--steps", "64", "--epochs", "2"];

@@ -3,28 +3,13 @@
 //! (tests/oracles/study.py), the same bits on 1 and 2 threads and from merged shards, and clear
 //! errors for bad input.
 
-use serde_json::Value;
+mod common;
+
+use common::{read_json as read, run_ok, tanglelab};
 use std::path::Path;
 use std::process::Command;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/walker2d-lstm.safetensors");
-
-fn tanglelab(args: &[&str], threads: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tanglelab"))
-        .env("RAYON_NUM_THREADS", threads)
-        .args(args)
-        .output()
-        .expect("run tanglelab")
-}
-
-fn run_ok(args: &[&str], threads: &str) {
-    let out = tanglelab(args, threads);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// A small sweep: 2 speeds × 6 agents × 4 s, warm-up 1 s, groups of 2.
 fn sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

@@ -356,8 +356,9 @@ pub fn checks_json(results: &[StudentResult], expert_gait: &GaitSummary) -> serd
                     "repeat_fraction": repeat,
                     "label_return_period_steps": ret,
                     "gait_period_steps": period,
-                    "repeats_in_70_percent_of_cycles": repeat >= 0.7,
-                    "return_period_within_10_percent": (ret / period - 1.0).abs() <= 0.1,
+                    // Null without a map (t-SNE off or too few samples): not measured.
+                    "repeats_in_70_percent_of_cycles": repeat.is_finite().then_some(repeat >= 0.7),
+                    "return_period_within_10_percent": (ret / period).is_finite().then(|| (ret / period - 1.0).abs() <= 0.1),
                 });
                 (name.to_string(), value)
             })

@@ -17,7 +17,7 @@ use super::widgets::{
 };
 use crate::brainiarb::episodes::{run_episodes, Episodes};
 use crate::brainiarb::report::{
-    expert_result, report_checksum, report_json, spectra_svg, student_result, CompareSettings, ExpertResult,
+    expert_result, report_checksum, report_json, spectra_svg, student_result, tsne_svg, CompareSettings, ExpertResult,
     StudentResult,
 };
 use crate::brainiarb::{level_label, NOISE_LEVELS, WITH_NOISE_LEVEL};
@@ -204,6 +204,13 @@ fn check_lines(report: &serde_json::Value) -> Vec<String> {
             verdict(&c["check5"]["claim_ii_is_a_protocol_artefact"])
         ),
         format!(
+            "Check 6 (t-SNE: the cluster path repeats in ≥ 70 % of cycles): expert {}, BC a = {WITH_NOISE_LEVEL} {}; BC a = {WITH_NOISE_LEVEL} less dispersed from cycle to cycle: {}{}.",
+            verdict(&c["check6"]["agents"]["expert"]["repeats_in_70_percent_of_cycles"]),
+            verdict(&c["check6"]["agents"]["bc_with_noise"]["repeats_in_70_percent_of_cycles"]),
+            verdict(&c["check6"]["bc_with_noise_less_dispersed"]),
+            if c["check6"]["agents"]["expert"]["repeat_fraction"].as_f64().is_some_and(f64::is_finite) { "" } else { " (tick “t-SNE maps” for the maps)" }
+        ),
+        format!(
             "Check 7 (spectra: fundamentals within 10 %, harmonics, log-PSD r ≥ 0.9): {}.",
             verdict(&c["check7"]["holds"])
         ),
@@ -328,29 +335,38 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         version.get();
         compared.with_value(|c| {
             let Some(c) = c else { return Vec::new() };
-            let labels = |who: &str| c.expert.layers.iter().map(|l| format!("{who} {l}")).collect::<Vec<_>>();
+            let layers = &c.expert.layers;
             let mut figures = vec![(
                 "brainiarb-within-expert".to_string(),
-                heatmap(c.expert.within.view(), &labels("RL"), &labels("RL"), "within the expert (RL)"),
+                heatmap(c.expert.within.view(), layers, layers, "within the expert (RL)"),
             )];
             for r in &c.students {
                 let a = level_id(r.level);
                 if let Some(own) = &r.own {
-                    let title = format!("RL vs BC a = {}, own rollouts", r.level);
-                    figures.push((
-                        format!("brainiarb-own-{a}"),
-                        heatmap(own.cross.view(), &labels("RL"), &labels("BC"), &title),
-                    ));
+                    let title = format!("RL (rows) vs BC a = {} (columns), own rollouts", r.level);
+                    figures.push((format!("brainiarb-own-{a}"), heatmap(own.cross.view(), layers, layers, &title)));
                 }
-                let title = format!("RL vs BC a = {}, same states", r.level);
-                figures.push((
-                    format!("brainiarb-same-{a}"),
-                    heatmap(r.same.cross.view(), &labels("RL"), &labels("BC"), &title),
-                ));
+                let title = format!("RL (rows) vs BC a = {} (columns), same states", r.level);
+                figures.push((format!("brainiarb-same-{a}"), heatmap(r.same.cross.view(), layers, layers, &title)));
             }
             figures
                 .into_iter()
                 .map(|(id, svg)| view! { <div class="svg-plot" id=id inner_html=svg></div> })
+                .collect::<Vec<_>>()
+        })
+    };
+    let maps = move || {
+        version.get();
+        compared.with_value(|c| {
+            let Some(c) = c else { return Vec::new() };
+            let agents = std::iter::once(("expert (RL)".to_string(), "expert".to_string(), &c.expert.gait))
+                .chain(c.students.iter().map(|r| (format!("BC a = {}", r.level), level_id(r.level), &r.gait)));
+            agents
+                .filter_map(|(name, id, gait)| {
+                    let title = format!("{name}: t-SNE of body heights, episode 0");
+                    let svg = gait.map.as_ref().and_then(|m| tsne_svg(m, &title))?;
+                    Some(view! { <div class="svg-plot" id=format!("brainiarb-tsne-{id}") inner_html=svg></div> })
+                })
                 .collect::<Vec<_>>()
         })
     };
@@ -373,7 +389,8 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 "half-width a (" <code>"tanglelab brainiarb clone"</code> "). Every agent walks the same evaluation episodes (the "
                 "same starting states); CKA compares layers (dense layers before their ELU, LSTM h and c, the action mean) on each "
                 "agent's own rollouts, rows paired by episode and time (the authors' protocol), and with the student driven by "
-                "the expert's states (the control the authors did not run)."
+                "the expert's states (the control the authors did not run). With “t-SNE maps” ticked, the body heights of "
+                "episode 0 are embedded as the authors did (perplexity 100, PCA start, seed 123) and coloured by watershed cluster."
             </p>
             <div class="controls">
                 <label>"episodes " <input id="brainiarb-episodes" type="number" min="1" max="20"
@@ -406,6 +423,7 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 </table>
                 <ul id="brainiarb-checks">{checks}</ul>
                 <div class="figures" id="brainiarb-heatmaps">{heatmaps}</div>
+                <div class="figures" id="brainiarb-maps">{maps}</div>
                 <figure>
                     <div class="svg-plot" id="brainiarb-spectra" inner_html=spectra></div>
                     <figcaption>"Mean joint-angle spectra (Welch, Hann 256 samples, after the first 100 steps)."</figcaption>

@@ -871,7 +871,7 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   assert.ok(fills > 10, `heat maps use ${fills} colours`);
   assert.ok(await page.locator('#brainiarb-same-a0 svg').count() === 1);
   assert.match(await page.innerHTML('#brainiarb-spectra'), /<path d="M/);
-  assert.equal(await page.locator('#brainiarb-checks li').count(), 4);
+  assert.equal(await page.locator('#brainiarb-checks li').count(), 5);
   // The same numbers from the CLI on the same files.
   const cliLine = await page.textContent('#brainiarb-cli');
   assert.match(cliLine, /--levels 0,0.8 --episodes 2 --steps 400 --seed 7 --max-rows 400 --rbf-rows 400 --no-tsne/);
@@ -886,7 +886,21 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   assert.deepEqual(tab, cli);
   assert.equal(checksum, native, 'the tab\'s comparison differs from tanglelab brainiarb compare\'s');
   fs.rmSync(dir, { recursive: true });
+  // With t-SNE maps: one map per agent the checks read (the expert, a = 0 and a = 0.8).
+  await set('#brainiarb-episodes', '1');
+  await page.check('#brainiarb-tsne');
+  await page.click('#brainiarb-run');
+  await page.waitForFunction((before) => document.querySelector('#brainiarb-status').dataset.running === 'false'
+      && document.querySelector('#brainiarb-checksum').textContent !== before, checksum, { timeout: 240_000 });
+  assert.equal(await page.locator('#brainiarb-maps svg').count(), 3);
+  // 300 samples (400 steps after the first 100), spread over the map (the authors' fixed KDE
+  // bandwidth may see one cluster in so short a run: the number of colours is not asserted).
+  assert.equal(await page.locator('#brainiarb-tsne-expert circle').count(), 300);
+  const spots = await page.locator('#brainiarb-tsne-expert circle').evaluateAll((cs) => new Set(cs.map((c) => `${c.getAttribute('cx')},${c.getAttribute('cy')}`)).size);
+  assert.ok(spots > 250, `the expert's map puts 300 samples on ${spots} spots`);
   await page.locator('#cell-brainiarb').screenshot({ path: path.join(artifacts, 'brainiarb-cell.png') });
+  const shown = await page.textContent('#brainiarb-checksum');
+  await page.uncheck('#brainiarb-tsne');
   // A long run, cancelled: the shown results stay.
   await set('#brainiarb-episodes', '20');
   await page.click('#brainiarb-run');
@@ -896,7 +910,7 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false', null, { timeout: 10_000 });
   assert.ok(Date.now() - cancelledAt < 5000, `cancel took ${Date.now() - cancelledAt} ms`);
   assert.match(await page.textContent('#brainiarb-status'), /cancelled/);
-  assert.equal(await page.textContent('#brainiarb-checksum'), checksum);
+  assert.equal(await page.textContent('#brainiarb-checksum'), shown);
   // The settings travel in the permalink.
   await page.click('#permalink');
   const restored = await openPage(await page.inputValue('#permalink-url'));
