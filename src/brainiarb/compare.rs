@@ -7,34 +7,19 @@
 //! in episode-major order), so that the same taps always give the same rows.
 
 use ndarray::{Array2, ArrayView2};
-use serde::Serialize;
 
 use super::taps::LayerTaps;
 use crate::analysis::cka::{cka_cross, cka_matrix, CkaError, CkaKernel};
+use crate::fmath::FloatExt;
 
-/// Which rows and kernel a comparison uses.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CompareConfig {
-    pub skip_steps: usize,
-    pub max_rows: usize,
-    pub kernel: CkaKernel,
-}
-
-impl Default for CompareConfig {
-    /// The spec's browser budget: linear CKA on at most 5,000 rows, after the first 100 steps.
-    fn default() -> Self {
-        Self { skip_steps: 100, max_rows: 5000, kernel: CkaKernel::Linear }
-    }
-}
-
-/// CKA within each of two networks and between them.
+/// CKA within the second of two networks and between them (the first network's own matrix is
+/// [`within`], made once for all the networks it is compared with).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub layers: Vec<String>,
     pub rows: usize,
     pub kernel: CkaKernel,
-    /// `(n_layers x n_layers)` within network a, within b, and a's layer i vs b's layer j.
-    pub within_a: Array2<f64>,
+    /// `(n_layers x n_layers)` within network b, and a's layer i vs b's layer j.
     pub within_b: Array2<f64>,
     pub cross: Array2<f64>,
 }
@@ -45,6 +30,17 @@ impl Comparison {
         let d = self.cross.diag();
         d.sum() / d.len() as f64
     }
+
+    /// The largest entry of the cross matrix.
+    pub fn max_entry(&self) -> f64 {
+        self.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax)
+    }
+}
+
+/// Every `k`-th of `rows`, the smallest `k` that leaves at most `max_rows` of them.
+pub fn thin_rows(rows: &[(usize, usize)], max_rows: usize) -> Vec<(usize, usize)> {
+    let stride = rows.len().div_ceil(max_rows.max(1)).max(1);
+    rows.iter().copied().step_by(stride).collect()
 }
 
 /// The rows where `keep` (`n_episodes x n_steps`) holds, from `skip_steps` on, thinned to at
@@ -52,13 +48,18 @@ impl Comparison {
 pub fn paired_rows(keep: ArrayView2<'_, bool>, skip_steps: usize, max_rows: usize) -> Vec<(usize, usize)> {
     let all: Vec<(usize, usize)> =
         keep.indexed_iter().filter(|&((_, t), &k)| k && t >= skip_steps).map(|(idx, _)| idx).collect();
-    let stride = all.len().div_ceil(max_rows.max(1)).max(1);
-    all.into_iter().step_by(stride).collect()
+    thin_rows(&all, max_rows)
 }
 
 /// Rows where both of two runs' agents stand (`alive` masks of the same shape).
 pub fn both_alive(a: ArrayView2<'_, bool>, b: ArrayView2<'_, bool>) -> Array2<bool> {
     ndarray::Zip::from(a).and(b).map_collect(|&x, &y| x && y)
+}
+
+/// CKA between every pair of `taps`' layers on `rows`.
+pub fn within(taps: &LayerTaps, rows: &[(usize, usize)], kernel: CkaKernel) -> Result<Array2<f64>, CkaError> {
+    let x = taps.gather(rows);
+    cka_matrix(&x.iter().map(|x| x.view()).collect::<Vec<_>>(), kernel)
 }
 
 /// CKA of `a` and `b` on `rows`.
@@ -74,7 +75,6 @@ pub fn compare(
         layers: a.names.clone(),
         rows: rows.len(),
         kernel,
-        within_a: cka_matrix(&va, kernel)?,
         within_b: cka_matrix(&vb, kernel)?,
         cross: cka_cross(&va, &vb, kernel)?,
     })
@@ -162,9 +162,14 @@ mod tests {
         let same = compare(&a, &a, &rows, CkaKernel::Linear).unwrap();
         assert_eq!(same.layers, ["mlp1", "lstm_h", "lstm_c", "mean"]);
         assert!((same.matched_mean() - 1.0).abs() < 1e-12);
-        assert!((&same.within_a - &same.cross).iter().all(|d| d.abs() < 1e-12));
+        let own = within(&a, &rows, CkaKernel::Linear).unwrap();
+        assert!((&own - &same.cross).iter().all(|d| d.abs() < 1e-12));
+        assert!((&own - &same.within_b).iter().all(|d| d.abs() < 1e-15));
         let diff = compare(&a, &b, &rows, CkaKernel::Linear).unwrap();
         assert!(diff.matched_mean() < 1.0 - 1e-6);
-        assert!((&diff.within_a - &same.within_a).iter().all(|d| d.abs() < 1e-15));
+        // A network's own matrix does not depend on what it is compared with.
+        let reversed = compare(&b, &a, &rows, CkaKernel::Linear).unwrap();
+        assert!((&reversed.within_b - &same.within_b).iter().all(|d| d.abs() < 1e-15));
+        assert!((reversed.max_entry() - diff.max_entry()).abs() < 1e-12);
     }
 }

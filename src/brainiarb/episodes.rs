@@ -44,6 +44,23 @@ pub struct EpisodeConfig {
     pub record_taps: bool,
 }
 
+impl EpisodeConfig {
+    /// The study's episodes: the Walker2D at [`super::COMMAND_MPS`], episodes `0 .. n_episodes`,
+    /// without layer taps (set `first_episode` and `record_taps` on the value for others).
+    pub fn walker(n_episodes: usize, n_steps: usize, action_noise: f64, seed: u64) -> Self {
+        Self {
+            robot: Robot::Walker2d,
+            command: vec![super::COMMAND_MPS],
+            n_episodes,
+            first_episode: 0,
+            n_steps,
+            action_noise,
+            seed,
+            record_taps: false,
+        }
+    }
+}
+
 /// What the episodes did, sample by sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episodes {
@@ -102,6 +119,11 @@ impl Episodes {
     /// Episodes that ended by a fall or blow-up.
     pub fn n_fell(&self) -> usize {
         self.ends.iter().filter(|e| e.is_some()).count()
+    }
+
+    /// The mean of the episodes' returns.
+    pub fn mean_return(&self) -> f64 {
+        self.returns.iter().sum::<f64>() / self.returns.len() as f64
     }
 }
 

@@ -23,6 +23,7 @@ use crate::analysis::psd::{welch, Detrend, PsdError, WelchConfig};
 use crate::analysis::tsne::{tsne, watershed_clusters, KdeConfig, TsneConfig, TsneInit, TsneMethod};
 use crate::fmath::FloatExt;
 use crate::sim::{data::Data, kinematics, model::Model};
+use crate::study::bootstrap::median;
 
 /// Steps left out at the start of every episode (the start-up transient; the spec's proposal).
 pub const SKIP_STEPS: usize = 100;
@@ -179,9 +180,9 @@ pub fn gait_map(
         let target = labels[start];
         let entries: Vec<usize> =
             (1..labels.len()).filter(|&t| labels[t] == target && labels[t - 1] != target).collect();
-        median(entries.windows(2).map(|w| (w[1] - w[0]) as f64).collect())
+        median(&entries.windows(2).map(|w| (w[1] - w[0]) as f64).collect::<Vec<_>>())
     });
-    let gait_period = median(cycles.iter().map(|&(a, b)| (b - a) as f64).collect());
+    let gait_period = median(&cycles.iter().map(|&(a, b)| (b - a) as f64).collect::<Vec<_>>());
     Ok(GaitMap {
         embedding: embedded.embedding,
         kl_divergence: embedded.kl_divergence,
@@ -200,19 +201,6 @@ fn most_common_share(sequences: &[Vec<usize>]) -> f64 {
     }
     let best = sequences.iter().map(|s| sequences.iter().filter(|o| *o == s).count()).max().unwrap_or(0);
     best as f64 / sequences.len() as f64
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 /// Phases each cycle is resampled to for [`cycle_dispersion`].

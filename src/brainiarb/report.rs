@@ -7,10 +7,10 @@
 
 use ndarray::Array2;
 
-use super::compare::{both_alive, compare, paired_rows, spearman, Comparison};
+use super::compare::{both_alive, compare, paired_rows, spearman, thin_rows, within, Comparison};
 use super::episodes::{EpisodeConfig, Episodes};
 use super::gait::{
-    authors_tsne, cycle_dispersion, cycles_of, episode_heights, gait_map, joint_spectrum, log_psd_correlation,
+    authors_tsne, cycle_dispersion, cycles_of, episode_heights, gait_map, joint_spectrum, log_psd_correlation, GaitMap,
     GaitSpectrum,
 };
 use super::taps::{drive, LayerTaps};
@@ -49,14 +49,9 @@ impl CompareSettings {
     /// The evaluation episodes `first .. first + n` of any agent (no action noise, taps on).
     pub fn episode_config(&self, first: usize, n: usize) -> EpisodeConfig {
         EpisodeConfig {
-            robot: Robot::Walker2d,
-            command: vec![COMMAND_MPS],
-            n_episodes: n,
             first_episode: first,
-            n_steps: self.steps,
-            action_noise: 0.0,
-            seed: self.seed,
             record_taps: true,
+            ..EpisodeConfig::walker(n, self.steps, 0.0, self.seed)
         }
     }
 }
@@ -90,7 +85,7 @@ pub fn expert_result(run: Episodes, settings: &CompareSettings) -> Result<Expert
     if rows.len() < 10 {
         return Err(ReportError::ExpertFell(settings.skip_steps));
     }
-    let within = compare(taps, taps, &rows, CkaKernel::Linear)?.within_a;
+    let within = within(taps, &rows, CkaKernel::Linear)?;
     let layers = taps.names.clone();
     let gait = gait_summary(&run, settings.skip_steps, settings.tsne);
     Ok(ExpertResult { run, rows, layers, within, gait })
@@ -127,7 +122,7 @@ pub fn student_result(
     Ok(StudentResult { level, run, own, same, own_rbf, same_rbf, gait })
 }
 
-/// The mean (NaN for none).
+/// The mean (NaN for none): of the matched RBF values in the table.
 fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
@@ -204,11 +199,18 @@ fn run_json(run: &Episodes) -> serde_json::Value {
     let fell: Vec<usize> = run.ends.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i).collect();
     serde_json::json!({
         "returns": run.returns,
-        "mean_return": mean(&run.returns),
+        "mean_return": run.mean_return(),
         "fell": fell.len(),
         "fell_episodes": fell,
         "episodes": run.returns.len(),
     })
+}
+
+/// A t-SNE map of one episode's gait, with the settings it was made with.
+pub struct TsneMap {
+    pub samples: usize,
+    pub perplexity: f64,
+    pub map: GaitMap,
 }
 
 /// The kinematics of one agent's runs: its joint spectrum, its gait's cycle-to-cycle
@@ -216,7 +218,15 @@ fn run_json(run: &Episodes) -> serde_json::Value {
 pub struct GaitSummary {
     pub spectrum: Option<GaitSpectrum>,
     pub dispersion: f64,
-    pub map: Option<serde_json::Value>,
+    /// None when not asked for; the reason when t-SNE could not run.
+    pub map: Option<Result<TsneMap, String>>,
+}
+
+impl GaitSummary {
+    /// The t-SNE map, if one was made.
+    pub fn tsne(&self) -> Option<&TsneMap> {
+        self.map.as_ref().and_then(|m| m.as_ref().ok())
+    }
 }
 
 /// Walker2D joint angles: qpos 3..9 (after rootx, rootz, rooty).
@@ -228,39 +238,49 @@ pub fn gait_summary(run: &Episodes, skip: usize, with_map: bool) -> GaitSummary 
     let fs = 1.0 / Robot::Walker2d.spec().control_dt_secs;
     let spectrum = joint_spectrum(run, WALKER_JOINTS, fs, skip).ok();
     // Dispersion over every episode's cycles, each episode's heights on their own rows.
-    let mut all = Vec::new();
+    let episodes: Vec<(Array2<f64>, Vec<bool>)> =
+        (0..run.returns.len()).map(|e| episode_heights(&model, run, e, skip)).collect();
     let mut cycles = Vec::new();
-    for e in 0..run.returns.len() {
-        let (heights, contact) = episode_heights(&model, run, e, skip);
-        let offset = all.len();
-        cycles.extend(cycles_of(contact.into_iter()).into_iter().map(|(a, b)| (a + offset, b + offset)));
-        all.extend(heights.rows().into_iter().map(|r| r.to_vec()));
+    let mut offset = 0;
+    for (heights, contact) in &episodes {
+        cycles.extend(cycles_of(contact.iter().copied()).into_iter().map(|(a, b)| (a + offset, b + offset)));
+        offset += heights.nrows();
     }
-    let width = all.first().map_or(0, Vec::len);
-    let stacked = ndarray::Array2::from_shape_vec((all.len(), width), all.concat()).expect("rows of one width");
+    let views: Vec<_> = episodes.iter().map(|(h, _)| h.view()).collect();
+    let stacked =
+        ndarray::concatenate(ndarray::Axis(0), &views).expect("every episode's heights have the geoms' width");
     let dispersion = cycle_dispersion(stacked.view(), &cycles);
     let map = with_map.then(|| {
-        let (heights, contact) = episode_heights(&model, run, 0, skip);
+        let (heights, contact) = &episodes[0];
         let (mut tsne_config, kde) = authors_tsne();
         // The authors' perplexity 100 needs more than 300 samples; a shorter run uses a third of them.
         tsne_config.perplexity = tsne_config.perplexity.fmin((heights.nrows().saturating_sub(1) / 3).max(1) as f64);
-        match gait_map(heights.view(), &contact, &tsne_config, &kde) {
-            Ok(m) => serde_json::json!({
-                "samples": heights.nrows(),
-                "perplexity": tsne_config.perplexity,
-                "kl_divergence": m.kl_divergence,
-                "n_clusters": m.n_clusters,
-                "cycles": m.cycles.len(),
-                "repeat_fraction": m.repeat_fraction,
-                "label_return_period_steps": m.label_return_period,
-                "gait_period_steps": m.gait_period,
-                "embedding": m.embedding.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-                "labels": m.labels,
-            }),
-            Err(e) => serde_json::json!({ "error": e }),
-        }
+        gait_map(heights.view(), contact, &tsne_config, &kde).map(|map| TsneMap {
+            samples: heights.nrows(),
+            perplexity: tsne_config.perplexity,
+            map,
+        })
     });
     GaitSummary { spectrum, dispersion, map }
+}
+
+fn tsne_json(map: &Option<Result<TsneMap, String>>) -> serde_json::Value {
+    match map {
+        None => serde_json::Value::Null,
+        Some(Err(e)) => serde_json::json!({ "error": e }),
+        Some(Ok(t)) => serde_json::json!({
+            "samples": t.samples,
+            "perplexity": t.perplexity,
+            "kl_divergence": t.map.kl_divergence,
+            "n_clusters": t.map.n_clusters,
+            "cycles": t.map.cycles.len(),
+            "repeat_fraction": t.map.repeat_fraction,
+            "label_return_period_steps": t.map.label_return_period,
+            "gait_period_steps": t.map.gait_period,
+            "embedding": t.map.embedding.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            "labels": t.map.labels,
+        }),
+    }
 }
 
 fn gait_json(g: &GaitSummary, expert: &GaitSummary) -> serde_json::Value {
@@ -274,13 +294,12 @@ fn gait_json(g: &GaitSummary, expert: &GaitSummary) -> serde_json::Value {
             "psd": s.psd,
         })
     });
-    serde_json::json!({ "spectrum": spectrum, "height_dispersion": g.dispersion, "tsne": g.map })
+    serde_json::json!({ "spectrum": spectrum, "height_dispersion": g.dispersion, "tsne": tsne_json(&g.map) })
 }
 
 /// RBF CKA of each matched layer pair on at most `max_rows` of `rows`.
 fn matched_rbf(a: &LayerTaps, b: &LayerTaps, rows: &[(usize, usize)], max_rows: usize) -> Vec<f64> {
-    let stride = rows.len().div_ceil(max_rows.max(1)).max(1);
-    let thin: Vec<(usize, usize)> = rows.iter().copied().step_by(stride).collect();
+    let thin = thin_rows(rows, max_rows);
     let (xa, xb) = (a.gather(&thin), b.gather(&thin));
     let kernel = CkaKernel::Rbf { threshold: 1.0 };
     xa.iter().zip(&xb).map(|(x, y)| cka(x.view(), y.view(), kernel).unwrap_or(f64::NAN)).collect()
@@ -290,7 +309,7 @@ fn matched_rbf(a: &LayerTaps, b: &LayerTaps, rows: &[(usize, usize)], max_rows: 
 pub fn checks_json(results: &[StudentResult], expert_gait: &GaitSummary) -> serde_json::Value {
     let at = |level: f64| results.iter().find(|r| r.level == level);
     let check3 = at(0.0).and_then(|r| r.own.as_ref()).map(|own| {
-        let max = own.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax);
+        let max = own.max_entry();
         // Which pairs break the rule (expert layer, student layer, CKA).
         let above: Vec<serde_json::Value> = own
             .cross
@@ -341,17 +360,14 @@ pub fn checks_json(results: &[StudentResult], expert_gait: &GaitSummary) -> serd
             "claim_ii_is_a_protocol_artefact": own_all_small.map(|small| small && r.same.matched_mean() > 0.1),
         })
     });
-    let map_number = |g: &GaitSummary, key: &str| g.map.as_ref().and_then(|m| m[key].as_f64()).unwrap_or(f64::NAN);
     let check6 = at(WITH_NOISE_LEVEL).map(|noisy| {
         let agents = [("expert", expert_gait), ("bc_with_noise", &noisy.gait)];
         let per_agent: serde_json::Map<String, serde_json::Value> = agents
             .iter()
             .map(|(name, g)| {
-                let (repeat, ret, period) = (
-                    map_number(g, "repeat_fraction"),
-                    map_number(g, "label_return_period_steps"),
-                    map_number(g, "gait_period_steps"),
-                );
+                let (repeat, ret, period) = g.tsne().map_or((f64::NAN, f64::NAN, f64::NAN), |t| {
+                    (t.map.repeat_fraction, t.map.label_return_period, t.map.gait_period)
+                });
                 let value = serde_json::json!({
                     "repeat_fraction": repeat,
                     "label_return_period_steps": ret,
@@ -410,17 +426,17 @@ pub fn markdown_table(expert: &ExpertResult, results: &[StudentResult]) -> Strin
     let f0 = |g: &GaitSummary| g.spectrum.as_ref().map_or("–".to_string(), |s| format!("{:.2}", s.fundamental_hz));
     out.push_str(&format!(
         "| expert (RL) | {:.1} | {} / {n} | | | | | {} | {:.4} |\n",
-        mean(&expert_run.returns),
+        expert_run.mean_return(),
         expert_run.n_fell(),
         f0(expert_gait),
         expert_gait.dispersion
     ));
     for r in results {
-        let max = r.own.as_ref().map_or(f64::NAN, |own| own.cross.iter().copied().fold(f64::NEG_INFINITY, f64::fmax));
+        let max = r.own.as_ref().map_or(f64::NAN, Comparison::max_entry);
         out.push_str(&format!(
             "| BC a = {} | {:.1} | {} / {n} | {:.3} | {:.3} | {:.3} | {:.3} / {:.3} | {} | {:.4} |\n",
             r.level,
-            mean(&r.run.returns),
+            r.run.mean_return(),
             r.run.n_fell(),
             r.own.as_ref().map_or(f64::NAN, Comparison::matched_mean),
             r.same.matched_mean(),
@@ -482,14 +498,13 @@ pub fn spectra_svg(expert: &ExpertResult, results: &[StudentResult]) -> String {
     )
 }
 
-/// A t-SNE map (the `tsne` entry of a gait summary) as SVG: the path through the embedded
-/// samples in grey, each sample a dot in its watershed cluster's colour. None without a map.
-pub fn tsne_svg(map: &serde_json::Value, title: &str) -> Option<String> {
+/// A t-SNE map as SVG: the path through the embedded samples in grey, each sample a dot in its
+/// watershed cluster's colour. None for an empty map or one whose labels do not match it.
+pub fn tsne_svg(map: &GaitMap, title: &str) -> Option<String> {
     use std::fmt::Write;
-    let points: Vec<[f64; 2]> =
-        map["embedding"].as_array()?.iter().filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?])).collect();
-    let labels: Vec<usize> = map["labels"].as_array()?.iter().filter_map(|l| l.as_u64().map(|l| l as usize)).collect();
-    if points.is_empty() || labels.len() != points.len() {
+    let points: Vec<[f64; 2]> = map.embedding.rows().into_iter().map(|p| [p[0], p[1]]).collect();
+    let labels = &map.labels;
+    if points.is_empty() || labels.len() != points.len() || map.embedding.ncols() != 2 {
         return None;
     }
     let (size, margin) = (360.0, 20.0);
@@ -519,7 +534,7 @@ pub fn tsne_svg(map: &serde_json::Value, title: &str) -> Option<String> {
         })
         .collect();
     let _ = write!(svg, r##"<polyline points="{}" fill="none" stroke="#999" stroke-width="0.5"/>"##, path.join(" "));
-    for (p, &l) in points.iter().zip(&labels) {
+    for (p, &l) in points.iter().zip(labels) {
         let (x, y) = at(p);
         let _ =
             write!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2" fill="{}"/>"#, crate::plot::colormap::categorical(l));
@@ -551,13 +566,23 @@ mod tests {
 
     #[test]
     fn a_tsne_map_is_drawn_as_a_path_of_coloured_dots() {
-        let map = serde_json::json!({"embedding": [[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]], "labels": [0, 1, 1]});
-        let svg = tsne_svg(&map, "a < b").unwrap();
+        let map = |embedding: Array2<f64>, labels: Vec<usize>| GaitMap {
+            embedding,
+            kl_divergence: 0.0,
+            labels,
+            n_clusters: 2,
+            cycles: Vec::new(),
+            repeat_fraction: f64::NAN,
+            label_return_period: f64::NAN,
+            gait_period: f64::NAN,
+        };
+        let drawn = map(ndarray::array![[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]], vec![0, 1, 1]);
+        let svg = tsne_svg(&drawn, "a < b").unwrap();
         assert_eq!(svg.matches("<circle").count(), 3);
         assert_eq!(svg.matches("<polyline").count(), 1);
         assert!(svg.contains(crate::plot::colormap::categorical(1)) && svg.contains("a &lt; b"));
-        assert!(tsne_svg(&serde_json::json!({"error": "too few points"}), "").is_none());
-        let mismatched = serde_json::json!({"embedding": [[0.0, 0.0]], "labels": [0, 1]});
-        assert!(tsne_svg(&mismatched, "").is_none());
+        let failed = GaitSummary { spectrum: None, dispersion: f64::NAN, map: Some(Err("too few points".into())) };
+        assert!(failed.tsne().is_none());
+        assert!(tsne_svg(&map(ndarray::array![[0.0, 0.0]], vec![0, 1]), "").is_none());
     }
 }

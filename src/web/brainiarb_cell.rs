@@ -156,17 +156,13 @@ fn fmt(v: f64, digits: usize) -> String {
     }
 }
 
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
 /// One row of the agents' table.
 fn agent_row(name: String, run: &Episodes, own: Option<f64>, same: Option<f64>, f0: Option<f64>) -> impl IntoView {
     let opt = |v: Option<f64>| v.map_or("—".into(), |v| fmt(v, 3));
     view! {
         <tr>
             <td>{name}</td>
-            <td>{fmt(mean(&run.returns), 1)}</td>
+            <td>{fmt(run.mean_return(), 1)}</td>
             <td>{format!("{} / {}", run.n_fell(), run.returns.len())}</td>
             <td>{opt(own)}</td>
             <td>{opt(same)}</td>
@@ -364,7 +360,7 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             agents
                 .filter_map(|(name, id, gait)| {
                     let title = format!("{name}: t-SNE of body heights, episode 0");
-                    let svg = gait.map.as_ref().and_then(|m| tsne_svg(m, &title))?;
+                    let svg = gait.tsne().and_then(|t| tsne_svg(&t.map, &title))?;
                     Some(view! { <div class="svg-plot" id=format!("brainiarb-tsne-{id}") inner_html=svg></div> })
                 })
                 .collect::<Vec<_>>()

@@ -23,7 +23,7 @@ use tanglelab::brainiarb::episodes::{run_episodes, EpisodeConfig, Episodes};
 use tanglelab::brainiarb::report::{
     expert_result, markdown_table, report_checksum, report_json, spectra_svg, student_result, tsne_svg, CompareSettings,
 };
-use tanglelab::brainiarb::{level_label, COMMAND_MPS, NOISE_LEVELS};
+use tanglelab::brainiarb::{level_label, NOISE_LEVELS};
 use tanglelab::io::write_npy_f64;
 use tanglelab::plot::svg::{heatmap, line_plot, PlotSpec, Series};
 use tanglelab::policy::card::{ModelCard, Training};
@@ -99,22 +99,14 @@ fn student_path(dir: &Path, level: f64) -> PathBuf {
     dir.join(format!("bc-{}.safetensors", level_label(level)))
 }
 
-fn demo_config(n_episodes: usize, n_steps: usize, action_noise: f64, seed: u64, record_taps: bool) -> EpisodeConfig {
-    EpisodeConfig {
-        robot: Robot::Walker2d,
-        command: vec![COMMAND_MPS],
-        n_episodes,
-        first_episode: 0,
-        n_steps,
-        action_noise,
-        seed,
-        record_taps,
+/// A progress callback for `run_episodes` of `n_steps` steps: the bar redrawn every 50 steps.
+fn steps_bar<'a>(label: &'a str, n_steps: usize) -> impl FnMut(usize) + 'a {
+    let mut bar = progress_bar(label, "steps");
+    move |t| {
+        if t % 50 == 0 || t == n_steps {
+            bar(t, n_steps);
+        }
     }
-}
-
-/// The mean (NaN for none).
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
 }
 
 fn git_commit() -> String {
@@ -147,13 +139,9 @@ fn clone_students(args: &CloneArgs) -> anyhow::Result<()> {
         }
         let data_seed = demo_seed(level);
         let label = format!("demos a = {level}");
-        let mut bar = progress_bar(&label, "steps");
-        let demos = run_episodes(&expert, &demo_config(args.episodes, args.steps, level, data_seed, false), |t| {
-            if t % 50 == 0 || t == args.steps {
-                bar(t, args.steps);
-            }
-        })?;
-        eprintln!("  {} episodes, {} fell, mean return {:.1}", args.episodes, demos.n_fell(), mean(&demos.returns));
+        let demo_config = EpisodeConfig::walker(args.episodes, args.steps, level, data_seed);
+        let demos = run_episodes(&expert, &demo_config, steps_bar(&label, args.steps))?;
+        eprintln!("  {} episodes, {} fell, mean return {:.1}", args.episodes, demos.n_fell(), demos.mean_return());
         let started = Instant::now();
         let log_path = args.out_dir.join(format!("bc-{}-log.csv", level_label(level)));
         let mut log_csv = String::from("epoch,loss,seconds\n");
@@ -184,7 +172,7 @@ fn clone_students(args: &CloneArgs) -> anyhow::Result<()> {
         card.metrics.insert("bc_demo_steps".into(), args.steps as f64);
         card.metrics.insert("bc_demo_seed".into(), data_seed as f64);
         card.metrics.insert("bc_demo_fell".into(), demos.n_fell() as f64);
-        card.metrics.insert("bc_demo_mean_return".into(), mean(&demos.returns));
+        card.metrics.insert("bc_demo_mean_return".into(), demos.mean_return());
         card.metrics.insert("bc_seconds".into(), started.elapsed().as_secs_f64());
         card.metrics.retain(|_, v| v.is_finite());
         write_bytes(&out, &bytes)?;
@@ -297,12 +285,7 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     };
     let config = settings.episode_config(0, settings.episodes);
     let run_with_bar = |weights: &PolicyWeights, label: &str| -> anyhow::Result<Episodes> {
-        let mut bar = progress_bar(label, "steps");
-        Ok(run_episodes(weights, &config, |t| {
-            if t % 50 == 0 || t == args.steps {
-                bar(t, args.steps);
-            }
-        })?)
+        Ok(run_episodes(weights, &config, steps_bar(label, args.steps))?)
     };
     let expert_result = expert_result(run_with_bar(&expert, "expert")?, &settings)?;
     let mut results = Vec::new();
@@ -342,7 +325,7 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
         .chain(results.iter().map(|r| (format!("bc-{}", level_label(r.level)), &r.gait)));
     for (name, gait) in maps {
         let title = format!("t-SNE of body heights, {name} (episode 0; colours: watershed clusters)");
-        if let Some(svg) = gait.map.as_ref().and_then(|m| tsne_svg(m, &title)) {
+        if let Some(svg) = gait.tsne().and_then(|t| tsne_svg(&t.map, &title)) {
             write_bytes(&dir.join(format!("tsne-{name}.svg")), svg.as_bytes())?;
         }
     }
