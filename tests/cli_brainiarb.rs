@@ -104,6 +104,18 @@ fn bad_input_gets_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no student in"), "{}", String::from_utf8_lossy(&out.stderr));
 
+    // Rows whose Gram matrices would not fit: refused before anything runs.
+    let mut args = compare_args(empty.to_str().unwrap(), out_dir.to_str().unwrap());
+    let at = args.iter().position(|&a| a == "--rbf-rows").unwrap();
+    args[at + 1] = "100000000";
+    let out = tanglelab(&args, "1");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("RBF rows must be"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let corrupt = dir.path().join("corrupt.safetensors");
     std::fs::write(&corrupt, b"not a safetensors file").unwrap();
     let students = dir.path().join("s");

@@ -45,7 +45,26 @@ impl Default for CompareSettings {
     }
 }
 
+/// The most rows linear CKA may use (each agent's layers gathered as f64: about 8 kB a row).
+pub const MAX_LINEAR_ROWS: usize = 20_000;
+/// The most rows RBF CKA may use (its Gram matrices are rows² f64 each).
+pub const MAX_RBF_ROWS: usize = 5_000;
+
 impl CompareSettings {
+    /// Checks the bounds that keep the comparison's memory bounded.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        if self.max_rows == 0 || self.max_rows > MAX_LINEAR_ROWS {
+            return Err(ReportError::Settings(format!(
+                "CKA rows must be 1 … {MAX_LINEAR_ROWS}, got {}",
+                self.max_rows
+            )));
+        }
+        if self.rbf_rows == 0 || self.rbf_rows > MAX_RBF_ROWS {
+            return Err(ReportError::Settings(format!("RBF rows must be 1 … {MAX_RBF_ROWS}, got {}", self.rbf_rows)));
+        }
+        Ok(())
+    }
+
     /// The evaluation episodes `first .. first + n` of any agent (no action noise, taps on).
     pub fn episode_config(&self, first: usize, n: usize) -> EpisodeConfig {
         EpisodeConfig {
@@ -59,6 +78,8 @@ impl CompareSettings {
 /// Why the comparison could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    #[error("{0}")]
+    Settings(String),
     #[error("the expert stood for fewer than 10 samples after step {0}: nothing to compare")]
     ExpertFell(usize),
     #[error("episodes were recorded without layer taps")]
@@ -80,6 +101,7 @@ pub struct ExpertResult {
 
 /// The expert's results from its evaluation episodes.
 pub fn expert_result(run: Episodes, settings: &CompareSettings) -> Result<ExpertResult, ReportError> {
+    settings.validate()?;
     let taps = run.taps.as_ref().ok_or(ReportError::NoTaps)?;
     let rows = paired_rows(run.alive.view(), settings.skip_steps, settings.max_rows);
     if rows.len() < 10 {
@@ -100,6 +122,7 @@ pub fn student_result(
     run: Episodes,
     settings: &CompareSettings,
 ) -> Result<StudentResult, ReportError> {
+    settings.validate()?;
     let expert_taps = expert.run.taps.as_ref().ok_or(ReportError::NoTaps)?;
     let taps = run.taps.as_ref().ok_or(ReportError::NoTaps)?;
     let own_rows = paired_rows(
@@ -552,6 +575,18 @@ pub fn tsne_svg(map: &GaitMap, title: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_that_would_allocate_without_bound_are_refused() {
+        assert!(CompareSettings::default().validate().is_ok());
+        for bad in [
+            CompareSettings { rbf_rows: MAX_RBF_ROWS + 1, ..Default::default() },
+            CompareSettings { max_rows: MAX_LINEAR_ROWS + 1, ..Default::default() },
+            CompareSettings { max_rows: 0, ..Default::default() },
+        ] {
+            assert!(matches!(bad.validate(), Err(ReportError::Settings(_))), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_checksum_ignores_file_names_and_sees_numbers() {

@@ -245,6 +245,16 @@ pub struct CompareArgs {
 }
 
 fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
+    let settings = CompareSettings {
+        episodes: args.episodes,
+        steps: args.steps,
+        seed: args.seed,
+        skip_steps: args.skip_steps,
+        max_rows: args.max_rows,
+        rbf_rows: args.rbf_rows,
+        tsne: !args.no_tsne,
+    };
+    settings.validate()?;
     let expert = read_robot_weights(&args.expert, Robot::Walker2d)?;
     let levels: Vec<f64> = match &args.levels {
         Some(asked) => {
@@ -274,15 +284,6 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
         );
     }
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let settings = CompareSettings {
-        episodes: args.episodes,
-        steps: args.steps,
-        seed: args.seed,
-        skip_steps: args.skip_steps,
-        max_rows: args.max_rows,
-        rbf_rows: args.rbf_rows,
-        tsne: !args.no_tsne,
-    };
     let config = settings.episode_config(0, settings.episodes);
     let run_with_bar = |weights: &PolicyWeights, label: &str| -> anyhow::Result<Episodes> {
         Ok(run_episodes(weights, &config, steps_bar(label, args.steps))?)
