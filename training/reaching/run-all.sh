@@ -10,8 +10,9 @@ set -e
 bin=${1:-target/release/tanglelab}
 here=$(dirname "$0")
 # Seed 1 of every buffer cell comes early so that check 5 has a first reading.
+# The ReLU/tanh seeds 2-3 (check 5 averages three seeds of each cell) come before DQN seeds 2-3.
 for run in standard-relu-1 dqn-1 buffer-gru-1 standard-relu-2 buffer-gru-2 buffer-relu-1 buffer-tanh-1 \
-           standard-relu-3 buffer-gru-3 dqn-2 dqn-3 buffer-relu-2 buffer-tanh-2 buffer-relu-3 buffer-tanh-3; do
+           standard-relu-3 buffer-gru-3 buffer-relu-2 buffer-tanh-2 buffer-relu-3 buffer-tanh-3 dqn-2 dqn-3; do
   case $run in
     dqn-*)
       seed=${run#dqn-}; dir="$here/dqn-seed$seed"
