@@ -1,5 +1,7 @@
 //! The notebook document: one struct per cell's parameters, all with sensible defaults.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use crate::policy::NetSize;
@@ -38,6 +40,10 @@ pub struct NotebookDoc {
     /// Absent in links made before the behaviour-cloning cell existed.
     #[serde(default)]
     pub brainiarb: BrainiarbCell,
+    /// Where the user turned each 3D view, by the view's id (only views the user moved; absent
+    /// in links made before 2026-12-07).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<String, ViewCamera>,
 }
 
 impl Default for NotebookDoc {
@@ -53,8 +59,67 @@ impl Default for NotebookDoc {
             reaching_rnn: ReachingRnnCell::default(),
             reaching_dqn: ReachingDqnCell::default(),
             brainiarb: BrainiarbCell::default(),
+            views: BTreeMap::new(),
         }
     }
+}
+
+/// A 3D view's orbit camera as a link records it: angles in radians, distance in the view's own
+/// units (the point it looks at is the view's: the origin, or the robot it follows).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewCamera {
+    pub yaw_rad: f32,
+    pub pitch_rad: f32,
+    pub distance: f32,
+}
+
+impl ViewCamera {
+    /// At most this many views in a document (the page has about a dozen).
+    pub const MAX_VIEWS: usize = 64;
+    /// View ids are short names of letters, digits and '-'.
+    pub const MAX_ID_CHARS: usize = 48;
+    /// |yaw| is kept below this (any angle is one of these modulo 2π).
+    pub const MAX_ABS_YAW_RAD: f32 = 1.0e4;
+    /// The orbit camera's pitch and distance limits (`plot::camera`).
+    pub const PITCH_RANGE_RAD: (f32, f32) = (-1.5, 1.5);
+    pub const DISTANCE_RANGE: (f32, f32) = (0.2, 100.0);
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.yaw_rad.is_finite() && self.yaw_rad.abs() <= Self::MAX_ABS_YAW_RAD) {
+            return Err(format!(
+                "yaw {} rad is not a finite angle of at most {} rad",
+                self.yaw_rad,
+                Self::MAX_ABS_YAW_RAD
+            ));
+        }
+        let (p_lo, p_hi) = Self::PITCH_RANGE_RAD;
+        if !(self.pitch_rad.is_finite() && (p_lo..=p_hi).contains(&self.pitch_rad)) {
+            return Err(format!("pitch {} rad is outside [{p_lo}, {p_hi}]", self.pitch_rad));
+        }
+        let (d_lo, d_hi) = Self::DISTANCE_RANGE;
+        if !(self.distance.is_finite() && (d_lo..=d_hi).contains(&self.distance)) {
+            return Err(format!("distance {} is outside [{d_lo}, {d_hi}]", self.distance));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the recorded 3D views: how many, their ids and their cameras.
+fn validate_views(views: &BTreeMap<String, ViewCamera>) -> Result<(), String> {
+    if views.len() > ViewCamera::MAX_VIEWS {
+        return Err(format!("{} views recorded, at most {}", views.len(), ViewCamera::MAX_VIEWS));
+    }
+    for (id, camera) in views {
+        let id_ok = !id.is_empty()
+            && id.chars().count() <= ViewCamera::MAX_ID_CHARS
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !id_ok {
+            return Err(format!("view id {id:?} is not 1 to {} letters, digits or '-'", ViewCamera::MAX_ID_CHARS));
+        }
+        camera.validate().map_err(|e| format!("view {id}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The Lissajous tangling cell: x(t) = [sin t, β cos t, cos 2t].
@@ -450,6 +515,7 @@ impl NotebookDoc {
         self.reaching_grid.validate().map_err(|e| format!("reaching grid cell: {e}"))?;
         self.reaching_rnn.validate().map_err(|e| format!("reaching RNN cell: {e}"))?;
         self.reaching_dqn.validate().map_err(|e| format!("reaching DQN cell: {e}"))?;
-        self.brainiarb.validate().map_err(|e| format!("behaviour-cloning cell: {e}"))
+        self.brainiarb.validate().map_err(|e| format!("behaviour-cloning cell: {e}"))?;
+        validate_views(&self.views).map_err(|e| format!("3D views: {e}"))
     }
 }

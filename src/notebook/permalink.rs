@@ -285,4 +285,49 @@ mod tests {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }
     }
+
+    #[test]
+    fn turned_3d_views_travel_in_the_link_and_bad_cameras_are_refused() {
+        use crate::notebook::ViewCamera;
+        let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
+        let mut doc = NotebookDoc::default();
+        doc.views.insert("lissajous-3d".into(), ViewCamera { yaw_rad: -2.25, pitch_rad: 1.1, distance: 7.5 });
+        doc.views.insert("study-fig2-cell".into(), ViewCamera { yaw_rad: 0.1, pitch_rad: -0.3, distance: 0.2 });
+        check(&encode_fragment(&doc), Ok(Some(doc.clone())));
+        // A document without turned views writes no "views" key, so older pages read it.
+        let json = serde_json::to_string(&NotebookDoc::default()).unwrap();
+        assert!(!json.contains("views"), "{json}");
+        let old = enc(r#"{"version":1}"#);
+        assert!(decode_fragment(&old).unwrap().unwrap().views.is_empty());
+        let ok = r#"{"version":1,"views":{"a-1":{"yaw_rad":0,"pitch_rad":0,"distance":1}}}"#;
+        assert!(decode_fragment(&enc(ok)).is_ok());
+        let too_many = format!(
+            r#"{{"version":1,"views":{{{}}}}}"#,
+            (0..=ViewCamera::MAX_VIEWS)
+                .map(|i| format!(r#""v{i}":{{"yaw_rad":0,"pitch_rad":0,"distance":1}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let long_id =
+            format!(r#"{{"version":1,"views":{{"{}":{{"yaw_rad":0,"pitch_rad":0,"distance":1}}}}}}"#, "a".repeat(49));
+        for bad in [
+            r#"{"version":1,"views":{"a":{"yaw_rad":0,"pitch_rad":1.6,"distance":1}}}"#,
+            r#"{"version":1,"views":{"a":{"yaw_rad":0,"pitch_rad":0,"distance":1000}}}"#,
+            r#"{"version":1,"views":{"a":{"yaw_rad":0,"pitch_rad":0,"distance":0.1}}}"#,
+            r#"{"version":1,"views":{"a":{"yaw_rad":1e30,"pitch_rad":0,"distance":1}}}"#,
+            r#"{"version":1,"views":{"":{"yaw_rad":0,"pitch_rad":0,"distance":1}}}"#,
+            r#"{"version":1,"views":{"a b":{"yaw_rad":0,"pitch_rad":0,"distance":1}}}"#,
+            &long_id,
+            &too_many,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
+        }
+        // A camera with a missing or an unknown field is a damaged link, not a default.
+        for bad in [
+            r#"{"version":1,"views":{"a":{"yaw_rad":0,"pitch_rad":0}}}"#,
+            r#"{"version":1,"views":{"a":{"yaw_rad":0,"pitch_rad":0,"distance":1,"roll":0}}}"#,
+        ] {
+            assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::Json(_))), "{bad}");
+        }
+    }
 }

@@ -37,9 +37,10 @@ impl OrbitCamera {
         Self { target, distance, ..Self::default() }
     }
 
-    /// Orbit by a mouse drag of (`dx`, `dy`) pixels.
+    /// Orbit by a mouse drag of (`dx`, `dy`) pixels. The yaw stays an angle in [0, 2π), so a
+    /// view written into a link and read back is the same camera.
     pub fn orbit(&mut self, dx_pixels: f32, dy_pixels: f32) {
-        self.yaw_rad -= dx_pixels * ORBIT_RAD_PER_PIXEL;
+        self.yaw_rad = (self.yaw_rad - dx_pixels * ORBIT_RAD_PER_PIXEL).rem_euclid(std::f32::consts::TAU);
         self.pitch_rad = (self.pitch_rad + dy_pixels * ORBIT_RAD_PER_PIXEL).clamp(-PITCH_LIMIT_RAD, PITCH_LIMIT_RAD);
     }
 
@@ -76,6 +77,17 @@ impl OrbitCamera {
     }
 }
 
+/// Where world point `p` lands in an image of `size` pixels (x right, y down from the top-left
+/// corner) under `clip_from_world`; None when it is behind the camera.
+pub fn pixel_of(clip_from_world: &Matrix4<f32>, p: [f32; 3], size: (u32, u32)) -> Option<(f32, f32)> {
+    let c = clip_from_world * nalgebra::Vector4::new(p[0], p[1], p[2], 1.0);
+    if c.w <= 1e-6 {
+        return None;
+    }
+    let (x, y) = (c.x / c.w, c.y / c.w);
+    Some(((x + 1.0) * 0.5 * size.0 as f32, (1.0 - y) * 0.5 * size.1 as f32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +118,21 @@ mod tests {
         assert!(far < near);
         cam.orbit(0.0, 1e6);
         assert!(cam.pitch_rad <= PITCH_LIMIT_RAD);
+        for dx in [1e6, -1e6, 120.0, -70.0] {
+            cam.orbit(dx, 0.0);
+            assert!((0.0..std::f32::consts::TAU).contains(&cam.yaw_rad), "{}", cam.yaw_rad);
+        }
+    }
+
+    #[test]
+    fn pixels_put_the_target_at_the_centre_and_up_at_the_top() {
+        let cam = OrbitCamera { target: [0.5, 0.0, 0.0], ..Default::default() };
+        let m = cam.clip_from_world(2.0);
+        let (x, y) = pixel_of(&m, cam.target, (200, 100)).unwrap();
+        assert!((x - 100.0).abs() < 1e-3 && (y - 50.0).abs() < 1e-3, "{x} {y}");
+        let (_, y_up) = pixel_of(&m, [0.5, 0.5, 0.0], (200, 100)).unwrap();
+        assert!(y_up < y, "a point above the target is drawn higher");
+        assert!(pixel_of(&m, cam.eye().coords.scale(2.0).into(), (200, 100)).is_none(), "behind the camera");
     }
 
     #[test]

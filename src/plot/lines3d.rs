@@ -43,7 +43,7 @@ pub fn paths_in_box(
     let point = |x: &ndarray::ArrayView2<f64>, t: usize| {
         [0, 1, 2].map(|d| if d < x.ncols() { (x[[t, d]] / scale) as f32 } else { 0.0 })
     };
-    let mut segments = axes([-1.1, -1.1, -1.1], 0.5);
+    let mut segments = axes(BOX_AXES_ORIGIN, BOX_AXES_LENGTH);
     for (p, (x, closed)) in paths.iter().enumerate() {
         let points: Vec<[f32; 3]> = (0..x.nrows()).map(|t| point(x, t)).collect();
         let colours: Vec<[f32; 3]> = (0..x.nrows()).map(|t| colour(p, t)).collect();
@@ -72,6 +72,19 @@ pub fn polyline(points: &[[f32; 3]], colors: &[[f32; 3]], closed: bool) -> Vec<S
             Segment { start: points[i], start_color: colors[i], end: points[j], end_color: colors[j] }
         })
         .collect()
+}
+
+/// Where [`paths_in_box`] draws its axes triad.
+pub const BOX_AXES_ORIGIN: [f32; 3] = [-1.1, -1.1, -1.1];
+pub const BOX_AXES_LENGTH: f32 = 0.5;
+
+/// The far ends of the x, y and z lines that [`axes`] draws (where their names go).
+pub fn axis_ends(origin: [f32; 3], length: f32) -> [[f32; 3]; 3] {
+    [0, 1, 2].map(|axis| {
+        let mut end = origin;
+        end[axis] += length;
+        end
+    })
 }
 
 /// Three axis lines of `length` from `origin`, in grey.

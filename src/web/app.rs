@@ -55,6 +55,8 @@ fn provenance_note(link: &Option<Option<MadeBy>>, this: &Option<MadeBy>) -> Opti
 pub fn App() -> impl IntoView {
     let (initial, initial_error, initial_made_by) = doc_from_url();
     let doc = RwSignal::new(initial);
+    // The 3D views record where the user turned them in the document (`web::plot3d`).
+    provide_context(doc);
     let link_error = RwSignal::new(initial_error);
     let link_made_by = RwSignal::new(initial_made_by);
     // The build of this page (dist/version.json, written by Trunk's post-build hook).

@@ -6,15 +6,19 @@
 use crate::fmath::FloatExt;
 use leptos::prelude::*;
 
-use super::plot3d::Plot3d;
-use super::widgets::ViridisBar;
+use super::plot3d::{ColourBar, FigureLabels, Plot3d};
+use super::widgets::{FigureDownloads, ViridisBar};
 use crate::analysis::lissajous::{lissajous, lissajous_dt};
 use crate::analysis::tangling::{summarize, QSummary};
 use crate::analysis::{tangling, TanglingConfig};
+use crate::io::table::Table;
 use crate::notebook::{LissajousCell, NotebookDoc};
 use crate::plot::colormap::viridis;
-use crate::plot::lines3d::{axes, polyline, Segment};
+use crate::plot::lines3d::{axes, axis_ends, polyline, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
+
+/// The axes triad under the curve: origin and length.
+const LISSAJOUS_AXES: ([f32; 3], f32) = ([-1.2, -1.2, -1.2], 0.6);
 
 /// What the cell computes from its parameters.
 #[derive(Clone, PartialEq)]
@@ -24,6 +28,8 @@ struct LissajousResult {
     max_q: f64,
     mean_q: f64,
     segments: Vec<Segment>,
+    /// The curve's samples (the 3D figure's data).
+    points: Vec<[f64; 3]>,
     error: Option<String>,
 }
 
@@ -36,12 +42,13 @@ fn compute(cell: &LissajousCell) -> LissajousResult {
         Ok(q) => {
             let q: Vec<f64> = q.row(0).to_vec();
             let QSummary { max: max_q, mean: mean_q, .. } = summarize(&q);
-            let points: Vec<[f32; 3]> =
-                x.outer_iter().next().unwrap().outer_iter().map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
+            let samples: Vec<[f64; 3]> =
+                x.outer_iter().next().unwrap().outer_iter().map(|p| [p[0], p[1], p[2]]).collect();
+            let points: Vec<[f32; 3]> = samples.iter().map(|p| p.map(|v| v as f32)).collect();
             let colors: Vec<[f32; 3]> = q.iter().map(|v| viridis(v / max_q.fmax(f64::MIN_POSITIVE))).collect();
-            let mut segments = axes([-1.2, -1.2, -1.2], 0.6);
+            let mut segments = axes(LISSAJOUS_AXES.0, LISSAJOUS_AXES.1);
             segments.extend(polyline(&points, &colors, true));
-            LissajousResult { ts, q, max_q, mean_q, segments, error: None }
+            LissajousResult { ts, q, max_q, mean_q, segments, points: samples, error: None }
         }
         Err(e) => LissajousResult {
             ts,
@@ -49,6 +56,7 @@ fn compute(cell: &LissajousCell) -> LissajousResult {
             max_q: f64::NAN,
             mean_q: f64::NAN,
             segments: vec![],
+            points: vec![],
             error: Some(e.to_string()),
         },
     }
@@ -59,6 +67,17 @@ pub fn LissajousCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let cell = Memo::new(move |_| doc.get().lissajous);
     let result = Memo::new(move |_| compute(&cell.get()));
     let segments = Signal::derive(move || result.get().segments);
+    // Both figures' numbers: the curve's samples and Q at each.
+    let table = Signal::derive(move || {
+        let r = result.get();
+        (r.error.is_none()).then(|| {
+            let mut table = Table::new(&["t_rad", "sin_t", "beta_cos_t", "cos_2t", "q"]);
+            for ((t, p), q) in r.ts.iter().zip(&r.points).zip(&r.q) {
+                table.push(vec![*t, p[0], p[1], p[2], *q]);
+            }
+            table
+        })
+    });
     let set_beta = move |ev| {
         if let Ok(beta) = event_target_value(&ev).parse::<f64>() {
             let (lo, hi) = LissajousCell::BETA_RANGE;
@@ -124,7 +143,14 @@ pub fn LissajousCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             </div>
             <div class="figures">
                 <figure>
-                    <Plot3d id="lissajous-3d" segments=segments />
+                    <Plot3d id="lissajous-3d" segments=segments labels=Signal::derive(move || {
+                        let beta = cell.get().beta;
+                        FigureLabels {
+                            title: format!("Lissajous curve, β = {beta}: tangling Q(t) along it"),
+                            axes: Some((["sin t", "β cos t", "cos 2t"].map(String::from), axis_ends(LISSAJOUS_AXES.0, LISSAJOUS_AXES.1))),
+                            colour_bar: Some(ColourBar { label: "Q(t)".into(), lo: "0".into(), hi: fmt(result.get().max_q) }),
+                        }
+                    }) />
                     <ViridisBar id="lissajous-qmax" lo="0" hi=Signal::derive(move || fmt(result.get().max_q)) label="Q(t)" />
                     <figcaption>"The curve in 3D, coloured by tangling."</figcaption>
                 </figure>
@@ -132,6 +158,7 @@ pub fn LissajousCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     <div class="svg-plot" id="q-plot" inner_html=q_plot></div>
                     <figcaption>"Q(t) over one cycle (t in radians)."</figcaption>
                 </figure>
+                <FigureDownloads id="lissajous-data" name="lissajous" table=table svg=Signal::derive(q_plot) />
             </div>
         </section>
     }

@@ -2,7 +2,8 @@
 //! analyses and the plot renderer to the page. No numerics live here.
 //!
 //! - [`app`]: the notebook page, the document signal, permalinks in the URL fragment;
-//! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse;
+//! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse, the camera
+//!   recorded in the document; `figure_png`: its PNG export with title, axis names, colour bar;
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
@@ -15,7 +16,7 @@
 //! - `reaching_dqn_cell`: its DQN on images, trained in the tab or loaded, and evaluated;
 //! - `brainiarb_cell`: seed study 003, the shipped expert and behaviour-cloned students compared
 //!   by CKA and their gait spectra (`brainiarb::report`, as `tanglelab brainiarb compare`);
-//! - `data_cell`: the user's own `.npy` recording, analysed in the tab (`explore`);
+//! - `data_cell`: the user's own `.npy` or `.csv` recording, analysed in the tab (`explore`);
 //! - `shell`: the clock, fetches and JavaScript error text the cells share; `widgets`: an inline
 //!   note and a progress line several cells show;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
@@ -24,6 +25,7 @@ mod app;
 pub mod bench_exports;
 mod brainiarb_cell;
 mod data_cell;
+mod figure_png;
 mod lissajous_cell;
 mod plot3d;
 mod policy_cell;

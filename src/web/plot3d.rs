@@ -1,8 +1,10 @@
 //! A 3D plot on a `<canvas>`: opens WebGPU (falling back to WebGL2) through wgpu, draws lines
 //! and optional shaded solids with `plot::lines3d::Renderer3d`, and maps mouse input onto
 //! `plot::camera::OrbitCamera`: drag to orbit, wheel to zoom, double-click to reset; with
-//! `follow`, the camera's target tracks a moving point (a robot's base). Without any GPU API it
-//! says so and the rest of the cell keeps working.
+//! `follow`, the camera's target tracks a moving point (a robot's base). A view the user turned
+//! is recorded in the notebook document (`NotebookDoc::views`, by the view's id), so a permalink
+//! reopens it as it was seen. Without any GPU API it says so and the rest of the cell keeps
+//! working.
 
 use crate::fmath::FloatExt;
 use leptos::prelude::*;
@@ -10,9 +12,14 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::shell::download;
+use crate::notebook::{NotebookDoc, ViewCamera};
 use crate::plot::camera::OrbitCamera;
 use crate::plot::lines3d::{Renderer3d, Segment};
 use crate::plot::mesh3d::MeshVertex;
+use nalgebra::Matrix4;
+
+use super::figure_png::labelled_png;
+pub use super::figure_png::{ColourBar, FigureLabels};
 
 /// Radius of the region the default camera frames.
 const FRAME_RADIUS: f32 = 1.25;
@@ -159,8 +166,9 @@ impl GpuView {
 const EXPORT_SCALE: u32 = 2;
 
 impl GpuView {
-    /// The current view as a PNG at `EXPORT_SCALE`× the canvas's CSS size.
-    async fn export_png(&mut self, camera: &OrbitCamera) -> Result<Vec<u8>, String> {
+    /// The current view rendered at `EXPORT_SCALE`× the canvas's CSS size: RGBA pixels, their
+    /// size and the camera matrix they were drawn with.
+    async fn export_rgba(&mut self, camera: &OrbitCamera) -> Result<(Vec<u8>, (u32, u32), Matrix4<f32>), String> {
         let width = self.canvas.client_width().max(1) as u32 * EXPORT_SCALE;
         let height = self.canvas.client_height().max(1) as u32 * EXPORT_SCALE;
         let clip_from_world = camera.clip_from_world(width as f32 / height as f32);
@@ -172,7 +180,7 @@ impl GpuView {
                 .render_offscreen(&self.device, &self.queue, (width, height), clip_from_world.into(), half_width)
                 .await
                 .map_err(|e| e.to_string())?;
-            return crate::plot::png::encode_rgba(width, height, &rgba).map_err(|e| e.to_string());
+            return Ok((rgba, (width, height), clip_from_world));
         }
         if self.export.is_none() {
             let adapter = self
@@ -192,7 +200,16 @@ impl GpuView {
             .render_offscreen(device, queue, (width, height), clip_from_world.into(), half_width)
             .await
             .map_err(|e| e.to_string())?;
-        crate::plot::png::encode_rgba(width, height, &rgba).map_err(|e| e.to_string())
+        Ok((rgba, (width, height), clip_from_world))
+    }
+
+    /// The current view as a PNG figure, with `labels` around it when given.
+    async fn export_png(&mut self, camera: &OrbitCamera, labels: Option<&FigureLabels>) -> Result<Vec<u8>, String> {
+        let (rgba, size, clip_from_world) = self.export_rgba(camera).await?;
+        match labels {
+            Some(labels) => labelled_png(&rgba, size, &clip_from_world, labels, f64::from(EXPORT_SCALE)),
+            None => crate::plot::png::encode_rgba(size.0, size.1, &rgba).map_err(|e| e.to_string()),
+        }
     }
 }
 
@@ -200,21 +217,67 @@ fn default_camera() -> OrbitCamera {
     OrbitCamera::framing([0.0; 3], FRAME_RADIUS)
 }
 
+/// The default camera turned as `view` says (None: as it comes), looking at `target`.
+fn camera_for(view: Option<ViewCamera>, target: [f32; 3]) -> OrbitCamera {
+    let mut camera = default_camera();
+    if let Some(v) = view {
+        camera.yaw_rad = v.yaw_rad;
+        camera.pitch_rad = v.pitch_rad;
+        camera.distance = v.distance;
+    }
+    camera.target = target;
+    camera
+}
+
+/// What a link records of `camera`.
+fn view_of(camera: &OrbitCamera) -> ViewCamera {
+    ViewCamera { yaw_rad: camera.yaw_rad, pitch_rad: camera.pitch_rad, distance: camera.distance }
+}
+
 /// `triangles`: shaded solids drawn beneath the lines; `follow`: the point the camera orbits,
-/// tracked as it moves (a drag or zoom keeps its angle and distance).
+/// tracked as it moves (a drag or zoom keeps its angle and distance); `labels`: the title, axis
+/// names and colour bar of the PNG export.
 #[component]
 pub fn Plot3d(
     id: &'static str,
     segments: Signal<Vec<Segment>>,
     #[prop(optional)] triangles: Option<Signal<Vec<MeshVertex>>>,
     #[prop(optional)] follow: Option<Signal<[f32; 3]>>,
+    #[prop(optional, into)] labels: Option<Signal<FigureLabels>>,
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let gpu: StoredValue<Option<GpuView>, LocalStorage> = StoredValue::new_local(None);
     let ready = RwSignal::new(false);
     let status = RwSignal::new(String::from("starting graphics…"));
     let failed = RwSignal::new(false);
-    let camera = RwSignal::new(default_camera());
+    // The document (provided by the app) records where the user turned this view.
+    let doc = use_context::<RwSignal<NotebookDoc>>();
+    let linked_view = Memo::new(move |_| doc.and_then(|d| d.with(|d| d.views.get(id).copied())));
+    let target_now = move || follow.map(|f| f.get_untracked()).unwrap_or([0.0; 3]);
+    let camera = RwSignal::new(camera_for(linked_view.get_untracked(), target_now()));
+    // The user finished turning or zooming: record the view (a reset removes the record).
+    let record_view = move |camera: &OrbitCamera| {
+        let Some(doc) = doc else { return };
+        let view = (camera_for(None, camera.target) != *camera).then(|| view_of(camera));
+        if doc.with_untracked(|d| d.views.get(id).copied()) != view {
+            doc.update(|d| match view {
+                Some(v) => {
+                    d.views.insert(id.to_string(), v);
+                }
+                None => {
+                    d.views.remove(id);
+                }
+            });
+        }
+    };
+    // A link opened in this tab turns the view as it says.
+    Effect::new(move |_| {
+        let view = linked_view.get();
+        let current = camera.get_untracked();
+        if view != Some(view_of(&current)) && !(view.is_none() && camera_for(None, current.target) == current) {
+            camera.set(camera_for(view, current.target));
+        }
+    });
     let drag_from = StoredValue::new(None::<(i32, i32)>);
 
     // Open the GPU once the canvas is in the page.
@@ -232,6 +295,7 @@ pub fn Plot3d(
                 if let Some(wheel) = event.dyn_ref::<web_sys::WheelEvent>() {
                     event.prevent_default();
                     camera.update(|c| c.zoom(wheel.delta_y() as f32));
+                    record_view(&camera.get_untracked());
                 }
             },
         )
@@ -295,7 +359,12 @@ pub fn Plot3d(
             camera.update(|c| c.orbit((x - x0) as f32, (y - y0) as f32));
         }
     };
-    let on_up = move |_: web_sys::PointerEvent| drag_from.set_value(None);
+    let on_up = move |_: web_sys::PointerEvent| {
+        if drag_from.get_value().is_some() {
+            drag_from.set_value(None);
+            record_view(&camera.get_untracked());
+        }
+    };
     let exporting = RwSignal::new(false);
     let export_error = RwSignal::new(None::<String>);
     let save_png = move |_| {
@@ -303,7 +372,8 @@ pub fn Plot3d(
         let Some(mut view) = gpu.try_update_value(Option::take).flatten() else { return };
         exporting.set(true);
         spawn_local(async move {
-            let result = view.export_png(&camera.get_untracked()).await;
+            let labels = labels.map(|l| l.get_untracked());
+            let result = view.export_png(&camera.get_untracked(), labels.as_ref()).await;
             gpu.set_value(Some(view));
             exporting.set(false);
             export_error.set(result.and_then(|png| download(&png, &format!("tanglelab-{id}.png"), "image/png")).err());
@@ -313,13 +383,12 @@ pub fn Plot3d(
     view! {
         <div class="plot3d">
             <canvas id=id node_ref=canvas_ref class:hidden=move || failed.get()
+                data-camera=move || camera.with(|c| format!("{:.4},{:.4},{:.4}", c.yaw_rad, c.pitch_rad, c.distance))
                 on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up
                 on:dblclick=move |_| {
-                    let mut reset = default_camera();
-                    if let Some(target) = follow.map(|f| f.get_untracked()) {
-                        reset.target = target;
-                    }
+                    let reset = camera_for(None, target_now());
                     camera.set(reset);
+                    record_view(&reset);
                 }></canvas>
             <p class="plot3d-status" class:error=move || failed.get() data-ready=move || ready.get().to_string()>
                 {move || status.get()}

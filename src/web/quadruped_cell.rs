@@ -16,7 +16,7 @@ use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::plot3d::Plot3d;
+use super::plot3d::{FigureLabels, Plot3d};
 use super::shell::now_ms;
 use super::shipped_policy::{ending_text, fmt_opt, load_session};
 use crate::notebook::{NotebookDoc, QuadrupedCell};
@@ -318,7 +318,11 @@ pub fn QuadrupedCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     _ => String::new(),
                 }}</p>
             </Show>
-            <Plot3d id="quadruped-3d" segments=no_lines triangles=frame.triangles.into() follow=frame.base.into() />
+            <Plot3d id="quadruped-3d" segments=no_lines triangles=frame.triangles.into() follow=frame.base.into()
+                labels=Signal::derive(move || {
+                    let c = doc.with(|d| d.quadruped.clone());
+                    FigureLabels { title: format!("Quadruped under the shipped policy: u* = {} m/s, v* = {} m/s, r* = {} rad/s", c.u_mps, c.v_mps, c.r_radps), ..Default::default() }
+                }) />
             <p id="quadruped-readout" data-secs=move || format!("{:.2}", r().episode_secs)
                 data-falls=move || r().falls.to_string()>
                 <span id="quadruped-fall-note" class="error">{move || frame.fall_note.get().unwrap_or_default()}</span>

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::plot3d::Plot3d;
+use super::plot3d::{FigureLabels, Plot3d};
 use super::reaching_rnn_cell::ReachModel;
 use super::shell::download;
 use super::widgets::InlineNote;
@@ -213,7 +213,7 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
                 </div>
                 <div class="figures">
                     <figure>
-                        <Plot3d id="units-3d" segments=segments />
+                        <Plot3d id="units-3d" segments=segments labels=Signal::derive(move || FigureLabels::boxed("Reaching RNN: hidden units around the go cue per target direction (one colour each)", ["PC1", "PC2", "PC3"], None)) />
                         <figcaption>"The population in PC1–3 per target direction (colours as in the PSTHs; scaled to the box)."</figcaption>
                     </figure>
                     <figure>

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::super::plot3d::Plot3d;
+use super::super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::super::shell::{download, download_json};
 use super::super::widgets::ViridisBar;
 use crate::fmath::FloatExt;
@@ -76,6 +76,22 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
     });
     let action_segments =
         Signal::derive(move || fig2.get().map(|f| cycle_segments(&f.actions, q_max())).unwrap_or_default());
+    // The exports' labels: the recurrent state (c or h) or the actions, on Fig. 2's Q scale.
+    let labels = move |actions: bool| {
+        Signal::derive(move || {
+            let command = fig2.get().map(|f| format!("{:?}", f.command)).unwrap_or_default();
+            let signal = match (actions, show_h.get()) {
+                (true, _) => "actions",
+                (false, true) => "LSTM hidden state h",
+                (false, false) => "LSTM cell state c",
+            };
+            FigureLabels::boxed(
+                format!("Fig. 2, command {command}: cycle-averaged {signal}, coloured by tangling"),
+                ["PC1", "PC2", "PC3"],
+                Some(ColourBar { label: "Q(t)".into(), lo: "0".into(), hi: format!("{:.0}", q_max()) }),
+            )
+        })
+    };
     let q_plot = move || {
         fig2.get().map_or(String::new(), |f| {
             let phase = |n: usize| (0..n).map(|i| 100.0 * i as f64 / n as f64).collect::<Vec<f64>>();
@@ -126,11 +142,11 @@ pub fn Fig2Panel(fig2: Memo<Option<Fig2>>) -> impl IntoView {
             <label><input id="study-fig2-h" type="checkbox" prop:checked=move || show_h.get() on:change=move |ev| show_h.set(event_target_checked(&ev)) />" show h (the LSTM's hidden state) instead of c"</label>
             <div class="figures">
                 <figure>
-                    <Plot3d id="study-fig2-cell" segments=cell_segments />
+                    <Plot3d id="study-fig2-cell" segments=cell_segments labels=labels(false) />
                     <figcaption>{move || if show_h.get() { "LSTM hidden state h (z-scored units)." } else { "LSTM cell state c (z-scored units)." }}</figcaption>
                 </figure>
                 <figure>
-                    <Plot3d id="study-fig2-actions" segments=action_segments />
+                    <Plot3d id="study-fig2-actions" segments=action_segments labels=labels(true) />
                     <figcaption>"Actions (the policy's output before clipping)."</figcaption>
                 </figure>
                 <figure>

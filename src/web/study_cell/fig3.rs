@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::super::plot3d::Plot3d;
+use super::super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::super::shell::{download, download_json};
 use super::super::widgets::ViridisBar;
 use crate::io::csv::{csv_table, number};
@@ -151,7 +151,14 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
             <h3 id="study-fig3-title">{move || fig3.get().map(|f| format!("Fig. 3: agent {} pushed by Δv = {:+.2} m/s, its cell state beside the nominal cycle (grey) in the cycle's first 3 PCs", f.agent.agent, f.agent.change_mps)).unwrap_or_default()}</h3>
             <div class="figures">
                 <figure>
-                    <Plot3d id="study-fig3-pcs" segments=lines />
+                    <Plot3d id="study-fig3-pcs" segments=lines labels=Signal::derive(move || {
+                        let f = fig3.get();
+                        FigureLabels::boxed(
+                            f.as_ref().map(|f| format!("Fig. 3: agent {} pushed by Δv = {:+.2} m/s, cell state c beside the nominal cycle (grey)", f.agent.agent, f.agent.change_mps)).unwrap_or_default(),
+                            ["PC1", "PC2", "PC3"],
+                            Some(ColourBar { label: "time since push".into(), lo: "push".into(), hi: f.map(|f| format!("+{:.1} s", secs_after(&f))).unwrap_or_default() }),
+                        )
+                    }) />
                     <ViridisBar id="study-fig3-tmax" lo="push" hi=Signal::derive(move || fig3.get().map(|f| format!("+{:.1} s", secs_after(&f))).unwrap_or_default()) label="time since the push" />
                     <label class="scrubber">"time "
                         <input id="study-fig3-scrub" type="range" min="0"

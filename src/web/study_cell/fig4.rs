@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::super::plot3d::Plot3d;
+use super::super::plot3d::{FigureLabels, Plot3d};
 use super::super::shell::{download, download_json};
 use crate::io::csv::{csv_table, number, text};
 use crate::plot::colormap::{categorical, from_hex};
@@ -102,11 +102,11 @@ pub fn Fig4Panel(fig4: Memo<Option<Fig4>>) -> impl IntoView {
             <h3 id="study-fig4-title">{move || fig4.get().map(|f| format!("Fig. 4: {} opposing motions, each signal's cycles in the global PCs of all of them", f.labels.len())).unwrap_or_default()}</h3>
             <div class="figures">
                 <figure>
-                    <Plot3d id="study-fig4-cell" segments=cell />
+                    <Plot3d id="study-fig4-cell" segments=cell labels=Signal::derive(move || FigureLabels::boxed("Fig. 4: LSTM cell state c of the opposing motions (one colour each), global PCs", ["PC1", "PC2", "PC3"], None)) />
                     <figcaption>"LSTM cell state c."</figcaption>
                 </figure>
                 <figure>
-                    <Plot3d id="study-fig4-actions" segments=actions />
+                    <Plot3d id="study-fig4-actions" segments=actions labels=Signal::derive(move || FigureLabels::boxed("Fig. 4: actions of the opposing motions (one colour each), global PCs", ["PC1", "PC2", "PC3"], None)) />
                     <figcaption>"Actions."</figcaption>
                 </figure>
                 <figure>

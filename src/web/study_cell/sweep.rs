@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::super::plot3d::Plot3d;
+use super::super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::super::shell::{download, download_json};
 use crate::io::csv::{csv_table, number};
 use crate::plot::colormap::viridis;
@@ -57,6 +57,13 @@ pub fn sweep_of(outcome: &StudyOutcome) -> Option<SweepFigure> {
 fn speed_segments(frame: &ndarray::Array3<f64>) -> Vec<Segment> {
     let n = frame.dim().0;
     trajectories_in_box(frame.view(), true, |c, _| viridis(c as f64 / (n - 1).max(1) as f64))
+}
+
+/// The export labels of a sweep figure: colour runs from the slowest speed to the fastest.
+fn speed_labels(speeds: Vec<f64>, title: &str, axes: [&str; 3]) -> FigureLabels {
+    let end = |s: Option<&f64>| s.map(|u| format!("{u} m/s")).unwrap_or_default();
+    let bar = ColourBar { label: "commanded speed".into(), lo: end(speeds.first()), hi: end(speeds.last()) };
+    FigureLabels::boxed(title, axes, Some(bar))
 }
 
 #[component]
@@ -122,11 +129,11 @@ pub fn SweepPanel(sweep: Memo<Option<SweepFigure>>) -> impl IntoView {
             <h3 id="study-sweep-title">{move || sweep.get().map(|f| format!("Figs. 5–6: the cycle-averaged cell state at {} speeds in the global PCs (coloured from the slowest, dark, to the fastest, yellow)", f.speeds.len())).unwrap_or_default()}</h3>
             <div class="figures">
                 <figure>
-                    <Plot3d id="study-sweep-pcs" segments=top3 />
+                    <Plot3d id="study-sweep-pcs" segments=top3 labels=Signal::derive(move || speed_labels(sweep.get().map(|f| f.speeds).unwrap_or_default(), "Fig. 5: cycle-averaged cell state c per speed, global PCs", ["PC1", "PC2", "PC3"])) />
                     <figcaption>"Fig. 5: PC1, PC2, PC3 of all speeds' cycles together."</figcaption>
                 </figure>
                 <figure>
-                    <Plot3d id="study-sweep-axis" segments=axis />
+                    <Plot3d id="study-sweep-axis" segments=axis labels=Signal::derive(move || speed_labels(sweep.get().map(|f| f.speeds).unwrap_or_default(), "Fig. 6: cycle-averaged cell state c per speed, PC1, PC2 and the speed axis", ["PC1", "PC2", "speed axis"])) />
                     <figcaption>"Fig. 6: PC1, PC2 and the speed axis (within PCs 3–12; empty with fewer than 12 PCs)."</figcaption>
                 </figure>
                 <figure>
