@@ -105,4 +105,52 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     let short = dir.path().join("short.npy");
     write_npy(&short, &Array2::<f64>::ones((1, 3))).unwrap();
     check(&short, "at least 2 samples");
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "1,2\n3,4\n5\n").unwrap();
+    check(&ragged, "line 3 has 1 fields; the first row has 2");
+    let csv_nan = dir.path().join("nan.csv");
+    std::fs::write(&csv_nan, "a,b\n1,2\n3,nan\n4,5\n").unwrap();
+    check(&csv_nan, "non-finite value (NaN) at index [1, 1]");
+}
+
+/// A CSV table (numpy.savetxt's, with a header numpy skips) gives the tangling numpy computes
+/// from the same numbers read by numpy.loadtxt; a `condition` column makes [C, T, D].
+#[test]
+fn reads_csv_recordings_as_numpy_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let x2 = Array2::from_shape_fn((50, 3), |_| rng.random_range(-1.0..1.0f64));
+    let csv = dir.path().join("x2.csv");
+    let npy = dir.path().join("x2.npy");
+    let script = "import numpy as np, sys\nx = np.load(sys.argv[1])\nnp.savetxt(sys.argv[2], x, delimiter=',', header='a,b,c', comments='')\ny = np.loadtxt(sys.argv[2], delimiter=',', skiprows=1)\nassert np.array_equal(x, y)\n";
+    write_npy(&npy, &x2).unwrap();
+    let out =
+        Command::new("python3").args(["-c", script, npy.to_str().unwrap(), csv.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (q_csv, q_numpy) = (dir.path().join("q_csv.npy"), dir.path().join("q_numpy.npy"));
+    let run = tanglelab(&["analyze", "tangling", "--input", csv.to_str().unwrap(), "--out", q_csv.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    oracle(&npy, &q_numpy, "1", false, "0.1", true);
+    assert_close(&read_npy(&q_csv).unwrap(), &read_npy(&q_numpy).unwrap());
+    // Conditions from a label column, grouped in first-seen order: the same Q as the [C, T, D] NPY.
+    let x3 = Array3::from_shape_fn((2, 30, 3), |_| rng.random_range(-1.0..1.0f64));
+    let mut text = String::from("condition,a,b,c\n");
+    for (c, block) in x3.outer_iter().enumerate() {
+        for row in block.outer_iter() {
+            let fields: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+            text.push_str(&format!("{},{}\n", ["left", "right"][c], fields.join(",")));
+        }
+    }
+    let (csv3, npy3) = (dir.path().join("x3.csv"), dir.path().join("x3.npy"));
+    std::fs::write(&csv3, text).unwrap();
+    write_npy(&npy3, &x3).unwrap();
+    let (q3_csv, q3_npy) = (dir.path().join("q3_csv.npy"), dir.path().join("q3_npy.npy"));
+    for (input, q) in [(&csv3, &q3_csv), (&npy3, &q3_npy)] {
+        let run = tanglelab(&["analyze", "tangling", "--input", input.to_str().unwrap(), "--out", q.to_str().unwrap()]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let (a, b): (ArrayD<f64>, ArrayD<f64>) = (read_npy(&q3_csv).unwrap(), read_npy(&q3_npy).unwrap());
+    assert_eq!(a.shape(), &[2, 30]);
+    let bits = |x: &ArrayD<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+    assert_eq!(bits(&a), bits(&b), "the CSV's conditions give the NPY's bits (NaN where Q is undefined)");
 }

@@ -7,7 +7,7 @@
 use base64::Engine;
 use proptest::prelude::*;
 use tanglelab::explore::{explore, ExploreConfig};
-use tanglelab::io::npy::{read_npy_f64, write_npy_f64};
+use tanglelab::io::npy::{read_npy_f64, read_recording_f64, write_npy_f64};
 use tanglelab::notebook::{decode_fragment, encode_fragment, NotebookDoc};
 use tanglelab::policy::{load_safetensors, load_with_card, save_safetensors, PolicyShape, PolicyWeights};
 use tanglelab::reaching::weights;
@@ -58,7 +58,14 @@ proptest! {
         let _ = read_npy_f64(&bytes);
         let mutated = mutate(valid_npy(), &edits);
         let _ = read_npy_f64(&mutated);
-        let _ = explore(&mutated, &ExploreConfig { dt_secs: 0.01, cyclic: true });
+        let _ = explore("upload.npy", &mutated, &ExploreConfig { dt_secs: 0.01, cyclic: true });
+    }
+
+    #[test]
+    fn csv_readers_never_panic(table in "(condition,)?([0-9a-z.e,\"-]{0,12}\r?\n){0,8}", bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = read_recording_f64("upload.csv", table.as_bytes());
+        let _ = read_recording_f64("upload.csv", &bytes);
+        let _ = explore("upload.csv", table.as_bytes(), &ExploreConfig { dt_secs: 0.01, cyclic: false });
     }
 
     #[test]

@@ -14,6 +14,8 @@ use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
 pub enum ArrayError {
     #[error("not a readable NPY array: {0}")]
     NotNpy(String),
+    #[error("not a readable CSV table: {0}")]
+    NotCsv(String),
     #[error("unsupported NPY dtype (expected float32 or float64): {0}")]
     Dtype(String),
     #[error("array has rank {got} (shape {shape:?}); expected {expected}")]
@@ -37,6 +39,18 @@ pub fn read_npy_f64(bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
     let array = read_npy_f64_with_nan(bytes)?;
     check_finite(&array)?;
     Ok(array)
+}
+
+/// A recording file by its name: `.csv` (any case) is read as a CSV table
+/// (`io::csv_in::read_csv_recording`), anything else as NPY; every value checked finite.
+pub fn read_recording_f64(file_name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, ArrayError> {
+    if file_name.to_ascii_lowercase().ends_with(".csv") {
+        let array = super::csv_in::read_csv_recording(bytes)?;
+        check_finite(&array)?;
+        Ok(array)
+    } else {
+        read_npy_f64(bytes)
+    }
 }
 
 /// [`read_npy_f64`] without the finiteness check (for files that use NaN as padding).

@@ -1,5 +1,5 @@
 //! Cell 10: your own recording. Pick an `.npy` file (`[T, D]` or `[C, T, D]`, float32 or
-//! float64, at most `explore::MAX_UPLOAD_BYTES`): `explore::explore` reads it with the CLI's
+//! float64) or a `.csv` table (`io::csv_in`), at most `explore::MAX_UPLOAD_BYTES`: `explore::explore` reads it with the CLI's
 //! checks and computes tangling, PCA and jPCA; the cell shows the numbers, the trajectories in
 //! their first 3 PCs coloured by Q, Q(t), and offers the results as JSON. The file never leaves
 //! the tab. A bad file gives the reader's message and the cell keeps its last good result.
@@ -10,10 +10,11 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::plot3d::Plot3d;
+use super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::shell::{download_json, js_text};
-use super::widgets::InlineNote;
+use super::widgets::{FigureDownloads, InlineNote};
 use crate::explore::{explore, Exploration, ExploreConfig, MAX_UPLOAD_BYTES};
+use crate::io::table::Table;
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
@@ -25,6 +26,19 @@ fn segments(e: &Exploration) -> Vec<Segment> {
         let q = e.q[c][t];
         viridis(if q.is_finite() { q / top } else { 0.0 })
     })
+}
+
+/// Both figures' numbers, a row per condition and sample: t, Q(t) and the scores on PC1–3 (NaN
+/// where the recording has fewer dimensions).
+fn figure_table(e: &Exploration, dt_secs: f64) -> Table {
+    let mut table = Table::new(&["condition", "t_secs", "q", "pc1", "pc2", "pc3"]);
+    for (c, q) in e.q.iter().enumerate() {
+        for (t, &q) in q.iter().enumerate() {
+            let pc = |k: usize| if k < e.scores.dim().2 { e.scores[[c, t, k]] } else { f64::NAN };
+            table.push(vec![c as f64, t as f64 * dt_secs, q, pc(0), pc(1), pc(2)]);
+        }
+    }
+    table
 }
 
 /// The picked file's bytes, or why not (too large files are refused before they are read).
@@ -47,7 +61,11 @@ pub fn DataCellView() -> impl IntoView {
     let analyse = move || {
         bytes.with_value(|b| {
             if let Some((name, data)) = b {
-                match explore(data, &ExploreConfig { dt_secs: dt.get_untracked(), cyclic: cyclic.get_untracked() }) {
+                match explore(
+                    name,
+                    data,
+                    &ExploreConfig { dt_secs: dt.get_untracked(), cyclic: cyclic.get_untracked() },
+                ) {
                     Ok(e) => {
                         note.set(None);
                         result.set(Some((name.clone(), e)));
@@ -91,6 +109,7 @@ pub fn DataCellView() -> impl IntoView {
     };
     let fmt = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "—".into() };
     let lines = Signal::derive(move || result.with(|r| r.as_ref().map(|(_, e)| segments(e)).unwrap_or_default()));
+    let table = Signal::derive(move || result.with(|r| r.as_ref().map(|(_, e)| figure_table(e, dt.get()))));
     let q_plot = move || {
         result.with(|r| {
             let Some((_, e)) = r else { return String::new() };
@@ -130,17 +149,19 @@ pub fn DataCellView() -> impl IntoView {
     };
     view! {
         <section class="cell" id="cell-data">
-            <h2>"10 · Your data: tangling, PCA and jPCA of your own recording"</h2>
+            <h2>"10 · Your data: tangling, PCA and jPCA of your own recording (.npy or .csv)"</h2>
             <p class="explain">
                 "Pick an .npy file of shape [T, D] (one condition) or [C, T, D] (conditions × samples × dimensions), "
-                "float32 or float64, up to 64 MiB: neural recordings, muscle activity, a model's hidden states. It is read "
-                "here in the tab (nothing is uploaded anywhere) with the checks of " <code>"tanglelab analyze"</code>
-                " (dtype, truncated or lying headers, Fortran order, NaN), and analysed as the CLI does: trajectory tangling "
+                "float32 or float64, or a .csv table (a row per sample, a column per dimension, an optional header row; "
+                "a first column headed “condition” groups the rows into conditions), up to 64 MiB: neural recordings, "
+                "muscle activity, a model's hidden states. It is read here in the tab (nothing is uploaded anywhere) with "
+                "the checks of " <code>"tanglelab analyze"</code>
+                " (dtype, truncated or lying headers, Fortran order, ragged rows, text, NaN), and analysed as the CLI does: trajectory tangling "
                 "(z-scored, ε = 0.1 × total variance), PCA of the z-scored dimensions over all conditions, and jPCA in 6 PCs "
                 "when there are at least 6 dimensions."
             </p>
             <div class="controls">
-                <label>"recording " <input id="data-file" type="file" accept=".npy" on:change=pick /></label>
+                <label>"recording " <input id="data-file" type="file" accept=".npy,.csv" on:change=pick /></label>
                 <label>"time step (s) " <input id="data-dt" type="number" min="0" step="0.001" prop:value=move || dt.get().to_string() on:change=set_dt /></label>
                 <label><input id="data-cyclic" type="checkbox" prop:checked=move || cyclic.get()
                     on:change=move |ev| { cyclic.set(event_target_checked(&ev)); analyse(); } />" each condition is one closed cycle"</label>
@@ -151,13 +172,18 @@ pub fn DataCellView() -> impl IntoView {
             <Show when=move || result.with(Option::is_some)>
                 <div class="figures">
                     <figure>
-                        <Plot3d id="data-3d" segments=lines />
+                        <Plot3d id="data-3d" segments=lines labels=Signal::derive(move || result.with(|r| {
+                            let (name, q_max) = r.as_ref().map(|(n, e)| (n.clone(), fmt(e.q_max))).unwrap_or_default();
+                            FigureLabels::boxed(format!("{name}: each condition in PC1–3, coloured by tangling"), ["PC1", "PC2", "PC3"],
+                                Some(ColourBar { label: "Q(t)".into(), lo: "0".into(), hi: q_max }))
+                        })) />
                         <figcaption>"Each condition in PC1–3, coloured by Q(t) (dark low, yellow high)."</figcaption>
                     </figure>
                     <figure>
                         <div class="svg-plot" id="data-q-plot" inner_html=q_plot></div>
                         <figcaption>"Q(t) per condition (the first 8)."</figcaption>
                     </figure>
+                    <FigureDownloads id="data-figures" name="your-data-figures" table=table svg=Signal::derive(q_plot) />
                 </div>
             </Show>
         </section>

@@ -1,10 +1,54 @@
 //! Small pieces several cells repeat: an inline message that shows only when there is one, a
 //! progress bar with its status line, the start of a cancellable job and its progress and
-//! status text, number and seed inputs read into the document, and a viridis colour bar.
+//! status text, number and seed inputs read into the document, a viridis colour bar, and a
+//! figure's data downloads (CSV, NPY, SVG).
 
 use leptos::prelude::*;
 
+use crate::io::table::Table;
 use crate::plot::colormap::{to_hex, viridis};
+
+/// Buttons that download a figure's numbers as `{name}.csv` and `{name}.npy` (ids `{id}-csv`,
+/// `{id}-npy`) and, when given, its plot as `{name}.svg` (`{id}-svg`); disabled while there is
+/// no table.
+#[component]
+pub fn FigureDownloads(
+    id: &'static str,
+    name: &'static str,
+    #[prop(into)] table: Signal<Option<Table>>,
+    #[prop(optional, into)] svg: Option<Signal<String>>,
+) -> impl IntoView {
+    let note = RwSignal::new(None::<String>);
+    let offer = move |bytes: Result<Vec<u8>, String>, ext: &str, mime: &str| {
+        let result = bytes.and_then(|b| super::shell::download(&b, &format!("{name}.{ext}"), mime));
+        note.set(result.err().map(|e| format!("Could not offer the download: {e}")));
+    };
+    let csv = move |_| {
+        if let Some(t) = table.get_untracked() {
+            offer(Ok(t.to_csv().into_bytes()), "csv", "text/csv");
+        }
+    };
+    let npy = move |_| {
+        if let Some(t) = table.get_untracked() {
+            offer(t.to_npy().map_err(|e| e.to_string()), "npy", "application/octet-stream");
+        }
+    };
+    let empty = move || table.with(Option::is_none);
+    view! {
+        <span class="figure-downloads">
+            "data: "
+            <button class="link" id=format!("{id}-csv") on:click=csv disabled=empty>"CSV"</button>
+            " · "
+            <button class="link" id=format!("{id}-npy") on:click=npy disabled=empty>"NPY"</button>
+            {svg.map(|svg| view! {
+                " · plot: "
+                <button class="link" id=format!("{id}-svg") disabled=empty
+                    on:click=move |_| offer(Ok(svg.get_untracked().into_bytes()), "svg", "image/svg+xml")>"SVG"</button>
+            })}
+            <InlineNote note=note />
+        </span>
+    }
+}
 
 /// `note`'s text as an inline error, nothing when it is `None`.
 #[component]

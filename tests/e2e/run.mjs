@@ -28,6 +28,26 @@ function pixelStats(pngBuffer) {
   return { differingFraction: differing / (png.width * png.height), colours: colours.size };
 }
 
+/**
+ * Pixels of a labelled 3D export by region: its title band (the top 30 CSS px at the export's
+ * 2× scale) and its colour-bar band (the right 110 CSS px, when there is one): dark (text)
+ * pixels, and viridis's two ends (dark purple, yellow) in the bar band.
+ */
+function labelBands(pngBuffer, withBar) {
+  const png = PNG.sync.read(pngBuffer);
+  const px = (x, y) => png.data.slice((y * png.width + x) * 4, (y * png.width + x) * 4 + 3);
+  let titleDark = 0, purple = 0, yellow = 0;
+  for (let y = 0; y < 60; y++) for (let x = 0; x < png.width; x++) { const [r, g, b] = px(x, y); if (r < 90 && g < 90 && b < 90) titleDark++; }
+  if (withBar) {
+    for (let y = 60; y < png.height; y++) for (let x = png.width - 220; x < png.width; x++) {
+      const [r, g, b] = px(x, y);
+      if (r < 90 && g < 40 && b > 60) purple++;
+      if (r > 200 && g > 200 && b < 80) yellow++;
+    }
+  }
+  return { width: png.width, height: png.height, titleDark, purple, yellow };
+}
+
 const results = [];
 /** `node run.mjs PATTERN` runs only the tests whose name contains PATTERN. */
 const only = process.argv[2];
@@ -128,11 +148,30 @@ await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', as
   const status = await page.textContent('.plot3d-status');
   assert.match(status, /WebGPU/, `graphics status: ${status}`);
   assert.equal(await page.getAttribute('.plot3d-status', 'data-ready'), 'true');
-  const stats = pixelStats(await exportFigure(page, 'lissajous-3d.png'));
+  const exported = await exportFigure(page, 'lissajous-3d.png');
+  const stats = pixelStats(exported);
   assert.ok(stats.differingFraction > 0.005 && stats.differingFraction < 0.5, `drawn fraction ${stats.differingFraction}`);
+  // The export is a figure: a title band above the picture and a colour bar beside it.
+  const canvas = await page.evaluate(() => { const c = document.querySelector('#lissajous-3d'); return { width: c.clientWidth, height: c.clientHeight }; });
+  const bands = labelBands(exported, true);
+  assert.equal(bands.width, canvas.width * 2 + 220, 'picture + colour-bar band');
+  assert.equal(bands.height, canvas.height * 2 + 60, 'title band + picture');
+  assert.ok(bands.titleDark > 200, `no title text drawn (${bands.titleDark} dark pixels)`);
+  assert.ok(bands.purple > 100 && bands.yellow > 100, `no viridis colour bar (${bands.purple} purple, ${bands.yellow} yellow)`);
   assert.ok(stats.colours > 20, `only ${stats.colours} colours: the curve is not coloured by Q`);
   assert.ok(Number.isFinite(await qMax(page)));
   assert.match(await page.innerHTML('#q-plot'), /<path d="M/);
+  // The figures' numbers as CSV and NPY (numpy reads the same values) and the Q(t) plot as SVG.
+  const [header, ...rows] = pythonCsv(await downloadedText(page, '#lissajous-data-csv'));
+  assert.deepEqual(header, ['t_rad', 'sin_t', 'beta_cos_t', 'cos_2t', 'q']);
+  assert.equal(rows.length, Number(await page.inputValue('#samples')));
+  const qs = rows.map((r) => Number(r[4]));
+  assert.equal(Math.max(...qs).toFixed(3), (await page.textContent('#q-max')).trim());
+  const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#lissajous-data-npy')]);
+  const fromNumpy = JSON.parse(execFileSync('python3', ['-c', 'import numpy, json, sys; a = numpy.load(sys.argv[1]); print(json.dumps([list(a.shape), a.ravel().tolist()]))', await npyDownload.path()]));
+  assert.deepEqual(fromNumpy[0], [rows.length, 5]);
+  assert.deepEqual(fromNumpy[1], rows.flat().map(Number), 'the NPY holds the CSV\'s numbers');
+  assert.match(await downloadedText(page, '#lissajous-data-svg'), /^<svg[^>]*>[\s\S]*<path d="M/);
   await page.screenshot({ path: path.join(artifacts, 'notebook.png'), fullPage: true });
   // For the README: the page with the 3D panel showing the page's own PNG export of the same view
   // (headless Chromium leaves WebGPU canvases out of screenshots).
@@ -177,9 +216,23 @@ await test('drag orbits the view and double-click resets it', async () => {
   await page.mouse.wheel(0, 400);
   const zoomed = await exportFigure(page, 'view-zoomed.png');
   assert.ok(pixelStats(zoomed).differingFraction < pixelStats(orbited).differingFraction, 'zooming out did not shrink the figure');
+  // The turned view is in the link: a new tab opens it as it was seen, to the pixel.
+  const camera = await page.getAttribute('#lissajous-3d', 'data-camera');
+  await page.click('#permalink');
+  const link = await page.inputValue('#permalink-url');
+  const linkDoc = JSON.parse(Buffer.from(link.split('#nb=')[1], 'base64url').toString());
+  assert.deepEqual(Object.keys(linkDoc.views ?? {}), ['lissajous-3d'], 'the link records the turned view only');
+  const reopened = await openPage(link);
+  await reopened.waitForFunction(() => document.querySelector('.plot3d-status')?.dataset.ready === 'true');
+  assert.equal(await reopened.getAttribute('#lissajous-3d', 'data-camera'), camera);
+  assert.deepEqual(await exportFigure(reopened, 'view-reopened.png'), zoomed, 'the link did not restore the view');
+  assertNoErrors(reopened);
+  await reopened.close();
   await page.locator('#lissajous-3d').dblclick();
   const reset = await exportFigure(page, 'view-reset.png');
   assert.deepEqual(reset, before, 'double-click did not restore the view exactly');
+  // A reset view is no longer recorded: the address bar's document has no views left.
+  await page.waitForFunction(() => !JSON.parse(atob(location.hash.split('#nb=')[1].replace(/-/g, '+').replace(/_/g, '/'))).views);
   assertNoErrors(page);
   await page.close();
 });
@@ -1025,6 +1078,36 @@ await test('the data cell analyses a user\'s .npy as tanglelab analyze does and 
     assert.match(await page.textContent('#cell-data .error'), message);
     assert.match(await page.textContent('#data-summary'), /rotation\.npy: 2 conditions/);
   }
+  // The same recording as a CSV table (a condition column, numbers as JavaScript prints them,
+  // which round-trip): the tab's Q equals the NPY's and the CLI's on the CSV; a ragged table is
+  // refused with its line.
+  const rows = ['condition,' + Array.from({ length: D }, (_, d) => `d${d}`).join(',')];
+  for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) {
+    rows.push([`c${c}`, ...values.slice((c * T + t) * D, (c * T + t + 1) * D)].join(','));
+  }
+  const csvFile = path.join(dir, 'rotation.csv');
+  fs.writeFileSync(csvFile, rows.join('\r\n') + '\r\n');
+  await page.setInputFiles('#data-file', csvFile);
+  await page.waitForFunction(() => /rotation\.csv: 2 conditions × 60 samples × 6 dimensions/.test(document.querySelector('#data-summary').textContent), null, { timeout: 30_000 });
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#data-export')]);
+  const fromCsv = JSON.parse(fs.readFileSync(await csvDownload.path()));
+  assert.deepEqual(fromCsv.analysis, tab.analysis, 'the CSV of the same numbers gave other results');
+  // The figures' numbers: a row per condition and sample (condition, t, Q, PC1–3), in numpy too.
+  const [figNpy] = await Promise.all([page.waitForEvent('download'), page.click('#data-figures-npy')]);
+  const figure = JSON.parse(execFileSync('python3', ['-c', 'import numpy, json, sys; a = numpy.load(sys.argv[1]); print(json.dumps([list(a.shape), a[:, 2].tolist(), a[:, 1].tolist()]))', await figNpy.path()]));
+  assert.deepEqual(figure[0], [C * T, 6]);
+  assert.deepEqual(figure[1], tab.analysis.q.flat(), 'the figure data\'s Q is the analysis\'s');
+  assert.equal(figure[2][T - 1], (T - 1) * 0.01);
+  const [figHeader] = pythonCsv(await downloadedText(page, '#data-figures-csv'));
+  assert.deepEqual(figHeader, ['condition', 't_secs', 'q', 'pc1', 'pc2', 'pc3']);
+  const qCsvFile = path.join(dir, 'q-csv.npy');
+  execFileSync(nativeCli(), ['analyze', 'tangling', '--input', csvFile, '--dt', '0.01', '--cyclic', '--out', qCsvFile], { stdio: 'ignore' });
+  assert.deepEqual(npyValues(fs.readFileSync(qCsvFile)), npyValues(fs.readFileSync(qFile)), 'tanglelab analyze reads the CSV as the NPY');
+  fs.writeFileSync(path.join(dir, 'ragged.csv'), '1,2,3\n4,5\n');
+  await page.setInputFiles('#data-file', path.join(dir, 'ragged.csv'));
+  await page.waitForFunction(() => document.querySelector('#cell-data .error')?.textContent.startsWith('ragged.csv'), null, { timeout: 10_000 });
+  assert.match(await page.textContent('#cell-data .error'), /line 2 has 2 fields; the first row has 3/);
+  assert.match(await page.textContent('#data-summary'), /rotation\.csv: 2 conditions/);
   await page.locator('#cell-data').screenshot({ path: path.join(artifacts, 'data-cell.png') });
   fs.rmSync(dir, { recursive: true });
   assertNoErrors(page);

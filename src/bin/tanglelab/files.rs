@@ -3,10 +3,12 @@
 use anyhow::Context;
 use std::path::Path;
 
-/// Reads an NPY file of float32/float64 values as f64, checking it exists and is finite.
+/// Reads an NPY file of float32/float64 values (or a `.csv` table, `io::csv_in`) as f64,
+/// checking it exists and is finite.
 pub fn read_array(path: &Path) -> anyhow::Result<ndarray::ArrayD<f64>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    tanglelab::io::read_npy_f64(&bytes).with_context(|| format!("in {}", path.display()))
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    tanglelab::io::read_recording_f64(&name, &bytes).with_context(|| format!("in {}", path.display()))
 }
 
 /// Writes bytes to `path`, creating its parent directory.
