@@ -46,6 +46,7 @@ pub mod notebook;
 pub mod parallel;
 pub mod plot;
 pub mod policy;
+pub mod progress;
 pub mod reaching;
 pub mod rollout;
 pub mod sim;

@@ -9,6 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::citations::{Cites, BRAINIARB};
 use super::shell::{download, download_json, now_ms};
 use super::shipped_policy::fetch_checked_weights;
 use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
@@ -379,6 +380,7 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     view! {
         <section class="cell" id="cell-brainiarb">
             <h2>"10 · Online RL vs behaviour cloning: do they think alike? (BRAINIARB)"</h2>
+            <Cites papers=&[BRAINIARB] />
             <p class="explain">
                 "The expert is the walker of cell 3 (LSTM, trained here by PPO), its command held at 1.0 m/s. Each student has the "
                 "expert's architecture and was cloned from 100 of its episodes, the executed actions carrying uniform noise of "

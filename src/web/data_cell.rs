@@ -1,4 +1,4 @@
-//! Cell 10: your own recording. Pick an `.npy` file (`[T, D]` or `[C, T, D]`, float32 or
+//! Cell 11: your own recording. Pick an `.npy` file (`[T, D]` or `[C, T, D]`, float32 or
 //! float64) or a `.csv` table (`io::csv_in`), at most `explore::MAX_UPLOAD_BYTES`: `explore::explore` reads it with the CLI's
 //! checks and computes tangling, PCA and jPCA; the cell shows the numbers, the trajectories in
 //! their first 3 PCs coloured by Q, Q(t), and offers the results as JSON. The file never leaves
@@ -149,7 +149,7 @@ pub fn DataCellView() -> impl IntoView {
     };
     view! {
         <section class="cell" id="cell-data">
-            <h2>"10 · Your data: tangling, PCA and jPCA of your own recording (.npy or .csv)"</h2>
+            <h2>"11 · Your data: tangling, PCA and jPCA of your own recording (.npy or .csv)"</h2>
             <p class="explain">
                 "Pick an .npy file of shape [T, D] (one condition) or [C, T, D] (conditions × samples × dimensions), "
                 "float32 or float64, or a .csv table (a row per sample, a column per dimension, an optional header row; "

@@ -6,6 +6,7 @@
 use crate::fmath::FloatExt;
 use leptos::prelude::*;
 
+use super::citations::{Cites, RUSH_2023, RUSSO_2018};
 use super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::widgets::{FigureDownloads, ViridisBar};
 use crate::analysis::lissajous::{lissajous, lissajous_dt};
@@ -107,6 +108,7 @@ pub fn LissajousCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     view! {
         <section class="cell" id="cell-lissajous">
             <h2>"1 · Tangling of a Lissajous curve"</h2>
+            <Cites papers=&[RUSSO_2018, RUSH_2023] />
             <p class="explain">
                 "The curve x(t) = [sin t, β cos t, cos 2t] is one closed cycle. At β = 0 it runs out and back along "
                 "the same arc (x(t) = x(π − t)): every state is visited twice, moving in opposite directions, so "

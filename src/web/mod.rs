@@ -17,6 +17,7 @@
 //! - `brainiarb_cell`: seed study 003, the shipped expert and behaviour-cloned students compared
 //!   by CKA and their gait spectra (`brainiarb::report`, as `tanglelab brainiarb compare`);
 //! - `data_cell`: the user's own `.npy` or `.csv` recording, analysed in the tab (`explore`);
+//! - `citations`: the papers cited beside the cells that replicate them;
 //! - `shell`: the clock, fetches and JavaScript error text the cells share; `widgets`: an inline
 //!   note and a progress line several cells show;
 //! - [`bench_exports`]: the simulator benchmark's scenario, exported to JavaScript for timing.
@@ -24,6 +25,7 @@
 mod app;
 pub mod bench_exports;
 mod brainiarb_cell;
+mod citations;
 mod data_cell;
 mod figure_png;
 mod lissajous_cell;

@@ -14,6 +14,7 @@ use crate::fmath::FloatExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::widgets::{
     apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, InlineNote, JobProgress, ProgressLine,
@@ -293,6 +294,7 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     view! {
         <section class="cell" id="cell-reaching-dqn">
             <h2>"9 · Reaching by deep Q-learning on images (Sun & Plitt, Fig. 4C)"</h2>
+            <Cites papers=&[SUN_PLITT] />
             <p class="explain">
                 "A hand and a target are single bright pixels in a 16 × 16 image (two channels); the network (two convolutions "
                 "and three dense layers, the authors' CnnDQN) picks one of the 8 king moves, reward −1 per move until the hand is "

@@ -7,6 +7,7 @@
 
 use leptos::prelude::*;
 
+use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, now_ms};
 use super::widgets::InlineNote;
 use crate::notebook::{NotebookDoc, ReachingGridCell};
@@ -96,6 +97,7 @@ pub fn ReachingGridCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     view! {
         <section class="cell" id="cell-reaching-grid">
             <h2>"6 · Reaching on a grid: tabular Q-learning (Sun & Plitt, Fig. 4)"</h2>
+            <Cites papers=&[SUN_PLITT] />
             <p class="explain">
                 "A hand on a 10 × 10 grid learns to reach one fixed target (dark square) with the 8 king moves; "
                 "reward −1 per move, 0 at the target; ε-greedy Q-learning (ε = 0.3, α = 0.5, γ = 1, Q initialised "

@@ -15,6 +15,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::widgets::{begin_job, InlineNote, ProgressLine};
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
@@ -335,6 +336,7 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
     view! {
         <section class="cell" id="cell-reaching-rnn">
             <h2>"7 · Reaching RNNs under a force field (Sun & Plitt, Figs. 1–2), trained in your tab"</h2>
+            <Cites papers=&[SUN_PLITT] />
             <p class="explain">
                 "Each trial shows a target from step 20 and a go cue at step 20–29; the ideal hand path is a "
                 "sigmoid from the centre to the target. The standard model (an Elman ReLU RNN of 128 units) "

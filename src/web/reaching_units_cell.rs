@@ -11,6 +11,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::citations::{Cites, SUN_PLITT};
 use super::plot3d::{FigureLabels, Plot3d};
 use super::reaching_rnn_cell::ReachModel;
 use super::shell::download;
@@ -171,6 +172,7 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
     view! {
         <section class="cell" id="cell-reaching-units">
             <h2>"8 · The hidden units around the go cue (Sun & Plitt, Fig. 3) and their population dynamics"</h2>
+            <Cites papers=&[SUN_PLITT] />
             <p class="explain">
                 "The model of cell 7 reaches to the 8 centre-out targets (go cue at step 25, dropout off). The paper shows "
                 "that its hidden units change after the go cue and are tuned to the reach direction (a unit's activity "

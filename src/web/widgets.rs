@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::io::table::Table;
 use crate::plot::colormap::{to_hex, viridis};
+use crate::progress::time_left_text;
 
 /// Buttons that download a figure's numbers as `{name}.csv` and `{name}.npy` (ids `{id}-csv`,
 /// `{id}-npy`) and, when given, its plot as `{name}.svg` (`{id}-svg`); disabled while there is
@@ -60,8 +61,8 @@ pub fn InlineNote(note: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// A progress bar (`{id}-progress`, 0 … 1) and a status line (`{id}-status`, with
-/// `data-running`).
+/// A progress bar (`{id}-progress`, 0 … 1), a status line (`{id}-status`, with
+/// `data-running`) and, while it runs, the estimated time left (`{id}-eta`).
 #[component]
 pub fn ProgressLine(
     id: &'static str,
@@ -69,10 +70,24 @@ pub fn ProgressLine(
     #[prop(into)] status: Signal<String>,
     #[prop(into)] running: Signal<bool>,
 ) -> impl IntoView {
+    let started_ms = StoredValue::new(None::<f64>);
+    let time_left = move || {
+        if !running.get() {
+            started_ms.set_value(None);
+            return String::new();
+        }
+        let now = super::shell::now_ms();
+        let start = started_ms.get_value().unwrap_or_else(|| {
+            started_ms.set_value(Some(now));
+            now
+        });
+        time_left_text((now - start) / 1000.0, fraction.get()).map(|t| format!(" · {t}")).unwrap_or_default()
+    };
     view! {
         <div class="numbers">
             <progress id=format!("{id}-progress") max="1" prop:value=move || fraction.get()></progress>
             <span id=format!("{id}-status") data-running=move || running.get().to_string()>{move || status.get()}</span>
+            <span id=format!("{id}-eta")>{time_left}</span>
         </div>
     }
 }

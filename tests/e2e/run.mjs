@@ -161,6 +161,12 @@ await test('the Lissajous cell renders a non-blank 3D figure through WebGPU', as
   assert.ok(stats.colours > 20, `only ${stats.colours} colours: the curve is not coloured by Q`);
   assert.ok(Number.isFinite(await qMax(page)));
   assert.match(await page.innerHTML('#q-plot'), /<path d="M/);
+  // The cells cite the papers they replicate, with a link to find each.
+  for (const [cell, title] of [['#cell-study', 'From Data-Fitting to Discovery'], ['#cell-lissajous', 'untangled population response'], ['#cell-brainiarb', 'BRAINIARB']]) {
+    const link = page.locator(`${cell} .cites a`).filter({ hasText: title });
+    assert.equal(await link.count(), 1, `${cell} does not cite ${title}`);
+    assert.match(await link.getAttribute('href'), /^https:\/\/scholar\.google\.com\/scholar\?q=%22/);
+  }
   // The figures' numbers as CSV and NPY (numpy reads the same values) and the Q(t) plot as SVG.
   const [header, ...rows] = pythonCsv(await downloadedText(page, '#lissajous-data-csv'));
   assert.deepEqual(header, ['t_rad', 'sin_t', 'beta_cos_t', 'cos_2t', 'q']);
@@ -773,6 +779,8 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   await page.selectOption('#study-protocol', 'speed-sweep');
   await page.click('#study-run');
   await page.waitForFunction(() => /group [1-9]/.test(document.querySelector('#study-status').textContent), null, { timeout: 60_000 });
+  // Long work says how long it has left.
+  await page.waitForFunction(() => /^ · about \d+ (s|min) left$/.test(document.querySelector('#study-eta').textContent), null, { timeout: 60_000 });
   // A group holds the page's thread for seconds (no worker yet): Playwright's click waits for
   // animation frames, so the button is clicked from the page, between two groups.
   await page.evaluate(() => document.querySelector('#study-cancel').click());

@@ -17,7 +17,9 @@ mod fig4;
 mod findings;
 mod sweep;
 
+use super::citations::{Cites, RUSH_2023};
 use super::shell::{download, fetch_bytes, now_ms};
+use super::widgets::ProgressLine;
 use crate::fmath::FloatExt;
 use crate::notebook::{NotebookDoc, StudyCell};
 use crate::policy::load_with_card;
@@ -227,6 +229,7 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     view! {
         <section id="cell-study" class="cell">
             <h2>"5 · The study: tangling of a shipped policy"</h2>
+            <Cites papers=&[RUSH_2023] />
             <p>"Runs the paper's protocols on the shipped Walker2D or quadruped policy, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively with the same bits. The opposing motions (forward/backward, left/right, turning left/right) need the quadruped: the planar walker has no sideways or turning command."</p>
             <div class="controls">
                 <label>"robot "
@@ -281,11 +284,13 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <button id="study-export" on:click=export disabled=move || outcome.get().findings.is_none()>"Download findings.json"</button>
                 <button id="study-export-zip" on:click=export_zip disabled=move || outcome.get().archive.is_none() title="findings.json and cycles/{cell,hidden,actions}.npy, as tanglelab study run writes them">"Download the data (study.zip)"</button>
             </div>
-            <progress id="study-progress" max=move || progress.get().1.max(1) value=move || progress.get().0></progress>
-            <span id="study-status">{move || {
-                let (d, t) = progress.get();
-                if running.get() { format!("group {d} of {t}") } else { outcome.get().note }
-            }}</span>
+            <ProgressLine id="study"
+                fraction=Signal::derive(move || { let (d, t) = progress.get(); d as f64 / t.max(1) as f64 })
+                status=Signal::derive(move || {
+                    let (d, t) = progress.get();
+                    if running.get() { format!("group {d} of {t}") } else { outcome.get().note }
+                })
+                running=running />
             <Show when=move || outcome.get().settings.is_some_and(|s| s != cell.get())>
                 <p id="study-stale" class="stale" role="status">{move || outcome.get().settings.map(|s| format!(
                     "The results below are for the last run's settings ({}, {}, {} agents × {} s, seed {}), not the current ones: press Run to update them.",
