@@ -5,6 +5,7 @@
 //! write. The callers produce the episodes ([`super::episodes::run_episodes`], natively in one
 //! batch or in the page one episode at a time: the same bits) and do the IO.
 
+use crate::io::table::Table;
 use ndarray::Array2;
 
 use super::compare::{both_alive, compare, paired_rows, spearman, thin_rows, within, Comparison};
@@ -484,6 +485,42 @@ pub fn report_checksum(report: &serde_json::Value) -> String {
     }
     let text = serde_json::to_string(&numbers).unwrap_or_default();
     crate::policy::sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+/// The heat maps' numbers, a row per matrix entry: the student's noise level (NaN for the
+/// expert's own matrix), the protocol (0 within the expert, 1 each on its own rollouts, 2 driven
+/// by the same states), the row layer (the expert's) and column layer (by index into `layers`),
+/// and the linear CKA.
+pub fn cka_table(expert: &ExpertResult, results: &[StudentResult]) -> Table {
+    let mut table = Table::new(&["level", "protocol", "row_layer", "column_layer", "cka"]);
+    let mut add = |level: f64, protocol: f64, m: &Array2<f64>| {
+        for ((i, j), &v) in m.indexed_iter() {
+            table.push(vec![level, protocol, i as f64, j as f64, v]);
+        }
+    };
+    add(f64::NAN, 0.0, &expert.within);
+    for r in results {
+        if let Some(own) = &r.own {
+            add(r.level, 1.0, &own.cross);
+        }
+        add(r.level, 2.0, &r.same.cross);
+    }
+    table
+}
+
+/// The spectra figure's numbers: a row per agent and frequency bin (level NaN for the expert),
+/// the joint angles' mean Welch PSD.
+pub fn spectra_table(expert: &ExpertResult, results: &[StudentResult]) -> Table {
+    let mut table = Table::new(&["level", "freq_hz", "psd"]);
+    let agents = std::iter::once((f64::NAN, &expert.gait)).chain(results.iter().map(|r| (r.level, &r.gait)));
+    for (level, gait) in agents {
+        if let Some(s) = &gait.spectrum {
+            for (f, p) in s.freqs_hz.iter().zip(&s.psd) {
+                table.push(vec![level, *f, *p]);
+            }
+        }
+    }
+    table
 }
 
 /// Every agent's mean joint-angle spectrum (log₁₀ PSD, 0–20 Hz) as an SVG line plot.

@@ -14,12 +14,13 @@ use super::shell::{download, download_json, now_ms};
 use super::shipped_policy::fetch_checked_weights;
 use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
 use super::widgets::{
-    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, InlineNote, JobProgress, ProgressLine,
+    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, FigureDownloads, InlineNote, JobProgress,
+    ProgressLine,
 };
 use crate::brainiarb::episodes::{run_episodes, Episodes};
 use crate::brainiarb::report::{
-    expert_result, report_checksum, report_json, spectra_svg, student_result, tsne_svg, CompareSettings, ExpertResult,
-    StudentResult,
+    cka_table, expert_result, report_checksum, report_json, spectra_svg, spectra_table, student_result, tsne_svg,
+    CompareSettings, ExpertResult, StudentResult,
 };
 use crate::brainiarb::{level_label, NOISE_LEVELS, WITH_NOISE_LEVEL};
 use crate::notebook::{BrainiarbCell, NotebookDoc};
@@ -371,6 +372,14 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         version.get();
         compared.with_value(|c| c.as_ref().map(|c| spectra_svg(&c.expert, &c.students)).unwrap_or_default())
     };
+    let spectra_numbers = Signal::derive(move || {
+        version.get();
+        compared.with_value(|c| c.as_ref().map(|c| spectra_table(&c.expert, &c.students)))
+    });
+    let cka_numbers = Signal::derive(move || {
+        version.get();
+        compared.with_value(|c| c.as_ref().map(|c| cka_table(&c.expert, &c.students)))
+    });
     let checks = move || {
         version.get();
         compared.with_value(|c| {
@@ -421,10 +430,14 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 </table>
                 <ul id="brainiarb-checks">{checks}</ul>
                 <div class="figures" id="brainiarb-heatmaps">{heatmaps}</div>
+                <p class="explain">"The heat maps' numbers (level, protocol: 0 within the expert, 1 own rollouts, 2 same states; "
+                    "row and column layer indices in the order of the JSON's layers; linear CKA): "
+                    <FigureDownloads id="brainiarb-cka-data" name="brainiarb-cka" table=cka_numbers /></p>
                 <div class="figures" id="brainiarb-maps">{maps}</div>
                 <figure>
                     <div class="svg-plot" id="brainiarb-spectra" inner_html=spectra></div>
                     <figcaption>"Mean joint-angle spectra (Welch, Hann 256 samples, after the first 100 steps)."</figcaption>
+                    <FigureDownloads id="brainiarb-spectra-data" name="brainiarb-spectra" table=spectra_numbers svg=Signal::derive(spectra) />
                 </figure>
             </Show>
         </section>

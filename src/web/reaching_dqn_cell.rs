@@ -11,13 +11,15 @@
 //! one trial at a time, and draws some of them.
 
 use crate::fmath::FloatExt;
+use crate::io::table::Table;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::widgets::{
-    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, InlineNote, JobProgress, ProgressLine,
+    apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, FigureDownloads, InlineNote, JobProgress,
+    ProgressLine,
 };
 use crate::notebook::{NotebookDoc, ReachingDqnCell};
 use crate::policy::sha256_hex;
@@ -291,6 +293,27 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             _ => String::new(),
         })
     };
+    let curve_table = Signal::derive(move || {
+        outcome.with(|o| {
+            let mut table = Table::new(&["episode", "moves"]);
+            for (e, &moves) in o.moves_per_episode.iter().enumerate() {
+                table.push(vec![e as f64, f64::from(moves)]);
+            }
+            (!o.moves_per_episode.is_empty()).then_some(table)
+        })
+    });
+    let paths_table = Signal::derive(move || {
+        outcome.with(|o| {
+            let mut table = Table::new(&["trial", "move", "hand_row", "hand_column", "target_row", "target_column"]);
+            for (trial, screens) in o.paths.iter().enumerate() {
+                for (k, s) in screens.iter().enumerate() {
+                    let v = [trial, k, s.hand.0, s.hand.1, s.target.0, s.target.1];
+                    table.push(v.iter().map(|&x| x as f64).collect());
+                }
+            }
+            (!o.paths.is_empty()).then_some(table)
+        })
+    });
     view! {
         <section class="cell" id="cell-reaching-dqn">
             <h2>"9 · Reaching by deep Q-learning on images (Sun & Plitt, Fig. 4C)"</h2>
@@ -336,12 +359,14 @@ pub fn ReachingDqnCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     <figure>
                         <div class="svg-plot" id="dqn-curve" inner_html=curve></div>
                         <figcaption>"Moves per training episode (the radius halves every 1000 episodes)."</figcaption>
+                        <FigureDownloads id="dqn-curve-data" name="reaching-dqn-learning-curve" table=curve_table svg=Signal::derive(curve) />
                     </figure>
                 </Show>
                 <Show when=move || outcome.with(|o| !o.paths.is_empty())>
                     <figure>
                         <div class="svg-plot" id="dqn-paths" inner_html=paths></div>
                         <figcaption>"Greedy trials at radius 1: each target a square, the hand's moves a line from the dot."</figcaption>
+                        <FigureDownloads id="dqn-paths-data" name="reaching-dqn-paths" table=paths_table svg=Signal::derive(paths) />
                     </figure>
                 </Show>
             </div>

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 
 use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, now_ms};
-use super::widgets::InlineNote;
+use super::widgets::{FigureDownloads, InlineNote};
+use crate::io::table::Table;
 use crate::notebook::{NotebookDoc, ReachingGridCell};
 use crate::reaching::figures::{grid_paths_svg, learning_curve_svg};
 use crate::reaching::grid::{self, Cell, GridField, GridReport, GridWorld, QLearningConfig, QLearningRun};
@@ -93,6 +94,22 @@ pub fn ReachingGridCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     };
     let curve_svg = move || learning_curve_svg(&outcome.get().run.steps_per_episode, 400, 520.0, 240.0);
     let report = move || outcome.get().report;
+    let paths_table = Signal::derive(move || {
+        let mut table = Table::new(&["path", "step", "row", "column"]);
+        for (p, path) in outcome.get().paths.iter().enumerate() {
+            for (k, &(row, column)) in path.iter().enumerate() {
+                table.push(vec![p as f64, k as f64, row as f64, column as f64]);
+            }
+        }
+        Some(table)
+    });
+    let curve_table = Signal::derive(move || {
+        let mut table = Table::new(&["episode", "moves"]);
+        for (e, &moves) in outcome.get().run.steps_per_episode.iter().enumerate() {
+            table.push(vec![e as f64, f64::from(moves)]);
+        }
+        Some(table)
+    });
 
     view! {
         <section class="cell" id="cell-reaching-grid">
@@ -141,10 +158,12 @@ pub fn ReachingGridCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <figure>
                     <div class="svg-plot" id="grid-paths-plot" inner_html=paths_svg></div>
                     <figcaption>"Greedy paths after training (hover a path for its start and length)."</figcaption>
+                    <FigureDownloads id="grid-paths-data" name="reaching-grid-paths" table=paths_table svg=Signal::derive(paths_svg) />
                 </figure>
                 <figure>
                     <div class="svg-plot" id="grid-curve-plot" inner_html=curve_svg></div>
                     <figcaption>"Moves per training episode (ε-greedy, so above the greedy path's length)."</figcaption>
+                    <FigureDownloads id="grid-curve-data" name="reaching-grid-learning-curve" table=curve_table svg=Signal::derive(curve_svg) />
                 </figure>
             </div>
         </section>

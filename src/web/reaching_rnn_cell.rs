@@ -17,7 +17,8 @@ use leptos::task::spawn_local;
 
 use super::citations::{Cites, SUN_PLITT};
 use super::shell::{download, download_json, fetch_bytes, now_ms};
-use super::widgets::{begin_job, InlineNote, ProgressLine};
+use super::widgets::{begin_job, FigureDownloads, InlineNote, ProgressLine};
+use crate::io::table::Table;
 use crate::notebook::{NotebookDoc, ReachingModel, ReachingRnnCell};
 use crate::policy::sha256_hex;
 use crate::reaching::figures::{phase_loss_svg, reach_paths_svg};
@@ -289,6 +290,39 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
             _ => String::new(),
         })
     };
+    let loss_table = Signal::derive(move || {
+        outcome.with(|o| {
+            let (config, state) = (o.config.as_ref()?, o.state.as_ref()?);
+            let mut table = Table::new(&["batch", "phase", "loss"]);
+            let phase_of = |b: usize| {
+                let mut end = 0;
+                config.phases.iter().position(|p| {
+                    end += p.batches;
+                    b < end
+                })
+            };
+            for (b, &loss) in state.losses.iter().enumerate() {
+                table.push(vec![b as f64, phase_of(b).map_or(f64::NAN, |p| p as f64), loss]);
+            }
+            Some(table)
+        })
+    });
+    // The example reaches' hand paths and targets, a row per trial and step.
+    let reach_table = move |field: ForceField| {
+        Signal::derive(move || {
+            outcome.with(|o| {
+                let (config, model) = (o.config.as_ref()?, o.model.as_ref()?);
+                let (trials, hands) = example_reaches(config, &model.params, &field);
+                let mut table = Table::new(&["trial", "step", "hand_x", "hand_y", "target_x", "target_y"]);
+                for (n, (trial, hand)) in trials.iter().zip(&hands).enumerate() {
+                    for (t, h) in hand.iter().enumerate() {
+                        table.push(vec![n as f64, t as f64, h[0], h[1], trial.target[0], trial.target[1]]);
+                    }
+                }
+                Some(table)
+            })
+        })
+    };
     let status = move || {
         let (done, total) = progress.get();
         if running.get() {
@@ -382,6 +416,7 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
                         <figure>
                             <div class="svg-plot" id="rnn-loss-plot" inner_html=loss_svg></div>
                             <figcaption>"Training loss per phase (dropout on)."</figcaption>
+                            <FigureDownloads id="rnn-loss-data" name="reaching-training-loss" table=loss_table svg=Signal::derive(loss_svg) />
                         </figure>
                     </Show>
                     <Show when=move || has_run() && !has_losses()>
@@ -391,10 +426,14 @@ pub fn ReachingRnnCellView(doc: RwSignal<NotebookDoc>, shared: RwSignal<Option<R
                     <figure>
                         <div class="svg-plot" id="rnn-reaches-off" inner_html=move || reaches_svg(ForceField::Off)></div>
                         <figcaption>"Reaches to the 8 centre-out targets, no field (dashed: ideal)."</figcaption>
+                        <FigureDownloads id="rnn-reaches-off-data" name="reaching-reaches-field-off" table=reach_table(ForceField::Off)
+                            svg=Signal::derive(move || reaches_svg(ForceField::Off)) />
                     </figure>
                     <figure>
                         <div class="svg-plot" id="rnn-reaches-on" inner_html=move || reaches_svg(ForceField::SPEC)></div>
                         <figcaption>"The same reaches with the field on (shaded region)."</figcaption>
+                        <FigureDownloads id="rnn-reaches-on-data" name="reaching-reaches-field-on" table=reach_table(ForceField::SPEC)
+                            svg=Signal::derive(move || reaches_svg(ForceField::SPEC)) />
                     </figure>
                 </div>
             </Show>

@@ -15,8 +15,9 @@ use super::citations::{Cites, SUN_PLITT};
 use super::plot3d::{FigureLabels, Plot3d};
 use super::reaching_rnn_cell::ReachModel;
 use super::shell::download;
-use super::widgets::InlineNote;
+use super::widgets::{FigureDownloads, InlineNote};
 use crate::io::npy::write_npy_f64;
+use crate::io::table::Table;
 use crate::plot::colormap::categorical;
 use crate::plot::colormap::from_hex;
 use crate::plot::lines3d::{trajectories_in_box, Segment};
@@ -107,6 +108,38 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
             Some(Ok(p)) => pc_plane_svg(&p.scores, 320.0, 300.0),
             Some(Err(reason)) => format!("<p class=\"note\">{reason}</p>"),
             None => String::new(),
+        })
+    };
+    // The PSTH figure's numbers: the chosen unit per direction and step from the go cue.
+    let psth_table = move |k: usize| {
+        Signal::derive(move || {
+            analysed.with(|a| {
+                let a = a.as_ref()?;
+                let mut table = Table::new(&["direction", "step_from_go", "activity"]);
+                for (d, trace) in a.analysis.psth(k, unit.get()).iter().enumerate() {
+                    for (t, &v) in trace.iter().enumerate() {
+                        table.push(vec![d as f64, first_step + t as f64, v]);
+                    }
+                }
+                Some(table)
+            })
+        })
+    };
+    // The PC-plane figure's numbers: every direction's scores on PC1 and PC2 (and PC3).
+    let plane_table = move |k: usize| {
+        Signal::derive(move || {
+            analysed.with(|a| {
+                let p = a.as_ref()?.analysis.populations[k].as_ref().ok()?;
+                let mut table = Table::new(&["direction", "step_from_go", "pc1", "pc2", "pc3"]);
+                let (n_d, n_t, n_k) = p.scores.dim();
+                for d in 0..n_d {
+                    for t in 0..n_t {
+                        let pc = |j: usize| if j < n_k { p.scores[[d, t, j]] } else { f64::NAN };
+                        table.push(vec![d as f64, first_step + t as f64, pc(0), pc(1), pc(2)]);
+                    }
+                }
+                Some(table)
+            })
         })
     };
     let segments = Signal::derive(move || {
@@ -206,10 +239,12 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
                 <div class="figures">
                     <figure>
                         <div class="svg-plot" id="units-psth-off" inner_html=move || psth(0)></div>
+                        <FigureDownloads id="units-psth-off-data" name="reaching-units-psth-field-off" table=psth_table(0) svg=Signal::derive(move || psth(0)) />
                         <figcaption>"PSTH: the unit per target direction, no field (default: the unit that varies most)."</figcaption>
                     </figure>
                     <figure>
                         <div class="svg-plot" id="units-psth-on" inner_html=move || psth(1)></div>
+                        <FigureDownloads id="units-psth-on-data" name="reaching-units-psth-field-on" table=psth_table(1) svg=Signal::derive(move || psth(1)) />
                         <figcaption>"The same unit with the field on."</figcaption>
                     </figure>
                 </div>
@@ -220,10 +255,12 @@ pub fn ReachingUnitsCellView(shared: RwSignal<Option<ReachModel>>) -> impl IntoV
                     </figure>
                     <figure>
                         <div class="svg-plot" id="units-plane-off" inner_html=move || plane(0)></div>
+                        <FigureDownloads id="units-plane-off-data" name="reaching-units-pc-plane-field-off" table=plane_table(0) svg=Signal::derive(move || plane(0)) />
                         <figcaption>"PC1 against PC2, no field."</figcaption>
                     </figure>
                     <figure>
                         <div class="svg-plot" id="units-plane-on" inner_html=move || plane(1)></div>
+                        <FigureDownloads id="units-plane-on-data" name="reaching-units-pc-plane-field-on" table=plane_table(1) svg=Signal::derive(move || plane(1)) />
                         <figcaption>"PC1 against PC2, field on."</figcaption>
                     </figure>
                 </div>

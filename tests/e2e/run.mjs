@@ -817,6 +817,10 @@ await test('the reaching grid cell trains Q-learning in the tab with the native 
   const headerLen = npy.readUInt16LE(8);
   const steps = new Float64Array(npy.buffer.slice(npy.byteOffset + 10 + headerLen, npy.byteOffset + npy.length));
   assert.deepEqual(exported.steps_per_episode, Array.from(steps));
+  // The learning curve's numbers as the page offers them (NPY [episodes, 2]: episode, moves).
+  const [curveNpy] = await Promise.all([page.waitForEvent('download'), page.click('#grid-curve-data-npy')]);
+  const curve = npyValues(fs.readFileSync(await curveNpy.path()));
+  assert.deepEqual(curve.filter((_, k) => k % 2 === 1), Array.from(steps), 'the curve\'s NPY holds the moves per episode');
   fs.rmSync(dir, { recursive: true });
   // The settings travel in the URL: a fresh page from it shows the same numbers.
   const url = page.url();
@@ -946,6 +950,13 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   for (const r of [tab, cli]) { delete r.protocol.expert; delete r.protocol.students; }
   assert.deepEqual(tab, cli);
   assert.equal(checksum, native, 'the tab\'s comparison differs from tanglelab brainiarb compare\'s');
+  // The heat maps' numbers as CSV: the expert's own matrix first (level empty, protocol 0).
+  const [ckaHeader, ...ckaRows] = pythonCsv(await downloadedText(page, '#brainiarb-cka-data-csv'));
+  assert.deepEqual(ckaHeader, ['level', 'protocol', 'row_layer', 'column_layer', 'cka']);
+  const within = tab.expert.within;
+  const expertRows = ckaRows.filter((r) => r[1] === '0.0');
+  assert.equal(expertRows.length, within.length * within.length);
+  for (const [, , i, j, v] of expertRows) assert.equal(Number(v), within[Number(i)][Number(j)]);
   fs.rmSync(dir, { recursive: true });
   // With t-SNE maps: one map per agent the checks read (the expert, a = 0 and a = 0.8).
   await set('#brainiarb-episodes', '1');
