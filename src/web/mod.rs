@@ -4,6 +4,7 @@
 //! - [`app`]: the notebook page, the document signal, permalinks in the URL fragment;
 //! - [`plot3d`]: a canvas with the wgpu line renderer, orbit/zoom/reset by mouse, the camera
 //!   recorded in the document; `figure_png`: its PNG export with title, axis names, colour bar;
+//!   `plot_gpu`: the one WebGPU device all views share;
 //! - [`lissajous_cell`]: the first cell (tangling of a Lissajous curve);
 //! - [`policy_cell`]: the policy on CPU (wasm) and WebGPU, their throughput and difference;
 //! - [`walker_cell`]: the shipped Walker2D policy walking, side view, live speed command;
@@ -30,6 +31,7 @@ mod data_cell;
 mod figure_png;
 mod lissajous_cell;
 mod plot3d;
+mod plot_gpu;
 mod policy_cell;
 mod quadruped_cell;
 mod reaching_dqn_cell;

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
+use super::plot_gpu;
 use super::shell::download;
 use crate::notebook::{NotebookDoc, ViewCamera};
 use crate::plot::camera::OrbitCamera;
@@ -25,9 +26,9 @@ pub use super::figure_png::{ColourBar, FigureLabels};
 const FRAME_RADIUS: f32 = 1.25;
 const LINE_HALF_WIDTH_PX: f32 = 1.6;
 
-/// The canvas's GPU objects, created once.
+/// The canvas's GPU objects, created once. On WebGPU the device is the page's shared one
+/// (`plot_gpu`); on WebGL2 it belongs to this canvas.
 struct GpuView {
-    instance: wgpu::Instance,
     canvas: web_sys::HtmlCanvasElement,
     surface: wgpu::Surface<'static>,
     device: wgpu::Device,
@@ -39,8 +40,7 @@ struct GpuView {
     /// What is drawn, kept for the export device.
     segments: Vec<Segment>,
     triangles: Vec<MeshVertex>,
-    /// A second device for figure export, made on first use: in headless Chromium a device that
-    /// has presented to a canvas can no longer map buffers for read-back.
+    /// This view's renderer on the shared export device (WebGPU), made on first export.
     export: Option<(wgpu::Device, wgpu::Queue, Renderer3d)>,
 }
 
@@ -53,25 +53,26 @@ fn device_size(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
 }
 
 impl GpuView {
-    /// WebGPU first; WebGL2 only if WebGPU gives no adapter. The two are never enabled in one
-    /// instance: a GL probe on the page breaks WebGPU buffer mapping in Chromium.
+    /// WebGPU first (the page's shared device); WebGL2 only if WebGPU gives no adapter. The two
+    /// are never enabled in one instance: a GL probe on the page breaks WebGPU buffer mapping in
+    /// Chromium.
     async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
-        let mut last_error = String::from("this browser offers neither WebGPU nor WebGL2");
-        for backends in [wgpu::Backends::BROWSER_WEBGPU, wgpu::Backends::GL] {
-            if backends == wgpu::Backends::BROWSER_WEBGPU && !wgpu::util::is_browser_webgpu_supported().await {
-                continue;
+        match plot_gpu::presenting().await {
+            Ok(shared) => {
+                let surface = shared
+                    .instance
+                    .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+                    .map_err(|e| format!("cannot draw on the canvas ({e})"))?;
+                Self::on_surface(canvas, surface, &shared.adapter, shared.device.clone(), shared.queue.clone())
             }
-            match Self::with_backends(canvas.clone(), backends).await {
-                Ok(view) => return Ok(view),
-                Err(e) => last_error = e,
-            }
+            Err(webgpu_error) => Self::on_webgl2(canvas).await.map_err(|e| format!("{e}; WebGPU: {webgpu_error}")),
         }
-        Err(last_error)
     }
 
-    async fn with_backends(canvas: web_sys::HtmlCanvasElement, backends: wgpu::Backends) -> Result<Self, String> {
+    /// A WebGL2 context of this canvas, with its own instance, adapter and device.
+    async fn on_webgl2(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = backends;
+        desc.backends = wgpu::Backends::GL;
         let instance = wgpu::Instance::new(desc);
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
@@ -90,13 +91,23 @@ impl GpuView {
             .map_err(|e| format!("could not open the graphics device ({e})"))?;
         // Validation errors must be seen (and fail the browser tests), not swallowed.
         device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
-            web_sys::console::error_1(&format!("WebGPU error in the 3D plot: {error}").into());
+            web_sys::console::error_1(&format!("WebGL2 error in the 3D plot: {error}").into());
         }));
+        Self::on_surface(canvas, surface, &adapter, device, queue)
+    }
+
+    fn on_surface(
+        canvas: web_sys::HtmlCanvasElement,
+        surface: wgpu::Surface<'static>,
+        adapter: &wgpu::Adapter,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+    ) -> Result<Self, String> {
         let (width, height) = device_size(&canvas);
         canvas.set_width(width);
         canvas.set_height(height);
         let config = surface
-            .get_default_config(&adapter, width, height)
+            .get_default_config(adapter, width, height)
             .ok_or_else(|| "the canvas cannot be drawn on by this adapter".to_string())?;
         surface.configure(&device, &config);
         let renderer = Renderer3d::new(&device);
@@ -108,7 +119,6 @@ impl GpuView {
         };
         let name = if info.name.is_empty() { String::from("browser adapter") } else { info.name.clone() };
         Ok(Self {
-            instance,
             canvas,
             surface,
             device,
@@ -183,15 +193,9 @@ impl GpuView {
             return Ok((rgba, (width, height), clip_from_world));
         }
         if self.export.is_none() {
-            let adapter = self
-                .instance
-                .request_adapter(&Default::default())
-                .await
-                .map_err(|e| format!("no adapter for export ({e})"))?;
-            let (device, queue) =
-                adapter.request_device(&Default::default()).await.map_err(|e| format!("no device for export ({e})"))?;
-            let renderer = Renderer3d::new(&device);
-            self.export = Some((device, queue, renderer));
+            let shared = plot_gpu::exporting().await.map_err(|e| format!("no device for export: {e}"))?;
+            let renderer = Renderer3d::new(&shared.device);
+            self.export = Some((shared.device.clone(), shared.queue.clone(), renderer));
         }
         let (device, queue, renderer) = self.export.as_mut().expect("created above");
         renderer.set_segments(device, queue, &self.segments);

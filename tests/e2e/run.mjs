@@ -130,6 +130,27 @@ async function runPolicy(page, timeout = 120_000) {
     status: await page.textContent('#policy-gpu-status'),
   };
 }
+/**
+ * Waits until the 3D view on canvas `canvasSelector` is ready to draw, or has said why it cannot;
+ * fails with the view's own status line in the latter case or after `timeout` ms.
+ */
+async function viewReady(page, canvasSelector, timeout = 90_000) {
+  const state = () => page.evaluate((sel) => {
+    const status = document.querySelector(sel)?.closest('figure, .plot3d')?.querySelector('.plot3d-status');
+    return { ready: status?.dataset.ready, failed: status?.classList.contains('error'), text: status?.textContent };
+  }, canvasSelector);
+  try {
+    await page.waitForFunction((sel) => {
+      const status = document.querySelector(sel)?.closest('figure, .plot3d')?.querySelector('.plot3d-status');
+      return status?.dataset.ready === 'true' || status?.classList.contains('error');
+    }, canvasSelector, { timeout });
+  } catch (error) {
+    throw new Error(`the view ${canvasSelector} is not ready after ${timeout} ms: ${JSON.stringify(await state())}`);
+  }
+  const now = await state();
+  assert.equal(now.ready, 'true', `the view ${canvasSelector} cannot draw: ${now.text}`);
+}
+
 function assertNoErrors(page) { assert.deepEqual(page.errors, [], 'console errors'); }
 
 await test('the page says it is loading until the notebook mounts, and has a no-script message', async () => {
@@ -700,7 +721,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   assert.deepEqual(fig3Csv[0], ['cycle_after_push', 'agent_distance', 'median_distance', 'unpushed_spread_p95']);
   assert.equal(Number(fig3Csv[1][1]), fig3.agent.distances[0]);
   assert.match(await downloadedText(page, '#study-export-fig3-svg'), /^<svg/);
-  await page.waitForFunction(() => document.querySelector('#study-fig3-pcs')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 90_000 });
+  await viewReady(page, '#study-fig3-pcs');
   const fig3Colours = pixelStats(await exportFigure(page, 'study-fig3.png', '#study-fig3-pcs-png')).colours;
   assert.ok(fig3Colours > 8, `the Fig. 3 view has ${fig3Colours} colours`);
   await page.locator('#study-fig3-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig3.png') });
@@ -733,7 +754,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   const fig4Csv = pythonCsv(await downloadedText(page, '#study-export-fig4-csv'));
   assert.equal(fig4Csv.length, 8, 'header, six motions, all conditions');
   assert.equal(fig4Csv[3][0], 'sideways left (v* = +2)');
-  await page.waitForFunction(() => document.querySelector('#study-fig4-cell')?.closest('figure')?.querySelector('.plot3d-status')?.dataset.ready === 'true', null, { timeout: 90_000 });
+  await viewReady(page, '#study-fig4-cell');
   const fig4Colours = pixelStats(await exportFigure(page, 'study-fig4-cell.png', '#study-fig4-cell-png')).colours;
   assert.ok(fig4Colours > 6, `the Fig. 4 view has ${fig4Colours} colours`);
   await page.locator('#study-fig4-title ~ div.figures').first().screenshot({ path: path.join(artifacts, 'readme-study-fig4.png') });

@@ -1,0 +1,102 @@
+//! The page's one WebGPU device for its 3D views. Every `Plot3d` on WebGPU draws on its own
+//! canvas surface with this shared device, so a page of twenty views opens one adapter and one
+//! device, not twenty (under a software rasteriser, each extra device cost start-up time and
+//! memory, and views opened late in a long session could wait minutes). The first view to ask
+//! opens it; views that ask meanwhile wait for the same answer. Figure export uses a second
+//! shared device, made on first use: in headless Chromium a device that has presented to a
+//! canvas can no longer map buffers for read-back.
+//!
+//! WebGL2 has no such sharing (its context belongs to one canvas), so the fallback stays per view.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+
+/// The shared instance, adapter and device (with its queue).
+#[derive(Clone)]
+pub struct WebGpu {
+    pub instance: wgpu::Instance,
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+}
+
+type Answer = Result<Rc<WebGpu>, String>;
+
+/// Where opening the shared device stands.
+enum Slot {
+    Untried,
+    Opening(Vec<oneshot::Sender<Answer>>),
+    Done(Answer),
+}
+
+thread_local! {
+    static PRESENT: RefCell<Slot> = const { RefCell::new(Slot::Untried) };
+    static EXPORT: RefCell<Slot> = const { RefCell::new(Slot::Untried) };
+}
+
+/// The shared device the views draw with: Err when this browser has no WebGPU adapter or
+/// device (the caller then tries WebGL2).
+pub async fn presenting() -> Answer {
+    shared(&PRESENT, "tanglelab plots", true).await
+}
+
+/// The shared device figure exports render and read back with.
+pub async fn exporting() -> Answer {
+    shared(&EXPORT, "tanglelab figure export", false).await
+}
+
+async fn shared(slot: &'static std::thread::LocalKey<RefCell<Slot>>, label: &'static str, probe: bool) -> Answer {
+    let waiter = slot.with_borrow_mut(|slot| match slot {
+        Slot::Done(answer) => Err(answer.clone()),
+        Slot::Opening(waiting) => {
+            let (tell, hear) = oneshot::channel();
+            waiting.push(tell);
+            Ok(Some(hear))
+        }
+        Slot::Untried => {
+            *slot = Slot::Opening(Vec::new());
+            Ok(None)
+        }
+    });
+    match waiter {
+        Err(answer) => answer,
+        Ok(Some(hear)) => hear.await.unwrap_or_else(|_| Err(String::from("the graphics device was not opened"))),
+        Ok(None) => {
+            let answer = open(label, probe).await.map(Rc::new);
+            let waiting = slot.with_borrow_mut(|slot| match std::mem::replace(slot, Slot::Done(answer.clone())) {
+                Slot::Opening(waiting) => waiting,
+                _ => Vec::new(),
+            });
+            for tell in waiting {
+                let _ = tell.send(answer.clone());
+            }
+            answer
+        }
+    }
+}
+
+async fn open(label: &'static str, probe: bool) -> Result<WebGpu, String> {
+    if probe && !wgpu::util::is_browser_webgpu_supported().await {
+        return Err(String::from("this browser offers no WebGPU"));
+    }
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+    let instance = wgpu::Instance::new(desc);
+    let adapter =
+        instance.request_adapter(&Default::default()).await.map_err(|e| format!("no graphics adapter ({e})"))?;
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some(label),
+            required_limits: wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits()),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("could not open the graphics device ({e})"))?;
+    // Validation errors must be seen (and fail the browser tests), not swallowed.
+    device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
+        web_sys::console::error_1(&format!("WebGPU error in a 3D plot: {error}").into());
+    }));
+    Ok(WebGpu { instance, adapter, device, queue })
+}
