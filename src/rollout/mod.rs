@@ -1,5 +1,5 @@
 //! N agents of a task driven by a policy, one control step at a time: the one closed loop behind
-//! the evaluation ([`eval`]), the page's live walker ([`session`]), the recurrent-state check
+//! the evaluation ([`eval`]), the page's live walker ([`session`], its recent past in [`walk_log`]), the recurrent-state check
 //! ([`state_check`]), the study and any later caller. Builds for wasm32: no threads of its own, no files, no clocks.
 //!
 //! A step of [`ClosedLoop`]: apply the events scheduled for this step (command changes, pushes),
@@ -21,6 +21,7 @@ pub mod session;
 pub mod state_check;
 #[cfg(test)]
 pub(crate) mod test_policies;
+pub mod walk_log;
 
 use ndarray::{Array2, ArrayView2};
 

@@ -13,10 +13,13 @@
 //!   (the next reset-noise seed of the agent, the same command, zero LSTM state);
 //! - readouts over the current episode's recent past: mean forward speed (and, for a robot that
 //!   has them, lateral velocity and yaw rate) over the last `speed_window_secs`, and gait
-//!   statistics ([`GaitWindow`]) over the last `gait_window_secs`.
+//!   statistics ([`GaitWindow`]) over the last `gait_window_secs`;
+//! - the last [`WALK_LOG_SECS`] of steps (command, velocity, feet, actions, LSTM h and c) as a
+//!   table to download ([`Session::walk_log`]).
 
 use std::collections::VecDeque;
 
+use super::walk_log::{WalkLog, WalkStep, WALK_LOG_SECS};
 use super::{ClosedLoop, RolloutError};
 use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::task::gait::{GaitSummary, GaitWindow};
@@ -66,6 +69,7 @@ pub struct Session {
     speed_capacity: usize,
     gait: GaitWindow,
     side_view: SideView,
+    log: WalkLog,
 }
 
 impl Session {
@@ -85,6 +89,7 @@ impl Session {
         let policy = CpuPolicy::new(weights, 1)?;
         rollout.check_policy(policy.shape().n_obs, policy.shape().n_actions, 1)?;
         let steps = |secs: f64| ((secs / dt_secs).round() as usize).max(1);
+        let log = WalkLog::new(robot.spec(), policy.shape().n_hidden, steps(WALK_LOG_SECS));
         Ok(Self {
             robot,
             command: config.command.clone(),
@@ -95,6 +100,7 @@ impl Session {
             speed_capacity: steps(config.speed_window_secs),
             gait: GaitWindow::new(steps(config.gait_window_secs), n_feet),
             side_view,
+            log,
             rollout,
             policy,
             config,
@@ -169,6 +175,7 @@ impl Session {
     pub fn reset(&mut self) -> Result<(), RolloutError> {
         self.rollout.reset(self.config.seed);
         self.episodes_ended = 0;
+        self.log.clear();
         self.start_episode()
     }
 
@@ -187,21 +194,40 @@ impl Session {
     pub fn step(&mut self) -> Result<Option<EpisodeEnd>, RolloutError> {
         let out = self.rollout.step_cpu(&mut self.policy)?;
         self.episode_steps += 1;
-        let reason = match &out.done[0] {
+        let done = out.done[0].clone();
+        let feet = out.feet(0).to_vec();
+        let forward = f64::from(out.forward_speed_mps[0]);
+        let [_, lateral, yaw] = self.rollout.task().base_velocity(0)?;
+        let velocity = [forward, lateral, yaw];
+        let activity = self.policy.activity();
+        self.log.record(WalkStep {
+            episode: self.episodes_ended,
+            t_secs: self.episode_steps as f64 * self.dt_secs,
+            command: &self.command,
+            base_velocity: velocity,
+            feet: &feet,
+            actions: activity.actions.row(0).as_slice().expect("a row of a standard-layout array"),
+            h: activity.h.row(0).as_slice().expect("a row of a standard-layout array"),
+            c: activity.c.row(0).as_slice().expect("a row of a standard-layout array"),
+        });
+        let reason = match done {
             Done::Running | Done::Truncated => {
-                self.gait.record(out.feet(0));
-                let forward = f64::from(out.forward_speed_mps[0]);
-                let [_, lateral, yaw] = self.rollout.task().base_velocity(0)?;
-                self.record_velocity([forward, lateral, yaw]);
+                self.gait.record(&feet);
+                self.record_velocity(velocity);
                 return Ok(None);
             }
-            Done::Terminated(reason) => reason.clone(),
+            Done::Terminated(reason) => reason,
         };
         let after_secs = self.episode_secs();
         self.episodes_ended += 1;
         self.rollout.restart_agent(0)?;
         self.start_episode()?;
         Ok(Some(EpisodeEnd { reason, after_secs }))
+    }
+
+    /// The last [`WALK_LOG_SECS`] of steps, across episodes (empty after a reset).
+    pub fn walk_log(&self) -> &WalkLog {
+        &self.log
     }
 
     fn record_velocity(&mut self, velocity: [f64; 3]) {
@@ -296,6 +322,25 @@ mod tests {
             let actions = policy.step(obs).unwrap().to_owned();
             let out = batch.step(actions.as_slice().unwrap()).clone();
             let end = s.step().unwrap();
+            // The log's newest row is this step: its actions, LSTM state and feet.
+            let table = s.walk_log().table();
+            let row = table.rows.last().unwrap();
+            let col = |name: &str| table.columns.iter().position(|c| c == name).unwrap();
+            let activity = policy.activity();
+            assert_eq!(row[col("t_s")], (t + 1) as f64 * 0.008);
+            assert_eq!(
+                row[col("action_thigh_right")..][..6],
+                activity.actions.iter().map(|&a| f64::from(a)).collect::<Vec<_>>()[..]
+            );
+            assert_eq!(
+                row[col("h_0")..][..activity.h.len()],
+                activity.h.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()[..]
+            );
+            assert_eq!(row[col("c_0")..], activity.c.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()[..]);
+            assert_eq!(
+                row[col("contact_right")..][..2],
+                out.feet(0).iter().map(|&f| f64::from(u8::from(f))).collect::<Vec<_>>()[..]
+            );
             if out.done[0].is_done() {
                 let expected = match &out.done[0] {
                     Done::Terminated(reason) => reason.clone(),
@@ -318,8 +363,13 @@ mod tests {
         assert_eq!(s.observation(), next.observations());
         assert_eq!((s.episode_secs(), s.episodes_ended()), (0.0, 1));
         assert_eq!(s.measured_speed_mps(), None);
-        // Reset replays the first episode.
+        // The log spans both episodes: the fall's step is the last of episode 0.
+        let table = s.walk_log().table();
+        assert_eq!(table.rows.len(), fell_at + 1);
+        assert!(table.rows.iter().all(|r| r[0] == 0.0));
+        // Reset replays the first episode and empties the log.
         s.reset().unwrap();
+        assert!(s.walk_log().is_empty());
         assert_eq!(state_of_session(&s), state_of(&eval_batch(command, seed)));
         assert_eq!(s.episodes_ended(), 0);
     }

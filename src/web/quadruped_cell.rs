@@ -19,10 +19,12 @@ use leptos::task::spawn_local;
 use super::plot3d::{FigureLabels, Plot3d};
 use super::shell::now_ms;
 use super::shipped_policy::{ending_text, fmt_opt, load_session};
+use super::widgets::FigureDownloads;
 use crate::notebook::{NotebookDoc, QuadrupedCell};
 use crate::plot::lines3d::Segment;
 use crate::plot::mesh3d::{capsule, checker_ground, MeshVertex};
 use crate::rollout::session::Session;
+use crate::rollout::walk_log::WALK_LOG_SECS;
 use crate::sim::{kinematics, shapes::world_shapes, Data};
 use crate::task::gait::GaitSummary;
 use crate::task::Robot;
@@ -271,6 +273,13 @@ pub fn QuadrupedCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let readouts = frame.readouts;
     let r = move || readouts.get();
     let ready = move || matches!(load.get(), LoadState::Ready(_));
+    // Built when asked (a download), from the session's log at that moment.
+    let walk_table = Signal::derive(move || {
+        if !ready() {
+            return None;
+        }
+        frame.session.with_value(|slot| slot.as_ref().map(|(session, _)| session.walk_log().table()))
+    });
     let measured = move |k: usize, digits: usize| fmt_opt(r().measured.map(|m| m[k]), digits);
     let contact = move |k: usize| fmt_opt(r().gait.map(|g| g.contact_fraction[k]), 2);
     let contacts = move || {
@@ -341,6 +350,9 @@ pub fn QuadrupedCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <span>"falls "<b id="quadruped-falls">{move || r().falls.to_string()}</b></span>
                 <span>"feet on the ground (share of the last 4 s): "{contacts}</span>
             </div>
+            <p class="explain">{format!("The last {WALK_LOG_SECS:.0} s of this walk, step by step (episode, time, command, \
+                base velocity, feet on the ground, actions, the LSTM's h and c): ")}
+                <FigureDownloads id="quadruped-log" name="quadruped-walk" table=walk_table /></p>
             <Show when=move || frame.error.get().is_some()>
                 <p class="error" role="alert">{move || frame.error.get().unwrap_or_default()}</p>
             </Show>

@@ -16,8 +16,10 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::shell::now_ms;
 use super::shipped_policy::{ending_text, fmt_opt, load_session};
+use super::widgets::FigureDownloads;
 use crate::notebook::{NotebookDoc, WalkerCell};
 use crate::rollout::session::Session;
+use crate::rollout::walk_log::WALK_LOG_SECS;
 use crate::task::gait::GaitSummary;
 use crate::task::side_view::{Limb, SidePose};
 use crate::task::Robot;
@@ -385,6 +387,13 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     };
 
     let ready = move || matches!(load.get(), LoadState::Ready(_));
+    // Built when asked (a download), from the session's log at that moment.
+    let walk_table = Signal::derive(move || {
+        if !ready() {
+            return None;
+        }
+        frame.session.with_value(|slot| slot.as_ref().map(|session| session.walk_log().table()))
+    });
     let r = move || readouts.get();
     let gait = move |pick: fn(&GaitSummary) -> f64, digits: usize| fmt_opt(r().gait.map(|g| pick(&g)), digits);
     let status_text = move || match load.get() {
@@ -462,6 +471,9 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 <span>"lift-offs per second: right "<b id="walker-liftoffs-right">{move || gait(|g| g.lift_offs_per_sec[0], 2)}</b>
                     ", left "<b id="walker-liftoffs-left">{move || gait(|g| g.lift_offs_per_sec[1], 2)}</b></span>
             </div>
+            <p class="explain">{format!("The last {WALK_LOG_SECS:.0} s of this walk, step by step (episode, time, command, \
+                velocity, feet on the ground, actions, the LSTM's h and c): ")}
+                <FigureDownloads id="walker-log" name="walker2d-walk" table=walk_table /></p>
         </section>
     }
 }

@@ -478,6 +478,15 @@ await test('the quadruped cell: the shipped policy follows u*, then v*, in 3D; p
       || Number(document.querySelector('#quadruped-falls').textContent) > f, [beforePush, falls], { timeout: 30_000 });
   if (await num('#quadruped-falls') > falls) assert.match(await page.textContent('#quadruped-fall-note'), /Fell after [0-9.]+ s \(base, hip or thigh on the ground\)/);
   console.log(`     quadruped: u ${u} m/s at u* = 1; after the 3 m/s push: falls ${await num('#quadruped-falls')}`);
+  // The walk's last 10 s (50 Hz): the three command components, twelve actions, four feet.
+  const walk = JSON.parse(execFileSync('python3', ['-c', 'import csv, json, sys; r = list(csv.reader(sys.stdin)); print(json.dumps([r[0], len(r) - 1, len({len(x) for x in r})]))'],
+    { input: await downloadedText(page, '#quadruped-log-csv') }));
+  const [header, rows, widths] = walk;
+  assert.deepEqual(header.slice(0, 5), ['episode', 't_s', 'command_forward_speed_mps', 'command_lateral_speed_mps', 'command_yaw_rate_radps']);
+  assert.equal(header.filter((c) => c.startsWith('action_')).length, 12);
+  assert.equal(header.filter((c) => c.startsWith('contact_')).length, 4);
+  assert.ok(rows > 10 && rows <= 500, `${rows} rows`);
+  assert.equal(widths, 1, 'every row as wide as the header');
   await page.click('#quadruped-reset');
   await page.waitForFunction((t) => Number(document.querySelector('#quadruped-time').textContent) < t, beforePush, { timeout: 10_000 });
   await page.locator('#cell-quadruped').screenshot({ path: path.join(artifacts, 'quadruped-cell.png') });
@@ -522,6 +531,31 @@ await test('the walker cell loads the shipped policy and walks', async () => {
   const gait = await page.textContent('#walker-contact-right');
   assert.ok(Number(gait) >= 0 && Number(gait) <= 1, `contact fraction ${gait}`);
   await page.locator('#cell-walker').screenshot({ path: path.join(artifacts, 'walker-cell.png') });
+  // The walk's last 10 s as CSV and NPY, paused so the readouts hold still: numpy reads the
+  // same table from both; its time ends at the cell's, and its last 2 s of u are the cell's
+  // measured speed (the session's own window), unless the walker fell meanwhile.
+  await page.waitForFunction(() => Number(document.querySelector('#walker-time').textContent) >= 2.2, null, { timeout: 30_000 });
+  await page.click('#walker-play');
+  await page.waitForFunction(() => document.querySelector('#walker-canvas').dataset.playing === 'false');
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#walker-log-csv')]);
+  const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#walker-log-npy')]);
+  const log = JSON.parse(execFileSync('python3', ['-c', `
+import csv, json, sys, numpy
+rows = list(csv.reader(open(sys.argv[1])))
+header, table = rows[0], numpy.array([[float(x) for x in r] for r in rows[1:]])
+npy = numpy.load(sys.argv[2])
+ep = table[:, 0] == table[-1, 0]
+u = table[ep, header.index('u_mps')]
+print(json.dumps({'header': header[:4], 'columns': len(header), 'rows': len(table), 'same': bool(numpy.array_equal(table, npy)),
+  'steps': numpy.diff(table[ep, 1]).tolist(), 't_end': table[-1, 1], 'u_2s': float(u[-250:].mean()) if len(u) >= 250 else None,
+  'h': 'h_0' in header and 'c_63' in header}))`, await csvDownload.path(), await npyDownload.path()]));
+  assert.deepEqual(log.header, ['episode', 't_s', 'command_forward_speed_mps', 'u_mps']);
+  assert.ok(log.same, 'the CSV and the NPY hold the same numbers');
+  assert.ok(log.rows > 100 && log.rows <= 1250, `${log.rows} rows`);
+  assert.ok(log.h, 'the LSTM state columns');
+  assert.ok(log.steps.every((d) => Math.abs(d - 0.008) < 1e-9), 'one row per 8 ms control step');
+  assert.equal(log.t_end.toFixed(1), await page.textContent('#walker-time'));
+  assert.equal(log.u_2s?.toFixed(2), await page.textContent('#walker-measured-speed'), 'the log\'s last 2 s of u are the measured speed');
   console.log(`     walker: measured ${measured} m/s at u* = 1.4; real-time factor ${await page.textContent('#walker-realtime')}; contact R ${gait}, L ${await page.textContent('#walker-contact-left')}`);
   assertNoErrors(page);
   await page.close();
@@ -539,6 +573,7 @@ await test('the walker cell: the slider commands the policy live, pause stops it
   if (await page.textContent('#walker-falls') === falls) {
     assert.ok(await walkerTime(page) >= before, 'changing the command restarted the episode');
   }
+  await page.waitForFunction(() => Number(document.querySelector('#walker-time').textContent) >= 2.2, null, { timeout: 30_000 });
   await page.click('#walker-play');
   await page.waitForFunction(() => document.querySelector('#walker-canvas').dataset.playing === 'false');
   assert.equal(await page.textContent('#walker-play'), 'Play');
