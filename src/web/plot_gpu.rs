@@ -6,7 +6,8 @@
 //! shared device, made on first use: in headless Chromium a device that has presented to a
 //! canvas can no longer map buffers for read-back.
 //!
-//! WebGL2 has no such sharing (its context belongs to one canvas), so the fallback stays per view.
+//! A device that is lost is forgotten, so views opened afterwards open a new one. WebGL2 has no
+//! such sharing (its context belongs to one canvas), so the fallback stays per view.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -64,7 +65,7 @@ async fn shared(slot: &'static std::thread::LocalKey<RefCell<Slot>>, label: &'st
         Err(answer) => answer,
         Ok(Some(hear)) => hear.await.unwrap_or_else(|_| Err(String::from("the graphics device was not opened"))),
         Ok(None) => {
-            let answer = open(label, probe).await.map(Rc::new);
+            let answer = open(slot, label, probe).await.map(Rc::new);
             let waiting = slot.with_borrow_mut(|slot| match std::mem::replace(slot, Slot::Done(answer.clone())) {
                 Slot::Opening(waiting) => waiting,
                 _ => Vec::new(),
@@ -77,7 +78,11 @@ async fn shared(slot: &'static std::thread::LocalKey<RefCell<Slot>>, label: &'st
     }
 }
 
-async fn open(label: &'static str, probe: bool) -> Result<WebGpu, String> {
+async fn open(
+    slot: &'static std::thread::LocalKey<RefCell<Slot>>,
+    label: &'static str,
+    probe: bool,
+) -> Result<WebGpu, String> {
     if probe && !wgpu::util::is_browser_webgpu_supported().await {
         return Err(String::from("this browser offers no WebGPU"));
     }
@@ -98,5 +103,17 @@ async fn open(label: &'static str, probe: bool) -> Result<WebGpu, String> {
     device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
         web_sys::console::error_1(&format!("WebGPU error in a 3D plot: {error}").into());
     }));
+    // A lost device (the browser's GPU process restarted, a driver reset) is not handed to the
+    // views that open next: they open a new one. Views already drawing keep the lost one.
+    device.set_device_lost_callback(move |_, message| {
+        web_sys::console::warn_1(
+            &format!("the 3D plots' graphics device was lost ({message}); new views open another").into(),
+        );
+        slot.with_borrow_mut(|slot| {
+            if matches!(slot, Slot::Done(_)) {
+                *slot = Slot::Untried;
+            }
+        });
+    });
     Ok(WebGpu { instance, adapter, device, queue })
 }
