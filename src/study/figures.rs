@@ -106,7 +106,7 @@ mod tests {
             distances: vec![1.0],
             cycles_to_return: Some(1),
         };
-        let example = PushExample { agent: 3, change_mps: 0.5, cell, push_row: n, recovery };
+        let example = PushExample { agent: 3, change_mps: 0.5, cell, push_row: n, first_sample: 0, recovery };
         let fig = push_figure(cycle.view(), &example).unwrap();
         assert_eq!((fig.nominal.dim(), fig.trajectory.dim(), fig.push_row), ((n, 3), (2 * n, 3), n));
         // Before the push the agent is on the cycle: its scores are the cycle's.

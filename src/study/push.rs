@@ -106,6 +106,8 @@ pub struct PushExample {
     pub cell: Array2<f64>,
     /// The row of `cell` that first sees the push.
     pub push_row: usize,
+    /// The recording's sample of `cell`'s first row.
+    pub first_sample: usize,
     pub recovery: AgentRecovery,
 }
 
@@ -127,6 +129,7 @@ impl PushExample {
             change_mps: recovery.change_mps,
             cell: Array2::from_shape_fn((t - first, h), |(s, u)| f64::from(rows[s * h + u])),
             push_row: push_sample - first,
+            first_sample: first,
             recovery,
         }
     }

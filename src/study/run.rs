@@ -21,8 +21,9 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::{Protocol, ProtocolError};
+use crate::policy::CpuPolicy;
 use crate::policy::PolicyWeights;
-use crate::rollout::{record_cpu, Event, EventKind, Recording, RolloutError};
+use crate::rollout::{record_cpu, ClosedLoop, Event, EventKind, RecordSpec, Recording, RolloutError};
 use crate::task::EpisodeSettings;
 
 /// The forward-velocity change of agent `agent_idx` of condition `condition_idx` (m/s).
@@ -88,34 +89,79 @@ pub fn run_group(
     agents: Range<usize>,
     pushed: bool,
 ) -> Result<Recording, RolloutError> {
-    protocol.validate().map_err(|e| RolloutError::Config(e.to_string()))?;
-    let command = protocol
-        .conditions
-        .get(condition_idx)
-        .ok_or_else(|| RolloutError::Config(format!("no condition {condition_idx}")))?;
-    if agents.is_empty() || agents.end > protocol.agents_per_condition {
-        return Err(RolloutError::Config(format!(
-            "agents {agents:?} of a condition of {} agents",
-            protocol.agents_per_condition
-        )));
-    }
-    let settings = EpisodeSettings {
-        obs_noise_std: protocol.obs_noise_std,
-        first_agent: agents.start,
-        ..EpisodeSettings::evaluation(command)
-    };
-    let task = protocol.robot.task(agents.len(), &settings, protocol.seed.wrapping_add(condition_idx as u64))?;
-    let dt = task.spec().control_dt_secs;
-    let n_steps = protocol.n_steps(dt);
-    let mut events = Vec::new();
-    if let (true, Some(push)) = (pushed, &protocol.push) {
-        let at_step = (push.at_secs / dt).round() as usize;
-        for (local, agent) in agents.enumerate() {
-            let dv = push_change_mps(protocol, condition_idx, agent);
-            events.push(Event { at_step, agent: Some(local), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
+    let group = GroupRun::new(protocol, condition_idx, agents, pushed)?;
+    record_cpu(group.task, weights, group.events, group.n_steps, protocol.record_every)
+}
+
+/// Agent `agent` of condition `condition_idx` run alone, with its pose (qpos) at every recorded
+/// sample: what Fig. 3 draws at the scrubbed moment. Its recording is the agent's row of any
+/// group that holds it, bit for bit (an agent's randomness and push are its own).
+pub fn run_agent_with_poses(
+    protocol: &Protocol,
+    weights: &PolicyWeights,
+    condition_idx: usize,
+    agent: usize,
+    pushed: bool,
+) -> Result<(Recording, Vec<Vec<f64>>), RolloutError> {
+    let group = GroupRun::new(protocol, condition_idx, agent..agent + 1, pushed)?;
+    let (every, n_steps) = (protocol.record_every, group.n_steps);
+    let spec = RecordSpec { every_steps: every, n_steps, n_hidden: weights.shape().n_hidden };
+    let mut rollout = ClosedLoop::new(group.task, group.events, Some(spec))?;
+    let mut policy = CpuPolicy::new(weights, 1)?;
+    let n_samples = n_steps / every;
+    let mut poses = Vec::with_capacity(n_samples);
+    for step in 0..n_steps {
+        rollout.step_cpu(&mut policy)?;
+        if (step + 1).is_multiple_of(every) && poses.len() < n_samples {
+            poses.push(rollout.task().state(0)?.0.to_vec());
         }
     }
-    record_cpu(task, weights, events, n_steps, protocol.record_every)
+    Ok((rollout.into_recording().expect("a recording was asked for"), poses))
+}
+
+/// A group's task, push events and length, as [`run_group`] runs them.
+struct GroupRun {
+    task: Box<dyn crate::task::Task>,
+    events: Vec<Event>,
+    n_steps: usize,
+}
+
+impl GroupRun {
+    fn new(
+        protocol: &Protocol,
+        condition_idx: usize,
+        agents: Range<usize>,
+        pushed: bool,
+    ) -> Result<Self, RolloutError> {
+        protocol.validate().map_err(|e| RolloutError::Config(e.to_string()))?;
+        let command = protocol
+            .conditions
+            .get(condition_idx)
+            .ok_or_else(|| RolloutError::Config(format!("no condition {condition_idx}")))?;
+        if agents.is_empty() || agents.end > protocol.agents_per_condition {
+            return Err(RolloutError::Config(format!(
+                "agents {agents:?} of a condition of {} agents",
+                protocol.agents_per_condition
+            )));
+        }
+        let settings = EpisodeSettings {
+            obs_noise_std: protocol.obs_noise_std,
+            first_agent: agents.start,
+            ..EpisodeSettings::evaluation(command)
+        };
+        let task = protocol.robot.task(agents.len(), &settings, protocol.seed.wrapping_add(condition_idx as u64))?;
+        let dt = task.spec().control_dt_secs;
+        let n_steps = protocol.n_steps(dt);
+        let mut events = Vec::new();
+        if let (true, Some(push)) = (pushed, &protocol.push) {
+            let at_step = (push.at_secs / dt).round() as usize;
+            for (local, agent) in agents.enumerate() {
+                let dv = push_change_mps(protocol, condition_idx, agent);
+                events.push(Event { at_step, agent: Some(local), kind: EventKind::ChangeVelocity([dv, 0.0, 0.0]) });
+            }
+        }
+        Ok(Self { task, events, n_steps })
+    }
 }
 
 /// Every agent of condition `condition_idx` as one batch (tests and small runs).
@@ -234,5 +280,36 @@ mod tests {
         for bad in ["0/4", "5/4", "x/2", "3"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_agent_run_alone_is_its_row_of_the_batch_with_its_poses() {
+        // The pushed agent's whole recording, run alone, equals its row of the condition's
+        // batch, and its poses are the walker's own states.
+        let p = Protocol { seconds: 2.0, record_every: 1, ..small(ProtocolKind::Push) };
+        let weights = crate::rollout::test_policies::random_walker_policy(5);
+        let batch = run_condition(&p, &weights, 0, true).unwrap();
+        let (alone, poses) = run_agent_with_poses(&p, &weights, 0, 1, true).unwrap();
+        let (t, h, o) = (batch.n_samples, batch.n_hidden, batch.n_obs);
+        assert_eq!((alone.n_agents, alone.n_samples), (1, t));
+        assert_eq!(alone.cell, batch.cell[t * h..2 * t * h]);
+        assert_eq!(alone.obs, batch.obs[t * o..2 * t * o]);
+        assert_eq!(alone.base_velocity, batch.base_velocity[t * 3..2 * t * 3]);
+        assert_eq!(alone.alive, batch.alive[t..2 * t]);
+        assert_eq!(poses.len(), t);
+        // The pose after step s is what the policy observes at step s + 1: qpos[1..9] are the
+        // walker's first 8 observations, up to the study's sensor noise (σ = 0.01).
+        let mut compared = 0;
+        for s in 0..t - 1 {
+            if alone.alive[s + 1] == 1 {
+                let seen = &alone.obs[(s + 1) * o..][..8];
+                for (x, q) in seen.iter().zip(&poses[s][1..9]) {
+                    assert!((f64::from(*x) - q).abs() < 0.1, "sample {s}: observed {x}, pose {q}");
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 10, "{compared} samples compared");
+        assert!(run_agent_with_poses(&p, &weights, 0, 3, true).is_err(), "agent 3 of 3");
     }
 }

@@ -6,13 +6,20 @@
 //! shared device, made on first use: in headless Chromium a device that has presented to a
 //! canvas can no longer map buffers for read-back.
 //!
-//! A device that is lost is forgotten, so views opened afterwards open a new one. WebGL2 has no
+//! A device that is lost is forgotten, so views opened afterwards open a new one (in headless
+//! Chromium a device opened while the page starts is sometimes lost soon after, and WebGPU is
+//! then gone: later views fall back to WebGL2). Opening gives up after [`OPEN_TIMEOUT_MS`]: a
+//! browser whose adapter request never answers gets WebGL2 views, not views that wait forever. WebGL2 has no
 //! such sharing (its context belongs to one canvas), so the fallback stays per view.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
+use leptos::task::spawn_local;
+
+/// How long opening the shared device may take before the views fall back to WebGL2.
+pub const OPEN_TIMEOUT_MS: u32 = 15_000;
 
 /// The shared instance, adapter and device (with its queue).
 #[derive(Clone)]
@@ -65,7 +72,12 @@ async fn shared(slot: &'static std::thread::LocalKey<RefCell<Slot>>, label: &'st
         Err(answer) => answer,
         Ok(Some(hear)) => hear.await.unwrap_or_else(|_| Err(String::from("the graphics device was not opened"))),
         Ok(None) => {
-            let answer = open(slot, label, probe).await.map(Rc::new);
+            let answer = within(OPEN_TIMEOUT_MS, open(slot, label, probe))
+                .await
+                .unwrap_or_else(|| {
+                    Err(format!("the graphics adapter did not answer within {} s", OPEN_TIMEOUT_MS / 1000))
+                })
+                .map(Rc::new);
             let waiting = slot.with_borrow_mut(|slot| match std::mem::replace(slot, Slot::Done(answer.clone())) {
                 Slot::Opening(waiting) => waiting,
                 _ => Vec::new(),
@@ -116,4 +128,25 @@ async fn open(
         });
     });
     Ok(WebGpu { instance, adapter, device, queue })
+}
+
+/// `future`'s output, or None if it has not come after `ms` milliseconds (the future is then
+/// left to finish on its own; its output is dropped).
+async fn within<T: 'static>(ms: u32, future: impl std::future::Future<Output = T> + 'static) -> Option<T> {
+    let (tell, hear) = oneshot::channel();
+    let tell = Rc::new(RefCell::new(Some(tell)));
+    let first = tell.clone();
+    spawn_local(async move {
+        let output = future.await;
+        if let Some(tell) = first.borrow_mut().take() {
+            let _ = tell.send(Some(output));
+        }
+    });
+    spawn_local(async move {
+        gloo::timers::future::TimeoutFuture::new(ms).await;
+        if let Some(tell) = tell.borrow_mut().take() {
+            let _ = tell.send(None);
+        }
+    });
+    hear.await.ok().flatten()
 }

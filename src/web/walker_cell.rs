@@ -34,8 +34,8 @@ const MAX_STEPS_PER_FRAME: usize = 8;
 const MAX_FRAME_GAP_SECS: f64 = 0.1;
 /// Seconds a fall message stays up.
 const FALL_NOTE_SECS: f64 = 4.0;
-const CANVAS_W: f64 = 720.0;
-const CANVAS_H: f64 = 300.0;
+pub(crate) const CANVAS_W: f64 = 720.0;
+pub(crate) const CANVAS_H: f64 = 300.0;
 const PX_PER_M: f64 = 150.0;
 const GROUND_PX: f64 = CANVAS_H - 40.0;
 const RIGHT_COLOUR: &str = "#d95f02";
@@ -78,8 +78,9 @@ struct Clock {
     fall_note_until_ms: f64,
 }
 
-/// Draws the ground (ticks scroll with the camera, which follows the torso) and the walker.
-fn draw(ctx: &CanvasRenderingContext2d, pose: &SidePose) {
+/// Draws the ground (ticks scroll with the camera, which follows the torso) and the walker, on a
+/// canvas of [`CANVAS_W`] × [`CANVAS_H`] (also the study's Fig. 3 at the scrubbed moment).
+pub(crate) fn draw(ctx: &CanvasRenderingContext2d, pose: &SidePose) {
     let camera_x = pose.root_x_m;
     let to_px = |p: [f64; 2]| (CANVAS_W / 2.0 + (p[0] - camera_x) * PX_PER_M, GROUND_PX - p[1] * PX_PER_M);
     ctx.set_fill_style_str("#fcfcfa");
@@ -160,7 +161,7 @@ fn draw(ctx: &CanvasRenderingContext2d, pose: &SidePose) {
 /// The canvas's 2D context. The browser may take its drawing surface away (a `contextlost`
 /// event: in headless Chromium this happens now and then while the page's WebGPU devices start)
 /// and gives it back blank half a second later (`contextrestored`); the cell then redraws at once.
-fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+pub(crate) fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten()?.dyn_into::<CanvasRenderingContext2d>().ok()
 }
 

@@ -744,8 +744,17 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   assert.equal(pushZip['cycles/cell.npy'].shape[0], 2, 'the unpushed twin and the pushed run');
   assert.match(await page.textContent('#study-fig3-title'), /Fig. 3: agent \d pushed by Δv = [+-]\d\.\d\d m\/s/);
   assert.match(await page.textContent('#study-fig3-at'), /t − t_push = \+0\.00 s/);
+  // The pushed walker at the scrubbed moment: drawn, and drawn anew when the scrubber moves.
+  const walkerAt = () => page.evaluate(() => {
+    const c = document.querySelector('#study-fig3-walker');
+    const blank = Object.assign(document.createElement('canvas'), { width: c.width, height: c.height });
+    return { url: c.toDataURL(), blank: blank.toDataURL() };
+  });
+  const atPush = await walkerAt();
+  assert.notEqual(atPush.url, atPush.blank, 'the walker at the push is not drawn');
   await page.locator('#study-fig3-scrub').evaluate((el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   assert.match(await page.textContent('#study-fig3-at'), /t − t_push = -\d\.\d\d s/, 'the scrubber moves the time');
+  assert.notEqual((await walkerAt()).url, atPush.url, 'the walker did not move with the scrubber');
   assert.ok(await page.locator('#study-fig3-distance path').count() >= 3, 'the distance plot has no lines');
   assert.match(await page.textContent('#study-fig3-summary'), /Cycles to return \(median over 4 standing agents\)/);
   const [fig3Data] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig3')]);

@@ -1,21 +1,28 @@
 //! The study cell's Fig. 3 panel (push protocol): one pushed agent's cell state beside the
 //! nominal cycle in the cycle's first 3 PCs (`study::figures::push_figure`), coloured by time
 //! since the push, with a time scrubber; its distance to the cycle per cycle after the push beside
-//! the median over agents and the unpushed spread; cycles to return.
+//! the median over agents and the unpushed spread; cycles to return. Beside the scrubber, the
+//! Walker2D as it stood at that moment (the agent run again alone, `study::run::run_agent_with_poses`:
+//! the same bits as in the study, with its pose at every sample; drawn as the walker cell draws).
 
 use leptos::prelude::*;
 
 use super::super::plot3d::{ColourBar, FigureLabels, Plot3d};
 use super::super::shell::{download, download_json};
+use super::super::walker_cell::{context_2d, draw, CANVAS_H, CANVAS_W};
 use super::super::widgets::ViridisBar;
 use crate::io::csv::{csv_table, number};
 use crate::plot::colormap::viridis;
 use crate::plot::lines3d::{paths_in_box, Segment};
 use crate::plot::svg::{line_plot, PlotSpec, Series};
+use crate::policy::PolicyWeights;
 use crate::study::figures::{push_figure, PushFigure};
 use crate::study::pipeline::StudyOutcome;
 use crate::study::push::{AgentRecovery, PushFindings};
+use crate::study::run::run_agent_with_poses;
 use crate::study::Protocol;
+use crate::task::side_view::{SidePose, SideView};
+use crate::task::Robot;
 
 /// Fig. 3's data.
 #[derive(Clone, PartialEq)]
@@ -24,17 +31,34 @@ pub struct Fig3 {
     agent: AgentRecovery,
     push: PushFindings,
     interval_secs: f64,
+    /// The agent's side view at each row of the trajectory, or why there is none.
+    poses: Result<Vec<SidePose>, String>,
 }
 
 /// The Fig. 3 data of a finished push run, when an agent stood after the push with a cycle.
-pub fn fig3_of(protocol: &Protocol, outcome: &StudyOutcome) -> Option<Fig3> {
+pub fn fig3_of(protocol: &Protocol, weights: &PolicyWeights, outcome: &StudyOutcome) -> Option<Fig3> {
     let (example, nominal) = outcome.push_example.as_ref()?;
+    let figure = push_figure(nominal.view(), example).ok()?;
+    let poses = side_poses(protocol, weights, example.agent)
+        .map(|all| all.into_iter().skip(example.first_sample).take(figure.trajectory.nrows()).collect());
     Some(Fig3 {
-        figure: push_figure(nominal.view(), example).ok()?,
+        figure,
         agent: example.recovery.clone(),
         push: outcome.findings.push.clone()?,
         interval_secs: protocol.robot.spec().control_dt_secs * protocol.record_every as f64,
+        poses,
     })
+}
+
+/// Pushed agent `agent`'s side view at every recorded sample (the push protocol's condition 0).
+fn side_poses(protocol: &Protocol, weights: &PolicyWeights, agent: usize) -> Result<Vec<SidePose>, String> {
+    if protocol.robot != Robot::Walker2d {
+        return Err(String::from("the robot at the scrubbed moment is drawn for the Walker2D (a side view)"));
+    }
+    let (_, qpos) = run_agent_with_poses(protocol, weights, 0, agent, true).map_err(|e| e.to_string())?;
+    let model = protocol.robot.model();
+    let mut view = SideView::new(&model, protocol.robot.spec().foot_geoms).map_err(|e| e.to_string())?;
+    qpos.iter().map(|q| view.pose(&model, q).map_err(|e| e.to_string())).collect()
 }
 
 const NOMINAL_GREY: [f32; 3] = [0.45, 0.45, 0.45];
@@ -66,6 +90,26 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
         }
     });
     let lines = Signal::derive(move || fig3.get().map(|f| segments(&f, at.get())).unwrap_or_default());
+    // The walker at the scrubbed moment, drawn again when the browser gives back a drawing
+    // surface it took away (`contextrestored`: headless Chromium does this while GPU devices
+    // start, and the surface comes back blank).
+    let walker_canvas = NodeRef::<leptos::html::Canvas>::new();
+    let restored = RwSignal::new(0u32);
+    let listener = StoredValue::new_local(None::<gloo::events::EventListener>);
+    let pose_note = move || fig3.with(|f| f.as_ref().and_then(|f| f.poses.as_ref().err().cloned()));
+    Effect::new(move |_| {
+        let Some(canvas) = walker_canvas.get() else { return };
+        listener.set_value(Some(gloo::events::EventListener::new(&canvas, "contextrestored", move |_| {
+            restored.update(|n| *n += 1);
+        })));
+        restored.track();
+        let Some(ctx) = context_2d(&canvas) else { return };
+        fig3.with(|f| {
+            if let Some(pose) = f.as_ref().and_then(|f| f.poses.as_ref().ok()).and_then(|p| p.get(at.get())) {
+                draw(&ctx, pose);
+            }
+        });
+    });
     let secs_after = move |f: &Fig3| (f.figure.trajectory.nrows() - f.figure.push_row) as f64 * f.interval_secs;
     let scrub_label = move || {
         fig3.get().map_or(String::new(), |f| {
@@ -167,6 +211,15 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
                             on:input=move |ev| at.set(event_target_value(&ev).parse().unwrap_or(0)) />
                     </label>
                     <figcaption id="study-fig3-at">{scrub_label}</figcaption>
+                </figure>
+                <figure>
+                    <Show when=move || pose_note().is_none() fallback=move || view! {
+                        <p class="explain" id="study-fig3-walker-note">{move || pose_note().unwrap_or_default()}</p>
+                    }>
+                        <canvas id="study-fig3-walker" class="side-view" node_ref=walker_canvas
+                            width=CANVAS_W.to_string() height=CANVAS_H.to_string()></canvas>
+                    </Show>
+                    <figcaption>"The pushed agent at the scrubbed moment (run again alone: the same bits as in the study)."</figcaption>
                 </figure>
                 <figure>
                     <div class="svg-plot" id="study-fig3-distance" inner_html=distance_plot></div>

@@ -128,7 +128,7 @@ async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSign
         settings: Some(cell.clone()),
         archive,
         fig2: fig2_of(&protocol, &outcome),
-        fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &outcome)).flatten(),
+        fig3: (kind == ProtocolKind::Push).then(|| fig3_of(&protocol, &weights, &outcome)).flatten(),
         fig4: (kind == ProtocolKind::Opposing).then(|| fig4_of(&outcome)).flatten(),
         sweep: (kind == ProtocolKind::SpeedSweep).then(|| sweep_of(&outcome)).flatten(),
         findings: Some(outcome.findings),
