@@ -81,18 +81,7 @@ impl GpuView {
             .request_adapter(&wgpu::RequestAdapterOptions { compatible_surface: Some(&surface), ..Default::default() })
             .await
             .map_err(|e| format!("no graphics adapter ({e})"))?;
-        let (device, queue) = adapter
-            .request_device(&wgpu::DeviceDescriptor {
-                label: Some("tanglelab plot"),
-                required_limits: wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits()),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("could not open the graphics device ({e})"))?;
-        // Validation errors must be seen (and fail the browser tests), not swallowed.
-        device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
-            web_sys::console::error_1(&format!("WebGL2 error in the 3D plot: {error}").into());
-        }));
+        let (device, queue) = plot_gpu::plot_device(&adapter, "tanglelab plot", "WebGL2").await?;
         Self::on_surface(canvas, surface, &adapter, device, queue)
     }
 

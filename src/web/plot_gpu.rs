@@ -103,18 +103,7 @@ async fn open(
     let instance = wgpu::Instance::new(desc);
     let adapter =
         instance.request_adapter(&Default::default()).await.map_err(|e| format!("no graphics adapter ({e})"))?;
-    let (device, queue) = adapter
-        .request_device(&wgpu::DeviceDescriptor {
-            label: Some(label),
-            required_limits: wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits()),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("could not open the graphics device ({e})"))?;
-    // Validation errors must be seen (and fail the browser tests), not swallowed.
-    device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
-        web_sys::console::error_1(&format!("WebGPU error in a 3D plot: {error}").into());
-    }));
+    let (device, queue) = plot_device(&adapter, label, "WebGPU").await?;
     // A lost device (the browser's GPU process restarted, a driver reset) is not handed to the
     // views that open next: they open a new one. Views already drawing keep the lost one.
     device.set_device_lost_callback(move |_, message| {
@@ -128,6 +117,28 @@ async fn open(
         });
     });
     Ok(WebGpu { instance, adapter, device, queue })
+}
+
+/// A device of `adapter` for the 3D views (WebGL2's limits, so either API serves), whose
+/// validation errors are logged as errors of `api`: they must be seen (and fail the browser
+/// tests), not swallowed.
+pub async fn plot_device(
+    adapter: &wgpu::Adapter,
+    label: &'static str,
+    api: &'static str,
+) -> Result<(wgpu::Device, wgpu::Queue), String> {
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some(label),
+            required_limits: wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits()),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("could not open the graphics device ({e})"))?;
+    device.on_uncaptured_error(std::sync::Arc::new(move |error: wgpu::Error| {
+        web_sys::console::error_1(&format!("{api} error in a 3D plot: {error}").into());
+    }));
+    Ok((device, queue))
 }
 
 /// `future`'s output, or None if it has not come after `ms` milliseconds (the future is then
