@@ -755,6 +755,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   await page.locator('#study-fig3-scrub').evaluate((el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   assert.match(await page.textContent('#study-fig3-at'), /t − t_push = -\d\.\d\d s/, 'the scrubber moves the time');
   assert.notEqual((await walkerAt()).url, atPush.url, 'the walker did not move with the scrubber');
+  await page.locator('#study-fig3-walker').screenshot({ path: path.join(artifacts, 'study-fig3-walker.png') });
   assert.ok(await page.locator('#study-fig3-distance path').count() >= 3, 'the distance plot has no lines');
   assert.match(await page.textContent('#study-fig3-summary'), /Cycles to return \(median over 4 standing agents\)/);
   const [fig3Data] = await Promise.all([page.waitForEvent('download'), page.click('#study-export-fig3')]);
