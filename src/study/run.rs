@@ -300,10 +300,10 @@ mod tests {
         // The pose after step s is what the policy observes at step s + 1: qpos[1..9] are the
         // walker's first 8 observations, up to the study's sensor noise (σ = 0.01).
         let mut compared = 0;
-        for s in 0..t - 1 {
+        for (s, pose) in poses.iter().enumerate().take(t - 1) {
             if alone.alive[s + 1] == 1 {
                 let seen = &alone.obs[(s + 1) * o..][..8];
-                for (x, q) in seen.iter().zip(&poses[s][1..9]) {
+                for (x, q) in seen.iter().zip(&pose[1..9]) {
                     assert!((f64::from(*x) - q).abs() < 0.1, "sample {s}: observed {x}, pose {q}");
                 }
                 compared += 1;

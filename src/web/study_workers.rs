@@ -14,6 +14,7 @@ use futures_channel::oneshot;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::fmath::FloatExt;
 use crate::rollout::Recording;
 use crate::study::pipeline::{GroupSource, Simulate};
 use crate::study::Protocol;
@@ -37,12 +38,21 @@ pub fn study_worker_group(
     Ok(serde_wasm_bindgen::to_value(&recording)?)
 }
 
+/// This instance's wasm linear memory in bytes. It only grows, so it is the peak so far.
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+}
+
 type Reply = Result<Recording, String>;
 
 /// Workers, each with at most one job at a time.
 pub struct WorkerPool {
     workers: Vec<web_sys::Worker>,
     pending: Rc<RefCell<HashMap<u32, oneshot::Sender<Reply>>>>,
+    /// The largest wasm memory a worker reported with a reply (bytes).
+    worker_memory_peak: Rc<std::cell::Cell<f64>>,
     next_id: RefCell<u32>,
     _on_message: Vec<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
@@ -56,7 +66,8 @@ self.onmessage = async (event) => {{
   await ready;
   const job = event.data;
   try {{
-    self.postMessage({{ id: job.id, recording: bindings.studyWorkerGroup(job.protocol, job.weights, job.condition, job.start, job.end) }});
+    const recording = bindings.studyWorkerGroup(job.protocol, job.weights, job.condition, job.start, job.end);
+    self.postMessage({{ id: job.id, recording, memory: bindings.wasmMemoryBytes() }});
   }} catch (error) {{
     self.postMessage({{ id: job.id, error: String(error) }});
   }}
@@ -88,6 +99,7 @@ impl WorkerPool {
         let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
         let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
         let pending: Rc<RefCell<HashMap<u32, oneshot::Sender<Reply>>>> = Rc::default();
+        let worker_memory_peak: Rc<std::cell::Cell<f64>> = Rc::default();
         let mut workers = Vec::new();
         let mut on_message = Vec::new();
         for _ in 0..n.max(1) {
@@ -96,11 +108,15 @@ impl WorkerPool {
             let worker = web_sys::Worker::new_with_options(&url, &options)
                 .map_err(|e| format!("cannot start a worker: {e:?}"))?;
             let pending = pending.clone();
+            let memory_peak = worker_memory_peak.clone();
             let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
                 let data = event.data();
                 let field =
                     |name: &str| js_sys::Reflect::get(&data, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
                 let Some(id) = field("id").as_f64() else { return };
+                if let Some(bytes) = field("memory").as_f64() {
+                    memory_peak.set(memory_peak.get().fmax(bytes));
+                }
                 let reply = match field("error").as_string() {
                     Some(error) => Err(error),
                     None => serde_wasm_bindgen::from_value::<Recording>(field("recording")).map_err(|e| e.to_string()),
@@ -114,7 +130,12 @@ impl WorkerPool {
             on_message.push(handler);
         }
         let _ = web_sys::Url::revoke_object_url(&url);
-        Ok(WorkerPool { workers, pending, next_id: RefCell::new(0), _on_message: on_message })
+        Ok(WorkerPool { workers, pending, worker_memory_peak, next_id: RefCell::new(0), _on_message: on_message })
+    }
+
+    /// The largest wasm memory any worker has reported (bytes; 0 before the first reply).
+    pub fn worker_memory_peak_bytes(&self) -> f64 {
+        self.worker_memory_peak.get()
     }
 
     pub fn len(&self) -> usize {
@@ -267,8 +288,9 @@ pub async fn run_on_workers(
 }
 
 /// `tanglelab bench study --wasm`'s page side: the study of `protocol_json` on `workers` fresh
-/// workers; resolves to the JSON text `{ secs, checksum, workers }` (the findings' checksum, to
-/// compare with native).
+/// workers; resolves to the JSON text `{ secs, checksum, workers, page_memory_mb,
+/// worker_memory_mb }` (the findings' checksum, to compare with native; the page's wasm memory
+/// after the run and the largest worker's, both peaks since wasm memory only grows).
 #[wasm_bindgen(js_name = studyBench)]
 pub async fn study_bench(protocol_json: String, weights: Vec<u8>, workers: u32) -> Result<String, JsError> {
     let protocol: Protocol = serde_json::from_str(&protocol_json)?;
@@ -280,5 +302,13 @@ pub async fn study_bench(protocol_json: String, weights: Vec<u8>, workers: u32) 
         .map_err(|e| JsError::new(&e))?
         .ok_or_else(|| JsError::new("cancelled"))?;
     let secs = (super::shell::now_ms() - start) / 1e3;
-    Ok(serde_json::json!({ "secs": secs, "checksum": outcome.findings.checksum(), "workers": pool.len() }).to_string())
+    let mib = |bytes: f64| bytes / f64::from(1u32 << 20);
+    Ok(serde_json::json!({
+        "secs": secs,
+        "checksum": outcome.findings.checksum(),
+        "workers": pool.len(),
+        "page_memory_mb": mib(wasm_memory_bytes()),
+        "worker_memory_mb": mib(pool.worker_memory_peak_bytes()),
+    })
+    .to_string())
 }

@@ -37,6 +37,17 @@ struct WasmStudy {
     workers: usize,
     secs: f64,
     checksum: String,
+    /// Peak wasm memory (MiB) of the page and of its largest worker.
+    page_memory_mb: f64,
+    worker_memory_mb: f64,
+}
+
+/// This process's peak resident memory (MiB), where the system says (Linux: VmHWM).
+fn native_peak_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The study of `protocol` in the page's workers, one run per worker count.
@@ -104,9 +115,11 @@ pub fn run(args: BenchStudyArgs) -> anyhow::Result<()> {
         study_rate / policy_rate
     );
     println!("| policy alone, batch {n} | {policy_secs:.1} | {policy_rate:.0} | 1.00 |");
+    let native_memory = native_peak_mb().map_or("not known on this system".into(), |mb| format!("{mb:.0} MiB"));
     if args.wasm {
         let native = findings.checksum();
-        for run in wasm_runs(&protocol)? {
+        let runs = wasm_runs(&protocol)?;
+        for run in &runs {
             println!(
                 "| the same study in the page, {} Web Worker{} (headless Chromium) | {:.1} | {:.0} | {:.2} of native |",
                 run.workers,
@@ -122,6 +135,18 @@ pub fn run(args: BenchStudyArgs) -> anyhow::Result<()> {
             );
         }
         println!("findings checksum {native} natively and in every page run (the same bits)");
+        println!("peak memory: native process {native_memory} (resident)");
+        for run in &runs {
+            println!(
+                "peak memory in the page, {} worker{}: the page's wasm {:.0} MiB, its largest worker's {:.0} MiB",
+                run.workers,
+                if run.workers == 1 { "" } else { "s" },
+                run.page_memory_mb,
+                run.worker_memory_mb
+            );
+        }
+    } else {
+        println!("peak memory: native process {native_memory} (resident)");
     }
     println!(
         "(Gymnasium + PyTorch baseline: not measured yet; findings computed for {} conditions)",
