@@ -93,14 +93,18 @@ fn a_policy_that_overflows_is_an_error_not_nan() {
 fn a_closed_pipe_ends_the_cli_quietly() {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
+    // The reading end is closed before the CLI starts, so its first write meets a closed pipe
+    // whatever the timing (with a reader closed after the start, a fast CLI could write all its
+    // 9 KB into the pipe's buffer first and exit 0: this test once failed that way on a loaded
+    // machine).
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tanglelab"))
         .args(["sim", "export-mjcf", "--robot", "quadruped"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run tanglelab");
-    // Close the reading end before the CLI has written anything.
-    drop(child.stdout.take());
     let status = child.wait().expect("wait for tanglelab");
     let mut stderr = String::new();
     child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
