@@ -40,12 +40,26 @@ pub fn record_cpu(
     n_steps: usize,
     every_steps: usize,
 ) -> Result<Recording, RolloutError> {
+    record_cpu_with(task, weights, events, n_steps, every_steps, |_, _| Ok(()))
+}
+
+/// [`record_cpu`], calling `after_step(step, task)` after each control step `step` (0-based), for
+/// what the recording does not hold (the study's Fig. 3 reads the agent's pose).
+pub fn record_cpu_with(
+    task: Box<dyn Task>,
+    weights: &PolicyWeights,
+    events: Vec<Event>,
+    n_steps: usize,
+    every_steps: usize,
+    mut after_step: impl FnMut(usize, &dyn Task) -> Result<(), RolloutError>,
+) -> Result<Recording, RolloutError> {
     let n_agents = task.n_agents();
     let spec = RecordSpec { every_steps, n_steps, n_hidden: weights.shape().n_hidden };
     let mut rollout = ClosedLoop::new(task, events, Some(spec))?;
     let mut policy = CpuPolicy::new(weights, n_agents)?;
-    for _ in 0..n_steps {
+    for step in 0..n_steps {
         rollout.step_cpu(&mut policy)?;
+        after_step(step, rollout.task())?;
     }
     Ok(rollout.into_recording().expect("a recording was asked for"))
 }

@@ -21,9 +21,8 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::{Protocol, ProtocolError};
-use crate::policy::CpuPolicy;
 use crate::policy::PolicyWeights;
-use crate::rollout::{record_cpu, ClosedLoop, Event, EventKind, RecordSpec, Recording, RolloutError};
+use crate::rollout::{record_cpu, record_cpu_with, Event, EventKind, Recording, RolloutError};
 use crate::task::EpisodeSettings;
 
 /// The forward-velocity change of agent `agent_idx` of condition `condition_idx` (m/s).
@@ -104,19 +103,15 @@ pub fn run_agent_with_poses(
     pushed: bool,
 ) -> Result<(Recording, Vec<Vec<f64>>), RolloutError> {
     let group = GroupRun::new(protocol, condition_idx, agent..agent + 1, pushed)?;
-    let (every, n_steps) = (protocol.record_every, group.n_steps);
-    let spec = RecordSpec { every_steps: every, n_steps, n_hidden: weights.shape().n_hidden };
-    let mut rollout = ClosedLoop::new(group.task, group.events, Some(spec))?;
-    let mut policy = CpuPolicy::new(weights, 1)?;
-    let n_samples = n_steps / every;
+    let (every, n_samples) = (protocol.record_every, group.n_steps / protocol.record_every);
     let mut poses = Vec::with_capacity(n_samples);
-    for step in 0..n_steps {
-        rollout.step_cpu(&mut policy)?;
+    let recording = record_cpu_with(group.task, weights, group.events, group.n_steps, every, |step, task| {
         if (step + 1).is_multiple_of(every) && poses.len() < n_samples {
-            poses.push(rollout.task().state(0)?.0.to_vec());
+            poses.push(task.state(0)?.0.to_vec());
         }
-    }
-    Ok((rollout.into_recording().expect("a recording was asked for"), poses))
+        Ok(())
+    })?;
+    Ok((recording, poses))
 }
 
 /// A group's task, push events and length, as [`run_group`] runs them.

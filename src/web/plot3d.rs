@@ -273,22 +273,6 @@ pub fn Plot3d(
     });
     let drag_from = StoredValue::new(None::<(i32, i32)>);
 
-    // Opens the view's GPU objects on `canvas`.
-    let open = move |canvas: web_sys::HtmlCanvasElement| {
-        spawn_local(async move {
-            match GpuView::new(canvas).await {
-                Ok(view) => {
-                    status.set(view.description.clone());
-                    gpu.set_value(Some(view));
-                    ready.set(true);
-                }
-                Err(e) => {
-                    status.set(format!("No 3D view: {e}. The numbers and the 2D plot still work."));
-                    failed.set(true);
-                }
-            }
-        });
-    };
     // Open the GPU once the canvas is in the page.
     Effect::new(move |started: Option<bool>| {
         if started == Some(true) {
@@ -309,7 +293,19 @@ pub fn Plot3d(
             },
         )
         .forget();
-        open(canvas);
+        spawn_local(async move {
+            match GpuView::new(canvas).await {
+                Ok(view) => {
+                    status.set(view.description.clone());
+                    gpu.set_value(Some(view));
+                    ready.set(true);
+                }
+                Err(e) => {
+                    status.set(format!("No 3D view: {e}. The numbers and the 2D plot still work."));
+                    failed.set(true);
+                }
+            }
+        });
         true
     });
     // New data: upload and draw.

@@ -22,7 +22,6 @@ use leptos::task::spawn_local;
 pub const OPEN_TIMEOUT_MS: u32 = 15_000;
 
 /// The shared instance, adapter and device (with its queue).
-#[derive(Clone)]
 pub struct WebGpu {
     pub instance: wgpu::Instance,
     pub adapter: wgpu::Adapter,

@@ -89,7 +89,7 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
             at.set(f.figure.push_row);
         }
     });
-    let lines = Signal::derive(move || fig3.get().map(|f| segments(&f, at.get())).unwrap_or_default());
+    let lines = Signal::derive(move || fig3.with(|f| f.as_ref().map(|f| segments(f, at.get())).unwrap_or_default()));
     // The walker at the scrubbed moment, drawn again when the browser gives back a drawing
     // surface it took away (`contextrestored`: headless Chromium does this while GPU devices
     // start, and the surface comes back blank).
@@ -98,10 +98,14 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
     let listener = StoredValue::new_local(None::<gloo::events::EventListener>);
     let pose_note = move || fig3.with(|f| f.as_ref().and_then(|f| f.poses.as_ref().err().cloned()));
     Effect::new(move |_| {
+        if let Some(canvas) = walker_canvas.get() {
+            listener.set_value(Some(gloo::events::EventListener::new(&canvas, "contextrestored", move |_| {
+                restored.update(|n| *n += 1);
+            })));
+        }
+    });
+    Effect::new(move |_| {
         let Some(canvas) = walker_canvas.get() else { return };
-        listener.set_value(Some(gloo::events::EventListener::new(&canvas, "contextrestored", move |_| {
-            restored.update(|n| *n += 1);
-        })));
         restored.track();
         let Some(ctx) = context_2d(&canvas) else { return };
         fig3.with(|f| {
@@ -112,10 +116,12 @@ pub fn Fig3Panel(fig3: Memo<Option<Fig3>>) -> impl IntoView {
     });
     let secs_after = move |f: &Fig3| (f.figure.trajectory.nrows() - f.figure.push_row) as f64 * f.interval_secs;
     let scrub_label = move || {
-        fig3.get().map_or(String::new(), |f| {
-            let t = (at.get() as f64 - f.figure.push_row as f64) * f.interval_secs;
-            let p = f.figure.trajectory.row(at.get().min(f.figure.trajectory.nrows() - 1)).to_vec();
-            format!("t − t_push = {t:+.2} s; PC1–3 = ({:.2}, {:.2}, {:.2})", p[0], p[1], p[2])
+        fig3.with(|f| {
+            f.as_ref().map_or(String::new(), |f| {
+                let t = (at.get() as f64 - f.figure.push_row as f64) * f.interval_secs;
+                let p = f.figure.trajectory.row(at.get().min(f.figure.trajectory.nrows() - 1)).to_vec();
+                format!("t − t_push = {t:+.2} s; PC1–3 = ({:.2}, {:.2}, {:.2})", p[0], p[1], p[2])
+            })
         })
     };
     let distance_plot = move || {
