@@ -18,6 +18,8 @@ pub trait Real:
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn tanh(self) -> Self;
+    /// The natural logarithm (`libm`'s, the same bits natively and in wasm).
+    fn ln(self) -> Self;
 }
 
 impl Real for f32 {
@@ -34,6 +36,9 @@ impl Real for f32 {
     fn tanh(self) -> Self {
         crate::policy::activations::tanh(self)
     }
+    fn ln(self) -> Self {
+        libm::logf(self)
+    }
 }
 
 impl Real for f64 {
@@ -48,5 +53,8 @@ impl Real for f64 {
     }
     fn tanh(self) -> Self {
         libm::tanh(self)
+    }
+    fn ln(self) -> Self {
+        libm::log(self)
     }
 }

@@ -24,6 +24,7 @@ pub mod net;
 pub mod ppo;
 pub mod report;
 pub mod rng;
+pub mod sac;
 pub mod stats;
 pub mod task_env;
 pub mod toy;

@@ -1,4 +1,5 @@
-//! `tanglelab brainiarb`: seed study 003, variant (a) (`tanglelab::brainiarb`).
+//! `tanglelab brainiarb`: seed study 003, variant (a) (`tanglelab::brainiarb`), and variant (b)'s
+//! SAC expert (`sac`, in [`crate::brainiarb_sac`]).
 //!
 //! - `clone`: per noise level, the expert's demonstrations (its executed actions under uniform
 //!   action noise) and one behaviour-cloned student, written as safetensors + model card with
@@ -37,12 +38,15 @@ pub enum BrainiarbCommand {
     Clone(CloneArgs),
     /// Returns and falls of every agent; CKA within and between networks in both protocols.
     Compare(CompareArgs),
+    /// Variant (b): train the SAC expert (an MLP) with Gymnasium Walker2d-v5's reward.
+    Sac(crate::brainiarb_sac::SacArgs),
 }
 
 pub fn run(command: BrainiarbCommand) -> anyhow::Result<()> {
     match command {
         BrainiarbCommand::Clone(args) => clone_students(&args),
         BrainiarbCommand::Compare(args) => compare_students(&args),
+        BrainiarbCommand::Sac(args) => crate::brainiarb_sac::train_sac(&args),
     }
 }
 

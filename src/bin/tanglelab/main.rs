@@ -20,6 +20,8 @@ mod bench_train;
 #[cfg(not(target_arch = "wasm32"))]
 mod brainiarb;
 #[cfg(not(target_arch = "wasm32"))]
+mod brainiarb_sac;
+#[cfg(not(target_arch = "wasm32"))]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 mod export;
