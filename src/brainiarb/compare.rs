@@ -154,8 +154,8 @@ mod tests {
     #[test]
     fn a_network_compared_with_itself_gives_ones_on_the_cross_diagonal() {
         let shape = PolicyShape { n_obs: 4, mlp_widths: vec![8], n_hidden: 5, n_actions: 2 };
-        let weights = PolicyWeights::random(&shape, 3);
-        let other = PolicyWeights::random(&shape, 4);
+        let weights = crate::brainiarb::agent::Agent::Lstm(PolicyWeights::random(&shape, 3));
+        let other = crate::brainiarb::agent::Agent::Lstm(PolicyWeights::random(&shape, 4));
         let obs = Array3::from_shape_fn((3, 40, 4), |(e, t, j)| ((e * 13 + t * 5 + j) as f32 * 0.21).sin());
         let (a, b) = (drive(&weights, obs.view()).unwrap(), drive(&other, obs.view()).unwrap());
         let rows = paired_rows(Array2::from_elem((3, 40), true).view(), 5, 60);

@@ -16,8 +16,8 @@ use ndarray::{Array2, Array3, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::agent::{Agent, Runner};
 use super::taps::LayerTaps;
-use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::rollout::{AgentEnd, ClosedLoop, RolloutError};
 use crate::task::{EpisodeSettings, Robot};
 
@@ -127,9 +127,9 @@ impl Episodes {
     }
 }
 
-/// Runs the episodes of `config` under `weights`; `progress(step)` is called after each step.
+/// Runs the episodes of `config` under `agent`; `progress(step)` is called after each step.
 pub fn run_episodes(
-    weights: &PolicyWeights,
+    agent: &Agent,
     config: &EpisodeConfig,
     mut progress: impl FnMut(usize),
 ) -> Result<Episodes, RolloutError> {
@@ -149,8 +149,9 @@ pub fn run_episodes(
     let task = robot.task(n_episodes, &settings, seed)?;
     let spec = task.spec();
     let (n_obs, n_actions, nq, n_feet) = (spec.n_obs(), spec.n_actions(), task.model().nq, spec.n_feet());
+    agent.check_task(robot, n_obs)?;
     let mut rollout = ClosedLoop::new(task, Vec::new(), None)?;
-    let mut policy = CpuPolicy::new(weights, n_episodes)?;
+    let mut runner = Runner::new(agent, n_episodes)?;
     let mut noise: Vec<ChaCha8Rng> = (0..n_episodes)
         .map(|e| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB1A1_A7B0);
@@ -166,7 +167,7 @@ pub fn run_episodes(
         contacts: Array3::from_elem((n_episodes, n_steps, n_feet), false),
         ends: Vec::new(),
         returns: vec![0.0; n_episodes],
-        taps: record_taps.then(|| LayerTaps::zeros(&weights.shape(), n_episodes, n_steps)),
+        taps: record_taps.then(|| LayerTaps::zeros(agent, n_episodes, n_steps)),
     };
     let half = action_noise as f32;
     for t in 0..n_steps {
@@ -176,8 +177,8 @@ pub fn run_episodes(
             out.obs.index_axis_mut(Axis(0), e).row_mut(t).assign(&obs.row(e));
         }
         let mut executed_now = Array2::zeros((n_episodes, n_actions));
-        let output = rollout.step_cpu_with(&mut policy, |mean| {
-            let mut executed = mean.to_owned();
+        let output = rollout.step_with(|obs| {
+            let mut executed = runner.step(obs)?;
             for (e, mut row) in executed.rows_mut().into_iter().enumerate() {
                 for a in row.iter_mut() {
                     let u = if half > 0.0 { noise[e].random_range(-half..=half) } else { 0.0 };
@@ -185,7 +186,7 @@ pub fn run_episodes(
                 }
             }
             executed_now.assign(&executed);
-            executed
+            Ok(executed)
         });
         let output = output?.clone();
         for (e, _) in alive.iter().enumerate().filter(|(_, &a)| a) {
@@ -202,7 +203,7 @@ pub fn run_episodes(
             out.qpos.index_axis_mut(Axis(0), e).row_mut(t).iter_mut().zip(qpos).for_each(|(d, &q)| *d = q);
         }
         if let Some(taps) = &mut out.taps {
-            taps.record(weights, &policy.activity(), t);
+            taps.record(&runner.layers(agent), t);
             for (e, &a) in alive.iter().enumerate() {
                 if !a {
                     for layer in &mut taps.values {
@@ -237,7 +238,7 @@ mod tests {
 
     #[test]
     fn without_noise_the_executed_actions_are_the_clipped_means_and_taps_hold_them() {
-        let weights = random_walker_policy(1);
+        let weights = Agent::Lstm(random_walker_policy(1));
         let run = run_episodes(&weights, &config(0.0, true), |_| {}).unwrap();
         let taps = run.taps.as_ref().unwrap();
         let mean = taps.values.last().unwrap();
@@ -256,7 +257,7 @@ mod tests {
 
     #[test]
     fn noise_stays_within_its_half_width_and_falls_stop_the_record() {
-        let weights = random_walker_policy(1);
+        let weights = Agent::Lstm(random_walker_policy(1));
         let clean = run_episodes(&weights, &config(0.0, true), |_| {}).unwrap();
         let noisy = run_episodes(&weights, &config(0.3, true), |_| {}).unwrap();
         // Step 0 sees the same state in both runs: the executed action differs by at most a.
@@ -285,7 +286,7 @@ mod tests {
 
     #[test]
     fn episodes_run_one_at_a_time_give_the_bits_of_one_batch() {
-        let weights = random_walker_policy(2);
+        let weights = Agent::Lstm(random_walker_policy(2));
         let batch = run_episodes(&weights, &config(0.2, true), |_| {}).unwrap();
         let parts: Vec<Episodes> = (0..3)
             .map(|e| {
@@ -298,8 +299,44 @@ mod tests {
     }
 
     #[test]
+    fn an_mlp_actor_reads_gymnasiums_17_observations_and_acts_with_tanh_of_its_mean() {
+        use crate::train::sac::{export::actor_from_params, mlp::Mlp};
+        let net = Mlp::new(17, &[16, 16], 12);
+        let params = net.init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(5));
+        let actor = actor_from_params(&net, &params, 6);
+        let agent = Agent::Mlp(actor.clone());
+        let run = run_episodes(&agent, &config(0.0, true), |_| {}).unwrap();
+        let taps = run.taps.as_ref().unwrap();
+        assert_eq!(taps.names, ["linear1", "linear2", "mean", "log_std"]);
+        for ((e, t), &alive) in run.alive.indexed_iter() {
+            if !alive {
+                continue;
+            }
+            // The same step recomputed from the recorded observation (the command column dropped).
+            let obs = run.obs.slice(ndarray::s![e, t..t + 1, ..17]);
+            let again = actor.forward(obs);
+            for a in 0..6 {
+                assert_eq!(run.executed[[e, t, a]], again.actions()[[0, a]].clamp(-1.0, 1.0));
+                assert_eq!(taps.values[2][[e, t, a]], again.mean()[[0, a]]);
+            }
+        }
+        // Driven by the same observations, the layers are the closed loop's.
+        let driven = super::super::taps::drive(&agent, run.obs.view()).unwrap();
+        for ((e, t), &alive) in run.alive.indexed_iter() {
+            if alive {
+                for (l, layer) in driven.values.iter().enumerate() {
+                    assert_eq!(layer.slice(ndarray::s![e, t, ..]), taps.values[l].slice(ndarray::s![e, t, ..]));
+                }
+            }
+        }
+        // An MLP actor drives only the Walker2D.
+        let quadruped = EpisodeConfig { robot: Robot::Quadruped, command: vec![1.0, 0.0, 0.0], ..config(0.0, false) };
+        assert!(run_episodes(&agent, &quadruped, |_| {}).is_err());
+    }
+
+    #[test]
     fn bad_requests_are_errors() {
-        let weights = random_walker_policy(1);
+        let weights = Agent::Lstm(random_walker_policy(1));
         let mut c = config(0.0, false);
         c.n_episodes = 0;
         assert!(run_episodes(&weights, &c, |_| {}).is_err());

@@ -4,6 +4,8 @@
 //! architecture and are cloned natively (`train::bc`) from the expert's executed actions with
 //! uniform action noise at the spec's levels.
 //!
+//! - [`agent`]: the compared networks of either kind (LSTM policies; variant (b)'s MLP actors),
+//!   read from one file and stepped alike;
 //! - [`episodes`]: closed-loop episodes of one policy at a fixed command, optionally with action
 //!   noise (the cloning datasets) and with every layer's activity recorded;
 //! - [`taps`]: the compared layers (pre-activation of each dense layer, LSTM h and c, the action
@@ -19,6 +21,7 @@
 //! Everything here builds for wasm32 (no threads of its own, no files): the page can run the
 //! comparisons from the shipped weights.
 
+pub mod agent;
 pub mod compare;
 pub mod episodes;
 pub mod gait;

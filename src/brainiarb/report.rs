@@ -18,7 +18,7 @@ use super::taps::{drive, LayerTaps};
 use super::{COMMAND_MPS, WITH_NOISE_LEVEL};
 use crate::analysis::cka::{cka, CkaError, CkaKernel};
 use crate::fmath::FloatExt;
-use crate::policy::{PolicyError, PolicyWeights};
+use crate::policy::PolicyError;
 use crate::task::Robot;
 
 /// What the comparison runs and reads.
@@ -119,7 +119,7 @@ pub fn expert_result(run: Episodes, settings: &CompareSettings) -> Result<Expert
 pub fn student_result(
     expert: &ExpertResult,
     level: f64,
-    weights: &PolicyWeights,
+    agent: &super::agent::Agent,
     run: Episodes,
     settings: &CompareSettings,
 ) -> Result<StudentResult, ReportError> {
@@ -139,7 +139,7 @@ pub fn student_result(
     } else {
         (None, Vec::new())
     };
-    let driven = drive(weights, expert.run.obs.view())?;
+    let driven = drive(agent, expert.run.obs.view())?;
     let same = compare(expert_taps, &driven, &expert.rows, CkaKernel::Linear)?;
     let same_rbf = matched_rbf(expert_taps, &driven, &expert.rows, settings.rbf_rows);
     let gait = gait_summary(&run, settings.skip_steps, settings.tsne && (level == 0.0 || level == WITH_NOISE_LEVEL));

@@ -6,11 +6,13 @@
 //! [`LayerTaps::record`]) or with the network driven by given observation sequences
 //! ([`drive`]: the spec's control protocol, where two networks see exactly the same states).
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView3, Axis};
 
-use crate::policy::{Activity, CpuPolicy, PolicyError, PolicyShape, PolicyWeights};
+use super::agent::{Agent, Runner};
+use crate::policy::{PolicyError, PolicyShape};
 
-/// The compared layers' names, in order: `mlp1` … `mlpK`, `lstm_h`, `lstm_c`, `mean`.
+/// The compared layers' names of an LSTM policy, in order: `mlp1` … `mlpK`, `lstm_h`, `lstm_c`,
+/// `mean` (an MLP actor's: [`crate::policy::MlpActor::layer_names`]).
 pub fn layer_names(shape: &PolicyShape) -> Vec<String> {
     let mut names: Vec<String> = (1..=shape.mlp_widths.len()).map(|k| format!("mlp{k}")).collect();
     names.extend(["lstm_h", "lstm_c", "mean"].map(String::from));
@@ -25,10 +27,12 @@ pub struct LayerTaps {
 }
 
 impl LayerTaps {
-    /// Zeroed taps for `n_episodes` episodes of `n_steps` steps of a policy of `shape`.
-    pub fn zeros(shape: &PolicyShape, n_episodes: usize, n_steps: usize) -> Self {
-        let widths = shape.mlp_widths.iter().copied().chain([shape.n_hidden, shape.n_hidden, shape.n_actions]);
-        Self { names: layer_names(shape), values: widths.map(|w| Array3::zeros((n_episodes, n_steps, w))).collect() }
+    /// Zeroed taps for `n_episodes` episodes of `n_steps` steps of `agent`.
+    pub fn zeros(agent: &Agent, n_episodes: usize, n_steps: usize) -> Self {
+        Self {
+            names: agent.layer_names(),
+            values: agent.layer_widths().into_iter().map(|w| Array3::zeros((n_episodes, n_steps, w))).collect(),
+        }
     }
 
     pub fn n_episodes(&self) -> usize {
@@ -39,21 +43,11 @@ impl LayerTaps {
         self.values.first().map_or(0, |v| v.dim().1)
     }
 
-    /// Stores step `t`'s activity of every episode (one agent per episode, in order).
-    pub fn record(&mut self, weights: &PolicyWeights, activity: &Activity<ArrayView2<'_, f32>>, t: usize) {
-        let k = weights.mlp.len();
-        for (layer, dense) in weights.mlp.iter().enumerate() {
-            let input = if layer == 0 { activity.obs_norm } else { activity.mlp[layer - 1] };
-            let mut out = self.values[layer].index_axis_mut(Axis(1), t);
-            for (mut row, x) in out.rows_mut().into_iter().zip(input.rows()) {
-                for (j, y) in row.iter_mut().enumerate() {
-                    let w = dense.weight.row(j);
-                    *y = w.iter().zip(x.iter()).fold(dense.bias[j], |acc, (&w, &x)| acc + w * x);
-                }
-            }
-        }
-        for (offset, source) in [activity.h, activity.c, activity.actions].into_iter().enumerate() {
-            self.values[k + offset].index_axis_mut(Axis(1), t).assign(&source);
+    /// Stores step `t`'s activity of every episode: `layers[l]` `(n_episodes x width_l)`, as
+    /// [`Runner::layers`] gives it.
+    pub fn record(&mut self, layers: &[Array2<f32>], t: usize) {
+        for (values, layer) in self.values.iter_mut().zip(layers) {
+            values.index_axis_mut(Axis(1), t).assign(layer);
         }
     }
 
@@ -73,24 +67,26 @@ impl LayerTaps {
     }
 }
 
-/// Drives the network of `weights` with `obs` `(n_episodes x n_steps x n_obs)` (raw
-/// observations, each episode from zero state; the network's actions are not executed) and
-/// records its layers.
-pub fn drive(weights: &PolicyWeights, obs: ArrayView3<'_, f32>) -> Result<LayerTaps, PolicyError> {
+/// Drives `agent` with `obs` `(n_episodes x n_steps x n_obs)` (the task's raw observations, each
+/// episode from zero state; the agent's actions are not executed) and records its layers.
+pub fn drive(agent: &Agent, obs: ArrayView3<'_, f32>) -> Result<LayerTaps, PolicyError> {
     let (n_episodes, n_steps, n_obs) = obs.dim();
-    let shape = weights.shape();
-    if n_obs != shape.n_obs {
-        return Err(PolicyError::ObsShape {
-            got: obs.shape().to_vec(),
-            expected: vec![n_episodes, n_steps, shape.n_obs],
-        });
+    let needed = match agent {
+        Agent::Lstm(w) => w.shape().n_obs,
+        Agent::Mlp(a) => a.n_obs(),
+    };
+    let fits = match agent {
+        Agent::Lstm(_) => n_obs == needed,
+        Agent::Mlp(_) => n_obs >= needed,
+    };
+    if !fits {
+        return Err(PolicyError::ObsShape { got: obs.shape().to_vec(), expected: vec![n_episodes, n_steps, needed] });
     }
-    let mut policy = CpuPolicy::new(weights, n_episodes)?;
-    let mut taps = LayerTaps::zeros(&shape, n_episodes, n_steps);
+    let mut runner = Runner::new(agent, n_episodes)?;
+    let mut taps = LayerTaps::zeros(agent, n_episodes, n_steps);
     for t in 0..n_steps {
-        let step_obs = obs.index_axis(Axis(1), t).to_owned();
-        policy.step(step_obs.view())?;
-        taps.record(weights, &policy.activity(), t);
+        runner.step(obs.index_axis(Axis(1), t))?;
+        taps.record(&runner.layers(agent), t);
     }
     Ok(taps)
 }
@@ -99,10 +95,15 @@ pub fn drive(weights: &PolicyWeights, obs: ArrayView3<'_, f32>) -> Result<LayerT
 mod tests {
     use super::*;
     use crate::policy::activations::elu;
+    use crate::policy::{CpuPolicy, PolicyWeights};
 
     fn small_weights() -> PolicyWeights {
         let shape = PolicyShape { n_obs: 5, mlp_widths: vec![7, 6], n_hidden: 4, n_actions: 3 };
         PolicyWeights::random(&shape, 11)
+    }
+
+    fn drive(weights: &PolicyWeights, obs: ArrayView3<'_, f32>) -> Result<LayerTaps, PolicyError> {
+        super::drive(&Agent::Lstm(weights.clone()), obs)
     }
 
     fn sequences(n_episodes: usize, n_steps: usize) -> Array3<f32> {

@@ -19,6 +19,7 @@ pub mod card;
 pub mod compare;
 pub mod cpu;
 pub mod gpu;
+pub mod mlp_actor;
 pub mod safetensors_io;
 pub mod weights;
 
@@ -28,6 +29,7 @@ pub use card::{load_with_card, sha256_hex, CardError, ModelCard};
 pub use compare::{NetSize, RolloutDiff};
 pub use cpu::CpuPolicy;
 pub use gpu::GpuPolicy;
+pub use mlp_actor::{MlpActor, MlpTaps};
 pub use safetensors_io::{check_weights, load_safetensors, save_safetensors, WeightsError};
 pub use weights::{Dense, LstmLayer, ObsNorm, PolicyShape, PolicyWeights};
 

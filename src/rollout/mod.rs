@@ -233,6 +233,27 @@ impl ClosedLoop {
         self.advance(executed.view(), activity.h, activity.c)
     }
 
+    /// One control step where `act` turns the observations `(n_agents x n_obs)` into the actions
+    /// the task runs `(n_agents x n_actions)`: for policies this module does not step itself (an
+    /// MLP actor, a policy with noise added to its actions). The recorder sees no recurrent state.
+    pub fn step_with(
+        &mut self,
+        act: impl FnOnce(ArrayView2<'_, f32>) -> Result<Array2<f32>, RolloutError>,
+    ) -> Result<&StepOutput, RolloutError> {
+        let (n_agents, n_obs, n_actions) =
+            (self.task.n_agents(), self.task.spec().n_obs(), self.task.spec().n_actions());
+        let obs = self.begin_step(n_obs, n_actions, n_agents)?;
+        let actions = act(obs)?;
+        if actions.dim() != (n_agents, n_actions) {
+            return Err(RolloutError::Config(format!(
+                "actions have shape {:?}; the task takes ({n_agents}, {n_actions})",
+                actions.shape()
+            )));
+        }
+        let no_state = Array2::zeros((n_agents, 0));
+        self.advance(actions.view(), no_state.view(), no_state.view())
+    }
+
     /// One control step under either backend.
     pub async fn step_policy(&mut self, policy: &mut Policy) -> Result<&StepOutput, RolloutError> {
         let shape = policy.shape();

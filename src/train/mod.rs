@@ -16,6 +16,7 @@
 //! in the tree via ndarray) on fixed chunks of agents or sequences that rayon spreads over cores.
 
 pub mod bc;
+pub mod bc_mlp;
 pub mod checkpoint;
 pub mod env;
 pub mod linalg;

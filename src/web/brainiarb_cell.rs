@@ -17,6 +17,7 @@ use super::widgets::{
     apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, FigureDownloads, InlineNote, JobProgress,
     ProgressLine,
 };
+use crate::brainiarb::agent::Agent;
 use crate::brainiarb::episodes::{run_episodes, Episodes};
 use crate::brainiarb::report::{
     cka_table, expert_result, report_checksum, report_json, spectra_svg, spectra_table, student_result, tsne_svg,
@@ -25,7 +26,6 @@ use crate::brainiarb::report::{
 use crate::brainiarb::{level_label, NOISE_LEVELS, WITH_NOISE_LEVEL};
 use crate::notebook::{BrainiarbCell, NotebookDoc};
 use crate::plot::svg::heatmap;
-use crate::policy::PolicyWeights;
 use crate::task::Robot;
 
 /// The shipped student of noise level `a`: weights and card URLs.
@@ -81,10 +81,10 @@ async fn yield_now() {
     gloo::timers::future::TimeoutFuture::new(0).await;
 }
 
-/// `weights`' evaluation episodes one at a time, yielding to the page between them; None if
+/// `agent`'s evaluation episodes one at a time, yielding to the page between them; None if
 /// cancelled.
 async fn episodes_of(
-    weights: &PolicyWeights,
+    agent: &Agent,
     settings: &CompareSettings,
     what: &str,
     (done_before, total): (usize, usize),
@@ -103,7 +103,7 @@ async fn episodes_of(
         ));
         yield_now().await;
         let config = settings.episode_config(e, 1);
-        parts.push(run_episodes(weights, &config, |_| {}).map_err(|err| format!("{what}: {err}"))?);
+        parts.push(run_episodes(agent, &config, |_| {}).map_err(|err| format!("{what}: {err}"))?);
     }
     Episodes::concat(&parts).map(Some).ok_or_else(|| format!("{what}: the episodes differ in shape"))
 }
@@ -116,12 +116,12 @@ async fn run_comparison(
     let started = now_ms();
     let settings = settings_of(&cell);
     progress.set((0, 1, "fetching the expert and the students…".into()));
-    let (expert, _) = fetch_checked_weights(Robot::Walker2d, EXPERT_URL, EXPERT_CARD_URL).await?;
+    let expert = Agent::Lstm(fetch_checked_weights(Robot::Walker2d, EXPERT_URL, EXPERT_CARD_URL).await?.0);
     let mut students = Vec::new();
     for &level in &cell.levels {
         let (model, card) = student_urls(level);
         let (weights, _) = fetch_checked_weights(Robot::Walker2d, &model, &card).await?;
-        students.push((level, weights));
+        students.push((level, Agent::Lstm(weights)));
     }
     // Work units: each agent's episodes, then each student's comparison.
     let total = (1 + students.len()) * settings.episodes + students.len() + 1;

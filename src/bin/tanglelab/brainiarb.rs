@@ -18,8 +18,9 @@ use std::time::Instant;
 
 use crate::export::describe;
 use crate::files::write_bytes;
-use crate::policy::{card_path, read_robot_weights};
+use crate::policy::{card_path, read_walker_agent};
 use crate::progress::progress_bar;
+use tanglelab::brainiarb::agent::Agent;
 use tanglelab::brainiarb::episodes::{run_episodes, EpisodeConfig, Episodes};
 use tanglelab::brainiarb::report::{
     expert_result, markdown_table, report_checksum, report_json, spectra_svg, student_result, tsne_svg, CompareSettings,
@@ -28,9 +29,10 @@ use tanglelab::brainiarb::{level_label, NOISE_LEVELS};
 use tanglelab::io::write_npy_f64;
 use tanglelab::plot::svg::{heatmap, line_plot, PlotSpec, Series};
 use tanglelab::policy::card::{ModelCard, Training};
-use tanglelab::policy::{save_safetensors, PolicyWeights};
+use tanglelab::policy::save_safetensors;
 use tanglelab::task::Robot;
 use tanglelab::train::bc::{clone_behaviour, BcConfig, BcData, BcEpoch};
+use tanglelab::train::bc_mlp::{clone_mlp, MlpBcConfig};
 
 #[derive(Subcommand)]
 pub enum BrainiarbCommand {
@@ -52,7 +54,8 @@ pub fn run(command: BrainiarbCommand) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct CloneArgs {
-    /// The expert (the Walker2D LSTM policy; its command is held at 1.0 m/s).
+    /// The expert: the Walker2D LSTM policy (variant (a); its command is held at 1.0 m/s) or an MLP
+    /// actor (variant (b), `brainiarb sac`'s expert), whose students are MLPs of its architecture.
     #[arg(long, default_value = "public/models/walker2d-lstm.safetensors")]
     expert: PathBuf,
     /// Demonstration episodes per noise level.
@@ -64,8 +67,12 @@ pub struct CloneArgs {
     /// Noise levels a (comma-separated; default: the spec's eight).
     #[arg(long, value_delimiter = ',')]
     levels: Option<Vec<f64>>,
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
+    /// Epochs (default: 30 for an LSTM expert, the spec's 100 for an MLP expert).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Rows per update when cloning an MLP expert (the spec's 512).
+    #[arg(long, default_value_t = 512)]
+    batch_rows: usize,
     /// Truncated-BPTT window (steps).
     #[arg(long, default_value_t = 32)]
     seq_len: usize,
@@ -125,16 +132,8 @@ fn git_commit() -> String {
 
 fn clone_students(args: &CloneArgs) -> anyhow::Result<()> {
     let levels = levels_of(&args.levels)?;
-    let expert = read_robot_weights(&args.expert, Robot::Walker2d)?;
+    let expert = read_walker_agent(&args.expert)?;
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let config = BcConfig {
-        seq_len: args.seq_len,
-        epochs: args.epochs,
-        learning_rate: args.learning_rate,
-        seed: args.seed,
-        episodes_per_batch: args.episodes_per_batch,
-        ..BcConfig::default()
-    };
     for &level in &levels {
         let out = student_path(&args.out_dir, level);
         if out.exists() && card_path(&out).exists() {
@@ -150,37 +149,88 @@ fn clone_students(args: &CloneArgs) -> anyhow::Result<()> {
         let log_path = args.out_dir.join(format!("bc-{}-log.csv", level_label(level)));
         let mut log_csv = String::from("epoch,loss,seconds\n");
         let data = BcData { obs: demos.obs.view(), labels: demos.executed.view(), mask: demos.alive.view() };
-        let (student, log) = clone_behaviour(&expert.shape(), data, &config, |e: &BcEpoch| {
+        let epochs = args.epochs.unwrap_or(if matches!(expert, Agent::Mlp(_)) { 100 } else { 30 });
+        let on_epoch = |e: &BcEpoch| {
             log_csv.push_str(&format!("{},{:.9e},{:.1}\n", e.epoch, e.loss, started.elapsed().as_secs_f64()));
             eprint!(
-                "\r  cloning: epoch {}/{}, loss {:.3e}, {:.0} s",
+                "\r  cloning: epoch {}/{epochs}, loss {:.3e}, {:.0} s",
                 e.epoch,
-                args.epochs,
                 e.loss,
                 started.elapsed().as_secs_f64()
             );
             let _ = std::io::stderr().flush();
             ControlFlow::Continue(())
-        })?;
+        };
+        let demo_metrics = [
+            ("bc_noise_level", level),
+            ("bc_demo_episodes", args.episodes as f64),
+            ("bc_demo_steps", args.steps as f64),
+            ("bc_demo_seed", data_seed as f64),
+            ("bc_demo_fell", demos.n_fell() as f64),
+            ("bc_demo_mean_return", demos.mean_return()),
+        ];
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let (bytes, card_json) = match &expert {
+            Agent::Lstm(weights) => {
+                let config = BcConfig {
+                    seq_len: args.seq_len,
+                    epochs,
+                    learning_rate: args.learning_rate,
+                    seed: args.seed,
+                    episodes_per_batch: args.episodes_per_batch,
+                    ..BcConfig::default()
+                };
+                let (student, log) = clone_behaviour(&weights.shape(), data, &config, on_epoch)?;
+                let bytes = save_safetensors(&student)?;
+                let training = Training { command, seed: args.seed, commit: git_commit() };
+                let mut card = ModelCard::describe(Robot::Walker2d.name(), &student, &bytes, training);
+                describe(Robot::Walker2d, &mut card);
+                card.metrics.extend(demo_metrics.map(|(k, v)| (k.to_string(), v)));
+                card.metrics.insert("bc_epochs".into(), log.len() as f64);
+                card.metrics.insert("bc_final_loss".into(), log.last().map_or(f64::NAN, |e| e.loss));
+                card.metrics.insert("bc_seconds".into(), started.elapsed().as_secs_f64());
+                card.metrics.retain(|_, v| v.is_finite());
+                (bytes, card.to_json())
+            }
+            Agent::Mlp(actor) => {
+                let config = MlpBcConfig {
+                    hidden: actor.hidden.iter().map(|d| d.n_out()).collect(),
+                    epochs,
+                    batch_size: args.batch_rows,
+                    // Chunks of 128 rows where they divide the batch (the spec's 512), else one.
+                    chunk_rows: if args.batch_rows.is_multiple_of(128) { 128 } else { args.batch_rows },
+                    learning_rate: args.learning_rate,
+                    seed: args.seed,
+                    ..MlpBcConfig::default()
+                };
+                let (student, log) = clone_mlp(actor.n_obs(), data, &config, on_epoch)?;
+                let bytes = student.to_safetensors()?;
+                let mut metrics: serde_json::Map<String, serde_json::Value> =
+                    demo_metrics.iter().map(|&(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+                metrics.insert("bc_epochs".into(), serde_json::json!(log.len()));
+                metrics.insert("bc_final_loss".into(), serde_json::json!(log.last().map(|e| e.loss)));
+                metrics.insert("bc_seconds".into(), serde_json::json!(started.elapsed().as_secs_f64()));
+                let card = crate::brainiarb_sac::mlp_card(
+                    &bytes,
+                    &student,
+                    &format!("Walker2D MLP student cloned at action noise a = {level} (seed study 003, variant (b))"),
+                    serde_json::json!({
+                        "command": command,
+                        "commit": git_commit(),
+                        "expert": args.expert.display().to_string(),
+                        "loss": "mean (tanh sample - label)^2 + 0.001 mean(-log pi) (the authors' mse_entropy)",
+                        "config": config,
+                        "log": format!("bc-{}-log.csv", level_label(level)),
+                    }),
+                    serde_json::Value::Object(metrics),
+                );
+                (bytes, serde_json::to_string_pretty(&card)?)
+            }
+        };
         eprintln!();
         write_bytes(&log_path, log_csv.as_bytes())?;
-        let bytes = save_safetensors(&student)?;
-        let training =
-            Training { command: std::env::args().collect::<Vec<_>>().join(" "), seed: args.seed, commit: git_commit() };
-        let mut card = ModelCard::describe(Robot::Walker2d.name(), &student, &bytes, training);
-        describe(Robot::Walker2d, &mut card);
-        card.metrics.insert("bc_noise_level".into(), level);
-        card.metrics.insert("bc_epochs".into(), log.len() as f64);
-        card.metrics.insert("bc_final_loss".into(), log.last().map_or(f64::NAN, |e| e.loss));
-        card.metrics.insert("bc_demo_episodes".into(), args.episodes as f64);
-        card.metrics.insert("bc_demo_steps".into(), args.steps as f64);
-        card.metrics.insert("bc_demo_seed".into(), data_seed as f64);
-        card.metrics.insert("bc_demo_fell".into(), demos.n_fell() as f64);
-        card.metrics.insert("bc_demo_mean_return".into(), demos.mean_return());
-        card.metrics.insert("bc_seconds".into(), started.elapsed().as_secs_f64());
-        card.metrics.retain(|_, v| v.is_finite());
         write_bytes(&out, &bytes)?;
-        write_bytes(&card_path(&out), card.to_json().as_bytes())?;
+        write_bytes(&card_path(&out), card_json.as_bytes())?;
         println!("wrote {} ({:.0} s)", out.display(), started.elapsed().as_secs_f64());
     }
     write_learning_curves(&args.out_dir, &levels)?;
@@ -259,7 +309,7 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
         tsne: !args.no_tsne,
     };
     settings.validate()?;
-    let expert = read_robot_weights(&args.expert, Robot::Walker2d)?;
+    let expert = read_walker_agent(&args.expert)?;
     let levels: Vec<f64> = match &args.levels {
         Some(asked) => {
             let mut asked = levels_of(&Some(asked.clone()))?;
@@ -276,9 +326,9 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
         }
         None => NOISE_LEVELS.iter().copied().filter(|&a| student_path(&args.students, a).exists()).collect(),
     };
-    let students: Vec<(f64, PolicyWeights)> = levels
+    let students: Vec<(f64, Agent)> = levels
         .iter()
-        .map(|&a| read_robot_weights(&student_path(&args.students, a), Robot::Walker2d).map(|w| (a, w)))
+        .map(|&a| read_walker_agent(&student_path(&args.students, a)).map(|w| (a, w)))
         .collect::<anyhow::Result<_>>()?;
     if students.is_empty() {
         bail!(
@@ -289,8 +339,8 @@ fn compare_students(args: &CompareArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let config = settings.episode_config(0, settings.episodes);
-    let run_with_bar = |weights: &PolicyWeights, label: &str| -> anyhow::Result<Episodes> {
-        Ok(run_episodes(weights, &config, steps_bar(label, args.steps))?)
+    let run_with_bar = |agent: &Agent, label: &str| -> anyhow::Result<Episodes> {
+        Ok(run_episodes(agent, &config, steps_bar(label, args.steps))?)
     };
     let expert_result = expert_result(run_with_bar(&expert, "expert")?, &settings)?;
     let mut results = Vec::new();

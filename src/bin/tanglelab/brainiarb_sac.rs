@@ -6,13 +6,14 @@
 //! episodes' returns and falls, the losses, α, the policy's entropy, and a deterministic
 //! evaluation of 5 episodes from fixed starts), `learning-curve.svg`, `train-state.ckpt` +
 //! `replay.bin` (every few minutes, between episodes; `replay.bin` is large and not committed),
-//! and when the steps are done `sac-expert.safetensors` with its card `sac-expert.json`.
+//! and when the steps are done `sac-expert.safetensors` with its card `sac-expert.card.json`.
 
 use anyhow::{bail, Context};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 use crate::files::write_bytes;
 use crate::progress::progress_bar;
@@ -162,7 +163,12 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
     if args.steps == 0 || args.steps > MAX_STEPS {
         bail!("--steps {} must be 1 to {MAX_STEPS}", args.steps);
     }
-    if args.log_every == 0 || !(args.minutes > 0.0) || !(args.checkpoint_minutes > 0.0) {
+    if args.log_every == 0
+        || args.minutes.is_nan()
+        || args.minutes <= 0.0
+        || args.checkpoint_minutes.is_nan()
+        || args.checkpoint_minutes <= 0.0
+    {
         bail!("--log-every, --minutes and --checkpoint-minutes must be positive");
     }
     let config = SacConfig {
@@ -213,7 +219,7 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
                 mean(w.alpha_sum, w.updates),
                 -mean(w.log_prob_sum, w.updates),
                 mean(w.q_sum, w.updates),
-                (trainer.env_steps - last_row.1) as f64 / secs.max(1e-9),
+                (trainer.env_steps - last_row.1) as f64 / secs.fmax(1e-9),
             );
             writeln!(log, "{row}")?;
             log_text.push_str(&row);
@@ -244,10 +250,11 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
             }
         }
     }
-    // Finished: the last episode may be running; the checkpoint waits for nothing more.
-    trainer.episode_return = 0.0;
-    trainer.episode_length = 0;
-    save_checkpoint(&args.out_dir, &trainer, &env)?;
+    // Finished. Checkpoints are taken between episodes only: if one is running, the last
+    // checkpoint stays, and a longer run resumes from it exactly.
+    if trainer.episode_length == 0 {
+        save_checkpoint(&args.out_dir, &trainer, &env)?;
+    }
     export_expert(args, &trainer)
 }
 
@@ -256,46 +263,31 @@ fn export_expert(args: &SacArgs, trainer: &SacTrainer) -> anyhow::Result<()> {
     let path = args.out_dir.join("sac-expert.safetensors");
     write_bytes(&path, &bytes)?;
     let eval = evaluate(trainer, &mut GymWalker::new(EVAL_SEED + 1), 10);
-    let card = serde_json::json!({
-        "format": "tanglelab-sac-actor-1",
-        "name": "Walker2D SAC expert (seed study 003, variant (b))",
-        "robot": "walker2d",
+    let training = serde_json::json!({
+        "command": format!(
+            "tanglelab brainiarb sac --out-dir {} --steps {} --hidden {} --batch {} --start-steps {} --seed {}",
+            args.out_dir.display(), args.steps, args.hidden, args.batch, args.start_steps, args.seed
+        ),
         "algorithm": "SAC (twin critics, tanh-squashed Gaussian actor, automatic entropy temperature)",
-        "architecture": {
-            "n_obs": GYM_WALKER_OBS,
-            "hidden": trainer.config.hidden,
-            "activation": "ReLU",
-            "n_actions": trainer.nets.n_actions,
-            "tensors": "linear1, linear2, …, mean_linear, log_std_linear (PyTorch layout, pranz24's names)",
-            "action": "tanh(mean_linear) in rollouts; log-std clamped to [-20, 2] in training",
-            "observation_normalisation": "none",
-        },
-        "observation": { "names": &OBS_NAMES[..GYM_WALKER_OBS], "description": "Gymnasium Walker2d-v5's 17 values" },
-        "action": { "names": ACTION_NAMES, "range": [-1.0, 1.0] },
         "task": "Gymnasium Walker2d-v5 reward (healthy 1 + forward speed - 1e-3 |a|^2), terminated when unhealthy, 1000-step episodes, reset noise 5e-3, in our engine",
-        "training": {
-            "command": format!(
-                "tanglelab brainiarb sac --out-dir {} --steps {} --hidden {} --batch {} --start-steps {} --seed {}",
-                args.out_dir.display(), args.steps, args.hidden, args.batch, args.start_steps, args.seed
-            ),
-            "config": trainer.config,
-            "env_steps": trainer.env_steps,
-            "updates": trainer.updates,
-            "log": "train-log.csv",
-            "learning_curve": "learning-curve.svg",
-        },
-        "evaluation": {
-            "episodes": eval.episodes,
-            "mean_return": eval.mean_return,
-            "mean_length": eval.mean_length,
-            "fall_fraction": eval.fall_fraction,
-            "blow_ups": eval.blow_ups,
-            "mean_speed_mps": eval.mean_speed_mps,
-            "environment_seed": EVAL_SEED + 1,
-        },
-        "sha256": sha256_hex(&bytes),
+        "config": trainer.config,
+        "env_steps": trainer.env_steps,
+        "updates": trainer.updates,
+        "log": "train-log.csv",
+        "learning_curve": "learning-curve.svg",
     });
-    write_bytes(&args.out_dir.join("sac-expert.json"), serde_json::to_string_pretty(&card)?.as_bytes())?;
+    let evaluation = serde_json::json!({
+        "episodes": eval.episodes,
+        "mean_return": eval.mean_return,
+        "mean_length": eval.mean_length,
+        "fall_fraction": eval.fall_fraction,
+        "blow_ups": eval.blow_ups,
+        "mean_speed_mps": eval.mean_speed_mps,
+        "environment_seed": EVAL_SEED + 1,
+    });
+    let actor = export::actor(trainer);
+    let card = mlp_card(&bytes, &actor, "Walker2D SAC expert (seed study 003, variant (b))", training, evaluation);
+    write_bytes(&crate::policy::card_path(&path), serde_json::to_string_pretty(&card)?.as_bytes())?;
     eprintln!(
         "wrote {} (10 evaluation episodes: return {:.0}, {:.2} m/s, {:.0} % fell)",
         path.display(),
@@ -304,4 +296,34 @@ fn export_expert(args: &SacArgs, trainer: &SacTrainer) -> anyhow::Result<()> {
         100.0 * eval.fall_fraction
     );
     Ok(())
+}
+
+/// The card of an MLP actor (the SAC expert or a student): what it drives, sees and does, how it
+/// was made (`training`), how it did (`evaluation`), and the sha256 of its weights `bytes`.
+pub fn mlp_card(
+    bytes: &[u8],
+    actor: &tanglelab::policy::MlpActor,
+    name: &str,
+    training: serde_json::Value,
+    evaluation: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "format": "tanglelab-mlp-actor-1",
+        "name": name,
+        "robot": "walker2d",
+        "architecture": {
+            "n_obs": actor.n_obs(),
+            "hidden": actor.hidden.iter().map(|d| d.n_out()).collect::<Vec<_>>(),
+            "activation": "ReLU",
+            "n_actions": actor.n_actions(),
+            "tensors": "linear1, linear2, …, mean_linear, log_std_linear (PyTorch layout, pranz24's names)",
+            "action": "tanh(mean_linear) in rollouts; log-std clamped to [-20, 2] when sampling",
+            "observation_normalisation": "none",
+        },
+        "observation": { "names": &OBS_NAMES[..GYM_WALKER_OBS], "description": "Gymnasium Walker2d-v5's 17 values" },
+        "action": { "names": ACTION_NAMES, "range": [-1.0, 1.0] },
+        "training": training,
+        "evaluation": evaluation,
+        "sha256": sha256_hex(bytes),
+    })
 }

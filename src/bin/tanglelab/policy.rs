@@ -158,6 +158,32 @@ pub fn read_robot_weights(model: &Path, robot: tanglelab::task::Robot) -> anyhow
     Ok(weights)
 }
 
+/// An agent of seed study 003 of either kind: an MLP actor (variant (b); when it has a card, the
+/// card must be the Walker2D's and its sha256 the file's) or an LSTM policy ([`read_robot_weights`]
+/// for the Walker2D).
+pub fn read_walker_agent(model: &Path) -> anyhow::Result<tanglelab::brainiarb::agent::Agent> {
+    use tanglelab::brainiarb::agent::Agent;
+    let bytes = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    if !tanglelab::policy::MlpActor::is_mlp_actor_file(&bytes) {
+        return Ok(Agent::Lstm(read_robot_weights(model, tanglelab::task::Robot::Walker2d)?));
+    }
+    let actor =
+        tanglelab::policy::MlpActor::from_safetensors(&bytes).with_context(|| format!("in {}", model.display()))?;
+    let card = card_path(model);
+    if card.exists() {
+        let json = std::fs::read_to_string(&card).with_context(|| format!("cannot read {}", card.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&json).with_context(|| format!("in {}", card.display()))?;
+        if value["robot"] != "walker2d" {
+            anyhow::bail!("{}: its card says robot {}, not walker2d", model.display(), value["robot"]);
+        }
+        let actual = tanglelab::policy::sha256_hex(&bytes);
+        if value["sha256"] != actual.as_str() {
+            anyhow::bail!("{}: sha256 {actual} is not its card's {}", model.display(), value["sha256"]);
+        }
+    }
+    Ok(Agent::Mlp(actor))
+}
+
 /// A policy on the asked backend; `Auto` falls back to the CPU (saying so) without an adapter.
 pub fn make_policy(weights: &PolicyWeights, n_agents: usize, backend: Backend) -> anyhow::Result<Policy> {
     let gpu = |ctx: GpuContext| -> anyhow::Result<Policy> { Ok(Policy::Gpu(GpuPolicy::new(&ctx, weights, n_agents)?)) };

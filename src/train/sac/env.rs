@@ -99,7 +99,7 @@ impl SacEnv for GymWalker {
     fn step(&mut self, action: &[f32]) -> SacStep {
         let out = self.batch.step(action);
         let speed = out.forward_speed_mps[0];
-        let ctrl: f32 = action.iter().map(|a| a.clamp(-1.0, 1.0).powi(2)).sum();
+        let ctrl: f32 = action.iter().map(|a| a.clamp(-1.0, 1.0)).map(|a| a * a).sum();
         let (healthy, end) = match &out.done[0] {
             Done::Running => (1.0, None),
             Done::Truncated => (1.0, Some(EpisodeEnd::TimeLimit)),

@@ -69,7 +69,7 @@ impl SacConfig {
         if self.hidden.is_empty() || self.hidden.iter().any(|&w| w == 0 || w > 4096) {
             return bad(format!("hidden widths {:?}: give 1 to 4096 units per layer", self.hidden));
         }
-        if self.batch_size == 0 || self.chunk_rows == 0 || self.batch_size % self.chunk_rows != 0 {
+        if self.batch_size == 0 || self.chunk_rows == 0 || !self.batch_size.is_multiple_of(self.chunk_rows) {
             return bad(format!(
                 "batch {} must be a positive multiple of chunk rows {}",
                 self.batch_size, self.chunk_rows
@@ -81,9 +81,8 @@ impl SacConfig {
         if !(0.0..1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.tau) {
             return bad(format!("gamma {} must be in [0, 1) and tau {} in [0, 1]", self.gamma, self.tau));
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate < 1.0)
-            || !(self.init_alpha > 0.0 && self.init_alpha.is_finite())
-        {
+        let in_range = |x: f64, hi: f64| x > 0.0 && x < hi;
+        if !in_range(self.learning_rate, 1.0) || !in_range(self.init_alpha, f64::INFINITY) {
             return bad(format!(
                 "learning rate {} and initial alpha {} must be positive",
                 self.learning_rate, self.init_alpha

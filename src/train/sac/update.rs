@@ -162,6 +162,7 @@ pub struct ActorChunk<T> {
 
 /// The actor's loss and gradient on a chunk's observations `obs` `(rows x n_obs)`, the critics
 /// held fixed. `eps` `(rows x n_actions)` draws ã.
+#[allow(clippy::too_many_arguments)] // the networks, the chunk and the update's constants
 pub fn actor_chunk<T: Real>(
     nets: &SacNets,
     actor: &[T],
@@ -219,6 +220,7 @@ pub fn soft_update(targets: &mut [f32], online: &[f32], tau: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fmath::FloatExt;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -341,7 +343,7 @@ mod tests {
         let (mu_n, l_n) = (w_mu * s_next + b_mu, w_l * s_next + b_l);
         let a_n = (mu_n + l_n.exp() * eps_next).tanh();
         let q_next = |k: usize| targets[3 * k] * s_next + targets[3 * k + 1] * a_n + targets[3 * k + 2];
-        let y = r + gamma * (q_next(0).min(q_next(1)) - alpha * log_pi(eps_next, l_n, a_n));
+        let y = r + gamma * (q_next(0).fmin(q_next(1)) - alpha * log_pi(eps_next, l_n, a_n));
         let q = |k: usize, act: f64| critics[3 * k] * s + critics[3 * k + 1] * act + critics[3 * k + 2];
         let mut loss = 0.0;
         let mut grad = [0.0; 6];
@@ -353,13 +355,14 @@ mod tests {
         let batch = BatchRows { obs: &[s], action: &[a], reward: &[r], next_obs: &[s_next], mask: &[1.0], rows: 1 };
         let out = critic_chunk(&nets, &actor, &critics, &targets, &batch, &[eps_next], alpha, gamma, 1.0);
         assert!((out.loss - loss).abs() < 1e-12, "{} vs {loss}", out.loss);
-        for i in 0..6 {
-            assert!((out.grad[i] - grad[i]).abs() < 1e-12, "critic {i}: {} vs {}", out.grad[i], grad[i]);
+        for (i, (got, want)) in out.grad.iter().zip(&grad).enumerate() {
+            assert!((got - want).abs() < 1e-12, "critic {i}: {} vs {}", out.grad[i], grad[i]);
         }
         // A terminal transition drops the bootstrap: y = r.
         let terminal = BatchRows { mask: &[0.0], ..batch };
         let out = critic_chunk(&nets, &actor, &critics, &targets, &terminal, &[eps_next], alpha, gamma, 1.0);
-        assert!((out.loss - ((q(0, a) - r).powi(2) + (q(1, a) - r).powi(2))).abs() < 1e-12);
+        let (e1, e2) = (q(0, a) - r, q(1, a) - r);
+        assert!((out.loss - (e1 * e1 + e2 * e2)).abs() < 1e-12);
 
         // Actor step.
         let (mu, l) = (w_mu * s + b_mu, w_l * s + b_l);
@@ -375,8 +378,8 @@ mod tests {
         assert!((out.loss - loss).abs() < 1e-12, "{} vs {loss}", out.loss);
         assert!((out.log_prob_sum - lp).abs() < 1e-12);
         let expected = [d_mu * s, d_l * s, d_mu, d_l];
-        for i in 0..4 {
-            assert!((out.grad[i] - expected[i]).abs() < 1e-12, "actor {i}: {} vs {}", out.grad[i], expected[i]);
+        for (i, (got, want)) in out.grad.iter().zip(&expected).enumerate() {
+            assert!((got - want).abs() < 1e-12, "actor {i}: {} vs {}", out.grad[i], expected[i]);
         }
         // Temperature: d/d(log α) of −log α·(log π + H̄) with H̄ = −1.
         assert!((log_alpha_gradient(lp, -1.0) - (-(lp - 1.0))).abs() < 1e-15);
