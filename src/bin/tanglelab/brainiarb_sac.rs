@@ -180,6 +180,14 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let (mut trainer, mut env) = resume_or_start(args, config)?;
+    if trainer.env_steps > args.steps {
+        bail!(
+            "the run in {} is already at step {}, past --steps {} (ask for at least as many steps)",
+            args.out_dir.display(),
+            trainer.env_steps,
+            args.steps
+        );
+    }
     let log_path = args.out_dir.join("train-log.csv");
     let mut log_text = log_rows_until(&log_path, trainer.env_steps)?;
     write_bytes(&log_path, log_text.as_bytes())?;
@@ -189,12 +197,14 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last_checkpoint = Instant::now();
     let mut last_row = (Instant::now(), trainer.env_steps);
-    let mut bar = progress_bar("SAC", "steps");
+    // The bar counts this run's steps (a resumed run's time left comes from its own pace).
+    let first_step = trainer.env_steps;
+    let mut bar = progress_bar("SAC", "steps this run");
     eprintln!("SAC on the Walker2D (Walker2d-v5 reward): {:?}", trainer.config);
     while trainer.env_steps < args.steps {
         let ended = trainer.step(&mut env).is_some();
         if trainer.env_steps % 500 == 0 {
-            bar(trainer.env_steps as usize, args.steps as usize);
+            bar((trainer.env_steps - first_step) as usize, (args.steps - first_step) as usize);
         }
         if trainer.env_steps % args.log_every == 0 {
             let eval = evaluate(&trainer, &mut GymWalker::new(EVAL_SEED), EVAL_EPISODES);
