@@ -452,6 +452,17 @@ impl ReachingDqnCell {
     }
 }
 
+/// Which of seed study 003's variants the behaviour-cloning cell compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrainiarbVariant {
+    /// The LSTM PPO walker as the expert, LSTM students.
+    #[default]
+    A,
+    /// The faithful variant: the SAC MLP expert, MLP students.
+    B,
+}
+
 /// The behaviour-cloning cell (seed study 003): the shipped expert and students compared in the
 /// tab (`brainiarb::report`, as `tanglelab brainiarb compare`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -469,11 +480,22 @@ pub struct BrainiarbCell {
     pub rbf_rows: usize,
     /// Make the t-SNE maps (seconds of work each in a tab).
     pub tsne: bool,
+    /// The spec's variant (links made before variant (b) existed open variant (a)).
+    pub variant: BrainiarbVariant,
 }
 
 impl Default for BrainiarbCell {
     fn default() -> Self {
-        Self { episodes: 3, steps: 1000, seed: 7, levels: vec![0.0, 0.8], max_rows: 1500, rbf_rows: 400, tsne: false }
+        Self {
+            episodes: 3,
+            steps: 1000,
+            seed: 7,
+            levels: vec![0.0, 0.8],
+            max_rows: 1500,
+            rbf_rows: 400,
+            tsne: false,
+            variant: BrainiarbVariant::A,
+        }
     }
 }
 

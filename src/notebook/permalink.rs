@@ -270,7 +270,13 @@ mod tests {
     fn behaviour_cloning_cell_parameters_travel_in_the_link() {
         use crate::notebook::BrainiarbCell;
         let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
-        let cell = BrainiarbCell { episodes: 5, levels: vec![0.0, 0.2, 1.6], tsne: true, ..Default::default() };
+        let cell = BrainiarbCell {
+            episodes: 5,
+            levels: vec![0.0, 0.2, 1.6],
+            tsne: true,
+            variant: crate::notebook::BrainiarbVariant::B,
+            ..Default::default()
+        };
         let doc = NotebookDoc { brainiarb: cell, ..Default::default() };
         check(&encode_fragment(&doc), Ok(Some(doc)));
         let old = enc(r#"{"version":1,"walker":{"playing":false}}"#);
@@ -284,6 +290,7 @@ mod tests {
         ] {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }
+        assert!(decode_fragment(&enc(r#"{"version":1,"brainiarb":{"variant":"c"}}"#)).is_err());
     }
 
     #[test]

@@ -212,6 +212,24 @@ impl MlpActor {
         Ok(actor)
     }
 
+    /// Reads an actor whose card (`tanglelab brainiarb`'s MLP card, JSON) is `card_text`: the
+    /// card's sha256 must be the bytes' and its robot the Walker2D.
+    pub fn load_with_card(bytes: &[u8], card_text: &str) -> Result<Self, String> {
+        let card: serde_json::Value =
+            serde_json::from_str(card_text).map_err(|e| format!("not a readable card: {e}"))?;
+        if card["robot"] != "walker2d" {
+            return Err(format!("the card says robot {}, not walker2d", card["robot"]));
+        }
+        let actual = super::sha256_hex(bytes);
+        if card["sha256"] != actual.as_str() {
+            return Err(format!(
+                "sha256 mismatch: the card expects {} but the weights hash to {actual}",
+                card["sha256"]
+            ));
+        }
+        Self::from_safetensors(bytes).map_err(|e| e.to_string())
+    }
+
     /// The bytes of a safetensors file with pranz24's names.
     pub fn to_safetensors(&self) -> Result<Vec<u8>, WeightsError> {
         self.check()?;
@@ -294,6 +312,13 @@ mod tests {
         );
         let lstm_bytes = crate::policy::save_safetensors(&lstm).unwrap();
         assert!(!MlpActor::is_mlp_actor_file(&lstm_bytes));
+        // With a card: its sha256 must be the file's and its robot the Walker2D.
+        let card = |robot: &str, sha: &str| format!(r#"{{"robot": "{robot}", "sha256": "{sha}"}}"#);
+        let sha = crate::policy::sha256_hex(&bytes);
+        assert_eq!(MlpActor::load_with_card(&bytes, &card("walker2d", &sha)).unwrap(), actor);
+        assert!(MlpActor::load_with_card(&bytes, &card("quadruped", &sha)).unwrap_err().contains("not walker2d"));
+        assert!(MlpActor::load_with_card(&bytes, &card("walker2d", "00")).unwrap_err().contains("sha256"));
+        assert!(MlpActor::load_with_card(&bytes, "{").unwrap_err().contains("card"));
         assert!(matches!(MlpActor::from_safetensors(&lstm_bytes), Err(WeightsError::Unexpected(_))));
     }
 }

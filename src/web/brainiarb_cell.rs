@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::citations::{Cites, BRAINIARB};
-use super::shell::{download, download_json, now_ms};
+use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::shipped_policy::fetch_checked_weights;
 use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
 use super::widgets::{
@@ -24,14 +24,49 @@ use crate::brainiarb::report::{
     CompareSettings, ExpertResult, StudentResult,
 };
 use crate::brainiarb::{level_label, NOISE_LEVELS, WITH_NOISE_LEVEL};
-use crate::notebook::{BrainiarbCell, NotebookDoc};
+use crate::notebook::{BrainiarbCell, BrainiarbVariant, NotebookDoc};
 use crate::plot::svg::heatmap;
+use crate::policy::MlpActor;
 use crate::task::Robot;
 
+/// Where a variant's shipped students live (variant (b)'s expert too).
+fn models_dir(variant: BrainiarbVariant) -> &'static str {
+    match variant {
+        BrainiarbVariant::A => "models/brainiarb",
+        BrainiarbVariant::B => "models/brainiarb-sac",
+    }
+}
+
+/// A variant's expert: weights and card URLs.
+fn expert_urls(variant: BrainiarbVariant) -> (String, String) {
+    match variant {
+        BrainiarbVariant::A => (EXPERT_URL.to_string(), EXPERT_CARD_URL.to_string()),
+        BrainiarbVariant::B => {
+            let stem = format!("{}/sac-expert", models_dir(variant));
+            (format!("{stem}.safetensors"), format!("{stem}.card.json"))
+        }
+    }
+}
+
 /// The shipped student of noise level `a`: weights and card URLs.
-fn student_urls(level: f64) -> (String, String) {
-    let stem = format!("models/brainiarb/bc-{}", level_label(level));
+fn student_urls(variant: BrainiarbVariant, level: f64) -> (String, String) {
+    let stem = format!("{}/bc-{}", models_dir(variant), level_label(level));
     (format!("{stem}.safetensors"), format!("{stem}.card.json"))
+}
+
+/// Fetches an agent and its card and checks them (sha256, that it drives the Walker2D): an LSTM
+/// policy in variant (a), an MLP actor in variant (b).
+async fn fetch_agent(variant: BrainiarbVariant, (model_url, card_url): (String, String)) -> Result<Agent, String> {
+    match variant {
+        BrainiarbVariant::A => Ok(Agent::Lstm(fetch_checked_weights(Robot::Walker2d, &model_url, &card_url).await?.0)),
+        BrainiarbVariant::B => {
+            let card = fetch_bytes(&card_url).await?;
+            let card = String::from_utf8(card).map_err(|_| format!("{card_url}: not UTF-8 text"))?;
+            let bytes = fetch_bytes(&model_url).await?;
+            let actor = MlpActor::load_with_card(&bytes, &card).map_err(|e| format!("{model_url}: {e}"))?;
+            Ok(Agent::Mlp(actor))
+        }
+    }
 }
 
 /// A noise level as an HTML id part (`a0_8`: no dots, which selectors would read as classes).
@@ -54,8 +89,15 @@ fn settings_of(cell: &BrainiarbCell) -> CompareSettings {
 
 /// The CLI command that gives the same numbers.
 fn cli_command(cell: &BrainiarbCell) -> String {
+    let agents = match cell.variant {
+        BrainiarbVariant::A => "--students public/models/brainiarb".to_string(),
+        BrainiarbVariant::B => {
+            let dir = models_dir(cell.variant);
+            format!("--expert public/{dir}/sac-expert.safetensors --students public/{dir}")
+        }
+    };
     format!(
-        "tanglelab brainiarb compare --students public/models/brainiarb --levels {} --episodes {} --steps {} --seed {} --max-rows {} --rbf-rows {}{} --out-dir D",
+        "tanglelab brainiarb compare {agents} --levels {} --episodes {} --steps {} --seed {} --max-rows {} --rbf-rows {}{} --out-dir D",
         cell.levels.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
         cell.episodes,
         cell.steps,
@@ -116,12 +158,10 @@ async fn run_comparison(
     let started = now_ms();
     let settings = settings_of(&cell);
     progress.set((0, 1, "fetching the expert and the students…".into()));
-    let expert = Agent::Lstm(fetch_checked_weights(Robot::Walker2d, EXPERT_URL, EXPERT_CARD_URL).await?.0);
+    let expert = fetch_agent(cell.variant, expert_urls(cell.variant)).await?;
     let mut students = Vec::new();
     for &level in &cell.levels {
-        let (model, card) = student_urls(level);
-        let (weights, _) = fetch_checked_weights(Robot::Walker2d, &model, &card).await?;
-        students.push((level, Agent::Lstm(weights)));
+        students.push((level, fetch_agent(cell.variant, student_urls(cell.variant, level)).await?));
     }
     // Work units: each agent's episodes, then each student's comparison.
     let total = (1 + students.len()) * settings.episodes + students.len() + 1;
@@ -145,7 +185,7 @@ async fn run_comparison(
         }
         results.push(student_result(&expert, *level, weights, run, &settings).map_err(|e| e.to_string())?);
     }
-    let report = report_json(&settings, (EXPERT_URL, "models/brainiarb"), &expert, &results);
+    let report = report_json(&settings, (&expert_urls(cell.variant).0, models_dir(cell.variant)), &expert, &results);
     let checksum = report_checksum(&report);
     Ok(Some(Compared { expert, students: results, report, checksum, seconds: (now_ms() - started) / 1000.0 }))
 }
@@ -258,6 +298,14 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let set_steps = move |ev| set_number(ev, BrainiarbCell::STEPS_RANGE, "Steps", |c, n| c.steps = n);
     let set_rows = move |ev| set_number(ev, BrainiarbCell::ROWS_RANGE, "CKA rows", |c, n| c.max_rows = n);
     let set_seed = move |ev: leptos::ev::Event| apply_seed(&ev, note, |seed| doc.update(|d| d.brainiarb.seed = seed));
+    let set_variant = move |ev: leptos::ev::Event| {
+        let variant = if event_target_value(&ev) == "b" { BrainiarbVariant::B } else { BrainiarbVariant::A };
+        doc.update(|d| d.brainiarb.variant = variant);
+    };
+    let variant_value = move || match cell.get().variant {
+        BrainiarbVariant::A => "a",
+        BrainiarbVariant::B => "b",
+    };
     let toggle_level = move |level: f64| {
         doc.update(|d| {
             let levels = &mut d.brainiarb.levels;
@@ -391,15 +439,22 @@ pub fn BrainiarbCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             <h2>"10 · Online RL vs behaviour cloning: do they think alike? (BRAINIARB)"</h2>
             <Cites papers=&[BRAINIARB] />
             <p class="explain">
-                "The expert is the walker of cell 3 (LSTM, trained here by PPO), its command held at 1.0 m/s. Each student has the "
-                "expert's architecture and was cloned from 100 of its episodes, the executed actions carrying uniform noise of "
-                "half-width a (" <code>"tanglelab brainiarb clone"</code> "). Every agent walks the same evaluation episodes (the "
-                "same starting states); CKA compares layers (dense layers before their ELU, LSTM h and c, the action mean) on each "
-                "agent's own rollouts, rows paired by episode and time (the authors' protocol), and with the student driven by "
-                "the expert's states (the control the authors did not run). With “t-SNE maps” ticked, the body heights of "
-                "episode 0 are embedded as the authors did (perplexity 100, PCA start, seed 123) and coloured by watershed cluster."
+                "Variant (a): the expert is the walker of cell 3 (LSTM, trained here by PPO), its command held at 1.0 m/s. "
+                "Variant (b), the authors' set-up: the expert is an MLP trained here by soft actor-critic with Gymnasium's "
+                "Walker2d-v5 reward (" <code>"tanglelab brainiarb sac"</code> "). Each student has its expert's architecture and "
+                "was cloned from 100 of its episodes, the executed actions carrying uniform noise of half-width a ("
+                <code>"tanglelab brainiarb clone"</code> "). Every agent walks the same evaluation episodes (the same starting "
+                "states); CKA compares layers (dense layers before their nonlinearity; the LSTM's h and c; the action mean, and an "
+                "MLP's log-std head) on each agent's own rollouts, rows paired by episode and time (the authors' protocol), and "
+                "with the student driven by the expert's states (the control the authors did not run). With “t-SNE maps” ticked, "
+                "the body heights of episode 0 are embedded as the authors did (perplexity 100, PCA start, seed 123) and coloured "
+                "by watershed cluster."
             </p>
             <div class="controls">
+                <label>"variant " <select id="brainiarb-variant" prop:value=variant_value on:change=set_variant>
+                    <option value="a" selected=move || variant_value() == "a">"(a) LSTM PPO expert, LSTM students"</option>
+                    <option value="b" selected=move || variant_value() == "b">"(b) SAC MLP expert, MLP students (the authors')"</option>
+                </select></label>
                 <label>"episodes " <input id="brainiarb-episodes" type="number" min="1" max="20"
                     prop:value=move || cell.get().episodes.to_string() on:change=set_episodes /></label>
                 <label>"steps " <input id="brainiarb-steps" type="number" min="200" max="2000" step="100"

@@ -167,20 +167,14 @@ pub fn read_walker_agent(model: &Path) -> anyhow::Result<tanglelab::brainiarb::a
     if !tanglelab::policy::MlpActor::is_mlp_actor_file(&bytes) {
         return Ok(Agent::Lstm(read_robot_weights(model, tanglelab::task::Robot::Walker2d)?));
     }
-    let actor =
-        tanglelab::policy::MlpActor::from_safetensors(&bytes).with_context(|| format!("in {}", model.display()))?;
     let card = card_path(model);
-    if card.exists() {
+    let actor = if card.exists() {
         let json = std::fs::read_to_string(&card).with_context(|| format!("cannot read {}", card.display()))?;
-        let value: serde_json::Value = serde_json::from_str(&json).with_context(|| format!("in {}", card.display()))?;
-        if value["robot"] != "walker2d" {
-            anyhow::bail!("{}: its card says robot {}, not walker2d", model.display(), value["robot"]);
-        }
-        let actual = tanglelab::policy::sha256_hex(&bytes);
-        if value["sha256"] != actual.as_str() {
-            anyhow::bail!("{}: sha256 {actual} is not its card's {}", model.display(), value["sha256"]);
-        }
-    }
+        tanglelab::policy::MlpActor::load_with_card(&bytes, &json)
+            .map_err(|e| anyhow::anyhow!("{} with card {}: {e}", model.display(), card.display()))?
+    } else {
+        tanglelab::policy::MlpActor::from_safetensors(&bytes).with_context(|| format!("in {}", model.display()))?
+    };
     Ok(Agent::Mlp(actor))
 }
 
