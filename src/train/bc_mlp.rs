@@ -212,14 +212,7 @@ mod tests {
         let (obs, labels, eps) = (draw(rows * 3), draw(rows * 2), draw(rows * 2));
         let loss = |p: &[f64]| bc_chunk(&mlp, p, &obs, &labels, &eps, rows, 0.125, 0.25, 0.3).0;
         let (_, grad) = bc_chunk(&mlp, &params, &obs, &labels, &eps, rows, 0.125, 0.25, 0.3);
-        for i in 0..params.len() {
-            let h = 1e-6;
-            let (mut up, mut down) = (params.clone(), params.clone());
-            up[i] += h;
-            down[i] -= h;
-            let fd = (loss(&up) - loss(&down)) / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-6, "param {i}: {fd} vs {}", grad[i]);
-        }
+        super::super::sac::assert_gradient(loss, &params, &grad, "parameter");
     }
 
     /// A teacher actor's mean actions on random observations, cloned: the student's mean

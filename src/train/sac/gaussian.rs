@@ -175,14 +175,7 @@ mod tests {
         let s = sample(&head, &eps, rows, n_actions);
         assert_eq!(s.clamped, [false, false, true, false, true, false]);
         let grad = backward(&s, &eps, &d_action, &d_log_prob, rows, n_actions);
-        let h = 1e-6;
-        for i in 0..head.len() {
-            let (mut up, mut down) = (head.to_vec(), head.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            let fd = (objective(&up) - objective(&down)) / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-6, "head {i}: {fd} vs {}", grad[i]);
-        }
+        crate::train::sac::assert_gradient(objective, &head, &grad, "head");
         assert_eq!(grad[5], 0.0);
         assert_eq!(grad[10], 0.0);
         assert!((mean_action(&head, rows, n_actions)[4] - 0.3f64.tanh()).abs() < 1e-15);

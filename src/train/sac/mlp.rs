@@ -128,21 +128,8 @@ mod tests {
         let outs = mlp.forward(&params, &x, rows);
         let mut grad = vec![0.0; mlp.n_params];
         let dx = mlp.backward(&params, &x, &outs, w.clone(), rows, Some(&mut grad), true).unwrap();
-        let h = 1e-6;
-        for i in 0..mlp.n_params {
-            let (mut up, mut down) = (params.clone(), params.clone());
-            up[i] += h;
-            down[i] -= h;
-            let fd = (loss(&mlp, &up, &x, rows, &w) - loss(&mlp, &down, &x, rows, &w)) / (2.0 * h);
-            assert!((fd - grad[i]).abs() < 1e-6, "param {i}: {fd} vs {}", grad[i]);
-        }
-        for i in 0..x.len() {
-            let (mut up, mut down) = (x.clone(), x.clone());
-            up[i] += h;
-            down[i] -= h;
-            let fd = (loss(&mlp, &params, &up, rows, &w) - loss(&mlp, &params, &down, rows, &w)) / (2.0 * h);
-            assert!((fd - dx[i]).abs() < 1e-6, "input {i}: {fd} vs {}", dx[i]);
-        }
+        crate::train::sac::assert_gradient(|p| loss(&mlp, p, &x, rows, &w), &params, &grad, "parameter");
+        crate::train::sac::assert_gradient(|x| loss(&mlp, &params, x, rows, &w), &x, &dx, "input");
         // Without weight gradients the input gradient is the same.
         let dx_only = mlp.backward(&params, &x, &outs, w, rows, None, true).unwrap();
         assert_eq!(dx, dx_only);

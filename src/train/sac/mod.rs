@@ -24,5 +24,19 @@ pub mod update;
 #[cfg(test)]
 mod tests;
 
+/// Checks `grad` against central differences of `f` at `x` (step 10⁻⁶, tolerance 10⁻⁶: f64
+/// networks of a few units), naming `what` and the index that fails.
+#[cfg(test)]
+pub(crate) fn assert_gradient(f: impl Fn(&[f64]) -> f64, x: &[f64], grad: &[f64], what: &str) {
+    let h = 1e-6;
+    for i in 0..x.len() {
+        let (mut up, mut down) = (x.to_vec(), x.to_vec());
+        up[i] += h;
+        down[i] -= h;
+        let fd = (f(&up) - f(&down)) / (2.0 * h);
+        assert!((fd - grad[i]).abs() < 1e-6, "{what} {i}: central difference {fd}, gradient {}", grad[i]);
+    }
+}
+
 pub use env::{EpisodeEnd, GymWalker, SacEnv, SacStep};
 pub use trainer::{evaluate, EpisodeRecord, Evaluation, SacConfig, SacTrainer};

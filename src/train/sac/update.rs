@@ -274,14 +274,6 @@ mod tests {
         actor_chunk(&c.nets, actor, &c.critics, &c.obs, &c.eps, c.rows, 0.2, 1.0 / c.rows as f64).loss
     }
 
-    fn central_difference(f: impl Fn(&[f64]) -> f64, x: &[f64], i: usize) -> f64 {
-        let h = 1e-6;
-        let (mut up, mut down) = (x.to_vec(), x.to_vec());
-        up[i] += h;
-        down[i] -= h;
-        (f(&up) - f(&down)) / (2.0 * h)
-    }
-
     #[test]
     fn critic_gradient_matches_finite_differences() {
         let c = case();
@@ -294,20 +286,14 @@ mod tests {
             rows: c.rows,
         };
         let out = critic_chunk(&c.nets, &c.actor, &c.critics, &c.targets, &batch, &c.eps, 0.2, 0.99, 0.2);
-        for i in 0..c.critics.len() {
-            let fd = central_difference(|p| critic_loss(&c, p), &c.critics, i);
-            assert!((fd - out.grad[i]).abs() < 1e-6, "critic param {i}: {fd} vs {}", out.grad[i]);
-        }
+        crate::train::sac::assert_gradient(|p| critic_loss(&c, p), &c.critics, &out.grad, "critic parameter");
     }
 
     #[test]
     fn actor_gradient_matches_finite_differences() {
         let c = case();
         let out = actor_chunk(&c.nets, &c.actor, &c.critics, &c.obs, &c.eps, c.rows, 0.2, 0.2);
-        for i in 0..c.actor.len() {
-            let fd = central_difference(|p| actor_loss(&c, p), &c.actor, i);
-            assert!((fd - out.grad[i]).abs() < 1e-6, "actor param {i}: {fd} vs {}", out.grad[i]);
-        }
+        crate::train::sac::assert_gradient(|p| actor_loss(&c, p), &c.actor, &out.grad, "actor parameter");
     }
 
     #[test]
