@@ -7,7 +7,9 @@
 //! L = mean over rows and actions of (ã − label)² + w · mean over rows of (−log π(ã | s)),
 //! ã = tanh(μ + σ ε) reparameterised,  w = 0.001
 //! ```
-//! (so the second term, which the authors call "entropy", lowers the policy's entropy), Adam,
+//! (so the second term, which the authors call "entropy", lowers the policy's entropy; log π with
+//! their ln(1 − a² + 10⁻⁶) for the tanh, [`Squash::Epsilon`], without which the term has no lower
+//! bound), Adam,
 //! batches of consecutive rows in dataset order (no shuffling; the last partial batch dropped),
 //! the same number of epochs over the same rows. The rows are every standing step of every
 //! episode, in episode order. Rollouts of the student use tanh(μ).
@@ -24,7 +26,7 @@ use super::bc::{BcData, BcEpoch};
 use super::linalg::Real;
 use super::rng::fill_normal;
 use super::sac::export::actor_from_params;
-use super::sac::gaussian;
+use super::sac::gaussian::{self, Squash};
 use super::sac::mlp::Mlp;
 use super::TrainError;
 use crate::nn::Adam;
@@ -77,7 +79,7 @@ pub fn bc_chunk<T: Real>(
 ) -> (T, Vec<T>) {
     let n_actions = mlp.n_out() / 2;
     let outs = mlp.forward(params, obs, rows);
-    let sample = gaussian::sample(outs.last().expect("the actor has a head"), eps, rows, n_actions);
+    let sample = gaussian::sample(outs.last().expect("the actor has a head"), eps, rows, n_actions, Squash::Epsilon);
     let two = T::from_f64(2.0);
     let mut loss = T::zero();
     let mut d_action = Vec::with_capacity(rows * n_actions);

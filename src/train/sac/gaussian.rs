@@ -8,14 +8,33 @@
 //! ∂ log π/∂μ_j = 2 a_j,   ∂ log π/∂ℓ_j = −1 + 2 a_j σ_j ε_j,
 //! ∂a_j/∂μ_j = 1 − a_j²,   ∂a_j/∂ℓ_j = (1 − a_j²) σ_j ε_j      (ℓ-gradients 0 where clamped)
 //! ```
-//! The authors' code (pranz24's SAC) writes ln(1 − a² + 10⁻⁶) instead of the exact term; the two
-//! differ only where the action saturates. The head's row is `[μ (n_actions) | ℓ (n_actions)]`.
+//! The authors' code (pranz24's SAC) writes ln(1 − a² + 10⁻⁶) instead of the exact term
+//! ([`Squash::Epsilon`]); the two differ only where the action saturates, but there they differ in
+//! kind: the exact −ln(1 − tanh² u) grows without bound (≈ 2|u|), the authors' stops at
+//! −ln 10⁻⁶ ≈ 13.8. Our SAC uses the exact density; the cloning uses the authors' form, whose
+//! "entropy" term (+0.001 · mean(−log π)) rewards a large log π: with the exact density a student
+//! lowers that term without end by saturating its actions (tried: the loss fell to −10⁵ within
+//! 100 epochs), with the authors' it cannot. With [`Squash::Epsilon`],
+//! ∂ log π/∂u_j = 2 a_j (1 − a_j²)/(1 − a_j² + 10⁻⁶) replaces 2 a_j. The head's row is
+//! `[μ (n_actions) | ℓ (n_actions)]`.
 
 use crate::train::linalg::Real;
 
 /// The log-std is clamped to this range before use (the authors' code).
 pub const LOG_STD_MIN: f64 = -20.0;
 pub const LOG_STD_MAX: f64 = 2.0;
+
+/// How log π accounts for the tanh (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Squash {
+    /// −ln(1 − tanh² u), computed stably: the exact density.
+    Exact,
+    /// −ln(1 − a² + 10⁻⁶), a = tanh u: the authors' code.
+    Epsilon,
+}
+
+/// The authors' 10⁻⁶ inside the logarithm.
+const SQUASH_EPSILON: f64 = 1e-6;
 
 /// A batch of reparameterised samples and what their gradients need.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +47,8 @@ pub struct SquashedSample<T> {
     pub std: Vec<T>,
     /// Whether ℓ was outside the clamp range (no gradient flows to it) `(rows x n_actions)`.
     pub clamped: Vec<bool>,
+    /// ∂ log π/∂u of each action (2a for the exact density) `(rows x n_actions)`.
+    pub slope: Vec<T>,
 }
 
 /// ln(1 + eˣ), stable for large |x|.
@@ -45,14 +66,16 @@ pub fn log_one_minus_tanh_sq<T: Real>(u: T) -> T {
 
 /// Samples actions from the head `(rows x 2·n_actions)` with standard normal noise `eps`
 /// `(rows x n_actions)`.
-pub fn sample<T: Real>(head: &[T], eps: &[T], rows: usize, n_actions: usize) -> SquashedSample<T> {
+pub fn sample<T: Real>(head: &[T], eps: &[T], rows: usize, n_actions: usize, squash: Squash) -> SquashedSample<T> {
     let n = rows * n_actions;
     let mut out = SquashedSample {
         action: Vec::with_capacity(n),
         log_prob: Vec::with_capacity(rows),
         std: Vec::with_capacity(n),
         clamped: Vec::with_capacity(n),
+        slope: Vec::with_capacity(n),
     };
+    let (two, tiny) = (T::from_f64(2.0), T::from_f64(SQUASH_EPSILON));
     let half_ln_two_pi = T::from_f64(0.5 * (2.0 * std::f64::consts::PI).ln());
     let half = T::from_f64(0.5);
     let (lo, hi) = (T::from_f64(LOG_STD_MIN), T::from_f64(LOG_STD_MAX));
@@ -70,8 +93,17 @@ pub fn sample<T: Real>(head: &[T], eps: &[T], rows: usize, n_actions: usize) -> 
             };
             let sigma = l.exp();
             let u = mean[j] + sigma * e_row[j];
-            log_prob += -half * e_row[j] * e_row[j] - l - half_ln_two_pi - log_one_minus_tanh_sq(u);
-            out.action.push(u.tanh());
+            let a = u.tanh();
+            let (correction, slope) = match squash {
+                Squash::Exact => (log_one_minus_tanh_sq(u), two * a),
+                Squash::Epsilon => {
+                    let one_minus = T::one() - a * a;
+                    ((one_minus + tiny).ln(), two * a * one_minus / (one_minus + tiny))
+                }
+            };
+            log_prob += -half * e_row[j] * e_row[j] - l - half_ln_two_pi - correction;
+            out.action.push(a);
+            out.slope.push(slope);
             out.std.push(sigma);
             out.clamped.push(clamped);
         }
@@ -95,7 +127,6 @@ pub fn backward<T: Real>(
     rows: usize,
     n_actions: usize,
 ) -> Vec<T> {
-    let two = T::from_f64(2.0);
     let mut d_head = vec![T::zero(); rows * 2 * n_actions];
     for (r, d_row) in d_head.chunks_exact_mut(2 * n_actions).enumerate().take(rows) {
         let (d_mean, d_log_std) = d_row.split_at_mut(n_actions);
@@ -104,9 +135,11 @@ pub fn backward<T: Real>(
             let a = sample.action[i];
             let slope = T::one() - a * a;
             let sigma_eps = sample.std[i] * eps[i];
-            d_mean[j] = d_action[i] * slope + d_log_prob[r] * two * a;
+            let log_prob_slope = sample.slope[i];
+            d_mean[j] = d_action[i] * slope + d_log_prob[r] * log_prob_slope;
             if !sample.clamped[i] {
-                d_log_std[j] = d_action[i] * slope * sigma_eps + d_log_prob[r] * (two * a * sigma_eps - T::one());
+                d_log_std[j] =
+                    d_action[i] * slope * sigma_eps + d_log_prob[r] * (log_prob_slope * sigma_eps - T::one());
             }
         }
     }
@@ -129,7 +162,7 @@ mod tests {
     fn log_prob_is_the_change_of_variables_density() {
         let head = [0.3f64, -1.2, -0.5, 0.4];
         let eps = [0.7, -1.1];
-        let s = sample(&head, &eps, 1, 2);
+        let s = sample(&head, &eps, 1, 2, Squash::Exact);
         let mut expected = 0.0;
         for j in 0..2 {
             let sigma = head[2 + j].exp();
@@ -153,7 +186,7 @@ mod tests {
         for k in 0..n {
             let a = -1.0 + (k as f64 + 0.5) * 2.0 / n as f64;
             let eps = (a.atanh() - mean) / sigma;
-            let s = sample(&[mean, log_std], &[eps], 1, 1);
+            let s = sample(&[mean, log_std], &[eps], 1, 1, Squash::Exact);
             total += s.log_prob[0].exp() * 2.0 / n as f64;
         }
         assert!((total - 1.0).abs() < 1e-4, "{total}");
@@ -167,17 +200,25 @@ mod tests {
         let rows = 2;
         let d_action = [0.3, -0.7, 1.1, -0.2, 0.9, 0.4];
         let d_log_prob = [0.6, -1.5];
-        let objective = |h: &[f64]| {
-            let s = sample(h, &eps, rows, n_actions);
+        let objective = |h: &[f64], squash: Squash| {
+            let s = sample(h, &eps, rows, n_actions, squash);
             let a: f64 = s.action.iter().zip(&d_action).map(|(a, d)| a * d).sum();
             a + s.log_prob.iter().zip(&d_log_prob).map(|(l, d)| l * d).sum::<f64>()
         };
-        let s = sample(&head, &eps, rows, n_actions);
-        assert_eq!(s.clamped, [false, false, true, false, true, false]);
-        let grad = backward(&s, &eps, &d_action, &d_log_prob, rows, n_actions);
-        crate::train::sac::assert_gradient(objective, &head, &grad, "head");
-        assert_eq!(grad[5], 0.0);
-        assert_eq!(grad[10], 0.0);
+        for squash in [Squash::Exact, Squash::Epsilon] {
+            let s = sample(&head, &eps, rows, n_actions, squash);
+            assert_eq!(s.clamped, [false, false, true, false, true, false]);
+            let grad = backward(&s, &eps, &d_action, &d_log_prob, rows, n_actions);
+            crate::train::sac::assert_gradient(|h| objective(h, squash), &head, &grad, "head");
+            assert_eq!(grad[5], 0.0);
+            assert_eq!(grad[10], 0.0);
+        }
+        // The two forms agree away from saturation and part where the action saturates: the
+        // authors' correction is bounded by −ln 10⁻⁶, the exact one is not.
+        let log_prob = |mean: f64, squash| sample(&[mean, -1.0], &[0.0], 1, 1, squash).log_prob[0];
+        assert!((log_prob(0.3, Squash::Exact) - log_prob(0.3, Squash::Epsilon)).abs() < 1e-5);
+        assert!(log_prob(30.0, Squash::Exact) > 50.0);
+        assert!(log_prob(30.0, Squash::Epsilon) < 1.0 + 14.0);
         assert!((mean_action(&head, rows, n_actions)[4] - 0.3f64.tanh()).abs() < 1e-15);
     }
 }

@@ -17,7 +17,7 @@
 //! `[obs | action] → hidden… → Q` in one vector `[Q₁ | Q₂]` (one optimiser, as one module in
 //! the authors' code).
 
-use super::gaussian::{self, SquashedSample};
+use super::gaussian::{self, Squash, SquashedSample};
 use super::mlp::Mlp;
 use crate::train::linalg::Real;
 
@@ -74,7 +74,8 @@ impl SacNets {
         rows: usize,
     ) -> (Vec<Vec<T>>, SquashedSample<T>) {
         let outs = self.actor.forward(actor, obs, rows);
-        let sample = gaussian::sample(outs.last().expect("the actor has a head"), eps, rows, self.n_actions);
+        let sample =
+            gaussian::sample(outs.last().expect("the actor has a head"), eps, rows, self.n_actions, Squash::Exact);
         (outs, sample)
     }
 }
