@@ -1062,6 +1062,44 @@ await test('the behaviour-cloning cell compares the shipped students with the CL
   await restored.close();
 });
 
+await test('variant (b) of the behaviour-cloning cell compares the shipped SAC expert and MLP students with the CLI\'s numbers', async () => {
+  const page = await openPage(base);
+  const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
+  await page.selectOption('#brainiarb-variant', 'b');
+  await set('#brainiarb-episodes', '2');
+  await set('#brainiarb-steps', '400');
+  await set('#brainiarb-rows', '400');
+  await page.click('#brainiarb-run');
+  await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false'
+      && document.querySelector('#brainiarb-checksum').textContent.length === 16, null, { timeout: 240_000 });
+  const checksum = await page.textContent('#brainiarb-checksum');
+  assert.equal(await page.locator('#brainiarb-agents tbody tr').count(), 3);
+  const cliLine = await page.textContent('#brainiarb-cli');
+  assert.match(cliLine, /--expert public\/models\/brainiarb-sac\/sac-expert.safetensors --students public\/models\/brainiarb-sac/);
+  const models = path.join(here, '..', '..', 'public', 'models', 'brainiarb-sac');
+  const dir = fs.mkdtempSync(path.join(artifacts, 'brainiarb-sac-'));
+  const stdout = execFileSync(nativeCli(), ['brainiarb', 'compare', '--expert', path.join(models, 'sac-expert.safetensors'),
+    '--students', models, '--levels', '0,0.8', '--episodes', '2', '--steps', '400', '--seed', '7', '--max-rows', '400',
+    '--rbf-rows', '400', '--no-tsne', '--out-dir', dir]).toString();
+  const native = stdout.match(/checksum ([0-9a-f]{16})/)[1];
+  const tab = JSON.parse(await downloadedText(page, '#brainiarb-export-json'));
+  const cli = JSON.parse(fs.readFileSync(path.join(dir, 'brainiarb.json')));
+  for (const r of [tab, cli]) { delete r.protocol.expert; delete r.protocol.students; }
+  assert.deepEqual(tab, cli);
+  assert.deepEqual(tab.protocol.layers, ['linear1', 'linear2', 'mean', 'log_std']);
+  assert.equal(checksum, native, 'the tab\'s variant (b) differs from tanglelab brainiarb compare\'s');
+  fs.rmSync(dir, { recursive: true });
+  // The variant travels in the permalink.
+  await page.click('#permalink');
+  const restored = await openPage(await page.inputValue('#permalink-url'));
+  assert.equal(await restored.inputValue('#brainiarb-variant'), 'b');
+  console.log(`     brainiarb variant (b): checksum ${checksum} in the tab and natively`);
+  assertNoErrors(page);
+  assertNoErrors(restored);
+  await page.close();
+  await restored.close();
+});
+
 await test('the shipped reaching model loads into cell 7 and cell 8 analyses its units with the native numbers', async () => {
   const page = await openPage(base);
   await page.waitForSelector('#rnn-load-shipped');
