@@ -986,17 +986,22 @@ await test('the DQN cell trains in the tab with the native bits and evaluation, 
   await page.close();
 });
 
-await test('the behaviour-cloning cell compares the shipped students with the CLI\'s numbers, cancels and keeps its settings in the link', async () => {
-  const page = await openPage(base);
-  const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
+/** Cell 10 on 2 episodes of 400 steps and 400 CKA rows (the expert and students a = 0, 0.8): its checksum. */
+async function runSmallBrainiarb(page, set) {
   await set('#brainiarb-episodes', '2');
   await set('#brainiarb-steps', '400');
   await set('#brainiarb-rows', '400');
   await page.click('#brainiarb-run');
   await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false'
       && document.querySelector('#brainiarb-checksum').textContent.length === 16, null, { timeout: 240_000 });
-  const checksum = await page.textContent('#brainiarb-checksum');
   assert.equal(await page.locator('#brainiarb-agents tbody tr').count(), 3);
+  return page.textContent('#brainiarb-checksum');
+}
+
+await test('the behaviour-cloning cell compares the shipped students with the CLI\'s numbers, cancels and keeps its settings in the link', async () => {
+  const page = await openPage(base);
+  const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
+  const checksum = await runSmallBrainiarb(page, set);
   // Heat maps: coloured cells (viridis), not blank.
   const fills = await page.locator('#brainiarb-heatmaps rect').evaluateAll((rs) => new Set(rs.map((r) => r.getAttribute('fill'))).size);
   assert.ok(fills > 10, `heat maps use ${fills} colours`);
@@ -1066,14 +1071,7 @@ await test('variant (b) of the behaviour-cloning cell compares the shipped SAC e
   const page = await openPage(base);
   const set = async (id, v) => { await page.locator(id).fill(v); await page.locator(id).press('Enter'); };
   await page.selectOption('#brainiarb-variant', 'b');
-  await set('#brainiarb-episodes', '2');
-  await set('#brainiarb-steps', '400');
-  await set('#brainiarb-rows', '400');
-  await page.click('#brainiarb-run');
-  await page.waitForFunction(() => document.querySelector('#brainiarb-status').dataset.running === 'false'
-      && document.querySelector('#brainiarb-checksum').textContent.length === 16, null, { timeout: 240_000 });
-  const checksum = await page.textContent('#brainiarb-checksum');
-  assert.equal(await page.locator('#brainiarb-agents tbody tr').count(), 3);
+  const checksum = await runSmallBrainiarb(page, set);
   const cliLine = await page.textContent('#brainiarb-cli');
   assert.match(cliLine, /--expert public\/models\/brainiarb-sac\/sac-expert.safetensors --students public\/models\/brainiarb-sac/);
   const models = path.join(here, '..', '..', 'public', 'models', 'brainiarb-sac');
