@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tanglelab::fmath::FloatExt;
 
-use crate::files::write_bytes;
+use crate::files::{write_atomically, write_bytes};
 use crate::progress::progress_bar;
 use tanglelab::plot::svg::{line_plot, PlotSpec, Series};
 use tanglelab::policy::sha256_hex;
@@ -66,13 +66,6 @@ fn mean(sum: f64, n: u64) -> f64 {
     } else {
         sum / n as f64
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file, so a stop mid-write leaves the old file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    write_bytes(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// The log's rows up to `env_steps` (rows written after the checkpoint are dropped on resume).

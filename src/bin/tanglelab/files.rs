@@ -19,6 +19,14 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes to a temporary file beside `path` then renames it, so an interrupted write never
+/// leaves a broken file (checkpoints).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    write_bytes(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+}
+
 /// Reads an NPY file of float32/float64 values as f64, NaN allowed (padding).
 pub fn read_array_any(path: &Path) -> anyhow::Result<ndarray::ArrayD<f64>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tanglelab::fmath::FloatExt;
 
-use crate::files::write_bytes;
+use crate::files::{write_atomically, write_bytes};
 use serde::{Deserialize, Serialize};
 use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig};
 use tanglelab::task::walker2d::{RewardWeights, Walker2dBatch, Walker2dEnvConfig};
@@ -413,13 +413,6 @@ fn make_env(
             env_seed,
         )?)))),
     })
-}
-
-/// Writes to a temporary file then renames, so an interrupted write never leaves a broken file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    write_bytes(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
 /// Writes `train-state.ckpt` and, with `keep`, a numbered copy under `checkpoints/`.
