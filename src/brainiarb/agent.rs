@@ -5,9 +5,9 @@
 //! An MLP actor sees Gymnasium's 17 Walker2D observations: the first 17 of the task's 18 (the
 //! task appends the speed command, which the variant-(b) agents neither see nor follow).
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 
-use crate::policy::{load_safetensors, CpuPolicy, MlpActor, MlpTaps, PolicyError, PolicyWeights, WeightsError};
+use crate::policy::{CpuPolicy, MlpActor, MlpTaps, PolicyError, PolicyWeights};
 use crate::task::Robot;
 
 /// One agent's network.
@@ -19,15 +19,6 @@ pub enum Agent {
 }
 
 impl Agent {
-    /// Reads either kind from the bytes of a safetensors file (an MLP actor has `mean_linear`).
-    pub fn from_safetensors(bytes: &[u8]) -> Result<Self, WeightsError> {
-        if MlpActor::is_mlp_actor_file(bytes) {
-            Ok(Agent::Mlp(MlpActor::from_safetensors(bytes)?))
-        } else {
-            Ok(Agent::Lstm(load_safetensors(bytes)?))
-        }
-    }
-
     /// "LSTM" or "MLP".
     pub fn kind(&self) -> &'static str {
         match self {
@@ -56,19 +47,17 @@ impl Agent {
         }
     }
 
-    pub fn n_actions(&self) -> usize {
+    /// The observations the network reads (an MLP: the first this many of the task's).
+    pub fn n_obs(&self) -> usize {
         match self {
-            Agent::Lstm(w) => w.shape().n_actions,
-            Agent::Mlp(a) => a.n_actions(),
+            Agent::Lstm(w) => w.shape().n_obs,
+            Agent::Mlp(a) => a.n_obs(),
         }
     }
 
     /// Checks the agent can drive `robot`'s task with `n_obs` observations.
     pub fn check_task(&self, robot: Robot, n_obs: usize) -> Result<(), PolicyError> {
-        let needed = match self {
-            Agent::Lstm(w) => w.shape().n_obs,
-            Agent::Mlp(a) => a.n_obs(),
-        };
+        let needed = self.n_obs();
         let fits = match self {
             Agent::Lstm(_) => needed == n_obs,
             Agent::Mlp(_) => robot == Robot::Walker2d && needed + 1 == n_obs,
@@ -122,24 +111,27 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// The last step's activity of every compared layer, one `(n_episodes x width)` table each.
-    pub fn layers(&self, agent: &Agent) -> Vec<Array2<f32>> {
+    /// The last step's activity of every compared layer, one `(n_episodes x width)` table each
+    /// (views of what the step computed; only the LSTM's dense pre-activations are computed here).
+    pub fn layers(&self, agent: &Agent) -> Vec<CowArray<'_, f32, Ix2>> {
         match (self, agent) {
             (Runner::Lstm(policy), Agent::Lstm(weights)) => {
                 let activity = policy.activity();
-                let mut out: Vec<Array2<f32>> = weights
+                let mut out: Vec<CowArray<'_, f32, Ix2>> = weights
                     .mlp
                     .iter()
                     .enumerate()
                     .map(|(layer, dense)| {
                         let input = if layer == 0 { activity.obs_norm } else { activity.mlp[layer - 1] };
-                        pre_activation(input, dense)
+                        pre_activation(input, dense).into()
                     })
                     .collect();
-                out.extend([activity.h, activity.c, activity.actions].map(|v| v.to_owned()));
+                out.extend([activity.h, activity.c, activity.actions].map(CowArray::from));
                 out
             }
-            (Runner::Mlp { last, .. }, Agent::Mlp(_)) => last.as_ref().map(|t| t.layers.clone()).unwrap_or_default(),
+            (Runner::Mlp { last, .. }, Agent::Mlp(_)) => {
+                last.iter().flat_map(|t| t.layers.iter().map(|l| CowArray::from(l.view()))).collect()
+            }
             _ => panic!("a runner steps the agent it was made for"),
         }
     }

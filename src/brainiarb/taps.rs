@@ -6,7 +6,7 @@
 //! [`LayerTaps::record`]) or with the network driven by given observation sequences
 //! ([`drive`]: the spec's control protocol, where two networks see exactly the same states).
 
-use ndarray::{Array2, Array3, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView3, Axis, CowArray, Ix2};
 
 use super::agent::{Agent, Runner};
 use crate::policy::{PolicyError, PolicyShape};
@@ -45,7 +45,7 @@ impl LayerTaps {
 
     /// Stores step `t`'s activity of every episode: `layers[l]` `(n_episodes x width_l)`, as
     /// [`Runner::layers`] gives it.
-    pub fn record(&mut self, layers: &[Array2<f32>], t: usize) {
+    pub fn record(&mut self, layers: &[CowArray<'_, f32, Ix2>], t: usize) {
         for (values, layer) in self.values.iter_mut().zip(layers) {
             values.index_axis_mut(Axis(1), t).assign(layer);
         }
@@ -71,10 +71,7 @@ impl LayerTaps {
 /// episode from zero state; the agent's actions are not executed) and records its layers.
 pub fn drive(agent: &Agent, obs: ArrayView3<'_, f32>) -> Result<LayerTaps, PolicyError> {
     let (n_episodes, n_steps, n_obs) = obs.dim();
-    let needed = match agent {
-        Agent::Lstm(w) => w.shape().n_obs,
-        Agent::Mlp(a) => a.n_obs(),
-    };
+    let needed = agent.n_obs();
     let fits = match agent {
         Agent::Lstm(_) => n_obs == needed,
         Agent::Mlp(_) => n_obs >= needed,

@@ -262,7 +262,8 @@ pub fn train_sac(args: &SacArgs) -> anyhow::Result<()> {
 }
 
 fn export_expert(args: &SacArgs, trainer: &SacTrainer) -> anyhow::Result<()> {
-    let bytes = export::actor_safetensors(trainer)?;
+    let actor = export::actor(trainer);
+    let bytes = actor.to_safetensors()?;
     let path = args.out_dir.join("sac-expert.safetensors");
     write_bytes(&path, &bytes)?;
     let eval = evaluate(trainer, &mut GymWalker::new(EVAL_SEED + 1), 10);
@@ -288,7 +289,6 @@ fn export_expert(args: &SacArgs, trainer: &SacTrainer) -> anyhow::Result<()> {
         "mean_speed_mps": eval.mean_speed_mps,
         "environment_seed": EVAL_SEED + 1,
     });
-    let actor = export::actor(trainer);
     let card = mlp_card(&bytes, &actor, "Walker2D SAC expert (seed study 003, variant (b))", training, evaluation);
     write_bytes(&crate::policy::card_path(&path), serde_json::to_string_pretty(&card)?.as_bytes())?;
     eprintln!(

@@ -6,7 +6,7 @@ use ndarray::{Array1, Array2};
 
 use super::mlp::Mlp;
 use super::trainer::SacTrainer;
-use crate::policy::{Dense, MlpActor, WeightsError};
+use crate::policy::{Dense, MlpActor};
 use crate::train::net::DenseSlots;
 
 /// The trainer's actor as weights the policy module runs.
@@ -33,11 +33,6 @@ pub fn actor_from_params(mlp: &Mlp, params: &[f32], n_actions: usize) -> MlpActo
     }
 }
 
-/// The bytes of the actor's safetensors file.
-pub fn actor_safetensors(trainer: &SacTrainer) -> Result<Vec<u8>, WeightsError> {
-    actor(trainer).to_safetensors()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,7 +42,7 @@ mod tests {
     fn the_exported_actor_acts_as_the_trainer() {
         let config = SacConfig { hidden: vec![16, 8], seed: 3, ..SacConfig::default() };
         let trainer = SacTrainer::new(config, 5, 3).unwrap();
-        let bytes = actor_safetensors(&trainer).unwrap();
+        let bytes = actor(&trainer).to_safetensors().unwrap();
         let exported = MlpActor::from_safetensors(&bytes).unwrap();
         assert_eq!(exported.layer_names(), ["linear1", "linear2", "mean", "log_std"]);
         let obs = [0.3f32, -1.2, 0.8, 0.05, 2.0];
