@@ -1,18 +1,20 @@
 //! Gait-cycle alignment and averaging, as `DESIGN.md` defines it.
 //!
-//! A cycle starts at a lift-off of the reference foot (front-right; Walker2D: right), a control
-//! step where the foot is off the ground after being on it at the step before, and ends just
-//! before the next lift-off. Per condition, the most common cycle length (in control steps) is
-//! kept (the shorter one on a tie), and the cycles of that length are averaged sample by sample,
-//! over all agents of the condition. Partial cycles before the first and after the last lift-off
-//! are never used; complete cycles of another length are reported as dropped.
+//! A cycle starts at a lift-off of the reference foot (front-right; Walker2D: right) and ends
+//! just before the next one. [`average_cycles`] (for contact flags from anywhere) takes every
+//! fall of the flag as a lift-off; the study debounces the flags first ([`lift_offs`] with the
+//! gait counters' minimum phase). Per condition, the modal cycle length weighted by time
+//! ([`modal_cycle_length`]) is kept, and the cycles of that length are averaged sample by
+//! sample, over all agents of the condition. Partial cycles before the first and after the last
+//! lift-off are never used; complete cycles of another length are reported as dropped.
 //!
-//! Conditions whose most common lengths differ can be brought onto one phase grid with
+//! Conditions whose modal lengths differ can be brought onto one phase grid with
 //! [`CycleAverages::on_phase_grid`] (natural cubic spline over the closed cycle).
 
 use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3};
 
 use super::spline::NaturalCubicSpline;
+use crate::task::gait::{FootPhase, MIN_PHASE_STEPS};
 
 /// Why cycles could not be averaged.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -78,7 +80,7 @@ pub fn average_cycles(
         CycleAverages { averages: Vec::new(), cycle_len: Vec::new(), n_kept: Vec::new(), n_dropped: Vec::new() };
     for (condition_idx, condition_cycles) in cycles.iter().enumerate() {
         let cycle_len =
-            most_common_length(condition_cycles.iter().map(|c| c.2)).ok_or(CycleError::NoCycle(condition_idx))?;
+            modal_cycle_length(condition_cycles.iter().map(|c| c.2)).ok_or(CycleError::NoCycle(condition_idx))?;
         let mut sum = Array2::<f64>::zeros((cycle_len, n_units));
         let mut n_kept = 0;
         for &(agent_idx, start, _) in condition_cycles.iter().filter(|c| c.2 == cycle_len) {
@@ -93,40 +95,41 @@ pub fn average_cycles(
     Ok(result)
 }
 
-/// Steps at which the foot leaves the ground after at least `min_stance` steps on it (on the
-/// ground at the step before, off now; `min_stance` ≤ 1: every such step). A longer minimum
-/// ignores bounces: contact chatter of a step or two would otherwise cut a stride into many
-/// "cycles" of a sample or two.
-pub fn lift_offs(contact: impl Iterator<Item = bool>, min_stance: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut stance = 0usize;
-    for (step, now) in contact.enumerate() {
-        if now {
-            stance += 1;
-        } else {
-            if stance >= min_stance.max(1) {
-                out.push(step);
-            }
-            stance = 0;
-        }
-    }
-    out
+/// Samples at which the foot lifts off: its debounced phase ([`FootPhase`]) turns from stance
+/// to swing, a phase changing only when the flag has held its new value for `min_phase` samples
+/// (≤ 1: every fall of the flag). A shorter touch in the swing (a bounce) or gap in the stance (a
+/// flicker of the contact) is chatter, which would otherwise cut a stride into many "cycles" of
+/// a few samples. A lift-off is dated at the first sample of its swing.
+pub fn lift_offs(contact: impl Iterator<Item = bool>, min_phase: usize) -> Vec<usize> {
+    let min_phase = u32::try_from(min_phase.max(1)).unwrap_or(u32::MAX);
+    let mut foot = FootPhase::new(min_phase);
+    let delay = min_phase as usize - 1;
+    contact.enumerate().filter(|&(_, down)| foot.update(down)).map(|(sample, _)| sample - delay).collect()
 }
 
-/// The minimum stance, in samples recorded every `every_steps` control steps, of the gait
-/// counters' [`crate::task::gait::MIN_STANCE_STEPS`] (at least one sample).
-pub fn min_stance_samples(every_steps: usize) -> usize {
-    (crate::task::gait::MIN_STANCE_STEPS as usize).div_ceil(every_steps.max(1)).max(1)
+/// The gait counters' [`MIN_PHASE_STEPS`] in samples recorded every `every_steps` control steps
+/// (at least one sample).
+pub fn min_phase_samples(every_steps: usize) -> usize {
+    (MIN_PHASE_STEPS as usize).div_ceil(every_steps.max(1)).max(1)
 }
 
-/// The most frequent value; the smallest among equally frequent ones. `None` if empty.
-pub fn most_common_length(lengths: impl Iterator<Item = usize>) -> Option<usize> {
-    let mut sorted: Vec<usize> = lengths.collect();
+/// The modal cycle length, weighted by time: the length L that maximises L × (number of cycles
+/// of length L), i.e. the length of the cycle a sample drawn at random most likely belongs to;
+/// the shortest among equals. `None` if empty (or only zero lengths).
+///
+/// Counting cycles instead (the plain mode) lets chatter win: a stride that a short touch cuts
+/// into a 70-sample and a 4-sample piece gives lengths of 66–75 spread over ten values but
+/// piled at 4, so the plain mode can be the piece. Weighted by time, a length must hold more of
+/// the recording than any other; on a clean gait (lengths within a few per cent of each other)
+/// it is the plain mode or a neighbour of it.
+pub fn modal_cycle_length(lengths: impl Iterator<Item = usize>) -> Option<usize> {
+    let mut sorted: Vec<usize> = lengths.filter(|&l| l > 0).collect();
     sorted.sort_unstable();
     let mut best: Option<(usize, usize)> = None;
     for run in sorted.chunk_by(|a, b| a == b) {
-        if best.is_none_or(|(_, count)| run.len() > count) {
-            best = Some((run[0], run.len()));
+        let time = run[0].saturating_mul(run.len());
+        if best.is_none_or(|(_, best_time)| time > best_time) {
+            best = Some((run[0], time));
         }
     }
     best.map(|(len, _)| len)
@@ -170,16 +173,38 @@ mod tests {
         let contact = [false, true, true, false, false, true, false, true];
         assert_eq!(lift_offs(contact.into_iter(), 1), vec![3, 6]);
         assert_eq!(lift_offs([true, true].into_iter(), 1), Vec::<usize>::new());
-        // A bounce (one step of contact) is not a lift-off with a minimum stance of 2.
         let bouncy = [true, true, true, false, true, false, false, true, true, false];
         assert_eq!(lift_offs(bouncy.into_iter(), 1), vec![3, 5, 9]);
-        assert_eq!(lift_offs(bouncy.into_iter(), 2), vec![3, 9]);
-        assert_eq!(lift_offs(bouncy.into_iter(), 3), vec![3]);
-        assert_eq!((min_stance_samples(1), min_stance_samples(2), min_stance_samples(5)), (3, 2, 1));
+        // With phases of ≥ 2 samples, the 1-sample gap at 3 and touch at 4 are chatter: the
+        // swing is confirmed by the 2 samples off from 5; the last 1-sample gap is chatter too.
+        assert_eq!(lift_offs(bouncy.into_iter(), 2), vec![5]);
+        // With ≥ 3, no swing is long enough: the foot never leaves.
+        assert_eq!(lift_offs(bouncy.into_iter(), 3), Vec::<usize>::new());
+        // A 1-sample gap in a stance (a flicker) is no lift-off with phases of ≥ 2 samples.
+        let flicker = [true, true, true, false, true, true, false, false, false, true];
+        assert_eq!(lift_offs(flicker.into_iter(), 1), vec![3, 6]);
+        assert_eq!(lift_offs(flicker.into_iter(), 2), vec![6]);
+        assert_eq!((min_phase_samples(1), min_phase_samples(2), min_phase_samples(5)), (3, 2, 1));
     }
 
     #[test]
-    fn averages_the_most_common_length_and_counts_the_rest() {
+    fn the_modal_length_is_weighted_by_time() {
+        // Nine 4-sample pieces against strides of 66 … 75 (one or two each): counted, 4 wins;
+        // weighted by time, 4 × 9 = 36 samples lose to 70 × 2 = 140.
+        let mut lengths = vec![4; 9];
+        lengths.extend(66..=75);
+        lengths.push(70);
+        assert_eq!(modal_cycle_length(lengths.into_iter()), Some(70));
+        // Equal time (3 × 10 = 5 × 6): the shorter.
+        assert_eq!(modal_cycle_length([10, 10, 10, 6, 6, 6, 6, 6].into_iter()), Some(6));
+        // The plain mode when lengths are close: 20 × 5 = 100 > 21 × 4 = 84.
+        assert_eq!(modal_cycle_length([20, 20, 20, 20, 20, 21, 21, 21, 21].into_iter()), Some(20));
+        assert_eq!(modal_cycle_length(std::iter::empty()), None);
+        assert_eq!(modal_cycle_length([0, 0].into_iter()), None);
+    }
+
+    #[test]
+    fn averages_the_modal_cycle_length_and_counts_the_rest() {
         // Agent 0 (condition 0): lift-offs at 1, 4, 7, 9 → cycles of 3, 3, 2 steps.
         // Agent 1 (condition 0): lift-offs at 2, 5 → one cycle of 3 steps.
         // Agent 2 (condition 1): lift-offs at 1, 3, 5, 8 → 2, 2, 3: keeps length 2.

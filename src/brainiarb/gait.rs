@@ -18,7 +18,7 @@
 use ndarray::{s, Array2, ArrayView2, ArrayView3};
 
 use super::episodes::Episodes;
-use crate::analysis::cycles::{lift_offs, min_stance_samples};
+use crate::analysis::cycles::{lift_offs, min_phase_samples};
 use crate::analysis::psd::{welch, Detrend, PsdError, WelchConfig};
 use crate::analysis::tsne::{tsne, watershed_clusters, KdeConfig, TsneConfig, TsneInit, TsneMethod};
 use crate::fmath::FloatExt;
@@ -118,7 +118,7 @@ pub fn geom_heights(model: &Model, qpos: ArrayView2<'_, f64>) -> Array2<f64> {
 
 /// The reference foot's cycles (start, end exclusive) within `contact`, lift-off to lift-off.
 pub fn cycles_of(contact: impl Iterator<Item = bool>) -> Vec<(usize, usize)> {
-    let offs = lift_offs(contact, min_stance_samples(1));
+    let offs = lift_offs(contact, min_phase_samples(1));
     offs.windows(2).map(|w| (w[0], w[1])).collect()
 }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{ClosedLoop, RolloutError};
 use crate::parallel;
 use crate::policy::{CpuPolicy, PolicyWeights};
-use crate::task::gait::{FeetTrack, GaitCounters};
+use crate::task::gait::{FeetTrack, GaitCounters, MIN_PHASE_STEPS};
 use crate::task::{EpisodeSettings, PushConfig, Robot, TerminationReason};
 
 /// The commanded forward speeds of the evaluation grid (m/s): the paper's speed sweep.
@@ -291,7 +291,8 @@ fn evaluate_condition(
                     pairs.record(out.feet(i));
                 }
                 if lift_off.contains(0) {
-                    reference_lift_offs[i].push(t);
+                    // Confirmed now, it happened MIN_PHASE_STEPS − 1 steps before.
+                    reference_lift_offs[i].push(t + 1 - MIN_PHASE_STEPS as usize);
                 }
             }
         }

@@ -4,22 +4,25 @@
 //! `n_agents` agents at `speed_mps` with the evaluation's settings, recorded every control step
 //! for `seconds`. Agents that fall are counted and left out of everything else. Per standing
 //! agent:
-//! - ‖c‖ (the LSTM cell state's Euclidean norm) at `norm_at_secs` and at the end, and their ratio;
+//! - ‖c‖ (the LSTM cell state's Euclidean norm) at `norm_at_secs` and at the end, and their
+//!   ratio, twice: at those samples, and as the RMS of ‖c‖ over the reference-foot cycle that
+//!   holds each (the last complete cycle for the end). A cycling state's norm swings within a
+//!   cycle (a factor 2–3 in the study's walkers), so two single samples at different phases
+//!   differ even when nothing drifts; the cycle RMS compares like with like;
 //! - [`analysis::drift`](crate::analysis::drift) of c over its reference-foot cycles after
 //!   `warmup_secs`: how many cells trend by more than `drift_threshold` × their within-cycle
 //!   swing per cycle, and the cycles' return error;
 //! - the fraction of h samples beyond ±0.99 (tanh saturation);
 //! - per foot, lift-offs per reference-foot cycle and the stance (contact) fraction after the
-//!   warm-up. Lift-offs here are DESIGN.md's plain ones (on the ground at the sample before, off
-//!   now), as the study cuts cycles; the evaluation's gait rates ignore bounces shorter than
-//!   3 steps, so the two can differ a little.
+//!   warm-up. Lift-offs are the study's and the gait counters' (the contact debounced to phases
+//!   of at least `task::gait::MIN_PHASE_STEPS` steps); the stance fraction counts raw contact.
 
 use crate::fmath::FloatExt;
 use ndarray::Array2;
 use serde::Serialize;
 
 use super::{record_cpu, Recording, RolloutError};
-use crate::analysis::cycles::{lift_offs, min_stance_samples};
+use crate::analysis::cycles::{lift_offs, min_phase_samples};
 use crate::analysis::drift::drift;
 use crate::policy::PolicyWeights;
 use crate::task::{EpisodeSettings, Robot};
@@ -89,6 +92,13 @@ pub struct StateCheckReport {
     pub cell_norm_end: Spread,
     /// ‖c‖ at the end / ‖c‖ at `norm_at_secs`.
     pub cell_norm_ratio: Spread,
+    /// RMS of ‖c‖ over the reference-foot cycle holding `norm_at_secs`, over standing agents
+    /// (an agent with under two lift-offs after the warm-up: its sample's ‖c‖).
+    pub cycle_rms_cell_norm_early: Spread,
+    /// The same over the last complete cycle.
+    pub cycle_rms_cell_norm_end: Spread,
+    /// Their ratio, end / early: the drift of ‖c‖ without the phase of a single sample.
+    pub cycle_rms_cell_norm_ratio: Spread,
     pub drift_threshold: f64,
     /// Cells (of the LSTM's) that drift, per agent.
     pub drifting_cells: Spread,
@@ -151,24 +161,29 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
     let norm = |c: &Array2<f64>, s: usize| c.row(s).iter().map(|v| v * v).sum::<f64>().sqrt();
     let (mut early_norms, mut end_norms, mut ratios, mut drifting, mut returns) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut early_rms, mut end_rms, mut rms_ratios) = (vec![], vec![], vec![]);
     let mut drift_votes = vec![0usize; h];
     let mut lift_off_counts = vec![0usize; n_feet];
     let mut reference_cycles = 0usize;
     let mut stance = vec![0usize; n_feet];
     let (mut saturated, mut hidden_samples) = (0usize, 0usize);
-    let min_stance = min_stance_samples(r.every_steps);
+    let min_phase = min_phase_samples(r.every_steps);
     for &agent in standing {
         let c = cell_of(agent);
         early_norms.push(norm(&c, early));
         end_norms.push(norm(&c, t - 1));
         ratios.push(norm(&c, t - 1) / norm(&c, early));
         let foot = |f: usize| (warmup..t).map(move |s| r.contacts[(agent * t + s) * n_feet + f] == 1);
-        let reference: Vec<usize> = lift_offs(foot(0), min_stance).into_iter().map(|s| s + warmup).collect();
+        let reference: Vec<usize> = lift_offs(foot(0), min_phase).into_iter().map(|s| s + warmup).collect();
         reference_cycles += reference.len().saturating_sub(1);
+        let (rms_early, rms_end) = (cycle_rms_norm(&c, &reference, early), cycle_rms_norm(&c, &reference, t - 1));
+        early_rms.push(rms_early);
+        end_rms.push(rms_end);
+        rms_ratios.push(rms_end / rms_early);
         for (f, count) in lift_off_counts.iter_mut().enumerate() {
             // Lift-offs of foot f within the reference foot's complete cycles.
             if let (Some(&first), Some(&last)) = (reference.first(), reference.last()) {
-                *count += lift_offs(foot(f), min_stance)
+                *count += lift_offs(foot(f), min_phase)
                     .into_iter()
                     .map(|s| s + warmup)
                     .filter(|&s| first <= s && s < last)
@@ -196,6 +211,9 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
         cell_norm_early: Spread::of(&early_norms),
         cell_norm_end: Spread::of(&end_norms),
         cell_norm_ratio: Spread::of(&ratios),
+        cycle_rms_cell_norm_early: Spread::of(&early_rms),
+        cycle_rms_cell_norm_end: Spread::of(&end_rms),
+        cycle_rms_cell_norm_ratio: Spread::of(&rms_ratios),
         drift_threshold: config.drift_threshold,
         drifting_cells: Spread::of(&drifting),
         cells_drifting_in_most_agents: (0..h).filter(|&u| n_standing > 0 && 2 * drift_votes[u] >= n_standing).collect(),
@@ -204,6 +222,21 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
         lift_offs_per_reference_cycle: lift_off_counts.iter().map(|&k| per(k, reference_cycles)).collect(),
         stance_fraction: stance.iter().map(|&k| per(k, n_standing * (t - warmup))).collect(),
     }
+}
+
+/// RMS of the row norms of `c` `(T x units)` over the cycle from one lift-off in `lift_offs`
+/// (sample indices, rising) to the sample before the next that holds `sample`; before the first
+/// lift-off the first cycle, from the last one on the last complete cycle. Under two lift-offs:
+/// the norm of row `sample`.
+fn cycle_rms_norm(c: &Array2<f64>, lift_offs: &[usize], sample: usize) -> f64 {
+    let row_norm_sq = |s: usize| c.row(s).iter().map(|v| v * v).sum::<f64>();
+    if lift_offs.len() < 2 {
+        return row_norm_sq(sample).sqrt();
+    }
+    // The cycle k with lift_offs[k] ≤ sample < lift_offs[k + 1], clamped to complete cycles.
+    let k = lift_offs.partition_point(|&l| l <= sample).saturating_sub(1).min(lift_offs.len() - 2);
+    let (start, end) = (lift_offs[k], lift_offs[k + 1]);
+    ((start..end).map(row_norm_sq).sum::<f64>() / (end - start) as f64).sqrt()
 }
 
 #[cfg(test)]
@@ -267,6 +300,11 @@ mod tests {
         };
         assert!((report.cell_norm_early.median - c(50)).abs() < 1e-12);
         assert!((report.cell_norm_ratio.max - c(399) / c(50)).abs() < 1e-12);
+        // Cycle RMS: lift-offs at 6, 16, …, 396 (after the 2 s warm-up: from 26); sample 50 is
+        // in the cycle 46..56, the end (399) past the last lift-off: the cycle 386..396.
+        let rms = |from: usize| ((from..from + 10).map(|s| c(s).squared()).sum::<f64>() / 10.0).sqrt();
+        assert!((report.cycle_rms_cell_norm_early.median - rms(46)).abs() < 1e-12, "{report:?}");
+        assert!((report.cycle_rms_cell_norm_ratio.max - rms(386) / rms(46)).abs() < 1e-12);
         assert_eq!(report.hidden_saturated_fraction, 0.5);
         // One lift-off of each foot per reference cycle; feet down 6 of 10 samples.
         for f in 0..2 {

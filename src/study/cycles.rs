@@ -1,14 +1,15 @@
 //! One condition's gait cycles, collected agent by agent as its groups of agents finish, as
 //! issue 11 and `DESIGN.md` define them:
 //!
-//! - a lift-off is a sample t with the reference foot's contact at t − 1 and none at t, after a
-//!   stance of at least `MIN_STANCE_STEPS` control steps (the gait counters' bounce rule: 3
-//!   samples when every step is recorded; `analysis::cycles::min_stance_samples`);
+//! - a lift-off is the first sample of a swing of the reference foot after a stance, the
+//!   contact debounced to phases of at least `MIN_PHASE_STEPS` control steps (the gait
+//!   counters' rule: 3 samples when every step is recorded; `analysis::cycles::lift_offs`);
 //! - a cycle runs from one lift-off to the sample before the next;
 //! - a cycle is used when it starts at or after the end of the warm-up and the agent is alive
 //!   through its last sample;
-//! - the condition's modal length over all agents' used cycles is kept (the shorter on a tie),
-//!   and those cycles are averaged sample by sample;
+//! - the condition's modal length over all agents' used cycles, weighted by time
+//!   (`analysis::cycles::modal_cycle_length`), is kept, and those cycles are averaged sample by
+//!   sample;
 //! - the intra-condition Q is `DESIGN.md`'s tangling of one cycle average alone (z-scored over
 //!   its own samples, cyclic, Δt = the recording interval).
 //!
@@ -23,7 +24,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array2, Array3, ArrayView2};
 
-use crate::analysis::cycles::{lift_offs, min_stance_samples, most_common_length};
+use crate::analysis::cycles::{lift_offs, min_phase_samples, modal_cycle_length};
 use crate::analysis::drift::drift;
 use crate::analysis::tangling::{summarize, QSummary};
 use crate::analysis::{tangling, TanglingConfig, TanglingError};
@@ -99,7 +100,7 @@ pub struct AgentCycles {
 pub fn used_cycles(recording: &Recording, agent: usize, warmup_samples: usize) -> Vec<(usize, usize)> {
     let (t, f) = (recording.n_samples, recording.n_feet);
     let contact = (0..t).map(|s| recording.contacts[(agent * t + s) * f] == 1);
-    lift_offs(contact, min_stance_samples(recording.every_steps))
+    lift_offs(contact, min_phase_samples(recording.every_steps))
         .windows(2)
         .filter(|pair| pair[0] >= warmup_samples && (pair[0]..pair[1]).all(|s| recording.alive[agent * t + s] == 1))
         .map(|pair| (pair[0], pair[1] - pair[0]))
@@ -115,11 +116,13 @@ pub fn agent_trace(recording: &Recording, agent: usize, signal: Signal) -> Array
 }
 
 impl AgentCycles {
-    /// The mean frequency of the agent's used cycles (Hz) for samples `interval_secs` apart;
-    /// None without a used cycle.
-    pub fn mean_hz(&self, interval_secs: f64) -> Option<f64> {
+    /// The agent's cycle frequency (Hz) for samples `interval_secs` apart: its used cycles over
+    /// the time they span (the cadence; a mean of 1 / length would let a few short cycles
+    /// dominate); None without a used cycle.
+    pub fn cadence_hz(&self, interval_secs: f64) -> Option<f64> {
         let n = self.used.len();
-        (n > 0).then(|| self.used.iter().map(|c| 1.0 / (c.1 as f64 * interval_secs)).sum::<f64>() / n as f64)
+        let samples: usize = self.used.iter().map(|c| c.1).sum();
+        (n > 0).then(|| n as f64 / (samples as f64 * interval_secs))
     }
 
     /// Reduces local agent `local` of `recording` (condition agent `agent`) to its sums.
@@ -158,7 +161,7 @@ impl AgentCycles {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConditionCycles {
     pub agents: Vec<AgentCycles>,
-    /// Set by [`Self::keep_modal`]: the modal length over all used cycles.
+    /// Set by [`Self::keep_modal`]: the modal length (weighted by time) over all used cycles.
     pub cycle_len: Option<usize>,
     /// Used cycles of the modal length, and of another length.
     pub kept: usize,
@@ -174,10 +177,11 @@ impl ConditionCycles {
         }
     }
 
-    /// Chooses the modal length over every agent's used cycles and drops the other lengths' sums.
+    /// Chooses the modal length (weighted by time) over every agent's used cycles and drops the
+    /// other lengths' sums.
     pub fn keep_modal(&mut self) {
         let lengths = self.agents.iter().flat_map(|a| a.used.iter().map(|c| c.1));
-        self.cycle_len = most_common_length(lengths);
+        self.cycle_len = modal_cycle_length(lengths);
         let total: usize = self.agents.iter().map(|a| a.used.len()).sum();
         self.kept =
             self.agents.iter().map(|a| self.cycle_len.and_then(|l| a.sums.get(&l)).map_or(0, |s| s.count)).sum();

@@ -137,7 +137,7 @@ pub fn condition_findings(
         }
         Some(out)
     })();
-    let per_agent_hz: Vec<f64> = agents.iter().filter_map(|a| a.mean_hz(interval_secs)).collect();
+    let per_agent_hz: Vec<f64> = agents.iter().filter_map(|a| a.cadence_hz(interval_secs)).collect();
     let agent_hz = (!per_agent_hz.is_empty()).then(|| {
         let idx: Vec<usize> = (0..per_agent_hz.len()).collect();
         let boot: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
@@ -426,7 +426,7 @@ fn f4(conditions: &[ConditionFindings], global: Option<&GlobalSubspace>, slope: 
         _ => Verdict::NotMeasurable,
     };
     let detail = format!(
-        "mean over agents of their cycles' frequency, per speed: {}; slope {:.3} Hz per m/s [{:.3}, {:.3}]; smallest neighbour separation {:.3} of the radius (overlap below {OVERLAP_RATIO}); rule: holds when the slope's interval is above 0 and no neighbours overlap, does not hold when the slope's interval is below 0 or neighbours overlap",
+        "mean over agents of their cadence (used cycles per second), per speed: {}; slope {:.3} Hz per m/s [{:.3}, {:.3}]; smallest neighbour separation {:.3} of the radius (overlap below {OVERLAP_RATIO}); rule: holds when the slope's interval is above 0 and no neighbours overlap, does not hold when the slope's interval is below 0 or neighbours overlap",
         hz.join("; "), slope.value, slope.ci95[0], slope.ci95[1], min_sep
     );
     Finding { id: "F4".into(), claim: claim.into(), verdict, detail }
@@ -487,7 +487,7 @@ pub fn study_findings(
     // resample redraws every condition's agents.
     let (mut slopes, mut ratios) = (Vec::new(), Vec::new());
     let hz_of = |k: usize, idx: &[usize]| {
-        let v: Vec<f64> = idx.iter().filter_map(|&i| cycles[k].agents[i].mean_hz(interval_secs)).collect();
+        let v: Vec<f64> = idx.iter().filter_map(|&i| cycles[k].agents[i].cadence_hz(interval_secs)).collect();
         mean(&v)
     };
     if is_sweep {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{estimate, median, percentile, resample, resample_rng, Estimate, BOOTSTRAP_RESAMPLES};
 use super::cycles::used_cycles;
-use crate::analysis::cycles::{lift_offs, min_stance_samples};
+use crate::analysis::cycles::{lift_offs, min_phase_samples};
 use crate::rollout::Recording;
 
 /// Cycles after the push whose distance is reported (the figure's x axis).
@@ -72,7 +72,7 @@ pub fn agent_recovery(
     let t = recording.n_samples;
     let contact = (0..t).map(|s| recording.contacts[(local * t + s) * recording.n_feet] == 1);
     let alive = |s: usize| recording.alive[local * t + s] == 1;
-    let cycles: Vec<(usize, usize)> = lift_offs(contact, min_stance_samples(recording.every_steps))
+    let cycles: Vec<(usize, usize)> = lift_offs(contact, min_phase_samples(recording.every_steps))
         .windows(2)
         .filter(|w| w[0] >= push_sample)
         .take_while(|w| (w[0]..w[1]).all(alive))

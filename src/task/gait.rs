@@ -2,10 +2,11 @@
 //! shared by the evaluation (`rollout::eval`), the trainer's logs and the page's walker cell.
 //!
 //! - per-foot contact fraction: steps with that foot on the ground / steps;
-//! - lift-offs per foot per second: contact → no contact between two steps of one episode after
-//!   at least [`MIN_STANCE_STEPS`] steps of contact (shorter contacts are bounces, and counting
-//!   them would turn contact chatter into a high stepping rate), divided by the simulated
-//!   seconds;
+//! - lift-offs per foot per second: the foot's debounced phase ([`FootPhase`]) turns from stance
+//!   to swing within one episode, divided by the simulated seconds. A phase changes only when the
+//!   contact flag has held its new value for [`MIN_PHASE_STEPS`] steps: a touch or a gap shorter
+//!   than that is contact chatter (a bounce in the swing, a flicker of the contact in the
+//!   stance), and counting it would cut a stride into "cycles" of a few steps;
 //! - flight fraction: steps with no foot on the ground / steps.
 //!
 //! [`GaitCounters`] accumulate over any number of steps (and agents); [`GaitWindow`] keeps the
@@ -17,9 +18,9 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-/// A foot must have been on the ground this many control steps for leaving it to count as a
-/// lift-off (24 ms for the walker's 8 ms step).
-pub const MIN_STANCE_STEPS: u32 = 3;
+/// A stance or a swing is at least this many control steps long (24 ms for the walker's 8 ms
+/// step): a contact flag that holds a new value for fewer steps is chatter, not a new phase.
+pub const MIN_PHASE_STEPS: u32 = 3;
 /// The most feet a robot may have (the width of [`FootSet`]).
 pub const MAX_FEET: usize = 32;
 
@@ -41,32 +42,68 @@ impl FootSet {
     }
 }
 
-/// Per-agent foot tracking within an episode: consecutive steps each foot has been down.
+/// One foot's debounced contact phase, fed one contact flag per sample.
+///
+/// The phase is unknown until the flag has held one value for `min_phase` samples; after that
+/// it turns to stance (flag true) or swing (false) only when the flag has held the other value
+/// for `min_phase` samples in a row. A lift-off is a turn from stance to swing, dated at the
+/// first sample of the swing: it is known `min_phase − 1` samples later, when the swing is
+/// confirmed. With `min_phase` = 1 the phase is the flag and every fall of it is a lift-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FootPhase {
+    min_phase: u32,
+    /// None until the first confirmed phase; then Some(true) = stance, Some(false) = swing.
+    phase: Option<bool>,
+    /// The last flag and for how many samples in a row it has held.
+    last: bool,
+    run: u32,
+}
+
+impl FootPhase {
+    /// A foot whose phases last at least `min_phase` samples (at least 1).
+    pub fn new(min_phase: u32) -> Self {
+        Self { min_phase: min_phase.max(1), phase: None, last: false, run: 0 }
+    }
+
+    /// Takes the next sample's flag; true when it confirms a lift-off (one that happened
+    /// `min_phase − 1` samples before this one).
+    pub fn update(&mut self, down: bool) -> bool {
+        if down == self.last {
+            self.run = self.run.saturating_add(1);
+        } else {
+            self.last = down;
+            self.run = 1;
+        }
+        if self.run == self.min_phase && self.phase != Some(down) {
+            let lift_off = self.phase == Some(true);
+            self.phase = Some(down);
+            return lift_off;
+        }
+        false
+    }
+}
+
+/// Per-agent foot tracking within an episode: each foot's debounced phase.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FeetTrack {
-    stance_steps: [u32; MAX_FEET],
+    feet: [FootPhase; MAX_FEET],
 }
 
 impl Default for FeetTrack {
     fn default() -> Self {
-        Self { stance_steps: [0; MAX_FEET] }
+        Self { feet: [FootPhase::new(MIN_PHASE_STEPS); MAX_FEET] }
     }
 }
 
 impl FeetTrack {
-    /// Takes the next step's contact flags (at most [`MAX_FEET`]) and returns which feet lifted
-    /// off.
+    /// Takes the next step's contact flags (at most [`MAX_FEET`]) and returns which feet's
+    /// lift-offs this step confirms (each happened [`MIN_PHASE_STEPS`] − 1 steps before).
     pub fn update(&mut self, feet: &[bool]) -> FootSet {
         assert!(feet.len() <= MAX_FEET, "at most {MAX_FEET} feet, got {}", feet.len());
         let mut lift_off = FootSet::default();
         for (f, &down) in feet.iter().enumerate() {
-            if down {
-                self.stance_steps[f] += 1;
-            } else {
-                if self.stance_steps[f] >= MIN_STANCE_STEPS {
-                    lift_off.insert(f);
-                }
-                self.stance_steps[f] = 0;
+            if self.feet[f].update(down) {
+                lift_off.insert(f);
             }
         }
         lift_off
@@ -233,30 +270,77 @@ mod tests {
     fn gait_counters_by_hand() {
         let mut counters = GaitCounters::default();
         let mut track = None;
-        // R: 3 down, 2 up, 1 down, 1 up, 1 down: one lift-off (the 1-step contact is a bounce).
-        // L: 4 down, 2 up, 2 down, 1 up: one lift-off. Flight at steps 5, 7 (1-based).
-        let right = [1, 1, 1, 0, 0, 1, 0, 1, 1];
-        let left = [1, 1, 1, 1, 0, 0, 0, 1, 1];
+        // R: 3 down, 3 up (a lift-off at step 3, known at step 5), a 1-step touch (a bounce: no
+        // new stance), 3 up, 2 down. L: 4 down, a 1-step gap (a flicker: the stance goes on),
+        // 3 down, 3 up (a lift-off at step 8, known at step 10), 1 down. Flight at steps 4, 8, 9.
+        let right = [1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1];
+        let left = [1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1];
         let mut lifted = vec![];
-        for t in 0..9 {
+        for t in 0..12 {
             lifted.push(counters.record(&mut track, &[right[t] == 1, left[t] == 1]));
         }
-        assert_eq!(lifted[3], FootSet(0b01));
-        assert_eq!(lifted[4], FootSet(0b10));
+        assert_eq!(lifted[5], FootSet(0b01));
+        assert_eq!(lifted[10], FootSet(0b10));
         assert_eq!(lifted.iter().filter(|l| !l.is_empty()).count(), 2);
-        assert_eq!(counters.steps, 9);
-        assert_eq!(counters.contact_steps, [6, 6]);
+        assert_eq!(counters.steps, 12);
+        assert_eq!(counters.contact_steps, [6, 8]);
         assert_eq!(counters.lift_offs, [1, 1]);
-        assert_eq!(counters.flight_steps, 2);
+        assert_eq!(counters.flight_steps, 3);
         let g = counters.summary(0.5);
-        assert_eq!(g.contact_fraction, [6.0 / 9.0, 6.0 / 9.0]);
-        assert_eq!(g.lift_offs_per_sec, [1.0 / 4.5, 1.0 / 4.5]); // 1 lift-off in 4.5 s
-        assert_eq!(g.flight_fraction, 2.0 / 9.0);
+        assert_eq!(g.contact_fraction, [6.0 / 12.0, 8.0 / 12.0]);
+        assert_eq!(g.lift_offs_per_sec, [1.0 / 6.0, 1.0 / 6.0]); // 1 lift-off in 6 s
+        assert_eq!(g.flight_fraction, 3.0 / 12.0);
         // A new episode (fresh history) does not count a lift-off against the old one's stance.
         let mut fresh = None;
         counters.record(&mut fresh, &[false, false]);
         assert_eq!(counters.lift_offs, [1, 1]);
         assert!(GaitCounters::default().summary(0.5).flight_fraction.is_nan());
+    }
+
+    /// The lift-offs of a flag series by the definition, directly: maximal runs of equal flags;
+    /// runs shorter than `d` merged into what came before (chatter); a lift-off at the first
+    /// sample of a swing run of ≥ `d` that follows a stance run of ≥ `d` (merged runs count).
+    fn lift_offs_by_runs(flags: &[bool], d: usize) -> Vec<usize> {
+        let mut out = vec![];
+        let mut phase: Option<bool> = None;
+        let mut t = 0;
+        while t < flags.len() {
+            let end = (t..flags.len()).find(|&u| flags[u] != flags[t]).unwrap_or(flags.len());
+            if end - t >= d && phase != Some(flags[t]) {
+                if phase == Some(true) {
+                    out.push(t);
+                }
+                phase = Some(flags[t]);
+            }
+            t = end;
+        }
+        out
+    }
+
+    #[test]
+    fn foot_phase_matches_the_run_definition() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for case in 0..300 {
+            // Flags that switch with probability 1/2, 1/4, … (from chatter to long phases).
+            let p_switch = 1.0 / f64::from(1 << (case % 5 + 1));
+            let mut flags = vec![];
+            let mut down = case % 2 == 0;
+            for _ in 0..200 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                if (rng >> 11) as f64 / (1u64 << 53) as f64 <= p_switch {
+                    down = !down;
+                }
+                flags.push(down);
+            }
+            for d in 1..6u32 {
+                let mut foot = FootPhase::new(d);
+                let streamed: Vec<usize> =
+                    (0..flags.len()).filter(|&t| foot.update(flags[t])).map(|t| t + 1 - d as usize).collect();
+                assert_eq!(streamed, lift_offs_by_runs(&flags, d as usize), "case {case}, d {d}");
+            }
+        }
     }
 
     /// A walking-like pattern: each foot down 6 steps, up 4, the left half a period behind.
@@ -272,8 +356,9 @@ mod tests {
         }
         assert_eq!(window.len(), 20);
         // Steps 37..=56 by hand. Right down at t % 10 < 6: 40..=45 and 50..=55 → 12 contacts;
-        // lift-offs at t = 46, 56 (up after 6 down) → 2. Left down at t % 10 ∈ {5, …, 9, 0}:
-        // 37..=40, 45..=50, 55..=56 → 4 + 6 + 2 = 12 contacts; lift-offs at 41, 51 → 2. Flight:
+        // lift-offs at t = 36, 46, 56 (up after 6 down), known 2 steps later: 38, 48 in the
+        // window → 2. Left down at t % 10 ∈ {5, …, 9, 0}: 37..=40, 45..=50, 55..=56 → 4 + 6 + 2
+        // = 12 contacts; lift-offs at 41, 51, known at 43, 53 → 2. Flight:
         // right down covers residues 0–5 and left 5–0, so some foot is always down → 0.
         let c = window.counters();
         assert_eq!(c.steps, 20);

@@ -163,6 +163,13 @@ fn print_state_check(c: &StateCheckReport) {
     println!("  |c| at {} s: {}; at the end: {}", c.norm_at_secs, spread(&c.cell_norm_early), spread(&c.cell_norm_end));
     println!("  |c| end / early: {}", spread(&c.cell_norm_ratio));
     println!(
+        "  |c| RMS over the reference-foot cycle holding {} s: {}; over the last cycle: {}; end / early: {}",
+        c.norm_at_secs,
+        spread(&c.cycle_rms_cell_norm_early),
+        spread(&c.cycle_rms_cell_norm_end),
+        spread(&c.cycle_rms_cell_norm_ratio)
+    );
+    println!(
         "  cells drifting > {} of their swing per cycle: {} per agent; in most agents: {:?}",
         c.drift_threshold,
         spread(&c.drifting_cells),
