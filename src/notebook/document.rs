@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::policy::NetSize;
 
-/// Version written into every document; documents from a newer version are refused.
-pub const DOC_VERSION: u32 = 1;
+/// Version written into every document; documents from a newer version are refused. Version 2
+/// (2026-12-07) added the Walker2D policy choice; version-1 documents open with the first
+/// shipped policy wherever they do not name one (`permalink`), so their figures stay theirs.
+pub const DOC_VERSION: u32 = 2;
 
 /// Everything needed to reproduce what the page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,7 +225,62 @@ impl PolicyCell {
     }
 }
 
-/// The walker cell: the shipped Walker2D policy walking at a commanded speed.
+/// Which shipped Walker2D policy a cell runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WalkerPolicy {
+    /// The first shipped policy (`walker2d-lstm`), whose cell state drifts (issue 17); the
+    /// policy of every link made before the seeds were shipped, and seed study 003's expert.
+    Original,
+    /// Issue 17's three agents, one training command each, the same recipe (`walker2d-lstm-seedN`).
+    #[default]
+    Seed1,
+    Seed2,
+    Seed3,
+}
+
+impl WalkerPolicy {
+    pub const ALL: [WalkerPolicy; 4] = [Self::Seed1, Self::Seed2, Self::Seed3, Self::Original];
+
+    /// What the links and the file names call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Seed1 => "seed1",
+            Self::Seed2 => "seed2",
+            Self::Seed3 => "seed3",
+        }
+    }
+
+    /// The weights' and the card's file under `public/models/`.
+    pub fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Original => ("walker2d-lstm.safetensors", "walker2d-lstm.card.json"),
+            Self::Seed1 => ("walker2d-lstm-seed1.safetensors", "walker2d-lstm-seed1.card.json"),
+            Self::Seed2 => ("walker2d-lstm-seed2.safetensors", "walker2d-lstm-seed2.card.json"),
+            Self::Seed3 => ("walker2d-lstm-seed3.safetensors", "walker2d-lstm-seed3.card.json"),
+        }
+    }
+
+    /// A one-line label for a picker.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Original => "first shipped policy (its cell state drifts)",
+            Self::Seed1 => "seed 1",
+            Self::Seed2 => "seed 2",
+            Self::Seed3 => "seed 3",
+        }
+    }
+}
+
+impl std::str::FromStr for WalkerPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| format!("no Walker2D policy called {s:?}"))
+    }
+}
+
+/// The walker cell: a shipped Walker2D policy walking at a commanded speed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WalkerCell {
@@ -231,11 +288,13 @@ pub struct WalkerCell {
     pub command_mps: f64,
     /// The animation runs (else it is paused).
     pub playing: bool,
+    /// Which policy walks (version-1 links: the first shipped policy).
+    pub policy: WalkerPolicy,
 }
 
 impl Default for WalkerCell {
     fn default() -> Self {
-        Self { command_mps: 1.4, playing: true }
+        Self { command_mps: 1.4, playing: true, policy: WalkerPolicy::default() }
     }
 }
 
@@ -309,6 +368,9 @@ pub struct StudyCell {
     /// Simulated seconds per agent.
     pub seconds: f64,
     pub seed: u64,
+    /// The Walker2D policy studied when the robot is the walker (version-1 links: the first
+    /// shipped policy, so their figures come out as before).
+    pub walker_policy: WalkerPolicy,
 }
 
 impl Default for StudyCell {
@@ -319,6 +381,7 @@ impl Default for StudyCell {
             agents_per_condition: 20,
             seconds: 10.0,
             seed: 0,
+            walker_policy: WalkerPolicy::default(),
         }
     }
 }

@@ -8,7 +8,8 @@ pub mod permalink;
 
 pub use document::{
     BrainiarbCell, BrainiarbVariant, LissajousCell, NetSize, NotebookDoc, PolicyBackends, PolicyCell, QuadrupedCell,
-    ReachingDqnCell, ReachingGridCell, ReachingModel, ReachingRnnCell, StudyCell, ViewCamera, WalkerCell, DOC_VERSION,
+    ReachingDqnCell, ReachingGridCell, ReachingModel, ReachingRnnCell, StudyCell, ViewCamera, WalkerCell, WalkerPolicy,
+    DOC_VERSION,
 };
 pub use permalink::{
     decode_fragment, decode_fragment_made_by, encode_fragment, encode_fragment_made_by, MadeBy, PermalinkError,

@@ -7,7 +7,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
-use super::document::{NotebookDoc, DOC_VERSION};
+use super::document::{NotebookDoc, WalkerPolicy, DOC_VERSION};
 
 const PREFIX: &str = "nb=";
 /// Longer fragments are refused before decoding (a document is a few hundred bytes).
@@ -85,9 +85,27 @@ pub fn decode_fragment_made_by(fragment: &str) -> Result<Option<(NotebookDoc, Op
         }
         None => None,
     };
-    let doc: NotebookDoc = serde_json::from_value(value).map_err(|e| PermalinkError::Json(e.to_string()))?;
+    if version < 2 {
+        open_with_the_first_walker_policy(&mut value);
+    }
+    let mut doc: NotebookDoc = serde_json::from_value(value).map_err(|e| PermalinkError::Json(e.to_string()))?;
+    doc.version = DOC_VERSION;
     doc.validate().map_err(PermalinkError::OutOfRange)?;
     Ok(Some((doc, made_by)))
+}
+
+/// A version-1 document predates the choice of Walker2D policy: every cell that runs one ran
+/// the first shipped policy, so the walker and study cells get it where the document names
+/// none (the newer default, seed 1, would change what the link shows).
+fn open_with_the_first_walker_policy(value: &mut serde_json::Value) {
+    let Some(doc) = value.as_object_mut() else { return };
+    let original = serde_json::Value::from(WalkerPolicy::Original.name());
+    for (cell, field) in [("walker", "policy"), ("study", "walker_policy")] {
+        let entry = doc.entry(cell).or_insert_with(|| serde_json::json!({}));
+        if let Some(cell) = entry.as_object_mut() {
+            cell.entry(field).or_insert_with(|| original.clone());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,8 +153,13 @@ mod tests {
             Err(PermalinkError::OutOfRange(_))
         ));
         assert!(matches!(decode_fragment(&"nb=A".repeat(30000)), Err(PermalinkError::TooLong(_))));
-        // A document from an older page with a cell missing gets that cell's defaults.
-        check(&enc(r#"{"version":1}"#), Ok(Some(NotebookDoc::default())));
+        // A document from an older page with a cell missing gets that cell's defaults (a
+        // version-1 document with the first shipped Walker2D policy).
+        check(&enc(r#"{"version":2}"#), Ok(Some(NotebookDoc::default())));
+        let mut v1 = NotebookDoc::default();
+        v1.walker.policy = crate::notebook::WalkerPolicy::Original;
+        v1.study.walker_policy = crate::notebook::WalkerPolicy::Original;
+        check(&enc(r#"{"version":1}"#), Ok(Some(v1)));
     }
 
     #[test]
@@ -170,17 +193,31 @@ mod tests {
     fn walker_cell_parameters_travel_in_the_link() {
         use crate::notebook::WalkerCell;
         let enc = |s: &str| format!("nb={}", URL_SAFE_NO_PAD.encode(s));
-        let walker = WalkerCell { command_mps: 1.8, playing: false };
+        let walker = WalkerCell { command_mps: 1.8, playing: false, policy: WalkerPolicy::Seed3 };
         let doc = NotebookDoc { walker: walker.clone(), ..Default::default() };
         check(&encode_fragment(&doc), Ok(Some(doc)));
-        // A link from before the walker cell opens with the cell's defaults (1.4 m/s, playing).
+        // A link from before the walker cell opens with the cell's defaults (1.4 m/s, playing),
+        // and, being version 1, with the first shipped policy.
         let old = enc(r#"{"version":1,"policy":{"n_agents":8}}"#);
         let got = decode_fragment(&old).unwrap().unwrap();
-        assert_eq!(got.walker, WalkerCell { command_mps: 1.4, playing: true });
+        let original = WalkerPolicy::Original;
+        assert_eq!(got.walker, WalkerCell { command_mps: 1.4, playing: true, policy: original });
+        assert_eq!(got.study.walker_policy, original);
         assert_eq!(got.policy.n_agents, 8);
         // Missing fields take their defaults; the names are the documented ones.
         let partial = enc(r#"{"version":1,"walker":{"playing":false}}"#);
-        assert_eq!(decode_fragment(&partial).unwrap().unwrap().walker, WalkerCell { command_mps: 1.4, playing: false });
+        let got = decode_fragment(&partial).unwrap().unwrap();
+        assert_eq!(got.walker, WalkerCell { command_mps: 1.4, playing: false, policy: original });
+        assert_eq!(got.version, DOC_VERSION, "opened as the current version");
+        // Version 2: a missing choice is the current default, seed 1; a named one is kept.
+        let new = decode_fragment(&enc(r#"{"version":2,"walker":{"playing":false}}"#)).unwrap().unwrap();
+        assert_eq!((new.walker.policy, new.study.walker_policy), (WalkerPolicy::Seed1, WalkerPolicy::Seed1));
+        let named = enc(r#"{"version":1,"study":{"walker_policy":"seed2"}}"#);
+        assert_eq!(decode_fragment(&named).unwrap().unwrap().study.walker_policy, WalkerPolicy::Seed2);
+        assert!(matches!(
+            decode_fragment(&enc(r#"{"version":2,"walker":{"policy":"seed9"}}"#)),
+            Err(PermalinkError::Json(_))
+        ));
         for bad in [r#"{"version":1,"walker":{"command_mps":0.5}}"#, r#"{"version":1,"walker":{"command_mps":2.2}}"#] {
             assert!(matches!(decode_fragment(&enc(bad)), Err(PermalinkError::OutOfRange(_))), "{bad}");
         }
@@ -221,6 +258,7 @@ mod tests {
             agents_per_condition: 8,
             seconds: 4.5,
             seed: 3,
+            walker_policy: crate::notebook::WalkerPolicy::Seed2,
         };
         let doc = NotebookDoc { study: study.clone(), ..Default::default() };
         check(&encode_fragment(&doc), Ok(Some(doc)));

@@ -12,7 +12,6 @@ use leptos::task::spawn_local;
 use super::citations::{Cites, BRAINIARB};
 use super::shell::{download, download_json, fetch_bytes, now_ms};
 use super::shipped_policy::fetch_checked_weights;
-use super::walker_cell::{CARD_URL as EXPERT_CARD_URL, MODEL_URL as EXPERT_URL};
 use super::widgets::{
     apply_seed, apply_whole_number, begin_job, job_status, progress_fraction, FigureDownloads, InlineNote, JobProgress,
     ProgressLine,
@@ -40,7 +39,8 @@ fn models_dir(variant: BrainiarbVariant) -> &'static str {
 /// A variant's expert: weights and card URLs.
 fn expert_urls(variant: BrainiarbVariant) -> (String, String) {
     match variant {
-        BrainiarbVariant::A => (EXPERT_URL.to_string(), EXPERT_CARD_URL.to_string()),
+        // Variant (a)'s students were cloned from the first shipped walker.
+        BrainiarbVariant::A => super::walker_cell::policy_urls(crate::notebook::WalkerPolicy::Original),
         BrainiarbVariant::B => {
             let stem = format!("{}/sac-expert", models_dir(variant));
             (format!("{stem}.safetensors"), format!("{stem}.card.json"))

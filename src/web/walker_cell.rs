@@ -1,12 +1,14 @@
-//! Cell 3: the shipped Walker2D policy walking, seen from the side.
+//! Cell 3: a shipped Walker2D policy walking, seen from the side.
 //!
-//! The cell fetches `models/walker2d-lstm.safetensors` and its model card (sha256 and
-//! architecture checked by `shipped_policy::load_session`), then runs a `rollout::Session` (one
+//! The cell fetches the chosen policy (`notebook::WalkerPolicy`: seed 1, 2 or 3 of issue 17's
+//! agents, or the first shipped policy; `models/walker2d-lstm*.safetensors`) and its model card
+//! (sha256 and architecture checked by `shipped_policy::load_session`), then runs a
+//! `rollout::Session` (one
 //! agent, the policy's mean action, our simulator, all in this page's WebAssembly) in a
 //! requestAnimationFrame loop: as many 8 ms control steps per frame as the time since the last
 //! frame holds, at most [`MAX_STEPS_PER_FRAME`]; beyond that the walk slows down instead of
-//! freezing the page. The commanded speed (a slider) and play/pause live in the notebook
-//! document. A model that is missing, corrupt or of the wrong shape leaves a message here; the
+//! freezing the page. The policy, the commanded speed (a slider) and play/pause live in the
+//! notebook document; another policy is loaded in place (the animation restarts with it). A model that is missing, corrupt or of the wrong shape leaves a message here; the
 //! other cells do not depend on it. Drawing is plain Canvas 2D from `sim::side_view`.
 
 use leptos::prelude::*;
@@ -17,15 +19,18 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use super::shell::now_ms;
 use super::shipped_policy::{ending_text, fmt_opt, load_session};
 use super::widgets::FigureDownloads;
-use crate::notebook::{NotebookDoc, WalkerCell};
+use crate::notebook::{NotebookDoc, WalkerCell, WalkerPolicy};
 use crate::rollout::session::Session;
 use crate::rollout::walk_log::WALK_LOG_SECS;
 use crate::task::gait::GaitSummary;
 use crate::task::side_view::{Limb, SidePose};
 use crate::task::Robot;
 
-pub(crate) const MODEL_URL: &str = "models/walker2d-lstm.safetensors";
-pub(crate) const CARD_URL: &str = "models/walker2d-lstm.card.json";
+/// The URLs of a policy's weights and card.
+pub(crate) fn policy_urls(policy: WalkerPolicy) -> (String, String) {
+    let (model, card) = policy.files();
+    (format!("models/{model}"), format!("models/{card}"))
+}
 /// Size of a push (N·s): the top of the trainer's default push range.
 const PUSH_IMPULSE_NS: f64 = 8.0;
 /// At 60 frames/s a frame holds about 2 control steps; this many leaves room for slow frames.
@@ -169,6 +174,8 @@ pub(crate) fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingCo
 #[derive(Clone, Copy)]
 struct Frame {
     doc: RwSignal<NotebookDoc>,
+    /// Bumped by every load: a frame loop or a load of an older generation stops.
+    generation: StoredValue<u64, LocalStorage>,
     session: StoredValue<Option<Session>, LocalStorage>,
     clock: StoredValue<Clock, LocalStorage>,
     canvas: NodeRef<leptos::html::Canvas>,
@@ -275,10 +282,48 @@ impl Frame {
     }
 }
 
-fn schedule(frame: Frame) {
+/// Runs the frame loop of load `generation` until the cell is gone or another load starts.
+fn schedule(frame: Frame, generation: u64) {
     request_animation_frame(move || {
-        if frame.tick() {
-            schedule(frame);
+        let current = frame.generation.try_get_value() == Some(generation);
+        if current && frame.tick() {
+            schedule(frame, generation);
+        }
+    });
+}
+
+/// Loads `policy` in place of whatever walks now, and starts its frame loop.
+fn load_policy(frame: Frame, load: RwSignal<LoadState>, policy: WalkerPolicy) {
+    let generation = frame.generation.get_value() + 1;
+    frame.generation.set_value(generation);
+    frame.session.set_value(None);
+    load.set(LoadState::Loading);
+    spawn_local(async move {
+        let (model_url, card_url) = policy_urls(policy);
+        let command = frame.doc.with_untracked(|d| d.walker.command_mps);
+        let loaded = load_session(Robot::Walker2d, &model_url, &card_url, &[command]).await;
+        if frame.generation.try_get_value() != Some(generation) {
+            return; // another policy was picked meanwhile, or the cell is gone
+        }
+        match loaded {
+            Ok((mut session, summary)) => {
+                // The slider may have moved while the model loaded.
+                let command = frame.doc.with_untracked(|d| d.walker.command_mps);
+                if let Err(e) = session.set_command(&[command]) {
+                    frame.run_error.set(Some(e.to_string()));
+                }
+                frame.session.set_value(Some(session));
+                frame.clock.update_value(|c| c.dirty = true);
+                frame.fall_note.set(None);
+                // Draw the first pose before saying "ready", so a ready cell always shows the
+                // walker (the animation frames only start on the next repaint).
+                let alive = frame.tick();
+                load.set(LoadState::Ready(format!("{} · {summary}", policy.label())));
+                if alive {
+                    schedule(frame, generation);
+                }
+            }
+            Err(e) => load.set(LoadState::Failed(format!("Could not load the walker's policy: {e}"))),
         }
     });
 }
@@ -293,6 +338,7 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let frame = Frame {
         doc,
+        generation: StoredValue::new_local(0),
         session: StoredValue::new_local(None),
         clock: StoredValue::new_local(Clock::default()),
         canvas,
@@ -319,28 +365,9 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         true
     });
 
-    spawn_local(async move {
-        let command = doc.with_untracked(|d| d.walker.command_mps);
-        match load_session(Robot::Walker2d, MODEL_URL, CARD_URL, &[command]).await {
-            Ok((mut session, summary)) => {
-                // The slider may have moved while the model loaded.
-                let command = doc.with_untracked(|d| d.walker.command_mps);
-                if let Err(e) = session.set_command(&[command]) {
-                    run_error.set(Some(e.to_string()));
-                }
-                frame.session.set_value(Some(session));
-                frame.clock.update_value(|c| c.dirty = true);
-                // Draw the first pose before saying "ready", so a ready cell always shows the
-                // walker (the animation frames only start on the next repaint).
-                let alive = frame.tick();
-                load.set(LoadState::Ready(summary));
-                if alive {
-                    schedule(frame);
-                }
-            }
-            Err(e) => load.set(LoadState::Failed(format!("Could not load the walker's policy: {e}"))),
-        }
-    });
+    // The policy follows the document (the picker or a pasted link): loaded again on a change.
+    let policy = Memo::new(move |_| doc.get().walker.policy);
+    Effect::new(move |_| load_policy(frame, load, policy.get()));
 
     // The command follows the document (slider or a pasted link) without a reset.
     Effect::new(move |_| {
@@ -364,6 +391,11 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         }
     };
     let toggle_play = move |_| doc.update(|d| d.walker.playing = !d.walker.playing);
+    let pick_policy = move |ev| {
+        if let Ok(policy) = event_target_value(&ev).parse::<WalkerPolicy>() {
+            doc.update(|d| d.walker.policy = policy);
+        }
+    };
     let reset = move |_| {
         frame.session.update_value(|slot| {
             if let Some(s) = slot.as_mut() {
@@ -416,6 +448,11 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 "mean (no sampling), without sensor noise, as in the evaluation."
             </p>
             <div class="controls">
+                <label>"policy "
+                    <select id="walker-policy" prop:value=move || cell.get().policy.name() on:change=pick_policy>
+                        {WalkerPolicy::ALL.map(|p| view! { <option value=p.name()>{p.label()}</option> }).to_vec()}
+                    </select>
+                </label>
                 <label>"commanded speed u* = " <output id="walker-command-value">
                         {move || format!("{:.1} m/s", cell.get().command_mps)}</output>
                     <input id="walker-speed" type="range" min=lo.to_string() max=hi.to_string()

@@ -595,9 +595,18 @@ await test('the walker cell: the slider commands the policy live, pause stops it
   const redrawn = await walkerCanvas(page);
   assert.ok(redrawn.url === paused[0].url, 'the paused walker was not redrawn after its surface came back');
   assert.equal(await page.textContent('#walker-surface-note'), '');
+  // Seed 1 walks by default; another policy is loaded in place and walks from its own start.
+  assert.equal(await page.inputValue('#walker-policy'), 'seed1');
+  assert.match(await page.textContent('#walker-status'), /^seed 1 · policy 18-512-256-LSTM128-6/);
+  await page.selectOption('#walker-policy', 'seed2');
+  await page.waitForFunction(() => /^seed 2 · /.test(document.querySelector('#walker-status').textContent), null, { timeout: 60_000 });
+  assert.match(await page.textContent('#walker-status'), /seed 2, commit/);
+  assert.equal(await walkerTime(page), 0, 'the new policy starts a new episode (paused: it stays at 0)');
   await page.click('#permalink');
   const restored = await openPage(await page.inputValue('#permalink-url'));
   await walkerReady(restored);
+  assert.equal(await restored.inputValue('#walker-policy'), 'seed2');
+  assert.match(await restored.textContent('#walker-status'), /^seed 2 · /);
   assert.equal(await restored.inputValue('#walker-speed'), '1.8');
   assert.equal(await restored.textContent('#walker-obs-command'), '1.80');
   assert.equal(await restored.textContent('#walker-play'), 'Play');
@@ -614,9 +623,9 @@ await test('the walker cell: the slider commands the policy live, pause stops it
 });
 
 await test('a missing or corrupt walker model gives a clear message; the other cells keep working', async () => {
-  const model = '**/models/walker2d-lstm.safetensors';
+  const model = '**/models/walker2d-lstm-seed1.safetensors';
   const cases = [
-    [(route) => route.fulfill({ status: 404, body: 'not found' }), /Could not load the walker's policy: models\/walker2d-lstm\.safetensors: HTTP 404/],
+    [(route) => route.fulfill({ status: 404, body: 'not found' }), /Could not load the walker's policy: models\/walker2d-lstm-seed1\.safetensors: HTTP 404/],
     [(route) => route.fulfill({ status: 200, body: 'not a model' }), /Could not load the walker's policy: .*sha256 mismatch/],
   ];
   for (const [handler, message] of cases) {
@@ -697,7 +706,9 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
     assert.deepEqual(await studyFindings(), native.findings, `${what} in the tab differs from tanglelab study run`);
     assert.equal(await page.textContent('#study-checksum'), native.checksum, `${what}: the page's checksum`);
   };
-  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'single', 4, 4), 'the single protocol');
+  // The default Walker2D policy is seed 1.
+  assert.equal(await page.inputValue('#study-walker-policy'), 'seed1');
+  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm-seed1.safetensors', 'single', 4, 4), 'the single protocol');
   // Fig. 2: the cycle averages of c and of the actions in 3D, coloured by Q, and Q over the cycle.
   assert.match(await page.textContent('#study-fig2-title'), /Fig. 2 at \[2\.0\]/);
   assert.equal(await page.locator('#study-fig2-q path').count() >= 2, true);
@@ -716,10 +727,15 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   assert.equal(await page.locator('#study-stale').count(), 0);
   await page.locator('#study-seed').fill('5');
   await page.locator('#study-seed').dispatchEvent('change');
-  assert.match(await page.textContent('#study-stale'), /last run's settings \(walker2d, single, 4 agents × 4 s, seed 0\)/);
+  assert.match(await page.textContent('#study-stale'), /last run's settings \(walker2d seed 1, single, 4 agents × 4 s, seed 0\)/);
   await page.locator('#study-seed').fill('0');
   await page.locator('#study-seed').dispatchEvent('change');
   assert.equal(await page.locator('#study-stale').count(), 0, 'back to the run\'s settings: not stale');
+  // Another seed's policy is another study: the results are marked as the last run's.
+  await page.selectOption('#study-walker-policy', 'seed2');
+  assert.match(await page.textContent('#study-stale'), /last run's settings/);
+  await page.selectOption('#study-walker-policy', 'seed1');
+  assert.equal(await page.locator('#study-stale').count(), 0, 'back to seed 1: not stale');
   // Q(t) as CSV (Python's csv reads it; numbers round-trip) and the plot as SVG.
   const fig2Csv = pythonCsv(await downloadedText(page, '#study-export-fig2-csv'));
   assert.deepEqual(fig2Csv[0], ['cycle_percent', 'q_cell', 'q_hidden', 'q_actions']);
@@ -737,7 +753,7 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   await page.click('#study-run');
   await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
       && document.querySelector('#study-fig3-title'), null, { timeout: 120_000 });
-  const nativePush = nativeFindings('walker2d', 'walker2d-lstm.safetensors', 'push', 4, 4);
+  const nativePush = nativeFindings('walker2d', 'walker2d-lstm-seed1.safetensors', 'push', 4, 4);
   await sameAsCli(nativePush, 'the push protocol');
   const pushZip = await zipSameAsCli(nativePush);
   assert.equal(pushZip['cycles/cell.npy'].shape.length, 3);

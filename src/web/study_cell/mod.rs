@@ -1,5 +1,6 @@
 //! Cell 5: the study (issue 11's core, `study::pipeline::StudyRunner`) in the tab. It fetches
-//! the shipped policy of the chosen robot (Walker2D or quadruped) and its card, runs a protocol
+//! the shipped policy of the chosen robot (the quadruped's, or the chosen Walker2D policy: seed 1,
+//! 2 or 3, or the first shipped one) and its card, runs a protocol
 //! (single, push, opposing motions or speed sweep) with its groups of agents simulated in Web
 //! Workers (`study_workers`, one per core up to 8; on the page's thread, a group per step, when
 //! workers cannot start), reduced here in the runner's order (progress bar, cancel), and shows
@@ -21,7 +22,7 @@ use super::citations::{Cites, RUSH_2023};
 use super::shell::{download, fetch_bytes, now_ms};
 use super::widgets::ProgressLine;
 use crate::fmath::FloatExt;
-use crate::notebook::{NotebookDoc, StudyCell};
+use crate::notebook::{NotebookDoc, StudyCell, WalkerPolicy};
 use crate::policy::load_with_card;
 use crate::study::findings::StudyFindings;
 use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
@@ -33,11 +34,19 @@ use fig4::{fig4_of, Fig4, Fig4Panel};
 use findings::FindingsPanel;
 use sweep::{sweep_of, SweepFigure, SweepPanel};
 
-/// The shipped policy and card of `robot`.
-fn shipped(robot: Robot) -> (&'static str, &'static str) {
-    match robot {
-        Robot::Walker2d => (super::walker_cell::MODEL_URL, super::walker_cell::CARD_URL),
-        Robot::Quadruped => (super::quadruped_cell::MODEL_URL, super::quadruped_cell::CARD_URL),
+/// The shipped policy and card the cell studies: its robot's (for the walker, the chosen one).
+fn shipped(cell: &StudyCell) -> (String, String) {
+    match cell.robot {
+        Robot::Walker2d => super::walker_cell::policy_urls(cell.walker_policy),
+        Robot::Quadruped => (super::quadruped_cell::MODEL_URL.into(), super::quadruped_cell::CARD_URL.into()),
+    }
+}
+
+/// The studied policy in a sentence: the robot, and for the walker which of its policies.
+fn subject(cell: &StudyCell) -> String {
+    match cell.robot {
+        Robot::Walker2d => format!("{} {}", cell.robot, cell.walker_policy.label()),
+        Robot::Quadruped => cell.robot.to_string(),
     }
 }
 
@@ -76,8 +85,8 @@ fn protocol(cell: &StudyCell, sha: &str) -> Result<Protocol, String> {
 
 async fn run(cell: StudyCell, progress: RwSignal<(usize, usize)>, cancel: RwSignal<bool>) -> Outcome {
     let fail = |e: String| Outcome { error: Some(e), ..Outcome::default() };
-    let (model_url, card_url) = shipped(cell.robot);
-    let (bytes, card) = match (fetch_bytes(model_url).await, fetch_bytes(card_url).await) {
+    let (model_url, card_url) = shipped(&cell);
+    let (bytes, card) = match (fetch_bytes(&model_url).await, fetch_bytes(&card_url).await) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(e), _) | (_, Err(e)) => return fail(format!("cannot load the policy: {e}")),
     };
@@ -230,7 +239,7 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         <section id="cell-study" class="cell">
             <h2>"5 · The study: tangling of a shipped policy"</h2>
             <Cites papers=&[RUSH_2023] />
-            <p>"Runs the paper's protocols on the shipped Walker2D or quadruped policy, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively with the same bits. The opposing motions (forward/backward, left/right, turning left/right) need the quadruped: the planar walker has no sideways or turning command."</p>
+            <p>"Runs the paper's protocols on a shipped Walker2D policy (issue 17's three seeds, one recipe; or the first shipped policy, whose cell state drifts) or the quadruped's, here in the tab, one group of agents at a time (the page pauses for a few seconds per group of 25). "<code>"tanglelab study run"</code>" runs the same protocol natively with the same bits. The opposing motions (forward/backward, left/right, turning left/right) need the quadruped: the planar walker has no sideways or turning command."</p>
             <div class="controls">
                 <label>"robot "
                     <select id="study-robot" prop:value=move || cell.get().robot.name() on:change=move |ev| {
@@ -242,6 +251,17 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                         <option value="quadruped">"quadruped"</option>
                     </select>
                 </label>
+                <Show when=move || cell.get().robot == Robot::Walker2d>
+                    <label>"policy "
+                        <select id="study-walker-policy" prop:value=move || cell.get().walker_policy.name() on:change=move |ev| {
+                            if let Ok(policy) = event_target_value(&ev).parse::<WalkerPolicy>() {
+                                doc.update(|d| d.study.walker_policy = policy);
+                            }
+                        }>
+                            {WalkerPolicy::ALL.map(|p| view! { <option value=p.name()>{p.label()}</option> }).to_vec()}
+                        </select>
+                    </label>
+                </Show>
                 <label>"protocol "
                     <select id="study-protocol" prop:value=move || serde_json::to_value(cell.get().protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
                         on:change=move |ev| {
@@ -294,7 +314,7 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
             <Show when=move || outcome.get().settings.is_some_and(|s| s != cell.get())>
                 <p id="study-stale" class="stale" role="status">{move || outcome.get().settings.map(|s| format!(
                     "The results below are for the last run's settings ({}, {}, {} agents × {} s, seed {}), not the current ones: press Run to update them.",
-                    s.robot, serde_json::to_value(s.protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    subject(&s), serde_json::to_value(s.protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
                     s.agents_per_condition, s.seconds, s.seed)).unwrap_or_default()}</p>
             </Show>
             <Show when=move || outcome.get().error.is_some()>
