@@ -270,3 +270,22 @@ fn the_push_protocol_reports_each_agent_s_recovery() {
     let alive = std::fs::read(Path::new(out).join("traces/alive.npy")).unwrap();
     assert!(String::from_utf8_lossy(&alive[..128]).contains("(2, 4, 625)"));
 }
+
+#[test]
+fn without_a_model_the_study_runs_the_robot_s_seed_1_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    let out_str = out.to_str().unwrap();
+    let args = ["study", "run", "--robot", "walker2d", "--protocol", "single", "--agents", "2", "--seconds", "2"];
+    let status = Command::new(env!("CARGO_BIN_EXE_tanglelab"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .args(["--warmup-secs", "1", "--out-dir", out_str])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let protocol = read(&out.join("protocol.json"));
+    assert_eq!(protocol["model"], "public/models/walker2d-lstm-seed1.safetensors");
+    let card = read(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/walker2d-lstm-seed1.card.json")));
+    assert_eq!(protocol["protocol"]["model_sha256"], card["weights_sha256"]);
+}

@@ -35,9 +35,10 @@ pub enum StudyCommand {
 pub struct RunArgs {
     #[arg(long)]
     robot: Robot,
-    /// The policy (safetensors; verified against `<stem>.card.json` when it exists).
+    /// The policy (safetensors; verified against `<stem>.card.json` when it exists). Default: the
+    /// robot's seed-1 policy in public/models (walker2d-lstm-seed1, quadruped-lstm-seed1).
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// single | push | opposing | speed-sweep
     #[arg(long)]
     protocol: String,
@@ -137,18 +138,28 @@ fn protocol_of(args: &RunArgs, sha: &str) -> anyhow::Result<Protocol> {
     Ok(p)
 }
 
+/// The policy the study runs when `--model` is not given: the robot's seed-1 policy.
+fn default_model(robot: Robot) -> PathBuf {
+    let stem = match robot {
+        Robot::Walker2d => "walker2d-lstm-seed1",
+        Robot::Quadruped => "quadruped-lstm-seed1",
+    };
+    PathBuf::from(format!("public/models/{stem}.safetensors"))
+}
+
 fn run_study(args: RunArgs) -> anyhow::Result<()> {
     if args.backend != "cpu" {
         bail!("--backend {}: the study runs on the CPU backend only (bitwise deterministic); GPU rollouts are not wired into it yet", args.backend);
     }
-    let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
-    let weights = read_robot_weights(&args.model, args.robot)?;
+    let model = args.model.clone().unwrap_or_else(|| default_model(args.robot));
+    let bytes = std::fs::read(&model).with_context(|| format!("cannot read {}", model.display()))?;
+    let weights = read_robot_weights(&model, args.robot)?;
     let protocol = protocol_of(&args, &sha256_hex(&bytes))?;
     let spec = protocol.robot.spec();
     if weights.shape().n_obs != spec.n_obs() || weights.shape().n_actions != spec.n_actions() {
         bail!(
             "{} is a policy for {} observations and {} actions; {} has {} and {} (a model for another robot?)",
-            args.model.display(),
+            model.display(),
             weights.shape().n_obs,
             weights.shape().n_actions,
             protocol.robot,
@@ -183,7 +194,7 @@ fn run_study(args: RunArgs) -> anyhow::Result<()> {
         warmup_secs: protocol.warmup_secs,
         trace_conditions: traces.iter().map(|t| (protocol.conditions[t.condition].clone(), t.pushed)).collect(),
         traces_written: write_traces,
-        model: args.model.display().to_string(),
+        model: model.display().to_string(),
     };
     write_bytes(&dir.join("protocol.json"), serde_json::to_string_pretty(&file)?.as_bytes())?;
     let mut writer =
