@@ -289,3 +289,46 @@ fn without_a_model_the_study_runs_the_robot_s_seed_1_policy() {
     let card = read(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/public/models/walker2d-lstm-seed1.card.json")));
     assert_eq!(protocol["protocol"]["model_sha256"], card["weights_sha256"]);
 }
+
+#[test]
+fn compare_puts_agents_side_by_side_from_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<String> = ["0", "1"]
+        .iter()
+        .map(|seed| {
+            let out = dir.path().join(format!("seed{seed}"));
+            let out = out.to_str().unwrap().to_string();
+            run_ok(&sweep_args(&out, &["--seed", seed]), "2");
+            out
+        })
+        .collect();
+    let figures = dir.path().join("figures");
+    let args = ["study", "compare", "--labels", "a,b", &runs[0], &runs[1], "--out-dir", figures.to_str().unwrap()];
+    let table = run_ok(&args, "1");
+    // One row per finding, one per condition; each cell read from its own file.
+    for id in ["F1", "F2", "F3", "F4", "F5"] {
+        assert!(table.contains(&format!("\n| {id} | ")), "{table}");
+    }
+    let cells: Vec<Vec<String>> = table
+        .lines()
+        .filter(|l| l.starts_with("| 1.2 |") || l.starts_with("| 2.0 |"))
+        .map(|l| l.split(" | ").map(String::from).collect())
+        .collect();
+    assert_eq!(cells.len(), 2, "{table}");
+    for (k, run) in runs.iter().enumerate() {
+        let findings = read(&Path::new(run).join("findings.json"));
+        for (row, condition) in cells.iter().zip(findings["conditions"].as_array().unwrap()) {
+            let hz = &condition["agent_hz"]["value"];
+            let expected = if hz.is_null() { "–".to_string() } else { format!("{:.2}", hz.as_f64().unwrap()) };
+            assert!(row[k + 1].starts_with(&expected), "{row:?} vs {expected}");
+        }
+    }
+    let svg = std::fs::read_to_string(figures.join("cadence.svg")).unwrap();
+    assert!(svg.contains("the paper (Rush et al.)") && svg.contains(">a<") && svg.contains(">b<"), "{svg}");
+    // Bad input: a label short, a file that is not findings.
+    let out = tanglelab(&["study", "compare", "--labels", "a", &runs[0], &runs[1]], "1");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("1 labels for 2 findings files"));
+    let protocol = Path::new(&runs[0]).join("protocol.json");
+    let out = tanglelab(&["study", "compare", "--labels", "a,b", &runs[0], protocol.to_str().unwrap()], "1");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a study's findings.json"));
+}

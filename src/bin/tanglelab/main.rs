@@ -40,6 +40,7 @@ mod sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod study;
 #[cfg(not(target_arch = "wasm32"))]
+mod study_compare;
 mod study_report;
 #[cfg(not(target_arch = "wasm32"))]
 mod study_traces;

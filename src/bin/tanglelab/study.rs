@@ -29,6 +29,21 @@ pub enum StudyCommand {
     Merge(MergeArgs),
     /// Print a study's findings as a table and write its figures (SVG).
     Report(ReportArgs),
+    /// Several agents' findings of one protocol side by side (Markdown), with figures (SVG).
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// The agents' `findings.json` (or the directories holding them), one protocol.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One label per file, comma-separated (e.g. "seed 1,seed 2,seed 3").
+    #[arg(long, value_delimiter = ',', required = true)]
+    labels: Vec<String>,
+    /// Write the figures here (cadence.svg for a sweep, push-distance.svg for a push).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -116,6 +131,9 @@ pub fn run(command: StudyCommand) -> anyhow::Result<()> {
         StudyCommand::Run(args) => run_study(args),
         StudyCommand::Merge(args) => merge(args),
         StudyCommand::Report(args) => report(&args.dir, args.markdown),
+        StudyCommand::Compare(args) => {
+            crate::study_compare::compare(&args.labels, &args.files, args.out_dir.as_deref())
+        }
     }
 }
 
