@@ -265,7 +265,7 @@ impl WalkerPolicy {
     /// A one-line label for a picker.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Original => "first shipped policy (its cell state drifts)",
+            Self::Original => "original (c drifts)",
             Self::Seed1 => "seed 1",
             Self::Seed2 => "seed 2",
             Self::Seed3 => "seed 3",

@@ -440,8 +440,10 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         <section class="cell" id="cell-walker">
             <h2>"3 · The trained walker"</h2>
             <p class="explain">
-                "The Walker2D policy this repository trained (its LSTM and our simulator, both running here in "
-                "WebAssembly) walks at the commanded speed u*, the last entry of its observation. Change u* with the "
+                "A Walker2D policy this repository trained (its LSTM and our simulator, both running here in "
+                "WebAssembly) walks at the commanded speed u*, the last entry of its observation. Pick the policy: "
+                "seeds 1–3 of one training recipe, or the original one, whose LSTM cell state drifts instead of "
+                "cycling (kept for older links). Change u* with the "
                 "slider while it walks: the policy adapts its gait without a restart. It should step with both "
                 "legs in turn (orange right, green left; a dark outline marks a foot on the ground), not hop or "
                 "shuffle. Push it to see it recover; after a fall it restarts by itself. Actions are the policy's "
