@@ -107,6 +107,17 @@ pub fn lift_offs(contact: impl Iterator<Item = bool>, min_phase: usize) -> Vec<u
     contact.enumerate().filter(|&(_, down)| foot.update(down)).map(|(sample, _)| sample - delay).collect()
 }
 
+/// How many of a foot's lift-offs (`times`, rising) fall within the reference foot's complete
+/// cycles, from its first lift-off `reference[0]` (included) to its last (excluded): over all
+/// agents, divided by the reference cycles (Σ `reference.len() − 1`), the foot's lift-offs per
+/// reference-foot cycle (1 for the reference foot itself; 2 when a foot steps twice a cycle).
+pub fn lift_offs_within_cycles(reference: &[usize], times: &[usize]) -> usize {
+    match (reference.first(), reference.last()) {
+        (Some(&first), Some(&last)) => times.iter().filter(|&&t| first <= t && t < last).count(),
+        _ => 0,
+    }
+}
+
 /// The gait counters' [`MIN_PHASE_STEPS`] in samples recorded every `every_steps` control steps
 /// (at least one sample).
 pub fn min_phase_samples(every_steps: usize) -> usize {
@@ -185,6 +196,16 @@ mod tests {
         assert_eq!(lift_offs(flicker.into_iter(), 1), vec![3, 6]);
         assert_eq!(lift_offs(flicker.into_iter(), 2), vec![6]);
         assert_eq!((min_phase_samples(1), min_phase_samples(2), min_phase_samples(5)), (3, 2, 1));
+    }
+
+    #[test]
+    fn lift_offs_are_counted_within_the_reference_cycles() {
+        // Reference cycles [10, 20) and [20, 30): the other foot lifts off at 5 (before), 12, 15,
+        // 25 (three within) and 30 (the last reference lift-off: outside).
+        assert_eq!(lift_offs_within_cycles(&[10, 20, 30], &[5, 12, 15, 25, 30]), 3);
+        assert_eq!(lift_offs_within_cycles(&[10, 20, 30], &[10, 20, 30]), 2, "the reference foot: one per cycle");
+        assert_eq!(lift_offs_within_cycles(&[10], &[12]), 0, "no complete cycle");
+        assert_eq!(lift_offs_within_cycles(&[], &[12]), 0);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::fmath::FloatExt;
 use serde::Serialize;
 
 use super::{ClosedLoop, RolloutError};
+use crate::analysis::cycles::lift_offs_within_cycles;
 use crate::parallel;
 use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::task::gait::{FeetTrack, GaitCounters, MIN_PHASE_STEPS};
@@ -99,6 +100,10 @@ pub struct ConditionResult {
     pub contact_fraction: Vec<f64>,
     /// Lift-offs of each foot per second.
     pub lift_offs_per_sec: Vec<f64>,
+    /// Lift-offs of each foot per reference-foot cycle, within the agents' complete reference
+    /// cycles after the warm-up (1 for the reference foot; issue 17's symmetry at every speed;
+    /// NaN without a complete cycle).
+    pub lift_offs_per_reference_cycle: Vec<f64>,
     /// Fraction of agent-steps with no foot on the ground.
     pub flight_fraction: f64,
     /// For four feet: how often the feet of each kind of pair are both down or both up.
@@ -254,7 +259,8 @@ fn evaluate_condition(
     let mut velocity_sum = vec![[0.0; 3]; n];
     let mut velocity_count = vec![0usize; n];
     let mut pairs = PairCounts::default();
-    let mut reference_lift_offs: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Per agent and foot, when it lifted off after the warm-up (foot 0: the reference foot).
+    let mut lift_off_times: Vec<Vec<Vec<usize>>> = vec![vec![Vec::new(); n_feet]; n];
     let mut previous: Vec<Option<FeetTrack>> = vec![None; n];
     let mut counters = GaitCounters::new(n_feet);
     let mut scratch = GaitCounters::new(n_feet);
@@ -290,9 +296,11 @@ fn evaluate_condition(
                 if n_feet == 4 {
                     pairs.record(out.feet(i));
                 }
-                if lift_off.contains(0) {
-                    // Confirmed now, it happened MIN_PHASE_STEPS − 1 steps before.
-                    reference_lift_offs[i].push(t + 1 - MIN_PHASE_STEPS as usize);
+                for (f, times) in lift_off_times[i].iter_mut().enumerate() {
+                    if lift_off.contains(f) {
+                        // Confirmed now, it happened MIN_PHASE_STEPS − 1 steps before.
+                        times.push(t + 1 - MIN_PHASE_STEPS as usize);
+                    }
                 }
             }
         }
@@ -304,7 +312,21 @@ fn evaluate_condition(
     let mean = |xs: &[f64]| if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 };
     let agent_speeds: Vec<f64> =
         (0..n).filter(|&i| speed_count[i] > 0).map(|i| speed_sum[i] / speed_count[i] as f64).collect();
-    let cycle_hz: Vec<f64> = reference_lift_offs.iter().filter_map(|times| cycle_frequency_hz(times, dt)).collect();
+    let reference = |feet: &[Vec<usize>]| -> Vec<usize> { feet.first().cloned().unwrap_or_default() };
+    let cycle_hz: Vec<f64> =
+        lift_off_times.iter().filter_map(|feet| cycle_frequency_hz(&reference(feet), dt)).collect();
+    let reference_cycles: usize = lift_off_times.iter().map(|feet| reference(feet).len().saturating_sub(1)).sum();
+    let lift_offs_per_reference_cycle: Vec<f64> = (0..n_feet)
+        .map(|f| {
+            let count: usize =
+                lift_off_times.iter().map(|feet| lift_offs_within_cycles(&reference(feet), &feet[f])).sum();
+            if reference_cycles == 0 {
+                f64::NAN
+            } else {
+                count as f64 / reference_cycles as f64
+            }
+        })
+        .collect();
     let mean_speed = mean(&agent_speeds);
     let mean_velocity: [f64; 3] = std::array::from_fn(|k| {
         let per_agent: Vec<f64> =
@@ -328,6 +350,7 @@ fn evaluate_condition(
         cycle_hz: mean(&cycle_hz),
         contact_fraction: gait.contact_fraction,
         lift_offs_per_sec: gait.lift_offs_per_sec,
+        lift_offs_per_reference_cycle,
         flight_fraction: gait.flight_fraction,
         foot_pairs: (n_feet == 4).then(|| pairs.summary()),
     })
@@ -458,9 +481,16 @@ mod tests {
         assert_eq!(format!("{again:?}"), format!("{report:?}"), "NaN-aware bitwise comparison");
         let json: serde_json::Value = serde_json::to_value(&report).unwrap();
         assert_eq!(json["robot"], Robot::Walker2d.name());
-        for key in
-            ["command", "mean_speed", "rel_error", "fell_fraction", "cycle_hz", "contact_fraction", "flight_fraction"]
-        {
+        for key in [
+            "command",
+            "mean_speed",
+            "rel_error",
+            "fell_fraction",
+            "cycle_hz",
+            "contact_fraction",
+            "flight_fraction",
+            "lift_offs_per_reference_cycle",
+        ] {
             assert!(json["conditions"][0].get(key).is_some(), "missing {key}");
         }
     }

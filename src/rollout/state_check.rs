@@ -22,7 +22,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 use super::{record_cpu, Recording, RolloutError};
-use crate::analysis::cycles::{lift_offs, min_phase_samples};
+use crate::analysis::cycles::{lift_offs, lift_offs_within_cycles, min_phase_samples};
 use crate::analysis::drift::drift;
 use crate::policy::PolicyWeights;
 use crate::task::{EpisodeSettings, Robot};
@@ -181,14 +181,8 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
         end_rms.push(rms_end);
         rms_ratios.push(rms_end / rms_early);
         for (f, count) in lift_off_counts.iter_mut().enumerate() {
-            // Lift-offs of foot f within the reference foot's complete cycles.
-            if let (Some(&first), Some(&last)) = (reference.first(), reference.last()) {
-                *count += lift_offs(foot(f), min_phase)
-                    .into_iter()
-                    .map(|s| s + warmup)
-                    .filter(|&s| first <= s && s < last)
-                    .count();
-            }
+            let times: Vec<usize> = lift_offs(foot(f), min_phase).into_iter().map(|s| s + warmup).collect();
+            *count += lift_offs_within_cycles(&reference, &times);
             stance[f] += foot(f).filter(|&down| down).count();
         }
         if let Some(report) = drift(c.view(), &reference, config.drift_threshold) {

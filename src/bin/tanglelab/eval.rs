@@ -131,7 +131,7 @@ fn print_table(report: &EvalReport) {
     let feet = report.robot.spec().foot_names.join("/");
     let names = report.robot.spec().command_names.join(",");
     println!(
-        "command ({names})  mean_speed  rel_error  mean u,v,r  fell  cycle_hz  contact {feet}  lift-offs/s {feet}  flight  pairs diag/lat/fh"
+        "command ({names})  mean_speed  rel_error  mean u,v,r  fell  cycle_hz  contact {feet}  lift-offs/s {feet}  flight  pairs diag/lat/fh  lift-offs per ref. cycle {feet}"
     );
     let per_foot = |values: &[f64]| values.iter().map(|v| format!("{v:5.2}")).collect::<Vec<_>>().join(" / ");
     for s in &report.conditions {
@@ -140,14 +140,15 @@ fn print_table(report: &EvalReport) {
         let pairs =
             s.foot_pairs.map_or("-".into(), |p| format!("{:.2}/{:.2}/{:.2}", p.diagonal, p.lateral, p.front_hind));
         println!(
-            "{command:>14}  {:10.3}  {:+9.3}  {u:.2},{v:.2},{r:.2}  {:4.2}  {:8.2}  {}  {}    {:6.3}  {pairs}",
+            "{command:>14}  {:10.3}  {:+9.3}  {u:.2},{v:.2},{r:.2}  {:4.2}  {:8.2}  {}  {}    {:6.3}  {pairs}  {}",
             s.mean_speed,
             s.rel_error,
             s.fell_fraction,
             s.cycle_hz,
             per_foot(&s.contact_fraction),
             per_foot(&s.lift_offs_per_sec),
-            s.flight_fraction
+            s.flight_fraction,
+            per_foot(&s.lift_offs_per_reference_cycle)
         );
     }
 }
