@@ -748,6 +748,13 @@ print(json.dumps(out))`, zipPath], { maxBuffer: 256 << 20 }));
   assert.match(await page.textContent('#study-fig2-title'), /hidden state/);
   assert.notEqual(await page.innerHTML('#study-fig2-q'), qWithC, 'Q(t) did not change with h');
   await page.uncheck('#study-fig2-h');
+  // Another seed's policy runs with the CLI's bits too.
+  await page.selectOption('#study-walker-policy', 'seed2');
+  await page.click('#study-run');
+  await page.waitForFunction(() => /ran in/.test(document.querySelector('#study-status').textContent)
+      && !document.querySelector('#study-stale'), null, { timeout: 120_000 });
+  await sameAsCli(nativeFindings('walker2d', 'walker2d-lstm-seed2.safetensors', 'single', 4, 4), 'seed 2\'s single protocol');
+  await page.selectOption('#study-walker-policy', 'seed1');
   // Fig. 3: the push protocol, the pushed agent beside the nominal cycle, a time scrubber.
   await page.selectOption('#study-protocol', 'push');
   await page.click('#study-run');
