@@ -67,8 +67,8 @@ pub struct ConditionFindings {
     pub cycle_len: Option<usize>,
     /// 1 / (cycle_len × the recording interval) (Hz).
     pub cycle_hz: Option<f64>,
-    /// Mean over agents of each agent's mean cycle frequency (its used cycles), with interval,
-    /// and the spread (SD over agents).
+    /// Mean over agents of each agent's cadence (its used cycles over the time they span), with
+    /// interval, and the spread (SD over agents).
     pub agent_hz: Option<Estimate>,
     pub agent_hz_sd: Option<f64>,
     /// (length in samples, used cycles of that length), ascending.

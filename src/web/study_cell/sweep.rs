@@ -23,7 +23,7 @@ pub struct SweepFigure {
     top3: ndarray::Array3<f64>,
     /// `[speeds, phase, 3]` (PC1, PC2, speed axis); None with fewer than 12 PCs.
     axis_frame: Option<ndarray::Array3<f64>>,
-    /// Mean over agents of their cycle frequency, with its interval, per speed.
+    /// Mean over agents of their cadence (used cycles per second), with its interval, per speed.
     agent_hz: Vec<Option<Estimate>>,
 }
 
