@@ -312,14 +312,16 @@ fn evaluate_condition(
     let mean = |xs: &[f64]| if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 };
     let agent_speeds: Vec<f64> =
         (0..n).filter(|&i| speed_count[i] > 0).map(|i| speed_sum[i] / speed_count[i] as f64).collect();
-    let reference = |feet: &[Vec<usize>]| -> Vec<usize> { feet.first().cloned().unwrap_or_default() };
-    let cycle_hz: Vec<f64> =
-        lift_off_times.iter().filter_map(|feet| cycle_frequency_hz(&reference(feet), dt)).collect();
+    /// An agent's reference-foot lift-offs (foot 0).
+    fn reference(feet: &[Vec<usize>]) -> &[usize] {
+        feet.first().map_or(&[], Vec::as_slice)
+    }
+    let cycle_hz: Vec<f64> = lift_off_times.iter().filter_map(|feet| cycle_frequency_hz(reference(feet), dt)).collect();
     let reference_cycles: usize = lift_off_times.iter().map(|feet| reference(feet).len().saturating_sub(1)).sum();
     let lift_offs_per_reference_cycle: Vec<f64> = (0..n_feet)
         .map(|f| {
             let count: usize =
-                lift_off_times.iter().map(|feet| lift_offs_within_cycles(&reference(feet), &feet[f])).sum();
+                lift_off_times.iter().map(|feet| lift_offs_within_cycles(reference(feet), &feet[f])).sum();
             if reference_cycles == 0 {
                 f64::NAN
             } else {

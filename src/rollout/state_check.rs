@@ -158,7 +158,7 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
     let cell_of = |agent: usize| -> Array2<f64> {
         Array2::from_shape_fn((t, h), |(s, u)| f64::from(r.cell[(agent * t + s) * h + u]))
     };
-    let norm = |c: &Array2<f64>, s: usize| c.row(s).iter().map(|v| v * v).sum::<f64>().sqrt();
+    let norm = |c: &Array2<f64>, s: usize| row_norm_sq(c, s).sqrt();
     let (mut early_norms, mut end_norms, mut ratios, mut drifting, mut returns) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut early_rms, mut end_rms, mut rms_ratios) = (vec![], vec![], vec![]);
@@ -223,14 +223,18 @@ fn summarize(config: &StateCheckConfig, r: &Recording, standing: &[usize], dt: f
 /// lift-off the first cycle, from the last one on the last complete cycle. Under two lift-offs:
 /// the norm of row `sample`.
 fn cycle_rms_norm(c: &Array2<f64>, lift_offs: &[usize], sample: usize) -> f64 {
-    let row_norm_sq = |s: usize| c.row(s).iter().map(|v| v * v).sum::<f64>();
     if lift_offs.len() < 2 {
-        return row_norm_sq(sample).sqrt();
+        return row_norm_sq(c, sample).sqrt();
     }
     // The cycle k with lift_offs[k] ≤ sample < lift_offs[k + 1], clamped to complete cycles.
     let k = lift_offs.partition_point(|&l| l <= sample).saturating_sub(1).min(lift_offs.len() - 2);
     let (start, end) = (lift_offs[k], lift_offs[k + 1]);
-    ((start..end).map(row_norm_sq).sum::<f64>() / (end - start) as f64).sqrt()
+    ((start..end).map(|s| row_norm_sq(c, s)).sum::<f64>() / (end - start) as f64).sqrt()
+}
+
+/// ‖row `s` of `c`‖².
+fn row_norm_sq(c: &Array2<f64>, s: usize) -> f64 {
+    c.row(s).iter().map(|v| v * v).sum()
 }
 
 #[cfg(test)]

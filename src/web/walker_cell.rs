@@ -18,7 +18,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::shell::now_ms;
 use super::shipped_policy::{ending_text, fmt_opt, load_session};
-use super::widgets::FigureDownloads;
+use super::widgets::{FigureDownloads, WalkerPolicyPicker};
 use crate::notebook::{NotebookDoc, WalkerCell, WalkerPolicy};
 use crate::rollout::session::Session;
 use crate::rollout::walk_log::WALK_LOG_SECS;
@@ -391,11 +391,6 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
         }
     };
     let toggle_play = move |_| doc.update(|d| d.walker.playing = !d.walker.playing);
-    let pick_policy = move |ev| {
-        if let Ok(policy) = event_target_value(&ev).parse::<WalkerPolicy>() {
-            doc.update(|d| d.walker.policy = policy);
-        }
-    };
     let reset = move |_| {
         frame.session.update_value(|slot| {
             if let Some(s) = slot.as_mut() {
@@ -450,11 +445,8 @@ pub fn WalkerCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                 "mean (no sampling), without sensor noise, as in the evaluation."
             </p>
             <div class="controls">
-                <label>"policy "
-                    <select id="walker-policy" prop:value=move || cell.get().policy.name() on:change=pick_policy>
-                        {WalkerPolicy::ALL.map(|p| view! { <option value=p.name()>{p.label()}</option> }).to_vec()}
-                    </select>
-                </label>
+                <WalkerPolicyPicker id="walker-policy" value=Signal::derive(move || cell.get().policy)
+                    pick=move |p| doc.update(|d| d.walker.policy = p) />
                 <label>"commanded speed u* = " <output id="walker-command-value">
                         {move || format!("{:.1} m/s", cell.get().command_mps)}</output>
                     <input id="walker-speed" type="range" min=lo.to_string() max=hi.to_string()

@@ -1,11 +1,12 @@
 //! Small pieces several cells repeat: an inline message that shows only when there is one, a
 //! progress bar with its status line, the start of a cancellable job and its progress and
-//! status text, number and seed inputs read into the document, a viridis colour bar, and a
-//! figure's data downloads (CSV, NPY, SVG).
+//! status text, number and seed inputs read into the document, a viridis colour bar, a
+//! figure's data downloads (CSV, NPY, SVG), and the Walker2D policy picker.
 
 use leptos::prelude::*;
 
 use crate::io::table::Table;
+use crate::notebook::WalkerPolicy;
 use crate::plot::colormap::{to_hex, viridis};
 use crate::progress::time_left_text;
 
@@ -176,5 +177,27 @@ pub fn apply_seed(ev: &leptos::ev::Event, note: RwSignal<Option<String>>, apply:
             apply(seed);
         }
         Err(_) => note.set(Some("The seed must be a whole number ≥ 0.".into())),
+    }
+}
+
+/// A "policy" select (`id`) of the shipped Walker2D policies showing `value`; `pick` gets the
+/// chosen one.
+#[component]
+pub fn WalkerPolicyPicker(
+    id: &'static str,
+    #[prop(into)] value: Signal<WalkerPolicy>,
+    pick: impl Fn(WalkerPolicy) + 'static,
+) -> impl IntoView {
+    let on_change = move |ev| {
+        if let Ok(policy) = event_target_value(&ev).parse::<WalkerPolicy>() {
+            pick(policy);
+        }
+    };
+    view! {
+        <label>"policy "
+            <select id=id prop:value=move || value.get().name() on:change=on_change>
+                {WalkerPolicy::ALL.map(|p| view! { <option value=p.name()>{p.label()}</option> }).to_vec()}
+            </select>
+        </label>
     }
 }

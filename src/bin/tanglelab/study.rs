@@ -158,11 +158,11 @@ fn protocol_of(args: &RunArgs, sha: &str) -> anyhow::Result<Protocol> {
 
 /// The policy the study runs when `--model` is not given: the robot's seed-1 policy.
 fn default_model(robot: Robot) -> PathBuf {
-    let stem = match robot {
-        Robot::Walker2d => "walker2d-lstm-seed1",
-        Robot::Quadruped => "quadruped-lstm-seed1",
+    let file = match robot {
+        Robot::Walker2d => tanglelab::notebook::WalkerPolicy::default().files().0,
+        Robot::Quadruped => "quadruped-lstm-seed1.safetensors",
     };
-    PathBuf::from(format!("public/models/{stem}.safetensors"))
+    PathBuf::from("public/models").join(file)
 }
 
 fn run_study(args: RunArgs) -> anyhow::Result<()> {

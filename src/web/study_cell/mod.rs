@@ -20,9 +20,9 @@ mod sweep;
 
 use super::citations::{Cites, RUSH_2023};
 use super::shell::{download, fetch_bytes, now_ms};
-use super::widgets::ProgressLine;
+use super::widgets::{ProgressLine, WalkerPolicyPicker};
 use crate::fmath::FloatExt;
-use crate::notebook::{NotebookDoc, StudyCell, WalkerPolicy};
+use crate::notebook::{NotebookDoc, StudyCell};
 use crate::policy::load_with_card;
 use crate::study::findings::StudyFindings;
 use crate::study::pipeline::{Simulate, StudyOutcome, StudyRunner};
@@ -252,15 +252,8 @@ pub fn StudyCellView(doc: RwSignal<NotebookDoc>) -> impl IntoView {
                     </select>
                 </label>
                 <Show when=move || cell.get().robot == Robot::Walker2d>
-                    <label>"policy "
-                        <select id="study-walker-policy" prop:value=move || cell.get().walker_policy.name() on:change=move |ev| {
-                            if let Ok(policy) = event_target_value(&ev).parse::<WalkerPolicy>() {
-                                doc.update(|d| d.study.walker_policy = policy);
-                            }
-                        }>
-                            {WalkerPolicy::ALL.map(|p| view! { <option value=p.name()>{p.label()}</option> }).to_vec()}
-                        </select>
-                    </label>
+                    <WalkerPolicyPicker id="study-walker-policy" value=Signal::derive(move || cell.get().walker_policy)
+                        pick=move |p| doc.update(|d| d.study.walker_policy = p) />
                 </Show>
                 <label>"protocol "
                     <select id="study-protocol" prop:value=move || serde_json::to_value(cell.get().protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
