@@ -119,8 +119,8 @@ pub async fn map_read(device: &wgpu::Device, staging: &wgpu::Buffer, bytes: u64)
         let _ = device.poll(wgpu::PollType::wait_indefinitely());
         receiver.await.map_err(|_| GpuError::Readback("map request dropped".into()))?
     };
-    // In the browser nothing may block: WebGPU resolves the map from the event loop, while the
-    // WebGL2 backend only does so when polled, so poll and yield until it is done.
+    // In the browser nothing may block: WebGPU resolves the map from the event loop, so poll
+    // (harmless there) and yield until it is done.
     #[cfg(target_arch = "wasm32")]
     let mapped = loop {
         let _ = device.poll(wgpu::PollType::Poll);

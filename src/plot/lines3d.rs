@@ -1,8 +1,9 @@
 //! A wgpu renderer for coloured 3D polylines with screen-space thickness and depth testing, over
 //! optional shaded solids (`plot::mesh3d` triangles, drawn first in the same pass).
 //!
-//! Platform-free: it takes a device, a target format and a target view, so the page (WebGPU or
-//! WebGL2 surface) and native tests (an offscreen texture on lavapipe) drive the same code.
+//! Platform-free: it takes a device, a target format and a target view, so the page (a WebGPU
+//! surface) and native tests (an offscreen texture on lavapipe) drive the same code; its CPU twin
+//! is `plot::raster`.
 //! Colours are sRGB triples; on an sRGB target the shaders linearise them.
 
 use super::mesh3d::MeshVertex;

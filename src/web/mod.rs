@@ -32,6 +32,7 @@ mod figure_png;
 mod lissajous_cell;
 mod plot3d;
 mod plot_gpu;
+mod plot_software;
 mod policy_cell;
 mod quadruped_cell;
 mod reaching_dqn_cell;

@@ -1,9 +1,10 @@
-//! A 3D plot on a `<canvas>`: opens WebGPU (falling back to WebGL2) through wgpu, draws lines
-//! and optional shaded solids with `plot::lines3d::Renderer3d`, and maps mouse input onto
+//! A 3D plot on a `<canvas>`: draws lines and optional shaded solids with
+//! `plot::lines3d::Renderer3d` on the page's WebGPU device, or, where the browser has no WebGPU,
+//! with its CPU twin `plot::raster` on the canvas's 2D context (`plot_software`); maps mouse input onto
 //! `plot::camera::OrbitCamera`: drag to orbit, wheel to zoom, double-click to reset; with
 //! `follow`, the camera's target tracks a moving point (a robot's base). A view the user turned
 //! is recorded in the notebook document (`NotebookDoc::views`, by the view's id), so a permalink
-//! reopens it as it was seen. Without any GPU API it says so and the rest of the cell keeps
+//! reopens it as it was seen. If neither can draw, it says so and the rest of the cell keeps
 //! working.
 
 use crate::fmath::FloatExt;
@@ -12,6 +13,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::plot_gpu;
+use super::plot_software::SoftwareView;
 use super::shell::download;
 use crate::notebook::{NotebookDoc, ViewCamera};
 use crate::plot::camera::OrbitCamera;
@@ -26,8 +28,7 @@ pub use super::figure_png::{ColourBar, FigureLabels};
 const FRAME_RADIUS: f32 = 1.25;
 const LINE_HALF_WIDTH_PX: f32 = 1.6;
 
-/// The canvas's GPU objects, created once. On WebGPU the device is the page's shared one
-/// (`plot_gpu`); on WebGL2 it belongs to this canvas.
+/// The canvas's GPU objects, created once; the device is the page's shared one (`plot_gpu`).
 struct GpuView {
     canvas: web_sys::HtmlCanvasElement,
     surface: wgpu::Surface<'static>,
@@ -35,7 +36,6 @@ struct GpuView {
     queue: wgpu::Queue,
     config: wgpu::SurfaceConfiguration,
     renderer: Renderer3d,
-    backend: wgpu::Backend,
     description: String,
     /// What is drawn, kept for the export device.
     segments: Vec<Segment>,
@@ -53,36 +53,14 @@ fn device_size(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
 }
 
 impl GpuView {
-    /// WebGPU first (the page's shared device); WebGL2 only if WebGPU gives no adapter. The two
-    /// are never enabled in one instance: a GL probe on the page breaks WebGPU buffer mapping in
-    /// Chromium.
+    /// A surface on the page's shared WebGPU device; Err when this browser has none.
     async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
-        match plot_gpu::presenting().await {
-            Ok(shared) => {
-                let surface = shared
-                    .instance
-                    .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
-                    .map_err(|e| format!("cannot draw on the canvas ({e})"))?;
-                Self::on_surface(canvas, surface, &shared.adapter, shared.device.clone(), shared.queue.clone())
-            }
-            Err(webgpu_error) => Self::on_webgl2(canvas).await.map_err(|e| format!("{e}; WebGPU: {webgpu_error}")),
-        }
-    }
-
-    /// A WebGL2 context of this canvas, with its own instance, adapter and device.
-    async fn on_webgl2(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::GL;
-        let instance = wgpu::Instance::new(desc);
-        let surface = instance
+        let shared = plot_gpu::presenting().await?;
+        let surface = shared
+            .instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
             .map_err(|e| format!("cannot draw on the canvas ({e})"))?;
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions { compatible_surface: Some(&surface), ..Default::default() })
-            .await
-            .map_err(|e| format!("no graphics adapter ({e})"))?;
-        let (device, queue) = plot_gpu::plot_device(&adapter, "tanglelab plot", "WebGL2").await?;
-        Self::on_surface(canvas, surface, &adapter, device, queue)
+        Self::on_surface(canvas, surface, &shared.adapter, shared.device.clone(), shared.queue.clone())
     }
 
     fn on_surface(
@@ -101,11 +79,6 @@ impl GpuView {
         surface.configure(&device, &config);
         let renderer = Renderer3d::new(&device);
         let info = adapter.get_info();
-        let api = match info.backend {
-            wgpu::Backend::BrowserWebGpu => "WebGPU",
-            wgpu::Backend::Gl => "WebGL2",
-            _ => "GPU",
-        };
         let name = if info.name.is_empty() { String::from("browser adapter") } else { info.name.clone() };
         Ok(Self {
             canvas,
@@ -114,8 +87,7 @@ impl GpuView {
             queue,
             config,
             renderer,
-            backend: info.backend,
-            description: format!("{api} · {name}"),
+            description: format!("WebGPU · {name}"),
             segments: Vec::new(),
             triangles: Vec::new(),
             export: None,
@@ -172,15 +144,6 @@ impl GpuView {
         let height = self.canvas.client_height().max(1) as u32 * EXPORT_SCALE;
         let clip_from_world = camera.clip_from_world(width as f32 / height as f32);
         let half_width = LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32;
-        if self.backend == wgpu::Backend::Gl {
-            // WebGL2 maps buffers fine, and a GL adapter needs a surface to exist at all.
-            let rgba = self
-                .renderer
-                .render_offscreen(&self.device, &self.queue, (width, height), clip_from_world.into(), half_width)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok((rgba, (width, height), clip_from_world));
-        }
         if self.export.is_none() {
             let shared = plot_gpu::exporting().await.map_err(|e| format!("no device for export: {e}"))?;
             let renderer = Renderer3d::new(&shared.device);
@@ -195,10 +158,65 @@ impl GpuView {
             .map_err(|e| e.to_string())?;
         Ok((rgba, (width, height), clip_from_world))
     }
+}
 
-    /// The current view as a PNG figure, with `labels` around it when given.
+/// How a canvas is drawn: on the GPU, or in software where the browser has no WebGPU.
+enum View3d {
+    Gpu(Box<GpuView>),
+    Software(SoftwareView),
+}
+
+impl View3d {
+    /// WebGPU where the browser has it, else the software renderer on a 2D context.
+    async fn open(canvas: web_sys::HtmlCanvasElement) -> Result<Self, String> {
+        match GpuView::new(canvas.clone()).await {
+            Ok(view) => Ok(Self::Gpu(Box::new(view))),
+            Err(webgpu_error) => {
+                SoftwareView::new(canvas).map(Self::Software).map_err(|e| format!("{e}; WebGPU: {webgpu_error}"))
+            }
+        }
+    }
+
+    /// What draws this view, for its status line.
+    fn description(&self) -> String {
+        match self {
+            Self::Gpu(view) => view.description.clone(),
+            Self::Software(_) => String::from("software renderer (this browser has no WebGPU)"),
+        }
+    }
+
+    fn set_scene(&mut self, segments: &[Segment], triangles: &[MeshVertex]) {
+        match self {
+            Self::Gpu(view) => view.set_scene(segments, triangles),
+            Self::Software(view) => view.set_scene(segments, triangles),
+        }
+    }
+
+    fn draw(&mut self, camera: &OrbitCamera) {
+        match self {
+            Self::Gpu(view) => view.draw(camera),
+            Self::Software(view) => {
+                let canvas = view.canvas().clone();
+                let dpr = window().device_pixel_ratio().fmax(1.0) as f32;
+                view.draw(camera, device_size(&canvas), LINE_HALF_WIDTH_PX * dpr);
+            }
+        }
+    }
+
+    /// The current view as a PNG figure at `EXPORT_SCALE`× its CSS size, with `labels` around
+    /// it when given.
     async fn export_png(&mut self, camera: &OrbitCamera, labels: Option<&FigureLabels>) -> Result<Vec<u8>, String> {
-        let (rgba, size, clip_from_world) = self.export_rgba(camera).await?;
+        let (rgba, size, clip_from_world) = match self {
+            Self::Gpu(view) => view.export_rgba(camera).await?,
+            Self::Software(view) => {
+                let canvas = view.canvas().clone();
+                let size = (
+                    canvas.client_width().max(1) as u32 * EXPORT_SCALE,
+                    canvas.client_height().max(1) as u32 * EXPORT_SCALE,
+                );
+                view.render_rgba(camera, size, LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32)
+            }
+        };
         match labels {
             Some(labels) => labelled_png(&rgba, size, &clip_from_world, labels, f64::from(EXPORT_SCALE)),
             None => crate::plot::png::encode_rgba(size.0, size.1, &rgba).map_err(|e| e.to_string()),
@@ -239,7 +257,7 @@ pub fn Plot3d(
     #[prop(optional, into)] labels: Option<Signal<FigureLabels>>,
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
-    let gpu: StoredValue<Option<GpuView>, LocalStorage> = StoredValue::new_local(None);
+    let view3d: StoredValue<Option<View3d>, LocalStorage> = StoredValue::new_local(None);
     let ready = RwSignal::new(false);
     let status = RwSignal::new(String::from("starting graphics…"));
     let failed = RwSignal::new(false);
@@ -273,7 +291,7 @@ pub fn Plot3d(
     });
     let drag_from = StoredValue::new(None::<(i32, i32)>);
 
-    // Open the GPU once the canvas is in the page.
+    // Open the view (GPU or software) once the canvas is in the page.
     Effect::new(move |started: Option<bool>| {
         if started == Some(true) {
             return true;
@@ -294,10 +312,10 @@ pub fn Plot3d(
         )
         .forget();
         spawn_local(async move {
-            match GpuView::new(canvas).await {
+            match View3d::open(canvas).await {
                 Ok(view) => {
-                    status.set(view.description.clone());
-                    gpu.set_value(Some(view));
+                    status.set(view.description());
+                    view3d.set_value(Some(view));
                     ready.set(true);
                 }
                 Err(e) => {
@@ -319,7 +337,7 @@ pub fn Plot3d(
             }
         }
         if ready.get() {
-            gpu.update_value(|view| {
+            view3d.update_value(|view| {
                 if let Some(view) = view {
                     view.set_scene(&segments, &triangles);
                     view.draw(&camera.get_untracked());
@@ -331,7 +349,7 @@ pub fn Plot3d(
     Effect::new(move |_| {
         let camera = camera.get();
         if ready.get_untracked() {
-            gpu.update_value(|view| {
+            view3d.update_value(|view| {
                 if let Some(view) = view {
                     view.draw(&camera);
                 }
@@ -361,13 +379,13 @@ pub fn Plot3d(
     let exporting = RwSignal::new(false);
     let export_error = RwSignal::new(None::<String>);
     let save_png = move |_| {
-        // The view is taken out of its slot while the GPU works, so no frame can borrow it.
-        let Some(mut view) = gpu.try_update_value(Option::take).flatten() else { return };
+        // The view is taken out of its slot while it renders, so no frame can borrow it.
+        let Some(mut view) = view3d.try_update_value(Option::take).flatten() else { return };
         exporting.set(true);
         spawn_local(async move {
             let labels = labels.map(|l| l.get_untracked());
             let result = view.export_png(&camera.get_untracked(), labels.as_ref()).await;
-            gpu.set_value(Some(view));
+            view3d.set_value(Some(view));
             exporting.set(false);
             export_error.set(result.and_then(|png| download(&png, &format!("tanglelab-{id}.png"), "image/png")).err());
         });

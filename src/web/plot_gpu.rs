@@ -8,9 +8,9 @@
 //!
 //! A device that is lost is forgotten, so views opened afterwards open a new one (in headless
 //! Chromium a device opened while the page starts is sometimes lost soon after, and WebGPU is
-//! then gone: later views fall back to WebGL2). Opening gives up after [`OPEN_TIMEOUT_MS`]: a
-//! browser whose adapter request never answers gets WebGL2 views, not views that wait forever. WebGL2 has no
-//! such sharing (its context belongs to one canvas), so the fallback stays per view.
+//! then gone: later views fall back to the software renderer, `plot_software`). Opening gives up
+//! after [`OPEN_TIMEOUT_MS`]: a browser whose adapter request never answers gets software-drawn
+//! views, not views that wait forever.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,7 +18,7 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use leptos::task::spawn_local;
 
-/// How long opening the shared device may take before the views fall back to WebGL2.
+/// How long opening the shared device may take before the views fall back to software.
 pub const OPEN_TIMEOUT_MS: u32 = 15_000;
 
 /// The shared instance, adapter and device (with its queue).
@@ -44,7 +44,7 @@ thread_local! {
 }
 
 /// The shared device the views draw with: Err when this browser has no WebGPU adapter or
-/// device (the caller then tries WebGL2).
+/// device (the caller then draws in software).
 pub async fn presenting() -> Answer {
     shared(&PRESENT, "tanglelab plots", true).await
 }
@@ -118,7 +118,7 @@ async fn open(
     Ok(WebGpu { instance, adapter, device, queue })
 }
 
-/// A device of `adapter` for the 3D views (WebGL2's limits, so either API serves), whose
+/// A device of `adapter` for the 3D views (WebGL2's downlevel limits: the views need little), whose
 /// validation errors are logged as errors of `api`: they must be seen (and fail the browser
 /// tests), not swallowed.
 pub async fn plot_device(
