@@ -17,7 +17,7 @@ use tanglelab::fmath::FloatExt;
 
 use crate::files::{write_atomically, write_bytes};
 use serde::{Deserialize, Serialize};
-use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig};
+use tanglelab::task::quadruped::{QuadrupedBatch, QuadrupedEnvConfig, QuadrupedRewardWeights};
 use tanglelab::task::walker2d::{RewardWeights, Walker2dBatch, Walker2dEnvConfig};
 use tanglelab::task::{PushConfig, Robot};
 use tanglelab::train::checkpoint;
@@ -199,6 +199,20 @@ pub struct QuadrupedEnvArgs {
     #[arg(long, default_value = "0.95,1.05", value_delimiter = ',', num_args = 1..=2)]
     #[serde(default = "unit_range")]
     quad_gravity_range: Vec<f64>,
+    /// Weight of the trot term (diagonal feet in contact together; `task::quadruped::reward`;
+    /// 0: off, as in legged_gym).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    quad_trot: f64,
+    /// σ of the yaw-rate tracking term ((rad/s)²; legged_gym: 0.25, the linear term's).
+    #[arg(long, default_value_t = 0.25)]
+    #[serde(default = "legged_gym_yaw_sigma")]
+    quad_yaw_sigma: f64,
+}
+
+/// The yaw-tracking σ of env.json files written before the flag existed.
+fn legged_gym_yaw_sigma() -> f64 {
+    0.25
 }
 
 /// No randomisation (what env.json files written before the flags existed meant).
@@ -236,6 +250,11 @@ impl QuadrupedEnvArgs {
             push,
             friction_scale_range: pair(&self.quad_friction_range),
             gravity_scale_range: pair(&self.quad_gravity_range),
+            reward: QuadrupedRewardWeights {
+                trot: self.quad_trot,
+                tracking_ang_sigma: self.quad_yaw_sigma,
+                ..QuadrupedRewardWeights::default()
+            },
             ..QuadrupedEnvConfig::default()
         }
     }

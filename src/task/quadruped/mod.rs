@@ -248,8 +248,12 @@ impl QuadrupedEnvConfig {
         if let Some((name, value)) = self.reward.named().into_iter().find(|(_, v)| !v.is_finite()) {
             return bad(format!("reward weight {name} is {value}"));
         }
-        if self.reward.tracking_sigma <= 0.0 {
-            return bad(format!("tracking_sigma {} must be > 0", self.reward.tracking_sigma));
+        for (name, sigma) in
+            [("tracking_sigma", self.reward.tracking_sigma), ("tracking_ang_sigma", self.reward.tracking_ang_sigma)]
+        {
+            if sigma <= 0.0 {
+                return bad(format!("{name} {sigma} must be > 0"));
+            }
         }
         Ok(())
     }
@@ -523,6 +527,7 @@ impl Agent {
                 action_rate_sq: a.iter().zip(&self.last_actions).map(|(x, y)| (x - y).squared()).sum(),
                 air_time_at_touchdown,
                 collisions: touching.shanks,
+                feet: touching.feet,
                 dt_secs: dt,
             };
             quadruped_reward(&config.reward, &inputs)

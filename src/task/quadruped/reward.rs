@@ -15,9 +15,16 @@
 //! action_rate       −0.01   Σ (a − a_prev)²
 //! feet_air_time      2.0    Σ_feet (t_air − 0.5) · [first contact] · [‖(u*, v*)‖ > 0.1]
 //! collision         −1.0    number of shanks touching the ground
+//! trot               0      (D − (S + G)/2) · [‖(u*, v*)‖ > 0.1]   (off in legged_gym)
 //! ```
 //! v_b, ω_b: the base's linear and angular velocity in the base frame. Contacts for the air time
-//! are filtered as legged_gym does (in contact now or at the previous control step).
+//! are filtered as legged_gym does (in contact now or at the previous control step). The yaw
+//! term's σ is `tracking_ang_sigma` (legged_gym: the same 0.25 as the linear term).
+//!
+//! The trot term (ours, default off) rewards the gait the paper's agent walks with: D, S and G are
+//! the fractions of the diagonal (RF–LH, LF–RH), same-side (RF–RH, LF–LH) and same-girdle (RF–LF,
+//! LH–RH) foot pairs whose contact flags agree this step. A trot scores 1, standing 0, a pace or
+//! a bound −½. It names no speed, frequency or neural quantity: the study's findings stay free.
 
 use crate::fmath::FloatExt;
 
@@ -36,6 +43,9 @@ pub struct QuadrupedRewardWeights {
     pub action_rate: f64,
     pub feet_air_time: f64,
     pub collision: f64,
+    /// σ of the yaw-rate tracking term ((rad/s)²).
+    pub tracking_ang_sigma: f64,
+    pub trot: f64,
     /// Clip the sum at 0 from below.
     pub only_positive: bool,
 }
@@ -54,6 +64,8 @@ impl Default for QuadrupedRewardWeights {
             action_rate: -0.01,
             feet_air_time: 2.0,
             collision: -1.0,
+            tracking_ang_sigma: 0.25,
+            trot: 0.0,
             only_positive: true,
         }
     }
@@ -61,7 +73,7 @@ impl Default for QuadrupedRewardWeights {
 
 impl QuadrupedRewardWeights {
     /// Every weight with its name (for validation and model cards).
-    pub fn named(&self) -> [(&'static str, f64); 11] {
+    pub fn named(&self) -> [(&'static str, f64); 13] {
         [
             ("tracking_lin_vel", self.tracking_lin_vel),
             ("tracking_ang_vel", self.tracking_ang_vel),
@@ -74,6 +86,8 @@ impl QuadrupedRewardWeights {
             ("action_rate", self.action_rate),
             ("feet_air_time", self.feet_air_time),
             ("collision", self.collision),
+            ("tracking_ang_sigma", self.tracking_ang_sigma),
+            ("trot", self.trot),
         ]
     }
 }
@@ -98,6 +112,8 @@ pub struct QuadrupedRewardInputs {
     pub air_time_at_touchdown: f64,
     /// Shanks touching the ground.
     pub collisions: usize,
+    /// Feet touching the ground after the step, in the task's order RF, LF, LH, RH.
+    pub feet: [bool; 4],
     /// Control step (s).
     pub dt_secs: f64,
 }
@@ -108,7 +124,7 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
     let lin_error = (u - x.lin_vel[0]).squared() + (v - x.lin_vel[1]).squared();
     let moving = (u * u + v * v).sqrt() > 0.1;
     let sum = w.tracking_lin_vel * crate::fmath::exp(-lin_error / w.tracking_sigma)
-        + w.tracking_ang_vel * crate::fmath::exp(-(r - x.ang_vel[2]).squared() / w.tracking_sigma)
+        + w.tracking_ang_vel * crate::fmath::exp(-(r - x.ang_vel[2]).squared() / w.tracking_ang_sigma)
         + w.lin_vel_z * x.lin_vel[2].squared()
         + w.ang_vel_xy * (x.ang_vel[0].squared() + x.ang_vel[1].squared())
         + w.orientation * (x.gravity[0].squared() + x.gravity[1].squared())
@@ -116,8 +132,18 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
         + w.dof_acc * x.joint_acc_sq
         + w.action_rate * x.action_rate_sq
         + if moving { w.feet_air_time * x.air_time_at_touchdown } else { 0.0 }
-        + w.collision * x.collisions as f64;
+        + w.collision * x.collisions as f64
+        + if moving { w.trot * trot_score(x.feet) } else { 0.0 };
     x.dt_secs * if w.only_positive { sum.fmax(0.0) } else { sum }
+}
+
+/// D − (S + G)/2 of the module documentation, for feet in the order RF, LF, LH, RH.
+pub fn trot_score(feet: [bool; 4]) -> f64 {
+    let agree = |pairs: [(usize, usize); 2]| pairs.iter().filter(|&&(i, j)| feet[i] == feet[j]).count() as f64 / 2.0;
+    let diagonal = agree([(0, 2), (1, 3)]);
+    let same_side = agree([(0, 3), (1, 2)]);
+    let same_girdle = agree([(0, 1), (2, 3)]);
+    diagonal - (same_side + same_girdle) / 2.0
 }
 
 #[cfg(test)]
@@ -135,6 +161,7 @@ mod tests {
             action_rate_sq: 0.0,
             air_time_at_touchdown: 0.0,
             collisions: 0,
+            feet: [true; 4],
             dt_secs: 0.02,
         }
     }
@@ -155,5 +182,36 @@ mod tests {
         assert_eq!(quadruped_reward(&w, &x), 0.0);
         let w = QuadrupedRewardWeights { only_positive: false, ..w };
         assert!((quadruped_reward(&w, &x) - 0.02 * (1.0 + 0.5 - 18.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_trot_score_ranks_the_two_beat_gaits_by_hand() {
+        // RF, LF, LH, RH.
+        let trot = [true, false, true, false];
+        let pace = [true, false, false, true];
+        let bound = [true, true, false, false];
+        assert_eq!(trot_score(trot), 1.0);
+        assert_eq!(trot_score([false, true, false, true]), 1.0);
+        assert_eq!(trot_score([true; 4]), 0.0);
+        assert_eq!(trot_score([false; 4]), 0.0);
+        assert_eq!(trot_score(pace), -0.5);
+        assert_eq!(trot_score(bound), -0.5);
+        // Three feet down: one diagonal pair agrees, one same-side and one same-girdle pair.
+        assert_eq!(trot_score([true, true, true, false]), 0.5 - (0.5 + 0.5) / 2.0);
+    }
+
+    #[test]
+    fn the_trot_term_counts_only_when_moving_and_the_yaw_sigma_is_its_own() {
+        let w = QuadrupedRewardWeights { trot: 0.4, only_positive: false, ..QuadrupedRewardWeights::default() };
+        let trotting = QuadrupedRewardInputs { feet: [true, false, true, false], ..still() };
+        // Standing command: no trot term; tracking 1 + 0.5.
+        assert!((quadruped_reward(&w, &trotting) - 0.02 * 1.5).abs() < 1e-15);
+        let moving = QuadrupedRewardInputs { command: [1.0, 0.0, 0.0], lin_vel: [1.0, 0.0, 0.0], ..trotting };
+        assert!((quadruped_reward(&w, &moving) - 0.02 * (1.5 + 0.4)).abs() < 1e-15);
+        // A yaw error of 0.1 rad/s under σ = 0.05 instead of 0.25.
+        let w = QuadrupedRewardWeights { tracking_ang_sigma: 0.05, ..w };
+        let x = QuadrupedRewardInputs { ang_vel: [0.0, 0.0, 0.1], ..moving };
+        let expected = 0.02 * (1.0 + 0.5 * (-0.01f64 / 0.05).exp() + 0.4);
+        assert!((quadruped_reward(&w, &x) - expected).abs() < 1e-15);
     }
 }
