@@ -112,6 +112,11 @@ pub struct WalkerEnvArgs {
     #[arg(long, default_value_t = RewardWeights::default().stance_symmetry)]
     #[serde(default)]
     stance_symmetry: f64,
+    /// Reward: penalty per lift-off of the foot that lifted off last (an extra step of one
+    /// leg; lift-offs on debounced contact phases, as the study counts them).
+    #[arg(long, default_value_t = RewardWeights::default().repeat_step)]
+    #[serde(default)]
+    repeat_step: f64,
 }
 
 fn default_tracking() -> f64 {
@@ -149,6 +154,7 @@ impl WalkerEnvArgs {
                 tracking: self.tracking,
                 tracking_sharpness: self.tracking_sharpness,
                 stance_symmetry: self.stance_symmetry,
+                repeat_step: self.repeat_step,
                 ..RewardWeights::default()
             },
             ..Walker2dEnvConfig::default()

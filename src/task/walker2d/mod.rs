@@ -18,9 +18,14 @@
 //!                    −1 if it is the same; 0 for the first touchdown or both feet at once)
 //!   − flight_penalty                           (if neither foot is on the ground)
 //!   − stance_symmetry · |s_right − s_left|
+//!   − repeat_step                              (when a foot lifts off and the last lift-off
+//!                                               was the same foot's)
 //! ```
 //! where s_foot is an exponential moving average (time constant [`STANCE_EMA_SECS`], starting at
-//! ½) of the foot's contact flag: a gait that leans on one leg pays for it.
+//! ½) of the foot's contact flag: a gait that leans on one leg pays for it. Lift-offs for the
+//! repeat-step term are confirmed on debounced contact phases (`task::gait::FootPhase`, the
+//! study's definition): unlike the alternation term it has no bonus per step, so it does not pay
+//! for cadence.
 //! with v = (x_after − x_before)/(frame_skip · dt) and u* the command. A touchdown is a foot
 //! whose contact flag goes from false to true between two control steps; contact flags are
 //! taken at the end of each control step (any contact of the foot capsule with the ground).
@@ -657,6 +662,8 @@ fn validate(config: &Walker2dEnvConfig) -> Result<(), TaskError> {
         ("ctrl_cost", w.ctrl_cost),
         ("alternation", w.alternation),
         ("flight_penalty", w.flight_penalty),
+        ("stance_symmetry", w.stance_symmetry),
+        ("repeat_step", w.repeat_step),
     ] {
         if !value.is_finite() {
             return bad(format!("reward weight {name} is {value}"));

@@ -2,6 +2,7 @@
 //! documentation), with the per-episode memory of the foot terms.
 
 use crate::fmath::FloatExt;
+use crate::task::gait::{FootPhase, MIN_PHASE_STEPS};
 
 /// Weights of the reward terms (see the module documentation for the formula).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,9 @@ pub struct RewardWeights {
     pub flight_penalty: f64,
     /// Weight of the stance asymmetry |s_right − s_left| (0: off).
     pub stance_symmetry: f64,
+    /// Penalty per lift-off of the foot that lifted off last (an extra step of one leg), with
+    /// lift-offs counted on debounced contact phases as the study counts them (0: off).
+    pub repeat_step: f64,
 }
 
 /// Time constant of the per-foot stance averages of the stance-symmetry term (s).
@@ -34,11 +38,20 @@ pub struct GaitMemory {
     pub last_touchdown: Option<usize>,
     /// Exponential moving averages of the (right, left) contact flags.
     pub stance: [f64; 2],
+    /// The (right, left) feet's debounced contact phases ([`MIN_PHASE_STEPS`], as the study's).
+    pub phases: [FootPhase; 2],
+    /// The foot (0 right, 1 left) whose lift-off was confirmed last, if any.
+    pub last_lift_off: Option<usize>,
 }
 
 impl Default for GaitMemory {
     fn default() -> Self {
-        Self { last_touchdown: None, stance: [0.5; 2] }
+        Self {
+            last_touchdown: None,
+            stance: [0.5; 2],
+            phases: [FootPhase::new(MIN_PHASE_STEPS); 2],
+            last_lift_off: None,
+        }
     }
 }
 
@@ -53,6 +66,7 @@ impl Default for RewardWeights {
             alternation: 0.5,
             flight_penalty: 0.5,
             stance_symmetry: 0.0,
+            repeat_step: 0.0,
         }
     }
 }
@@ -108,6 +122,14 @@ pub fn shaped_reward(
     for (s, &on) in memory.stance.iter_mut().zip(&feet_after) {
         *s += alpha * (f64::from(u8::from(on)) - *s);
     }
+    for (foot, &down) in feet_after.iter().enumerate() {
+        if memory.phases[foot].update(down) {
+            if memory.last_lift_off == Some(foot) {
+                r -= w.repeat_step;
+            }
+            memory.last_lift_off = Some(foot);
+        }
+    }
     r - w.stance_symmetry * (memory.stance[0] - memory.stance[1]).abs()
 }
 
@@ -142,6 +164,43 @@ mod tests {
         let fast = RewardInputs { speed_mps: 3.0, command_mps: 1.5, ctrl_sq: 0.0, healthy: false, dt_secs: 0.008 };
         let r = shaped_reward(&w, &fast, [true, true], [true, true], &mut last);
         assert!((r - (2.0 * (-4.5f64).exp() + 1.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_extra_step_of_one_leg_costs_the_repeat_penalty_and_contact_chatter_does_not() {
+        let w = RewardWeights { repeat_step: 1.5, alternation: 0.0, flight_penalty: 0.0, ..RewardWeights::default() };
+        let inputs = RewardInputs { speed_mps: 1.0, command_mps: 1.0, ctrl_sq: 0.0, healthy: true, dt_secs: 0.008 };
+        let base = w.healthy + w.tracking + w.progress;
+        // (right, left) flags per step: runs of 5; the right foot steps, then the left, then the
+        // left again (the extra step), with a one-step flicker of the right foot mid-stance.
+        let run = |right: bool, left: bool| std::iter::repeat_n([right, left], 5);
+        let flags: Vec<[bool; 2]> = run(true, true)
+            .chain(run(false, true)) // right lifts off
+            .chain(run(true, true))
+            .chain(run(true, false)) // left lifts off
+            .chain(run(true, true))
+            .chain(std::iter::once([false, true])) // chatter: one step, not a phase
+            .chain(run(true, true))
+            .chain(run(true, false)) // left again: the extra step
+            .chain(run(true, true))
+            .collect();
+        let mut memory = GaitMemory::default();
+        let mut before = flags[0];
+        let mut penalties = Vec::new();
+        for (t, &after) in flags.iter().enumerate() {
+            let r = shaped_reward(&w, &inputs, before, after, &mut memory);
+            let stance_free = r + w.stance_symmetry * (memory.stance[0] - memory.stance[1]).abs();
+            if (stance_free - base).abs() > 1e-12 {
+                penalties.push((t, base - stance_free));
+            }
+            before = after;
+        }
+        // The left foot's second lift-off is confirmed MIN_PHASE_STEPS − 1 steps after it.
+        let second_left = 5 * 6 + 1 + (MIN_PHASE_STEPS as usize - 1);
+        assert_eq!(penalties.len(), 1, "{penalties:?}");
+        assert_eq!(penalties[0].0, second_left);
+        assert!((penalties[0].1 - 1.5).abs() < 1e-12);
+        assert_eq!(memory.last_lift_off, Some(1));
     }
 
     #[test]
