@@ -4,6 +4,7 @@
 //! Nothing here knows about Leptos or the notebook; the renderer takes a device, a target
 //! texture format and plain vertex data.
 
+pub mod bench_scene;
 pub mod camera;
 pub mod colormap;
 pub mod lines3d;

@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Policy(super::bench_policy::PolicyBenchArgs),
     /// The whole study (speed sweep) vs the policy alone at the same batch, agent-steps/s.
     Study(super::bench_study::BenchStudyArgs),
+    /// The 3D views' software renderer vs the wgpu pass, frames/s on the same scenes.
+    Plot(super::bench_plot::BenchPlotArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Train(args) => super::bench_train::run(args),
         BenchCommand::Policy(args) => super::bench_policy::run(args),
         BenchCommand::Study(args) => super::bench_study::run(args),
+        BenchCommand::Plot(args) => super::bench_plot::run(args),
     }
 }

@@ -10,6 +10,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_analysis;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_plot;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_policy;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_sim;
