@@ -25,6 +25,9 @@
 //! the fractions of the diagonal (RF–LH, LF–RH), same-side (RF–RH, LF–LH) and same-girdle (RF–LF,
 //! LH–RH) foot pairs whose contact flags agree this step. A trot scores 1, standing 0, a pace or
 //! a bound −½. It names no speed, frequency or neural quantity: the study's findings stay free.
+//! Its weakness, found in training (`training/quadruped-seed1-trot`): two raised feet agree as
+//! much as two planted ones, so a policy can score by holding one diagonal pair's feet up and
+//! walking on three legs.
 
 use crate::fmath::FloatExt;
 
