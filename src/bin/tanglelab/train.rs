@@ -214,6 +214,11 @@ pub struct QuadrupedEnvArgs {
     #[arg(long, default_value_t = 0.25)]
     #[serde(default = "legged_gym_yaw_sigma")]
     quad_yaw_sigma: f64,
+    /// Weight of the trot-stance term (one diagonal pair down, the other up;
+    /// `task::quadruped::reward`; 0: off).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    quad_trot_stance: f64,
 }
 
 /// The yaw-tracking σ of env.json files written before the flag existed.
@@ -258,6 +263,7 @@ impl QuadrupedEnvArgs {
             gravity_scale_range: pair(&self.quad_gravity_range),
             reward: QuadrupedRewardWeights {
                 trot: self.quad_trot,
+                trot_stance: self.quad_trot_stance,
                 tracking_ang_sigma: self.quad_yaw_sigma,
                 ..QuadrupedRewardWeights::default()
             },

@@ -16,6 +16,7 @@
 //! feet_air_time      2.0    Σ_feet (t_air − 0.5) · [first contact] · [‖(u*, v*)‖ > 0.1]
 //! collision         −1.0    number of shanks touching the ground
 //! trot               0      (D − (S + G)/2) · [‖(u*, v*)‖ > 0.1]   (off in legged_gym)
+//! trot_stance        0      [one diagonal pair down, the other up] · [‖(u*, v*)‖ > 0.1]  (off)
 //! ```
 //! v_b, ω_b: the base's linear and angular velocity in the base frame. Contacts for the air time
 //! are filtered as legged_gym does (in contact now or at the previous control step). The yaw
@@ -27,7 +28,10 @@
 //! a bound −½. It names no speed, frequency or neural quantity: the study's findings stay free.
 //! Its weakness, found in training (`training/quadruped-seed1-trot`): two raised feet agree as
 //! much as two planted ones, so a policy can score by holding one diagonal pair's feet up and
-//! walking on three legs.
+//! walking on three legs. The trot-stance term (ours, default off) cannot be met that way: it pays
+//! only for the two contact patterns of a trot's stance phases (RF and LH down with LF and RH up,
+//! or the reverse), so a raised foot earns nothing unless its diagonal partner is raised with it
+//! and the other pair carries the body.
 
 use crate::fmath::FloatExt;
 
@@ -49,6 +53,7 @@ pub struct QuadrupedRewardWeights {
     /// σ of the yaw-rate tracking term ((rad/s)²).
     pub tracking_ang_sigma: f64,
     pub trot: f64,
+    pub trot_stance: f64,
     /// Clip the sum at 0 from below.
     pub only_positive: bool,
 }
@@ -69,6 +74,7 @@ impl Default for QuadrupedRewardWeights {
             collision: -1.0,
             tracking_ang_sigma: 0.25,
             trot: 0.0,
+            trot_stance: 0.0,
             only_positive: true,
         }
     }
@@ -76,7 +82,7 @@ impl Default for QuadrupedRewardWeights {
 
 impl QuadrupedRewardWeights {
     /// Every weight with its name (for validation and model cards).
-    pub fn named(&self) -> [(&'static str, f64); 13] {
+    pub fn named(&self) -> [(&'static str, f64); 14] {
         [
             ("tracking_lin_vel", self.tracking_lin_vel),
             ("tracking_ang_vel", self.tracking_ang_vel),
@@ -91,6 +97,7 @@ impl QuadrupedRewardWeights {
             ("collision", self.collision),
             ("tracking_ang_sigma", self.tracking_ang_sigma),
             ("trot", self.trot),
+            ("trot_stance", self.trot_stance),
         ]
     }
 }
@@ -136,7 +143,7 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
         + w.action_rate * x.action_rate_sq
         + if moving { w.feet_air_time * x.air_time_at_touchdown } else { 0.0 }
         + w.collision * x.collisions as f64
-        + if moving { w.trot * trot_score(x.feet) } else { 0.0 };
+        + if moving { w.trot * trot_score(x.feet) + w.trot_stance * trot_stance(x.feet) } else { 0.0 };
     x.dt_secs * if w.only_positive { sum.fmax(0.0) } else { sum }
 }
 
@@ -147,6 +154,11 @@ pub fn trot_score(feet: [bool; 4]) -> f64 {
     let same_side = agree([(0, 3), (1, 2)]);
     let same_girdle = agree([(0, 1), (2, 3)]);
     diagonal - (same_side + same_girdle) / 2.0
+}
+
+/// 1 when exactly one diagonal pair is down (feet in the order RF, LF, LH, RH), else 0.
+pub fn trot_stance(feet: [bool; 4]) -> f64 {
+    f64::from(u8::from(matches!(feet, [true, false, true, false] | [false, true, false, true])))
 }
 
 #[cfg(test)]
@@ -201,6 +213,27 @@ mod tests {
         assert_eq!(trot_score(bound), -0.5);
         // Three feet down: one diagonal pair agrees, one same-side and one same-girdle pair.
         assert_eq!(trot_score([true, true, true, false]), 0.5 - (0.5 + 0.5) / 2.0);
+    }
+
+    #[test]
+    fn the_trot_stance_term_pays_for_the_two_trot_patterns_only() {
+        let mut paid = Vec::new();
+        for bits in 0..16u8 {
+            let feet = [0, 1, 2, 3].map(|k| bits & (1 << k) != 0);
+            if trot_stance(feet) == 1.0 {
+                paid.push(feet);
+            } else {
+                assert_eq!(trot_stance(feet), 0.0);
+            }
+        }
+        assert_eq!(paid, vec![[true, false, true, false], [false, true, false, true]]);
+        // The raised-foot gait that gamed the agreement score: RF up, the other three down.
+        assert_eq!(trot_stance([false, true, true, true]), 0.0);
+        let w = QuadrupedRewardWeights { trot_stance: 0.3, only_positive: false, ..QuadrupedRewardWeights::default() };
+        let trotting = QuadrupedRewardInputs { feet: [false, true, false, true], ..still() };
+        assert!((quadruped_reward(&w, &trotting) - 0.02 * 1.5).abs() < 1e-15, "not while standing");
+        let moving = QuadrupedRewardInputs { command: [1.0, 0.0, 0.0], lin_vel: [1.0, 0.0, 0.0], ..trotting };
+        assert!((quadruped_reward(&w, &moving) - 0.02 * (1.5 + 0.3)).abs() < 1e-15);
     }
 
     #[test]
