@@ -28,10 +28,11 @@
 //! a bound −½. It names no speed, frequency or neural quantity: the study's findings stay free.
 //! Its weakness, found in training (`training/quadruped-seed1-trot`): two raised feet agree as
 //! much as two planted ones, so a policy can score by holding one diagonal pair's feet up and
-//! walking on three legs. The trot-stance term (ours, default off) cannot be met that way: it pays
-//! only for the two contact patterns of a trot's stance phases (RF and LH down with LF and RH up,
-//! or the reverse), so a raised foot earns nothing unless its diagonal partner is raised with it
-//! and the other pair carries the body.
+//! walking on three legs. The trot-stance term (ours, default off) pays only for the two contact
+//! patterns of a trot's stance phases (RF and LH down with LF and RH up, or the reverse). It too was
+//! gamed (`training/quadruped-seed1-trot2`, weight 1.0): either pattern pays, so a body that stands
+//! mostly on one diagonal pair, holding RF up and dabbing LH, collects it without alternating. A
+//! term that asks for both patterns in turn (or balanced duty factors) is still to be written.
 
 use crate::fmath::FloatExt;
 
