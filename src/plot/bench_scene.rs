@@ -1,10 +1,11 @@
 //! The scenes `tanglelab bench plot` draws (natively, and in wasm through the page's bench
 //! exports): the Lissajous cell's kind of figure (a coloured closed curve of 400 segments and the
 //! axes triad) and the robot cells' kind (a 12 × 12 checkered ground and thirteen capsules, about
-//! the quadruped's body). Plain data, so both renderers and both platforms draw the same thing.
+//! the quadruped's body). Plain data, so both renderers and both platforms draw the same thing;
+//! `plot::raster`'s test against the GPU pass draws both too.
 
 use super::lines3d::{axes, polyline, Segment, BOX_AXES_LENGTH, BOX_AXES_ORIGIN};
-use super::mesh3d::{capsule, checker_ground, MeshVertex};
+use super::mesh3d::{capsule, checker_ground, MeshVertex, GROUND_COLOURS};
 
 /// Which figure to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl BenchScene {
             }
             BenchScene::Robot => {
                 let mut mesh = Vec::new();
-                checker_ground(&mut mesh, [0.0, 0.0], 12, 0.5, [[0.86, 0.87, 0.89], [0.78, 0.79, 0.82]]);
+                checker_ground(&mut mesh, [0.0, 0.0], 12, 0.5, GROUND_COLOURS);
                 capsule(&mut mesh, [-0.3, 0.55, 0.0], [0.3, 0.55, 0.0], 0.15, [0.4, 0.45, 0.5]);
                 for (x, z) in [(0.3f32, 0.2f32), (0.3, -0.2), (-0.3, 0.2), (-0.3, -0.2)] {
                     let hip = [x, 0.5, z];

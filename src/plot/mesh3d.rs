@@ -73,6 +73,9 @@ pub fn capsule(out: &mut Vec<MeshVertex>, a: [f32; 3], b: [f32; 3], radius: f32,
     }
 }
 
+/// The two tile colours of the robot views' ground (sRGB).
+pub const GROUND_COLOURS: [[f32; 3]; 2] = [[0.86, 0.87, 0.89], [0.78, 0.79, 0.82]];
+
 /// A square checkerboard of `tiles` × `tiles` tiles of `tile` metres on the plane y = 0, centred
 /// on the tile corner nearest (x, z) = `centre` so it scrolls with the robot in whole tiles.
 pub fn checker_ground(out: &mut Vec<MeshVertex>, centre: [f32; 2], tiles: usize, tile: f32, colors: [[f32; 3]; 2]) {

@@ -343,23 +343,15 @@ mod tests {
 mod gpu_twin_tests {
     use super::*;
     use crate::gpu::GpuContext;
+    use crate::plot::bench_scene::BenchScene;
     use crate::plot::camera::OrbitCamera;
-    use crate::plot::lines3d::{polyline, Renderer3d};
-    use crate::plot::mesh3d::{capsule, checker_ground};
+    use crate::plot::lines3d::Renderer3d;
 
+    /// Both of `bench plot`'s scenes in one (a coloured curve with the axes; capsules on a
+    /// checkered ground), plus long lines that pass beside and behind the eye in some views.
     fn scene() -> (Vec<Segment>, Vec<MeshVertex>) {
-        // A coloured Lissajous curve, the axes, two capsules and a checkered ground.
-        let n = 400;
-        let points: Vec<[f32; 3]> = (0..n)
-            .map(|i| {
-                let t = i as f32 / n as f32 * std::f32::consts::TAU;
-                [(3.0 * t).sin(), (2.0 * t + 0.3).cos() * 0.8, (5.0 * t + 0.7).sin() * 0.6]
-            })
-            .collect();
-        let colors: Vec<[f32; 3]> = (0..n).map(|i| crate::plot::colormap::viridis(i as f64 / n as f64)).collect();
-        let mut segments = crate::plot::lines3d::axes([-1.1; 3], 0.5);
-        segments.extend(polyline(&points, &colors, true));
-        // Long lines through the scene that pass beside and behind the eye in some views.
+        let (mut segments, _) = BenchScene::Curve.build();
+        let (_, triangles) = BenchScene::Robot.build();
         for k in 0..6 {
             let a = k as f32 - 2.5;
             let (c0, c1) = ([1.0, 0.2, 0.2], [0.2, 0.2, 1.0]);
@@ -371,10 +363,6 @@ mod gpu_twin_tests {
                 end_color: c0,
             });
         }
-        let mut triangles = Vec::new();
-        capsule(&mut triangles, [-0.3, -0.2, 0.1], [0.4, 0.3, -0.2], 0.25, [0.8, 0.5, 0.3]);
-        capsule(&mut triangles, [0.6, -0.5, 0.4], [0.6, -0.5, 0.4], 0.2, [0.3, 0.6, 0.9]);
-        checker_ground(&mut triangles, [0.0, 0.0], 8, 0.5, [[0.9, 0.9, 0.9], [0.7, 0.7, 0.75]]);
         (segments, triangles)
     }
 

@@ -19,6 +19,7 @@ use crate::analysis::cycles::lift_offs_within_cycles;
 use crate::parallel;
 use crate::policy::{CpuPolicy, PolicyWeights};
 use crate::task::gait::{FeetTrack, GaitCounters, MIN_PHASE_STEPS};
+use crate::task::quadruped::agreeing_pairs;
 use crate::task::{EpisodeSettings, PushConfig, Robot, TerminationReason};
 
 /// The commanded forward speeds of the evaluation grid (m/s): the paper's speed sweep.
@@ -121,11 +122,6 @@ pub struct FootPairAgreement {
     pub front_hind: f64,
 }
 
-/// The quadruped task's foot order is RF, LF, LH, RH: its pairs by index.
-const DIAGONAL_PAIRS: [(usize, usize); 2] = [(0, 2), (1, 3)];
-const LATERAL_PAIRS: [(usize, usize); 2] = [(0, 3), (1, 2)];
-const FRONT_HIND_PAIRS: [(usize, usize); 2] = [(0, 1), (2, 3)];
-
 /// Counts of same-state steps per kind of foot pair.
 #[derive(Default)]
 struct PairCounts {
@@ -136,8 +132,9 @@ struct PairCounts {
 impl PairCounts {
     fn record(&mut self, feet: &[bool]) {
         self.steps += 1;
-        for (k, pairs) in [DIAGONAL_PAIRS, LATERAL_PAIRS, FRONT_HIND_PAIRS].iter().enumerate() {
-            self.agree[k] += pairs.iter().filter(|&&(a, b)| feet[a] == feet[b]).count();
+        // The quadruped's pairs (`task::quadruped::FOOT_PAIRS`): diagonal, lateral, front/hind.
+        for (total, n) in self.agree.iter_mut().zip(agreeing_pairs(feet)) {
+            *total += n;
         }
     }
 

@@ -136,12 +136,16 @@ impl GpuView {
 /// Figure export renders at this multiple of the on-screen CSS size.
 const EXPORT_SCALE: u32 = 2;
 
+/// The size figure export renders `canvas` at: `EXPORT_SCALE`× its CSS size.
+fn export_size(canvas: &web_sys::HtmlCanvasElement) -> (u32, u32) {
+    (canvas.client_width().max(1) as u32 * EXPORT_SCALE, canvas.client_height().max(1) as u32 * EXPORT_SCALE)
+}
+
 impl GpuView {
     /// The current view rendered at `EXPORT_SCALE`× the canvas's CSS size: RGBA pixels, their
     /// size and the camera matrix they were drawn with.
     async fn export_rgba(&mut self, camera: &OrbitCamera) -> Result<(Vec<u8>, (u32, u32), Matrix4<f32>), String> {
-        let width = self.canvas.client_width().max(1) as u32 * EXPORT_SCALE;
-        let height = self.canvas.client_height().max(1) as u32 * EXPORT_SCALE;
+        let (width, height) = export_size(&self.canvas);
         let clip_from_world = camera.clip_from_world(width as f32 / height as f32);
         let half_width = LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32;
         if self.export.is_none() {
@@ -196,9 +200,9 @@ impl View3d {
         match self {
             Self::Gpu(view) => view.draw(camera),
             Self::Software(view) => {
-                let canvas = view.canvas().clone();
+                let size = device_size(view.canvas());
                 let dpr = window().device_pixel_ratio().fmax(1.0) as f32;
-                view.draw(camera, device_size(&canvas), LINE_HALF_WIDTH_PX * dpr);
+                view.draw(camera, size, LINE_HALF_WIDTH_PX * dpr);
             }
         }
     }
@@ -209,11 +213,7 @@ impl View3d {
         let (rgba, size, clip_from_world) = match self {
             Self::Gpu(view) => view.export_rgba(camera).await?,
             Self::Software(view) => {
-                let canvas = view.canvas().clone();
-                let size = (
-                    canvas.client_width().max(1) as u32 * EXPORT_SCALE,
-                    canvas.client_height().max(1) as u32 * EXPORT_SCALE,
-                );
+                let size = export_size(view.canvas());
                 view.render_rgba(camera, size, LINE_HALF_WIDTH_PX * EXPORT_SCALE as f32)
             }
         };

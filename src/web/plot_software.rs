@@ -8,7 +8,8 @@ use wasm_bindgen::{Clamped, JsCast};
 use crate::plot::camera::OrbitCamera;
 use crate::plot::lines3d::Segment;
 use crate::plot::mesh3d::MeshVertex;
-use crate::plot::raster::SoftwareRenderer;
+use crate::plot::raster::{clamped_size, SoftwareRenderer};
+use nalgebra::Matrix4;
 
 /// The canvas's 2D context and the software renderer's buffers.
 pub struct SoftwareView {
@@ -41,12 +42,12 @@ impl SoftwareView {
 
     /// Renders the scene at the canvas's device-pixel size and puts it on the canvas.
     pub fn draw(&mut self, camera: &OrbitCamera, size: (u32, u32), half_width_px: f32) {
+        let size = clamped_size(size);
         if (self.canvas.width(), self.canvas.height()) != size {
             self.canvas.set_width(size.0);
             self.canvas.set_height(size.1);
         }
-        let clip_from_world = camera.clip_from_world(size.0 as f32 / size.1 as f32);
-        let rgba = self.renderer.render(&self.segments, &self.triangles, size, clip_from_world.into(), half_width_px);
+        let (rgba, _) = self.render(camera, size, half_width_px);
         match web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), size.0, size.1) {
             Ok(image) => {
                 if let Err(e) = self.context.put_image_data(&image, 0.0, 0.0) {
@@ -64,11 +65,16 @@ impl SoftwareView {
         camera: &OrbitCamera,
         size: (u32, u32),
         half_width_px: f32,
-    ) -> (Vec<u8>, (u32, u32), nalgebra::Matrix4<f32>) {
-        let size = crate::plot::raster::clamped_size(size);
+    ) -> (Vec<u8>, (u32, u32), Matrix4<f32>) {
+        let size = clamped_size(size);
+        let (rgba, clip_from_world) = self.render(camera, size, half_width_px);
+        (rgba.to_vec(), size, clip_from_world)
+    }
+
+    /// The scene at `size` (already clamped): its RGBA pixels and the camera matrix.
+    fn render(&mut self, camera: &OrbitCamera, size: (u32, u32), half_width_px: f32) -> (&[u8], Matrix4<f32>) {
         let clip_from_world = camera.clip_from_world(size.0 as f32 / size.1 as f32);
-        let rgba =
-            self.renderer.render(&self.segments, &self.triangles, size, clip_from_world.into(), half_width_px).to_vec();
-        (rgba, size, clip_from_world)
+        let rgba = self.renderer.render(&self.segments, &self.triangles, size, clip_from_world.into(), half_width_px);
+        (rgba, clip_from_world)
     }
 }

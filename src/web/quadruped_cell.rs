@@ -22,7 +22,7 @@ use super::shipped_policy::{ending_text, fmt_opt, load_session};
 use super::widgets::FigureDownloads;
 use crate::notebook::{NotebookDoc, QuadrupedCell};
 use crate::plot::lines3d::Segment;
-use crate::plot::mesh3d::{capsule, checker_ground, MeshVertex};
+use crate::plot::mesh3d::{capsule, checker_ground, MeshVertex, GROUND_COLOURS};
 use crate::rollout::session::Session;
 use crate::rollout::walk_log::WALK_LOG_SECS;
 use crate::sim::{kinematics, shapes::world_shapes, Data};
@@ -38,7 +38,6 @@ const FALL_NOTE_SECS: f64 = 4.0;
 const BASE_COLOUR: [f32; 3] = [0.33, 0.34, 0.40];
 const LEFT_COLOUR: [f32; 3] = [0.11, 0.62, 0.47];
 const RIGHT_COLOUR: [f32; 3] = [0.85, 0.37, 0.01];
-const GROUND_COLOURS: [[f32; 3]; 2] = [[0.86, 0.87, 0.89], [0.78, 0.79, 0.82]];
 /// The push buttons' velocity change (m/s) by default, and the slider's range.
 const DEFAULT_PUSH_MPS: f64 = 1.0;
 const PUSH_RANGE_MPS: (f64, f64) = (0.2, 3.0);

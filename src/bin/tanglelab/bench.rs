@@ -2,6 +2,8 @@
 //! in the same run (never timed unit tests).
 
 use clap::Subcommand;
+use std::time::Instant;
+use tanglelab::fmath::FloatExt;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -28,4 +30,30 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Study(args) => super::bench_study::run(args),
         BenchCommand::Plot(args) => super::bench_plot::run(args),
     }
+}
+
+/// Repetitions per second of `f` after one warm-up call: the best of three windows of `secs / 3`
+/// (at least 2 calls each), as other load on the machine can only slow a window down; a single
+/// timed call when the warm-up alone took longer than `secs`.
+pub fn calls_per_sec(secs: f64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    f();
+    let warm_up_secs = start.elapsed().as_secs_f64();
+    if warm_up_secs > secs {
+        // Slow enough (e.g. a software GPU at 4096 agents): one more timed call will do.
+        let start = Instant::now();
+        f();
+        return 1.0 / start.elapsed().as_secs_f64();
+    }
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut reps = 0u64;
+        while reps < 2 || start.elapsed().as_secs_f64() < secs / 3.0 {
+            f();
+            reps += 1;
+        }
+        best = best.fmax(reps as f64 / start.elapsed().as_secs_f64());
+    }
+    best
 }

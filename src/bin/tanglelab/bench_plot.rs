@@ -1,18 +1,19 @@
 //! `tanglelab bench plot`: frames per second of the 3D views' two renderers on the same scenes
 //! (`plot::bench_scene`) and sizes: the software renderer (`plot::raster`, what the page draws
 //! with when the browser has no WebGPU) against the wgpu pass on this machine's adapter (an
-//! offscreen render read back, as figure export does; lavapipe here), measured in the same run.
+//! offscreen render read back, as figure export does; lavapipe here), measured in the same run,
+//! each the best of three windows after a warm-up (`bench::calls_per_sec`).
 //! Release builds only.
 
 use anyhow::Context;
 use clap::Args;
-use std::time::Instant;
 
+use crate::bench::calls_per_sec;
 use tanglelab::gpu::GpuContext;
 use tanglelab::plot::bench_scene::BenchScene;
 use tanglelab::plot::camera::OrbitCamera;
 use tanglelab::plot::lines3d::Renderer3d;
-use tanglelab::plot::raster::SoftwareRenderer;
+use tanglelab::plot::raster::{SoftwareRenderer, MAX_SIDE_PX};
 
 #[derive(Args)]
 pub struct BenchPlotArgs {
@@ -27,23 +28,8 @@ pub struct BenchPlotArgs {
 fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
     let parsed = text.split_once('x').and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
     match parsed {
-        Some((w, h)) if (1..=4096).contains(&w) && (1..=4096).contains(&h) => Ok((w, h)),
-        _ => anyhow::bail!("--sizes: {text:?} is not WIDTHxHEIGHT with sides 1 to 4096"),
-    }
-}
-
-/// Frames per second of `frame`, which is run until `seconds` have passed (at least twice).
-fn frames_per_sec(seconds: f64, mut frame: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
-    frame()?; // warm-up: buffers, pipelines
-    let start = Instant::now();
-    let mut frames = 0u32;
-    loop {
-        frame()?;
-        frames += 1;
-        let elapsed = start.elapsed().as_secs_f64();
-        if elapsed >= seconds && frames >= 2 {
-            return Ok(f64::from(frames) / elapsed);
-        }
+        Some((w, h)) if (1..=MAX_SIDE_PX).contains(&w) && (1..=MAX_SIDE_PX).contains(&h) => Ok((w, h)),
+        _ => anyhow::bail!("--sizes: {text:?} is not WIDTHxHEIGHT with sides 1 to {MAX_SIDE_PX}"),
     }
 }
 
@@ -67,16 +53,19 @@ pub fn run(args: BenchPlotArgs) -> anyhow::Result<()> {
         let mut software = SoftwareRenderer::new();
         for &size in &sizes {
             let matrix: [[f32; 4]; 4] = camera.clip_from_world(size.0 as f32 / size.1 as f32).into();
-            let soft = frames_per_sec(args.seconds, || {
+            let soft = calls_per_sec(args.seconds, || {
                 std::hint::black_box(software.render(&segments, &triangles, size, matrix, 1.6));
-                Ok(())
-            })?;
-            let hard = frames_per_sec(args.seconds, || {
-                let rgba =
-                    pollster::block_on(gpu_renderer.render_offscreen(&gpu.device, &gpu.queue, size, matrix, 1.6))?;
-                std::hint::black_box(rgba);
-                Ok(())
-            })?;
+            });
+            let mut gpu_error = None;
+            let hard = calls_per_sec(args.seconds, || {
+                match pollster::block_on(gpu_renderer.render_offscreen(&gpu.device, &gpu.queue, size, matrix, 1.6)) {
+                    Ok(rgba) => drop(std::hint::black_box(rgba)),
+                    Err(e) => gpu_error = Some(e),
+                }
+            });
+            if let Some(e) = gpu_error {
+                anyhow::bail!("the wgpu pass failed: {e}");
+            }
             println!("| {} | {}×{} | {soft:.1} | {hard:.1} | {:.2} |", scene.name(), size.0, size.1, soft / hard);
         }
     }

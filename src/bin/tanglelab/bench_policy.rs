@@ -7,6 +7,7 @@ use ndarray::{s, Array2, Array3};
 use std::time::Instant;
 use tanglelab::fmath::FloatExt;
 
+use crate::bench::calls_per_sec as rate;
 use crate::policy::parse_shape;
 use tanglelab::gpu::GpuContext;
 use tanglelab::policy::{CpuPolicy, GpuPolicy, Policy, PolicyShape, PolicyWeights};
@@ -149,32 +150,6 @@ fn multiply_adds(shape: &PolicyShape) -> usize {
         n_in = w;
     }
     total + (n_in + shape.n_hidden) * 4 * shape.n_hidden + shape.n_hidden * shape.n_actions
-}
-
-/// Repetitions per second of `f` after one warm-up call: the best of three windows of `secs / 3`
-/// (at least 2 calls each), as other load on the machine can only slow a window down; a single
-/// timed call when the warm-up alone took longer than `secs`.
-fn rate(secs: f64, mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    f();
-    let warm_up_secs = start.elapsed().as_secs_f64();
-    if warm_up_secs > secs {
-        // Slow enough (e.g. a software GPU at 4096 agents): one more timed call will do.
-        let start = Instant::now();
-        f();
-        return 1.0 / start.elapsed().as_secs_f64();
-    }
-    let mut best = 0.0f64;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let mut reps = 0u64;
-        while reps < 2 || start.elapsed().as_secs_f64() < secs / 3.0 {
-            f();
-            reps += 1;
-        }
-        best = best.fmax(reps as f64 / start.elapsed().as_secs_f64());
-    }
-    best
 }
 
 /// f32 GFLOP/s of a square product of `n`, its rows split into one block per rayon thread

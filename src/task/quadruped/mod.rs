@@ -104,6 +104,15 @@ pub const OBS_NAMES: [&str; N_OBS] = [
 pub const ACTION_NAMES: [&str; NU] = body::JOINT_NAMES;
 /// Feet, reference foot first (see the module documentation).
 pub const FOOT_NAMES: [&str; 4] = ["RF", "LF", "LH", "RH"];
+/// The feet's pairs by kind, as [`FOOT_NAMES`] indices: diagonal (RF–LH, LF–RH), same-side
+/// (RF–RH, LF–LH) and front/hind (RF–LF, LH–RH). A trot moves the diagonal pairs together, a pace
+/// the same-side pairs, a bound the front and the hind pair.
+pub const FOOT_PAIRS: [[(usize, usize); 2]; 3] = [[(0, 2), (1, 3)], [(0, 3), (1, 2)], [(0, 1), (2, 3)]];
+
+/// How many of each kind of [`FOOT_PAIRS`] (0, 1 or 2) have both feet in the same contact state.
+pub fn agreeing_pairs(feet: &[bool]) -> [usize; 3] {
+    FOOT_PAIRS.map(|pairs| pairs.iter().filter(|&&(a, b)| feet[a] == feet[b]).count())
+}
 /// Foot geoms in [`FOOT_NAMES`] order.
 pub const FOOT_GEOMS: [&str; 4] = ["RF_foot", "LF_foot", "LH_foot", "RH_foot"];
 /// Command components.

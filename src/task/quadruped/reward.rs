@@ -150,10 +150,7 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
 
 /// D − (S + G)/2 of the module documentation, for feet in the order RF, LF, LH, RH.
 pub fn trot_score(feet: [bool; 4]) -> f64 {
-    let agree = |pairs: [(usize, usize); 2]| pairs.iter().filter(|&&(i, j)| feet[i] == feet[j]).count() as f64 / 2.0;
-    let diagonal = agree([(0, 2), (1, 3)]);
-    let same_side = agree([(0, 3), (1, 2)]);
-    let same_girdle = agree([(0, 1), (2, 3)]);
+    let [diagonal, same_side, same_girdle] = super::agreeing_pairs(&feet).map(|n| n as f64 / 2.0);
     diagonal - (same_side + same_girdle) / 2.0
 }
 
