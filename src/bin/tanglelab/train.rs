@@ -219,6 +219,11 @@ pub struct QuadrupedEnvArgs {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     quad_trot_stance: f64,
+    /// Weight of the trot-alternation term (the two diagonal stance patterns in turn, scored by
+    /// ratios of their durations only; `task::quadruped::alternation`; 0: off).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    quad_trot_alternation: f64,
 }
 
 /// The yaw-tracking σ of env.json files written before the flag existed.
@@ -264,6 +269,7 @@ impl QuadrupedEnvArgs {
             reward: QuadrupedRewardWeights {
                 trot: self.quad_trot,
                 trot_stance: self.quad_trot_stance,
+                trot_alternation: self.quad_trot_alternation,
                 tracking_ang_sigma: self.quad_yaw_sigma,
                 ..QuadrupedRewardWeights::default()
             },

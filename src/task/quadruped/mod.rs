@@ -36,6 +36,7 @@
 //! Determinism: each agent owns its RNG, reseeded at every episode from (batch seed, agent
 //! index, episode counter) (`task::random`), and agents share no arithmetic.
 
+pub mod alternation;
 pub mod reward;
 pub mod scenario;
 
@@ -45,6 +46,7 @@ use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+pub use alternation::TrotAlternation;
 pub use reward::{quadruped_reward, QuadrupedRewardInputs, QuadrupedRewardWeights};
 
 use super::agents::{check_agent, collect_output, gather_observations, AgentResults};
@@ -357,6 +359,7 @@ struct Agent {
     /// Feet on the ground at the last control step (task order), for touchdowns and the filter.
     feet: [bool; 4],
     air_time_secs: [f64; 4],
+    alternation: TrotAlternation,
     last_actions: [f64; NU],
     torques: [f64; NU],
     obs: [f32; N_OBS],
@@ -378,6 +381,7 @@ impl Agent {
             finished: false,
             feet: [false; 4],
             air_time_secs: [0.0; 4],
+            alternation: TrotAlternation::default(),
             last_actions: [0.0; NU],
             torques: [0.0; NU],
             obs: [0.0; N_OBS],
@@ -420,6 +424,7 @@ impl Agent {
         self.steps = 0;
         self.finished = false;
         self.air_time_secs = [0.0; 4];
+        self.alternation = TrotAlternation::default();
         self.last_actions = [0.0; NU];
         self.next_push_step = config.push.as_ref().map(|p| uniform_steps(&mut self.rng, p.interval_steps));
         self.feet = contacts(shared, &mut self.data).feet;
@@ -537,6 +542,7 @@ impl Agent {
                 air_time_at_touchdown,
                 collisions: touching.shanks,
                 feet: touching.feet,
+                trot_alternation: self.alternation.observe(self.steps - 1, touching.feet),
                 dt_secs: dt,
             };
             quadruped_reward(&config.reward, &inputs)

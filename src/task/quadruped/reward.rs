@@ -17,6 +17,7 @@
 //! collision         −1.0    number of shanks touching the ground
 //! trot               0      (D − (S + G)/2) · [‖(u*, v*)‖ > 0.1]   (off in legged_gym)
 //! trot_stance        0      [one diagonal pair down, the other up] · [‖(u*, v*)‖ > 0.1]  (off)
+//! trot_alternation   0      min(a, b) / s of `alternation` · [‖(u*, v*)‖ > 0.1]         (off)
 //! ```
 //! v_b, ω_b: the base's linear and angular velocity in the base frame. Contacts for the air time
 //! are filtered as legged_gym does (in contact now or at the previous control step). The yaw
@@ -31,8 +32,11 @@
 //! walking on three legs. The trot-stance term (ours, default off) pays only for the two contact
 //! patterns of a trot's stance phases (RF and LH down with LF and RH up, or the reverse). It too was
 //! gamed (`training/quadruped-seed1-trot2`, weight 1.0): either pattern pays, so a body that stands
-//! mostly on one diagonal pair, holding RF up and dabbing LH, collects it without alternating. A
-//! term that asks for both patterns in turn (or balanced duty factors) is still to be written.
+//! mostly on one diagonal pair, holding RF up and dabbing LH, collects it without alternating. The
+//! trot-alternation term (ours, default off) asks for both patterns in turn: its score
+//! ([`super::alternation`]) is the shorter of the latest run of each pattern over the time since the
+//! earlier of them began, 0 until both have occurred; it depends on ratios of durations only, so it
+//! favours no cadence.
 
 use crate::fmath::FloatExt;
 
@@ -55,6 +59,7 @@ pub struct QuadrupedRewardWeights {
     pub tracking_ang_sigma: f64,
     pub trot: f64,
     pub trot_stance: f64,
+    pub trot_alternation: f64,
     /// Clip the sum at 0 from below.
     pub only_positive: bool,
 }
@@ -76,6 +81,7 @@ impl Default for QuadrupedRewardWeights {
             tracking_ang_sigma: 0.25,
             trot: 0.0,
             trot_stance: 0.0,
+            trot_alternation: 0.0,
             only_positive: true,
         }
     }
@@ -83,7 +89,7 @@ impl Default for QuadrupedRewardWeights {
 
 impl QuadrupedRewardWeights {
     /// Every weight with its name (for validation and model cards).
-    pub fn named(&self) -> [(&'static str, f64); 14] {
+    pub fn named(&self) -> [(&'static str, f64); 15] {
         [
             ("tracking_lin_vel", self.tracking_lin_vel),
             ("tracking_ang_vel", self.tracking_ang_vel),
@@ -99,6 +105,7 @@ impl QuadrupedRewardWeights {
             ("tracking_ang_sigma", self.tracking_ang_sigma),
             ("trot", self.trot),
             ("trot_stance", self.trot_stance),
+            ("trot_alternation", self.trot_alternation),
         ]
     }
 }
@@ -125,6 +132,8 @@ pub struct QuadrupedRewardInputs {
     pub collisions: usize,
     /// Feet touching the ground after the step, in the task's order RF, LF, LH, RH.
     pub feet: [bool; 4],
+    /// The trot-alternation score after this step ([`super::alternation`], in [0, ½]).
+    pub trot_alternation: f64,
     /// Control step (s).
     pub dt_secs: f64,
 }
@@ -144,7 +153,11 @@ pub fn quadruped_reward(w: &QuadrupedRewardWeights, x: &QuadrupedRewardInputs) -
         + w.action_rate * x.action_rate_sq
         + if moving { w.feet_air_time * x.air_time_at_touchdown } else { 0.0 }
         + w.collision * x.collisions as f64
-        + if moving { w.trot * trot_score(x.feet) + w.trot_stance * trot_stance(x.feet) } else { 0.0 };
+        + if moving {
+            w.trot * trot_score(x.feet) + w.trot_stance * trot_stance(x.feet) + w.trot_alternation * x.trot_alternation
+        } else {
+            0.0
+        };
     x.dt_secs * if w.only_positive { sum.fmax(0.0) } else { sum }
 }
 
@@ -175,6 +188,7 @@ mod tests {
             air_time_at_touchdown: 0.0,
             collisions: 0,
             feet: [true; 4],
+            trot_alternation: 0.0,
             dt_secs: 0.02,
         }
     }
@@ -247,5 +261,15 @@ mod tests {
         let x = QuadrupedRewardInputs { ang_vel: [0.0, 0.0, 0.1], ..moving };
         let expected = 0.02 * (1.0 + 0.5 * (-0.01f64 / 0.05).exp() + 0.4);
         assert!((quadruped_reward(&w, &x) - expected).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_alternation_term_is_its_weight_times_the_score_while_moving() {
+        let w =
+            QuadrupedRewardWeights { trot_alternation: 0.8, only_positive: false, ..QuadrupedRewardWeights::default() };
+        let scored = QuadrupedRewardInputs { trot_alternation: 0.25, ..still() };
+        assert!((quadruped_reward(&w, &scored) - 0.02 * 1.5).abs() < 1e-15, "not while standing");
+        let moving = QuadrupedRewardInputs { command: [0.0, 1.0, 0.0], lin_vel: [0.0, 1.0, 0.0], ..scored };
+        assert!((quadruped_reward(&w, &moving) - 0.02 * (1.5 + 0.8 * 0.25)).abs() < 1e-15);
     }
 }
