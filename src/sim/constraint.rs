@@ -1,5 +1,5 @@
 //! Soft constraints (contacts and joint limits) in MuJoCo's formulation, solved by projected
-//! Gauss–Seidel.
+//! Gauss–Seidel, finished by Newton's method where 3-D contacts make the sweeps slow.
 //!
 //! Each row r has a Jacobian J_r, a violation `pos` and velocity `vel = J q̇`. Like MuJoCo, a row
 //! asks for the reference acceleration `aref = −b·vel − k·d(pos)·pos` with `b = 2/(dmax·τ)`,
@@ -11,19 +11,31 @@
 //! converge; their fixed order keeps the result deterministic. Each contact is one block: with a
 //! single tangent (planar models) the block is solved exactly on its 2-D cone, with two tangents
 //! on the elliptic cone (closed form inside, a 1-D search over the friction direction on the
-//! surface). Sweeps start from the forces the same rows
-//! (same joint side, same capsule end) had at the previous step, and stop when no force changes
-//! by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. MuJoCo solves the same kind of
-//! problem with a Newton solver and a pyramidal cone, so trajectories are close, not identical.
+//! surface, warm-started from the block's last direction). Sweeps start from the forces the same
+//! rows (same joint side, same capsule end) had at the previous step, and stop when no force
+//! changes by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. A problem
+//! with 3-D contacts still unconverged after [`NEWTON_AFTER_SWEEPS`] sweeps (a quadruped's coupled
+//! sliding feet: Gauss–Seidel needed the 50-sweep cap in 15 % of its steps, still changing by
+//! 1e-3…1e-6) goes to a semismooth Newton method on the same problem ([`super::cone_newton`]),
+//! which converges in 1–4 iterations there; if it fails, the sweeps go on from its feasible
+//! result. Planar models (the walker) are solved by the sweeps alone. MuJoCo solves the same
+//! kind of problem with a Newton solver and a pyramidal cone, so trajectories are close, not
+//! identical.
 
+use super::cone_newton::{self, Cone, System};
 use super::data::{Data, RowKind};
 use super::model::Model;
-use super::spatial::cholesky_solve_in_place;
+use super::spatial::cholesky_solve_columns_in_place;
 use crate::fmath;
 use crate::fmath::FloatExt;
 
 /// Rows whose A_rr is below this have (numerically) no effect on the system and get no force.
 const MIN_DIAGONAL: f64 = 1e-12;
+/// Gauss–Seidel sweeps after which a problem with 3-D contacts is handed to Newton's method.
+const NEWTON_AFTER_SWEEPS: usize = 6;
+/// Newton iterations at most, and the relative residual of the natural map at which they stop.
+const NEWTON_ITERATIONS: usize = 20;
+const NEWTON_TOLERANCE: f64 = 1e-10;
 /// Sweeps stop when no force changes by more than this fraction of the largest force (N or N·m).
 const FORCE_TOLERANCE: f64 = 1e-7;
 
@@ -52,6 +64,7 @@ pub fn solve(model: &Model, data: &mut Data) {
     let nv = model.nv;
     let n = data.efc_kind.len();
     data.solver_sweeps = 0;
+    data.newton_iterations = 0;
     data.qacc.copy_from_slice(&data.qacc_smooth);
     data.qfrc_constraint.fill(0.0);
     if n == 0 {
@@ -59,17 +72,28 @@ pub fn solve(model: &Model, data: &mut Data) {
         data.warm_force.clear();
         return;
     }
-    // M⁻¹Jᵀ (one solve per row) and A = J M⁻¹ Jᵀ.
+    // M⁻¹Jᵀ (all rows' solves at once, dof-major: efc_minv_jt[dof · n + r]) and A = J M⁻¹ Jᵀ,
+    // each entry summed in dof order from −0 (as `Iterator::sum`).
+    let minv_jt = &mut data.efc_minv_jt[..nv * n];
     for r in 0..n {
-        let row = r * nv..(r + 1) * nv;
-        data.efc_minv_jt[row.clone()].copy_from_slice(&data.efc_j[row.clone()]);
-        cholesky_solve_in_place(&data.qm_chol, nv, &mut data.efc_minv_jt[row]);
+        for dof in 0..nv {
+            minv_jt[dof * n + r] = data.efc_j[r * nv + dof];
+        }
     }
+    cholesky_solve_columns_in_place(&data.qm_chol, nv, minv_jt, n);
     for r in 0..n {
-        for s in r..n {
-            let a = dot(&data.efc_j[r * nv..(r + 1) * nv], &data.efc_minv_jt[s * nv..(s + 1) * nv]);
-            data.efc_a[r * n + s] = a;
-            data.efc_a[s * n + r] = a;
+        let j_row = &data.efc_j[r * nv..(r + 1) * nv];
+        let sums = &mut data.efc_a[r * n + r..(r + 1) * n];
+        sums.fill(-0.0);
+        // A row's Jacobian is zero on the dofs its point does not depend on (another leg's): those
+        // terms add nothing (only a zero's sign could differ, in an entry that is zero throughout).
+        for (dof, &j) in j_row.iter().enumerate().filter(|(_, j)| **j != 0.0) {
+            for (sum, y) in sums.iter_mut().zip(&minv_jt[dof * n + r..(dof + 1) * n]) {
+                *sum += j * y;
+            }
+        }
+        for s in r + 1..n {
+            data.efc_a[s * n + r] = data.efc_a[r * n + s];
         }
     }
     // Reference accelerations, regularisers; the solver's linear term goes into efc_aref.
@@ -103,7 +127,7 @@ pub fn solve(model: &Model, data: &mut Data) {
         let f = data.efc_force[r];
         if f != 0.0 {
             for dof in 0..nv {
-                data.qacc[dof] += f * data.efc_minv_jt[r * nv + dof];
+                data.qacc[dof] += f * data.efc_minv_jt[dof * n + r];
                 data.qfrc_constraint[dof] += f * data.efc_j[r * nv + dof];
             }
         }
@@ -123,6 +147,17 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
     let force = &mut data.efc_force[..n];
     let kind = &data.efc_kind;
     let mu = &data.efc_mu[..n];
+    // Each 3-D contact's block of A + R, inverted once for all sweeps.
+    for r in 0..n {
+        if let RowKind::Normal { n_friction: 2 } = kind[r] {
+            data.efc_blocks[r] = EllipticBlock::new(std::array::from_fn(|i| {
+                std::array::from_fn(|k| a[(r + i) * n + r + k] + if i == k { reg[r + i] } else { 0.0 })
+            }));
+        }
+    }
+    let blocks = &data.efc_blocks[..n];
+    let has_elliptic = kind[..n].iter().any(|k| matches!(k, RowKind::Normal { n_friction: 2 }));
+    let mut newton_iterations = 0;
     // Unprojected Gauss–Seidel update of row r.
     let update = |force: &[f64], r: usize| -> f64 {
         let diag = a[r * n + r] + reg[r];
@@ -164,17 +199,17 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                         force[t] = f_t;
                     } else if n_friction == 2 {
                         // Two tangents (3-D contact): the 3-row block solved on the elliptic cone.
-                        let rows = [r, r + 1, r + 2];
-                        let mut b = [[0.0; 3]; 3];
+                        let block = &blocks[r];
                         let mut g = [0.0; 3];
-                        for (i, &ri) in rows.iter().enumerate() {
+                        for (i, ri) in (r..r + 3).enumerate() {
                             g[i] = dot(&a[ri * n..(ri + 1) * n], force) + linear[ri];
-                            for (k, &rk) in rows.iter().enumerate() {
-                                b[i][k] = a[ri * n + rk] + if i == k { reg[ri] } else { 0.0 };
+                            for rk in r..r + 3 {
                                 g[i] -= a[ri * n + rk] * force[rk];
                             }
                         }
-                        let x = solve_elliptic_contact(&b, &g, mu[r + 1]);
+                        // The friction direction of the last sweep (or step) starts the search.
+                        let hint = (force[r] > 0.0).then_some((force[r + 1], force[r + 2]));
+                        let x = block.solve(&g, mu[r + 1], hint);
                         force[r..r + 3].copy_from_slice(&x);
                     } else {
                         force[r] = if a[r * n + r] < MIN_DIAGONAL { 0.0 } else { update(force, r).fmax(0.0) };
@@ -190,8 +225,32 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
         if change < FORCE_TOLERANCE * largest {
             break;
         }
+        if sweeps == NEWTON_AFTER_SWEEPS && has_elliptic {
+            // Coupled 3-D contacts converge slowly under Gauss–Seidel: finish with Newton's method.
+            let cones = &mut data.newton.cones;
+            cones.clear();
+            let mut r = 0;
+            while r < n {
+                let cone = match kind[r] {
+                    RowKind::Normal { n_friction } if n_friction > 0 => {
+                        Cone::Friction { tangents: n_friction, mu: mu[r + 1] }
+                    }
+                    _ if a[r * n + r] < MIN_DIAGONAL => Cone::Zero,
+                    _ => Cone::NonNegative,
+                };
+                cones.push(cone);
+                r += cone.rows();
+            }
+            let system = System { a, regularizer: reg, linear };
+            let outcome = cone_newton::solve(system, force, &mut data.newton, NEWTON_ITERATIONS, NEWTON_TOLERANCE);
+            newton_iterations = outcome.iterations;
+            if outcome.converged {
+                break;
+            }
+        }
     }
     data.solver_sweeps = sweeps;
+    data.newton_iterations = newton_iterations;
 }
 
 /// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t) with |f_t| ≤ μ f_n, for B = [[b0, b1], [b1, b2]]
@@ -276,19 +335,66 @@ fn ray_value(r: &RayTerms) -> f64 {
     }
 }
 
-/// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t1, f_t2) with ‖f_t‖ ≤ μ f_n, B positive definite:
-/// the interior optimum if it is inside the cone, else the best point on the cone's surface,
-/// found by minimising over the direction angle φ of x = s·(1, μ cos φ, μ sin φ) (for each φ the
-/// best s ≥ 0 is explicit, value −N²/(2D) with N = dᵀg, D = dᵀBd): a 36-direction scan, then
-/// Newton's method on the stationarity condition G = 2N′D − ND′ = 0, safeguarded by bisection
-/// inside the scan's bracket (golden-section search where the bracket does not enclose a sign
-/// change of G).
-pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64; 3] {
-    if let Some(x) = solve3(b, g) {
-        if x[0] >= 0.0 && (x[1] * x[1] + x[2] * x[2]).sqrt() <= mu * x[0] {
+/// One 3-D contact's 3 x 3 block B of A + R with its inverse. B is fixed for one solve (only the
+/// linear term g changes between sweeps), so it is built and inverted once per step.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EllipticBlock {
+    b: [[f64; 3]; 3],
+    /// B⁻¹ by the adjugate; None if B is singular.
+    inverse: Option<[[f64; 3]; 3]>,
+}
+
+impl EllipticBlock {
+    pub fn new(b: [[f64; 3]; 3]) -> EllipticBlock {
+        let cofactor = |i: usize, j: usize| {
+            let (r0, r1) = ((i + 1) % 3, (i + 2) % 3);
+            let (c0, c1) = ((j + 1) % 3, (j + 2) % 3);
+            b[r0][c0] * b[r1][c1] - b[r0][c1] * b[r1][c0]
+        };
+        let det = b[0][0] * cofactor(0, 0) + b[0][1] * cofactor(0, 1) + b[0][2] * cofactor(0, 2);
+        let inverse = (det.abs() >= 1e-300 && det.is_finite())
+            .then(|| std::array::from_fn(|i| std::array::from_fn(|j| cofactor(j, i) / det)));
+        EllipticBlock { b, inverse }
+    }
+
+    pub fn matrix(&self) -> &[[f64; 3]; 3] {
+        &self.b
+    }
+
+    /// The unconstrained minimum −B⁻¹g (None if B is singular).
+    fn interior(&self, g: &[f64; 3]) -> Option<[f64; 3]> {
+        self.inverse.map(|inv| std::array::from_fn(|i| -(inv[i][0] * g[0] + inv[i][1] * g[1] + inv[i][2] * g[2])))
+    }
+
+    /// Minimises `½ xᵀBx + gᵀx` over x = (f_n, f_t1, f_t2) with ‖f_t‖ ≤ μ f_n, B positive
+    /// definite: the interior optimum if it is inside the cone, else the best point on the cone's
+    /// surface, found by minimising over the direction angle φ of x = s·(1, μ cos φ, μ sin φ) (for
+    /// each φ the best s ≥ 0 is explicit, value −N²/(2D) with N = dᵀg, D = dᵀBd).
+    ///
+    /// `hint` is a friction direction to start from (the block's force at the previous sweep):
+    /// Newton's method on the stationarity condition G = 2N′D − ND′ = 0 from there
+    /// ([`surface_from_hint`]), accepted only if it converges to a point that satisfies the cone's
+    /// optimality conditions (so it is the problem's unique minimum). Otherwise, or without a
+    /// hint: a 36-direction scan, then the same Newton iteration safeguarded by bisection inside
+    /// the scan's bracket (golden-section search where the bracket does not enclose a sign change
+    /// of G).
+    pub fn solve(&self, g: &[f64; 3], mu: f64, hint: Option<(f64, f64)>) -> [f64; 3] {
+        if let Some(x) = self.interior(g) {
+            if x[0] >= 0.0 && (x[1] * x[1] + x[2] * x[2]).sqrt() <= mu * x[0] {
+                return x;
+            }
+        }
+        let b = &self.b;
+        if let Some(x) = hint.and_then(|direction| surface_from_hint(b, g, mu, direction)) {
             return x;
         }
+        surface_by_scan(b, g, mu)
     }
+}
+
+/// The surface optimum by a 36-direction scan and a safeguarded Newton iteration (see
+/// [`EllipticBlock::solve`]).
+fn surface_by_scan(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64; 3] {
     let at = |phi: f64| ray_terms(b, g, mu, (fmath::cos(phi), fmath::sin(phi)));
     let step = std::f64::consts::TAU / SCAN as f64;
     let (mut best_k, mut best_value) = (0, f64::INFINITY);
@@ -349,6 +455,69 @@ pub fn solve_elliptic_contact(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64) -> [f64;
     [scale, scale * mu * fmath::cos(phi), scale * mu * fmath::sin(phi)]
 }
 
+/// Newton steps of a warm start larger than this (rad) give up on the hint.
+const MAX_HINT_STEP: f64 = 0.25;
+/// Newton steps from a hint before giving up.
+const MAX_HINT_ITERATIONS: usize = 8;
+
+/// (cos δ, sin δ) by their Taylor series to δ⁹ (|δ| ≤ [`MAX_HINT_STEP`]: error below 3e-13 there,
+/// below 1e-16 for |δ| < 0.01): plain arithmetic, the same bits on every platform, and no libm
+/// call in the solver's hot loop.
+fn small_rotation(delta: f64) -> (f64, f64) {
+    let d2 = delta * delta;
+    let cos = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)));
+    let sin = delta * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))));
+    (cos, sin)
+}
+
+/// The surface optimum by Newton's method on G(φ) from the direction `hint` (any non-zero
+/// (t1, t2)), if it converges within [`MAX_HINT_ITERATIONS`] steps of at most [`MAX_HINT_STEP`]
+/// each to a point where the cone's optimality (KKT) conditions hold: G = 0 with G′ > 0 (the ray
+/// value is minimal in φ), the best ray scale (radial condition), and a non-negative multiplier
+/// (the gradient Bx + g points into the cone, ∇h·(Bx + g) ≤ 0 for h = ‖x_t‖ − μ x_n). For a
+/// convex problem whose unconstrained minimum lies outside the cone these conditions single out
+/// its one minimum, so the answer is the scan's (to rounding); None sends the caller to the scan.
+fn surface_from_hint(b: &[[f64; 3]; 3], g: &[f64; 3], mu: f64, (t1, t2): (f64, f64)) -> Option<[f64; 3]> {
+    let norm = (t1 * t1 + t2 * t2).sqrt();
+    if !(norm > 0.0 && norm.is_finite()) {
+        return None;
+    }
+    let (mut c, mut s) = (t1 / norm, t2 / norm);
+    for _ in 0..MAX_HINT_ITERATIONS {
+        let r = ray_terms(b, g, mu, (c, s));
+        if !(r.d > 0.0 && r.n < 0.0) {
+            return None;
+        }
+        let stationarity = 2.0 * r.dn * r.d - r.n * r.dd;
+        let slope = 2.0 * r.ddn * r.d + r.dn * r.dd - r.n * r.ddd;
+        if slope.is_nan() || slope <= 0.0 {
+            return None;
+        }
+        let delta = -stationarity / slope;
+        if delta.is_nan() || delta.abs() > MAX_HINT_STEP {
+            return None;
+        }
+        let (cd, sd) = small_rotation(delta);
+        let (c_new, s_new) = (c * cd - s * sd, s * cd + c * sd);
+        let length = (c_new * c_new + s_new * s_new).sqrt();
+        (c, s) = (c_new / length, s_new / length);
+        if delta.abs() <= 1e-13 {
+            let r = ray_terms(b, g, mu, (c, s));
+            if !(r.d > 0.0 && r.n < 0.0) {
+                return None;
+            }
+            let scale = -r.n / r.d;
+            let x = [scale, scale * mu * c, scale * mu * s];
+            let gradient: [f64; 3] = std::array::from_fn(|i| g[i] + (0..3).map(|k| b[i][k] * x[k]).sum::<f64>());
+            let normal = [-mu, c, s];
+            let along = (0..3).map(|i| gradient[i] * normal[i]).sum::<f64>();
+            let size = gradient.iter().map(|v| v.abs()).sum::<f64>() * (1.0 + mu);
+            return (along <= 1e-12 * size).then_some(x);
+        }
+    }
+    None
+}
+
 /// The minimum of a unimodal `f` on [lo, hi] by 40 golden-section steps.
 fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
     let ratio = 0.5 * (5f64.sqrt() - 1.0);
@@ -371,27 +540,6 @@ fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
         }
     }
     0.5 * (lo + hi)
-}
-
-/// Solves `B x = −g` for a 3 x 3 B by Cramer's rule (None if singular).
-fn solve3(b: &[[f64; 3]; 3], g: &[f64; 3]) -> Option<[f64; 3]> {
-    let det3 = |m: &[[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    };
-    let det = det3(b);
-    if det.abs() < 1e-300 {
-        return None;
-    }
-    let mut x = [0.0; 3];
-    for (col, xc) in x.iter_mut().enumerate() {
-        let mut m = *b;
-        for row in 0..3 {
-            m[row][col] = -g[row];
-        }
-        *xc = det3(&m) / det;
-    }
-    Some(x)
 }
 
 #[cfg(test)]
@@ -441,7 +589,7 @@ mod tests {
                 }
                 v
             };
-            let x = solve_elliptic_contact(&b, &g, mu);
+            let x = EllipticBlock::new(b).solve(&g, mu, None);
             assert!(x[0] >= 0.0 && x[1].hypot(x[2]) <= mu * x[0] * (1.0 + 1e-9) + 1e-12);
             let mut best = f64::INFINITY;
             for i in 0..=200 {
@@ -470,7 +618,7 @@ mod tests {
             state ^= state << 17;
             lo + (hi - lo) * (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let mut surface = 0;
+        let (mut surface, mut warm) = (0, 0);
         for _ in 0..400 {
             let m: [[f64; 3]; 3] = std::array::from_fn(|_| std::array::from_fn(|_| uniform(-1.0, 1.0)));
             let mut b = [[0.0; 3]; 3];
@@ -484,15 +632,24 @@ mod tests {
             let objective = |x: &[f64; 3]| {
                 (0..3).map(|i| g[i] * x[i] + 0.5 * x[i] * (0..3).map(|k| b[i][k] * x[k]).sum::<f64>()).sum::<f64>()
             };
-            let x = solve_elliptic_contact(&b, &g, mu);
+            let x = EllipticBlock::new(b).solve(&g, mu, None);
             assert!(x[0] >= 0.0 && x[1].hypot(x[2]) <= mu * x[0] * (1.0 + 1e-9) + 1e-12, "{x:?}");
+            // Warm starts: near the answer, opposite to it, and anywhere.
+            let on_surface = x[0] > 0.0 && x[1].hypot(x[2]) > 0.0;
+            let (c, s) = if on_surface { (x[1], x[2]) } else { (1.0, 0.0) };
+            let turned = |angle: f64| (c * angle.cos() - s * angle.sin(), s * angle.cos() + c * angle.sin());
+            let hints = [turned(0.1), turned(-0.3), turned(std::f64::consts::PI), turned(uniform(-3.2, 3.2))];
+            let hinted: Vec<[f64; 3]> = hints.iter().map(|&h| EllipticBlock::new(b).solve(&g, mu, Some(h))).collect();
+            if on_surface {
+                warm += usize::from(surface_from_hint(&b, &g, mu, turned(0.1)).is_some());
+            }
             let at = |phi: f64| ray_value(&ray_terms(&b, &g, mu, (phi.cos(), phi.sin())));
             let n = 3600;
             let step = std::f64::consts::TAU / n as f64;
             let best_k = (0..n).min_by(|&i, &j| at(i as f64 * step).total_cmp(&at(j as f64 * step))).unwrap();
             let phi = golden_section(at, (best_k as f64 - 1.0) * step, (best_k as f64 + 1.0) * step);
             let mut reference = at(phi).fmin(0.0);
-            if let Some(inner) = solve3(&b, &g) {
+            if let Some(inner) = EllipticBlock::new(b).interior(&g) {
                 if inner[0] >= 0.0 && inner[1].hypot(inner[2]) <= mu * inner[0] {
                     reference = reference.fmin(objective(&inner));
                 } else {
@@ -501,8 +658,25 @@ mod tests {
             }
             let scale = 1.0 + reference.abs();
             assert!(objective(&x) <= reference + 1e-10 * scale, "{g:?} μ {mu}: {} vs {reference}", objective(&x));
+            for (hint, y) in hints.iter().zip(&hinted) {
+                assert!(y[0] >= 0.0 && y[1].hypot(y[2]) <= mu * y[0] * (1.0 + 1e-9) + 1e-12, "{y:?}");
+                assert!(objective(y) <= reference + 1e-10 * scale, "hint {hint:?}: {} vs {reference}", objective(y));
+                let size = 1.0 + x.iter().map(|v| v.abs()).fold(0.0, f64::fmax);
+                assert!(x.iter().zip(y).all(|(p, q)| (p - q).abs() <= 1e-8 * size), "hint {hint:?}: {y:?} vs {x:?}");
+            }
         }
         assert!(surface > 100, "the surface case is exercised ({surface} of 400)");
+        assert!(warm * 10 >= surface * 9, "a hint 0.1 rad off converges ({warm} of {surface} surface cases)");
+    }
+
+    #[test]
+    fn the_small_rotation_is_cos_and_sin() {
+        for k in -50..=50 {
+            let delta = k as f64 / 50.0 * MAX_HINT_STEP;
+            let (c, s) = small_rotation(delta);
+            assert!((c - delta.cos()).abs() < 3e-13 && (s - delta.sin()).abs() < 3e-13, "{delta}");
+        }
+        assert_eq!(small_rotation(0.0), (1.0, 0.0));
     }
 
     #[test]

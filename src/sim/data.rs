@@ -3,6 +3,8 @@
 
 use nalgebra::{Matrix3, Vector3};
 
+use super::cone_newton::NewtonScratch;
+use super::constraint::EllipticBlock;
 use super::model::Model;
 use super::spatial::{Motion, SpatialInertia};
 
@@ -118,9 +120,14 @@ pub struct Data {
     pub efc_r: Vec<f64>,
     pub efc_mu: Vec<f64>,
     pub efc_force: Vec<f64>,
-    /// `(nrows x nv)` M⁻¹Jᵀ, stored as rows; `(nrows x nrows)` Delassus matrix J M⁻¹ Jᵀ.
+    /// `(nv x nrows)` M⁻¹Jᵀ, row-major (one column per constraint row: element dof · nrows + r);
+    /// `(nrows x nrows)` Delassus matrix J M⁻¹ Jᵀ.
     pub efc_minv_jt: Vec<f64>,
     pub efc_a: Vec<f64>,
+    /// `(nrows)` each 3-D contact's block of A + R and its inverse, at its normal row.
+    pub efc_blocks: Vec<EllipticBlock>,
+    /// Newton's method's work arrays (`cone_newton`).
+    pub newton: NewtonScratch,
     /// `(nrows)` identity of each row (joint side or contact end and direction), and the rows
     /// and forces of the previous solve, which warm-start the next one.
     pub efc_id: Vec<u64>,
@@ -131,6 +138,8 @@ pub struct Data {
     pub scratch_v: Vec<f64>,
     /// Gauss–Seidel sweeps the last constraint solve took (0 without rows).
     pub solver_sweeps: usize,
+    /// Newton iterations the last constraint solve took after its sweeps (0: none).
+    pub newton_iterations: usize,
 }
 
 impl Data {
@@ -180,12 +189,15 @@ impl Data {
             efc_force: vec![0.0; rows],
             efc_minv_jt: vec![0.0; rows * nv],
             efc_a: vec![0.0; rows * rows],
+            efc_blocks: vec![EllipticBlock::default(); rows],
+            newton: NewtonScratch::new(rows),
             efc_id: vec![0; rows],
             warm_id: Vec::with_capacity(rows),
             warm_force: Vec::with_capacity(rows),
             scratch_jac: vec![0.0; 3 * nv],
             scratch_v: vec![0.0; nv],
             solver_sweeps: 0,
+            newton_iterations: 0,
         }
     }
 

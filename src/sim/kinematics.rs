@@ -23,7 +23,7 @@ pub(crate) fn linear_momentum(model: &Model, state: &[f64]) -> Vector3<f64> {
 pub fn position(model: &Model, data: &mut Data) {
     for b in 1..model.nbody {
         let parent = model.body_parent[b];
-        let mut xmat: Matrix3<f64> = data.xmat[parent] * model.body_quat[b].to_rotation_matrix().into_inner();
+        let mut xmat: Matrix3<f64> = data.xmat[parent] * model.body_rot[b];
         let mut xpos = data.xpos[parent] + data.xmat[parent] * model.body_pos[b];
         let adr = model.body_jnt_adr[b];
         for j in adr..adr + model.body_jnt_num[b] {

@@ -15,6 +15,7 @@
 //!         → collision (capsule–plane)                             (contact.rs)
 //!         → rows: joint limits, contacts                          (rows.rs, limits.rs)
 //!         → soft-constraint solve (PGS over J M⁻¹ Jᵀ)             (constraint.rs)
+//!           finished by Newton for slow 3-D contact problems      (cone_newton.rs)
 //! ```
 //!
 //! Joint types are hinge, slide and free (a 3-D floating base with MuJoCo's qpos/qvel
@@ -24,13 +25,14 @@
 //! equal MuJoCo's Euler steps without implicit damping (tests/sim_walker2d.rs for the walker,
 //! tests/sim_free_joint.rs for a floating 3-D robot, against the `mujoco` Python package).
 //! Contacts and limits use MuJoCo-style soft constraints (solref/solimp, elliptic friction cone)
-//! solved by projected Gauss–Seidel: close to, not identical with, MuJoCo's solver (which uses a
+//! solved by projected Gauss–Seidel (and Newton's method where 3-D contacts converge slowly): close to, not identical with, MuJoCo's solver (which uses a
 //! pyramidal cone and Newton's method); tests/sim_walker2d_contact.rs measures how close.
 //!
 //! Architecture invariant: `sim` does no IO and knows nothing of tasks, the policy, wgpu or the
 //! page; a step allocates nothing (tests/sim_no_alloc.rs).
 
 pub mod batch;
+pub mod cone_newton;
 pub mod constraint;
 pub mod contact;
 pub mod data;

@@ -164,6 +164,8 @@ pub struct Model {
     /// `(nbody)` position and orientation in the parent frame.
     pub body_pos: Vec<Vector3<f64>>,
     pub body_quat: Vec<UnitQuaternion<f64>>,
+    /// `(nbody)` `body_quat` as a rotation matrix (computed once; kinematics needs it every step).
+    pub body_rot: Vec<Matrix3<f64>>,
     /// `(nbody)` mass (kg), COM in the body frame (m), inertia about the COM in body axes.
     pub body_mass: Vec<f64>,
     pub body_ipos: Vec<Vector3<f64>>,
@@ -257,6 +259,7 @@ impl Model {
             body_parent: vec![0],
             body_pos: vec![Vector3::zeros()],
             body_quat: vec![UnitQuaternion::identity()],
+            body_rot: vec![Matrix3::identity()],
             body_mass: vec![0.0],
             body_ipos: vec![Vector3::zeros()],
             body_inertia: vec![Matrix3::zeros()],
@@ -328,6 +331,7 @@ impl Model {
         self.body_parent.push(parent);
         self.body_pos.push(vec3(desc.pos));
         self.body_quat.push(quat(desc.quat));
+        self.body_rot.push(quat(desc.quat).to_rotation_matrix().into_inner());
         self.body_name.push(desc.name.clone());
         // Inertia from geoms, in the body frame.
         let mut mass = 0.0;
