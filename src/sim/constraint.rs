@@ -104,8 +104,7 @@ pub fn solve(model: &Model, data: &mut Data) {
     let b = 2.0 / (dmax * timeconst);
     for r in 0..n {
         let j_row = &data.efc_j[r * nv..(r + 1) * nv];
-        let vel = dot(j_row, &data.qvel);
-        let acc_smooth = dot(j_row, &data.qacc_smooth);
+        let [vel, acc_smooth] = dot2(j_row, &data.qvel, j_row, &data.qacc_smooth);
         let impedance_row = match data.efc_kind[r] {
             RowKind::Friction { normal_row } => impedance(&model.opt.solimp, data.efc_pos[normal_row]),
             _ => impedance(&model.opt.solimp, data.efc_pos[r]),
@@ -137,6 +136,35 @@ pub fn solve(model: &Model, data: &mut Data) {
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// [`dot`] of a with b and of c with d (all of one length), as two interleaved sums with the bits
+/// of `dot` each.
+#[inline]
+fn dot2(a: &[f64], b: &[f64], c: &[f64], d: &[f64]) -> [f64; 2] {
+    let n = a.len();
+    let (b, c, d) = (&b[..n], &c[..n], &d[..n]);
+    let mut sums = [-0.0; 2];
+    for k in 0..n {
+        sums[0] += a[k] * b[k];
+        sums[1] += c[k] * d[k];
+    }
+    sums
+}
+
+/// [`dot`] of three consecutive rows of `rows` (3 x n) with `x`, as three interleaved sums (each
+/// in the order, and so with the bits, of `dot`; interleaved, they do not wait on each other).
+#[inline]
+fn dot3(rows: &[f64], x: &[f64]) -> [f64; 3] {
+    let n = x.len();
+    let (r0, r1, r2) = (&rows[..n], &rows[n..2 * n], &rows[2 * n..3 * n]);
+    let mut sums = [-0.0; 3];
+    for k in 0..n {
+        sums[0] += r0[k] * x[k];
+        sums[1] += r1[k] * x[k];
+        sums[2] += r2[k] * x[k];
+    }
+    sums
 }
 
 /// Projected Gauss–Seidel on `(A + R) f + linear`, rows in order, each contact as one block.
@@ -188,21 +216,18 @@ fn pgs(model: &Model, data: &mut Data, n: usize) {
                         let (t, m) = (r + 1, mu[r + 1]);
                         let b = [a[r * n + r] + reg[r], a[r * n + t], a[t * n + t] + reg[t]];
                         // Linear term of the block with the block's own forces taken out.
-                        let g_n =
-                            dot(&a[r * n..(r + 1) * n], force) - a[r * n + r] * force[r] - a[r * n + t] * force[t]
-                                + linear[r];
-                        let g_t =
-                            dot(&a[t * n..(t + 1) * n], force) - a[t * n + r] * force[r] - a[t * n + t] * force[t]
-                                + linear[t];
+                        let [a_n, a_t] = dot2(&a[r * n..(r + 1) * n], force, &a[t * n..(t + 1) * n], force);
+                        let g_n = a_n - a[r * n + r] * force[r] - a[r * n + t] * force[t] + linear[r];
+                        let g_t = a_t - a[t * n + r] * force[r] - a[t * n + t] * force[t] + linear[t];
                         let (f_n, f_t) = solve_planar_contact(b, [g_n, g_t], m);
                         force[r] = f_n;
                         force[t] = f_t;
                     } else if n_friction == 2 {
                         // Two tangents (3-D contact): the 3-row block solved on the elliptic cone.
                         let block = &blocks[r];
-                        let mut g = [0.0; 3];
+                        let mut g = dot3(&a[r * n..(r + 3) * n], force);
                         for (i, ri) in (r..r + 3).enumerate() {
-                            g[i] = dot(&a[ri * n..(ri + 1) * n], force) + linear[ri];
+                            g[i] += linear[ri];
                             for rk in r..r + 3 {
                                 g[i] -= a[ri * n + rk] * force[rk];
                             }
