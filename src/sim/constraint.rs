@@ -14,7 +14,7 @@
 //! surface, warm-started from the block's last direction). Sweeps start from the forces the same
 //! rows (same joint side, same capsule end) had at the previous step, and stop when no force
 //! changes by more than 1e-7 of the largest, or after `opt.solver_iterations` sweeps. A problem
-//! with 3-D contacts still unconverged after [`NEWTON_AFTER_SWEEPS`] sweeps (a quadruped's coupled
+//! with 3-D contacts still unconverged after six sweeps (a quadruped's coupled
 //! sliding feet: Gauss–Seidel needed the 50-sweep cap in 15 % of its steps, still changing by
 //! 1e-3…1e-6) goes to a semismooth Newton method on the same problem ([`super::cone_newton`]),
 //! which converges in 1–4 iterations there; if it fails, the sweeps go on from its feasible
