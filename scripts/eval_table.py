@@ -2,9 +2,10 @@
 """The markdown table of a quadruped `tanglelab eval --json` file (training/quadruped-seed1/README.md).
 
     python3 scripts/eval_table.py training/quadruped-seed1/eval/eval-100x10s.json
+    python3 scripts/eval_table.py --agents 20 --contact FILE   # 20 agents per condition; each foot's contact share
 """
+import argparse
 import json
-import sys
 
 
 def num(x, digits=2):
@@ -33,19 +34,26 @@ def rel_error(c, v, rel):
     return ", ".join(parts)
 
 
-def main(path):
+def main(path, agents, contact):
     d = json.load(open(path))
-    print("| command (u*, v*, r*) | mean u, v, r | relative error | fell | cycle Hz | diagonal / lateral / front–hind agreement |")
-    print("|---|---|---|---:|---:|---|")
+    contact_head = " contact RF / LF / LH / RH |" if contact else ""
+    print(f"| command (u*, v*, r*) | mean u, v, r | relative error | fell | cycle Hz |{contact_head} diagonal / lateral / front–hind agreement |")
+    print("|---|---|---|---:|---:|" + ("---|" if contact else "") + "---|")
     for c in d["conditions"]:
         cmd, v = c["commanded"], c["mean_velocity"]
-        fell = round(c["fell_fraction"] * 100)
+        fell = round(c["fell_fraction"] * agents)
         pairs = c["foot_pairs"]
+        feet = f" {' / '.join(num(x) for x in c['contact_fraction'])} |" if contact else ""
         print(
-            f"| {command(cmd)} | {', '.join(num(x) for x in v)} | {rel_error(cmd, v, c['velocity_rel_error'])} | {fell}/100 | "
-            f"{num(c['cycle_hz'])} | {num(pairs['diagonal'])} / {num(pairs['lateral'])} / {num(pairs['front_hind'])} |"
+            f"| {command(cmd)} | {', '.join(num(x) for x in v)} | {rel_error(cmd, v, c['velocity_rel_error'])} | {fell}/{agents} | "
+            f"{num(c['cycle_hz'])} |{feet} {num(pairs['diagonal'])} / {num(pairs['lateral'])} / {num(pairs['front_hind'])} |"
         )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file")
+    parser.add_argument("--agents", type=int, default=100, help="agents per condition in the eval (default 100)")
+    parser.add_argument("--contact", action="store_true", help="add each foot's share of ground contact")
+    args = parser.parse_args()
+    main(args.file, args.agents, args.contact)
