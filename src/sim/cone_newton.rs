@@ -38,6 +38,15 @@ impl Cone {
     }
 }
 
+/// Each cone with the index of its first row (the cones cover the rows in order).
+fn blocks(cones: &[Cone]) -> impl Iterator<Item = (usize, Cone)> + '_ {
+    cones.iter().scan(0, |start, &cone| {
+        let first = *start;
+        *start += cone.rows();
+        Some((first, cone))
+    })
+}
+
 /// Preallocated work arrays for up to `rows` rows (a solve allocates nothing).
 #[derive(Debug, Clone, Default)]
 pub struct NewtonScratch {
@@ -160,11 +169,9 @@ fn natural_map(
         let grad = a[r * n..(r + 1) * n].iter().zip(f).map(|(x, y)| x * y).sum::<f64>() + reg[r] * f[r] + c[r];
         point[r] = f[r] - scale[r] * grad;
     }
-    let mut start = 0;
-    for &cone in cones {
+    for (start, cone) in blocks(cones) {
         let k = cone.rows();
         project(cone, &mut point[start..start + k], Some(&mut derivative[9 * start..]));
-        start += k;
     }
     for r in 0..n {
         residual[r] = f[r] - point[r];
@@ -176,8 +183,7 @@ fn natural_map(
 fn jacobian(system: System, cones: &[Cone], scale: &[f64], derivative: &[f64], jac: &mut [f64]) {
     let n = scale.len();
     jac.fill(0.0);
-    let mut start = 0;
-    for &cone in cones {
+    for (start, cone) in blocks(cones) {
         let k = cone.rows();
         let p = &derivative[9 * start..9 * start + k * k];
         for i in 0..k {
@@ -197,7 +203,6 @@ fn jacobian(system: System, cones: &[Cone], scale: &[f64], derivative: &[f64], j
                 row[start + j] += coefficient * system.regularizer[start + j];
             }
         }
-        start += k;
     }
 }
 
@@ -273,13 +278,11 @@ pub fn solve(
     );
     let (derivative, trial_derivative) = (&mut derivative[..9 * n], &mut trial_derivative[..9 * n]);
     let scale = &mut scale[..n];
-    let mut start = 0;
-    for &cone in cones {
+    for (start, cone) in blocks(cones) {
         let k = cone.rows();
         let largest = (start..start + k).fold(0.0f64, |m, r| m.fmax(system.h(r, r)));
         let alpha = if largest > 0.0 { 1.0 / largest } else { 1.0 };
         scale[start..start + k].fill(alpha);
-        start += k;
     }
     let mut outcome = NewtonOutcome { iterations: 0, relative_residual: f64::INFINITY, converged: false };
     natural_map(system, cones, force, scale, point, residual, derivative);
@@ -323,11 +326,9 @@ pub fn solve(
         residual.copy_from_slice(trial_residual);
         derivative.copy_from_slice(trial_derivative);
     }
-    let mut start = 0;
-    for &cone in cones {
+    for (start, cone) in blocks(cones) {
         let k = cone.rows();
         project(cone, &mut force[start..start + k], None);
-        start += k;
     }
     outcome
 }
@@ -438,10 +439,8 @@ mod tests {
             let system = System { a: &h, regularizer: &zeros, linear: &c };
             let outcome = solve(system, &mut f, &mut scratch, 40, 1e-12);
             converged += usize::from(outcome.converged);
-            let mut start = 0;
-            for &cone in &cones {
+            for (start, cone) in blocks(&cones) {
                 assert!(in_cone(cone, &f[start..start + cone.rows()]));
-                start += cone.rows();
             }
             let objective = |x: &[f64]| {
                 (0..n).map(|i| c[i] * x[i] + 0.5 * x[i] * (0..n).map(|j| h[i * n + j] * x[j]).sum::<f64>()).sum::<f64>()
@@ -450,10 +449,8 @@ mod tests {
             let best = objective(&f);
             for _ in 0..200 {
                 let mut z: Vec<f64> = f.iter().map(|v| v + rng.uniform(-0.05, 0.05)).collect();
-                let mut start = 0;
-                for &cone in &cones {
+                for (start, cone) in blocks(&cones) {
                     project(cone, &mut z[start..start + cone.rows()], None);
-                    start += cone.rows();
                 }
                 assert!(objective(&z) >= best - 1e-9 * (1.0 + best.abs()), "{} < {best}", objective(&z));
             }

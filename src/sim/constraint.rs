@@ -382,10 +382,6 @@ impl EllipticBlock {
         EllipticBlock { b, inverse }
     }
 
-    pub fn matrix(&self) -> &[[f64; 3]; 3] {
-        &self.b
-    }
-
     /// The unconstrained minimum −B⁻¹g (None if B is singular).
     fn interior(&self, g: &[f64; 3]) -> Option<[f64; 3]> {
         self.inverse.map(|inv| std::array::from_fn(|i| -(inv[i][0] * g[0] + inv[i][1] * g[1] + inv[i][2] * g[2])))
